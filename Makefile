@@ -1,0 +1,44 @@
+# records: `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_BIN := node_modules/.bin
+RECORDS := $(NODE_BIN)/tsx service/src/main.ts
+
+.PHONY: help install run migrate build typecheck lint test test-only samples clean
+
+help: ## list every target
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# One retry from scratch: an interrupted or flaky install can leave node_modules half-written.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund || { rm -rf node_modules && npm ci --no-audit --no-fund; }
+	@touch $@
+
+install: node_modules/.installed ## install npm dependencies (npm ci) when package-lock.json changed
+
+run: install ## serve the API on :8000 (embedded SQLite under ./data unless DATABASE_URL is set)
+	$(RECORDS) migrate
+	exec $(RECORDS) serve
+
+migrate: install ## apply database migrations to DATABASE_URL (default ./data/records.sqlite)
+	$(RECORDS) migrate
+
+build: install ## compile the service to service/dist
+	npm run build
+
+typecheck: install ## tsc --noEmit over service, tests and scripts
+	$(NODE_BIN)/tsc --noEmit
+
+lint: install ## eslint
+	$(NODE_BIN)/eslint .
+
+test: install typecheck lint test-only ## install what is missing, start real servers on loopback, run every check
+
+test-only: install ## run the mocha suites against real MariaDB, Redis and SQLite (no typecheck/lint)
+	scripts/with-test-servers $(NODE_BIN)/mocha
+
+samples: install ## regenerate samples/records.json from scripts/generate-records.ts
+	$(NODE_BIN)/tsx scripts/generate-records.ts > samples/records.json
+
+clean: ## remove build output and the local SQLite database
+	rm -rf service/dist data

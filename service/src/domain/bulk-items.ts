@@ -1,0 +1,80 @@
+import { parseRecordDate } from './dates.js';
+import { InvalidInput } from './errors.js';
+import { TITLE_MAX_LENGTH, URI_MAX_LENGTH, type NewRecord } from './record.js';
+
+/** Why one item of a bulk request was not stored; `index` counts from 0 in the request. */
+export type Rejection = { index: number; field: string; message: string };
+
+export type ValidatedItems = {
+  accepted: NewRecord[];
+  rejected: Rejection[];
+};
+
+const ITEM_FIELDS = new Set(['title', 'uri', 'date']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The body must be `{"items": [...]}`; anything else is a malformed request, not a bad item. */
+export function itemsOf(body: unknown): unknown[] {
+  if (!isPlainObject(body)) {
+    throw new InvalidInput('The body must be a JSON object with an "items" array.', [
+      { pointer: '#', detail: 'must be an object' },
+    ]);
+  }
+  const unknown = Object.keys(body).filter((key) => key !== 'items');
+  if (unknown.length > 0 || !Array.isArray(body.items)) {
+    throw new InvalidInput('The body must be a JSON object with an "items" array.', [
+      ...unknown.map((key) => ({ pointer: `#/${key}`, detail: 'unknown field' })),
+      ...(Array.isArray(body.items) ? [] : [{ pointer: '#/items', detail: 'must be an array' }]),
+    ]);
+  }
+  return body.items;
+}
+
+function optionalText(item: Record<string, unknown>, field: 'title' | 'uri', maxLength: number): string | null {
+  const value = item[field];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new ItemProblem(field, 'must be a string or null');
+  if (!value.isWellFormed()) throw new ItemProblem(field, 'must be valid Unicode');
+  if ([...value].length > maxLength) throw new ItemProblem(field, `must be at most ${maxLength} characters`);
+  return value;
+}
+
+class ItemProblem extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Validates one item, returning the record to store or throwing an ItemProblem. */
+function validateItem(item: unknown): NewRecord {
+  if (!isPlainObject(item)) throw new ItemProblem('item', 'must be an object');
+  const unknownField = Object.keys(item).find((key) => !ITEM_FIELDS.has(key));
+  if (unknownField !== undefined) throw new ItemProblem(unknownField, 'unknown field');
+  const title = optionalText(item, 'title', TITLE_MAX_LENGTH);
+  const uri = optionalText(item, 'uri', URI_MAX_LENGTH);
+  if (item.date === undefined || item.date === null) throw new ItemProblem('date', 'is required');
+  if (typeof item.date !== 'string') throw new ItemProblem('date', 'must be a string');
+  const date = parseRecordDate(item.date);
+  if (!date.ok) throw new ItemProblem('date', date.reason);
+  return { title, uri, dateMs: date.ms, dateRaw: item.date };
+}
+
+export function validateItems(items: unknown[]): ValidatedItems {
+  const accepted: NewRecord[] = [];
+  const rejected: Rejection[] = [];
+  items.forEach((item, index) => {
+    try {
+      accepted.push(validateItem(item));
+    } catch (error) {
+      if (!(error instanceof ItemProblem)) throw error;
+      rejected.push({ index, field: error.field, message: error.message });
+    }
+  });
+  return { accepted, rejected };
+}

@@ -1,0 +1,99 @@
+import { DateTime } from 'luxon';
+
+/**
+ * Strict parsing of the date formats found in real input. Every accepted shape is listed here
+ * explicitly; anything else is rejected with a reason instead of being guessed at.
+ * A time without a zone is UTC.
+ */
+
+export type DateParse = { ok: true; ms: number } | { ok: false; reason: string };
+
+export const MAX_DATE_LENGTH = 64;
+/** The range every supported database stores and every client can print as ISO 8601. */
+const MIN_YEAR = 1000;
+const MAX_YEAR = 9999;
+
+const UTC = { zone: 'utc', setZone: true } as const;
+
+// YYYY-MM-DD, optionally followed by T (or a space) and HH, HH:mm, HH:mm:ss(.fff), and a zone.
+const ISO_SHAPE =
+  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+// Full datetime (a time with at least minutes) for query bounds, or a plain date.
+const ISO_QUERY_SHAPE =
+  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+// Month names in either order with the day, always with a four-digit year.
+const NAMED_FORMATS = [
+  'MMMM d yyyy',
+  'MMMM d, yyyy',
+  'MMM d yyyy',
+  'MMM d, yyyy',
+  'd MMMM yyyy',
+  'd MMM yyyy',
+];
+const NAMED_SHAPE = /^(?:[a-z]+ \d{1,2},? \d{4}|\d{1,2} [a-z]+ \d{4})$/i;
+const NAMED_WITHOUT_YEAR = /^(?:[a-z]+ \d{1,2}|\d{1,2} [a-z]+)$/i;
+const NUMERIC_DAY_MONTH = /^\d{1,2}[/.-]\d{1,2}[/.-]\d{1,4}$/;
+const TWO_DIGIT_YEAR_HTTP = /\d{1,2}-[a-z]{3}-\d{2}\s/i;
+const LUXON_RANGE_EXPLANATION = /you specified (\S+) .* as an? (\w+)/;
+
+function impossible(value: DateTime): string {
+  const range = LUXON_RANGE_EXPLANATION.exec(value.invalidExplanation ?? '');
+  if (range) return `impossible date: ${range[2]} ${range[1]} is out of range`;
+  if (value.invalidReason === 'mismatched weekday') return 'impossible date: the weekday does not match the date';
+  return 'unrecognised date format';
+}
+
+function fromLuxon(value: DateTime): DateParse {
+  if (!value.isValid) return { ok: false, reason: impossible(value) };
+  if (value.year < MIN_YEAR || value.year > MAX_YEAR) {
+    return { ok: false, reason: `year must be between ${MIN_YEAR} and ${MAX_YEAR}` };
+  }
+  return { ok: true, ms: value.toMillis() };
+}
+
+/** Parses a record's `date` field in any of the accepted input formats. */
+export function parseRecordDate(raw: string): DateParse {
+  if (raw.length > MAX_DATE_LENGTH) return { ok: false, reason: `date is longer than ${MAX_DATE_LENGTH} characters` };
+  const input = raw.trim();
+  if (input === '') return { ok: false, reason: 'date is empty' };
+
+  if (ISO_SHAPE.test(input)) {
+    return fromLuxon(DateTime.fromISO(input.replace(' ', 'T').replace(',', '.'), UTC));
+  }
+  if (NUMERIC_DAY_MONTH.test(input)) {
+    return { ok: false, reason: 'ambiguous numeric date: day and month order cannot be told apart; use YYYY-MM-DD' };
+  }
+  if (NAMED_SHAPE.test(input)) {
+    for (const format of NAMED_FORMATS) {
+      const parsed = DateTime.fromFormat(input, format, { zone: 'utc', locale: 'en-US' });
+      if (parsed.isValid || parsed.invalidReason !== 'unparsable') return fromLuxon(parsed);
+    }
+    return { ok: false, reason: 'unrecognised month name' };
+  }
+  if (TWO_DIGIT_YEAR_HTTP.test(input)) {
+    return { ok: false, reason: 'two-digit year is ambiguous; use a four-digit year' };
+  }
+  const rfc2822 = DateTime.fromRFC2822(input, UTC);
+  if (rfc2822.isValid || rfc2822.invalidReason !== 'unparsable') return fromLuxon(rfc2822);
+  const http = DateTime.fromHTTP(input, UTC);
+  if (http.isValid || http.invalidReason !== 'unparsable') return fromLuxon(http);
+
+  if (NAMED_WITHOUT_YEAR.test(input)) return { ok: false, reason: 'date has no year' };
+  return { ok: false, reason: 'unrecognised date format' };
+}
+
+/**
+ * Parses a search bound (`after`, `before`): `YYYY-MM-DD` (midnight UTC) or a full ISO 8601
+ * datetime; a datetime without a zone is UTC.
+ */
+export function parseQueryInstant(raw: string): DateParse {
+  if (!ISO_QUERY_SHAPE.test(raw)) {
+    return { ok: false, reason: 'must be YYYY-MM-DD or an ISO 8601 datetime such as 2020-01-01T00:00:00Z' };
+  }
+  return fromLuxon(DateTime.fromISO(raw, UTC));
+}
+
+export function formatInstant(ms: number): string {
+  return new Date(ms).toISOString();
+}

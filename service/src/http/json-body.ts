@@ -1,0 +1,46 @@
+import type { Context } from 'koa';
+import { InvalidInput } from '../domain/errors.js';
+import { HttpProblem } from './problem.js';
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function tooLarge(limit: number): HttpProblem {
+  return new HttpProblem(413, 'body-too-large', `The body is larger than the limit of ${limit} bytes.`);
+}
+
+/**
+ * Reads and parses a JSON request body: only `application/json` in UTF-8, at most `limit`
+ * bytes (checked against Content-Length before reading, and while reading).
+ */
+export async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
+  if (!ctx.request.is('application/json')) {
+    throw new HttpProblem(415, 'unsupported-media-type', 'The body must be sent as Content-Type: application/json.', [], {
+      Accept: 'application/json',
+    });
+  }
+  const charset = ctx.request.charset;
+  if (charset !== '' && charset.toLowerCase() !== 'utf-8') {
+    throw new HttpProblem(415, 'unsupported-media-type', 'The body must be encoded as UTF-8.');
+  }
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > limit) throw tooLarge(limit);
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(Buffer.concat(chunks, size));
+  } catch {
+    throw new InvalidInput('The body is not valid UTF-8.', [{ pointer: '#', detail: 'invalid UTF-8' }]);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InvalidInput('The body is not valid JSON.', [{ pointer: '#', detail: 'malformed JSON' }]);
+  }
+}

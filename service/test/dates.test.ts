@@ -1,0 +1,43 @@
+import { expect } from 'chai';
+import { parseQueryInstant, parseRecordDate } from '../src/domain/dates.js';
+
+describe('date parsing', function () {
+  const iso = (raw: string) => {
+    const parsed = parseRecordDate(raw);
+    return parsed.ok ? new Date(parsed.ms).toISOString() : parsed.reason;
+  };
+
+  it('reads a time without a zone as UTC, whatever the process time zone', function () {
+    expect(iso('2014-03-08T15')).to.equal('2014-03-08T15:00:00.000Z');
+    expect(iso('2014-03-08 15:30')).to.equal('2014-03-08T15:30:00.000Z');
+  });
+
+  it('accepts month names in any case and with a comma', function () {
+    expect(iso('march 30 1985')).to.equal('1985-03-30T00:00:00.000Z');
+    expect(iso('Mar 3, 2020')).to.equal('2020-03-03T00:00:00.000Z');
+    expect(iso('3 September 2020')).to.equal('2020-09-03T00:00:00.000Z');
+  });
+
+  it('accepts the three HTTP date forms that carry a four-digit year', function () {
+    expect(iso('Sun Nov  6 08:49:37 1994')).to.equal('1994-11-06T08:49:37.000Z');
+  });
+
+  it('never guesses', function () {
+    expect(iso('May 23')).to.equal('date has no year');
+    expect(iso('23 May')).to.equal('date has no year');
+    expect(iso('February 30 2021')).to.equal('impossible date: day 30 is out of range');
+    expect(iso('2021-13-01')).to.equal('impossible date: month 13 is out of range');
+    expect(iso('12.05.2019')).to.match(/^ambiguous numeric date/);
+    expect(iso('2014')).to.equal('unrecognised date format');
+    expect(iso('Wed, 01 Nov 2016 13:23:12 +0630')).to.equal('impossible date: the weekday does not match the date');
+    expect(iso('0999-12-31')).to.equal('year must be between 1000 and 9999');
+    expect(iso('x'.repeat(65))).to.equal('date is longer than 64 characters');
+  });
+
+  it('bounds queries only by a date or a full datetime', function () {
+    expect(parseQueryInstant('2020-01-01')).to.deep.equal({ ok: true, ms: Date.UTC(2020, 0, 1) });
+    expect(parseQueryInstant('2020-01-01T10:00')).to.deep.equal({ ok: true, ms: Date.UTC(2020, 0, 1, 10) });
+    expect(parseQueryInstant('2020-01-01T10').ok).to.equal(false);
+    expect(parseQueryInstant('March 30 1985').ok).to.equal(false);
+  });
+});

@@ -1,0 +1,54 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config.js';
+import { migrateLatest } from '../../src/data/migrations/index.js';
+import { createLogger } from '../../src/logger.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { listen } from '../../src/server.js';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+import type { Engine } from '../../src/data/database.js';
+
+export type TestApp = {
+  baseUrl: string;
+  database: TestDatabase;
+  runtime: Runtime;
+  close(): Promise<void>;
+};
+
+/** Starts the real service graph on port 0 over a fresh database of the given engine. */
+export async function startTestApp(engine: Engine, env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase(engine);
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
+  const runtime = await createRuntime(config, createLogger(config));
+  await migrateLatest(runtime.db.knex);
+  const server: Server = await listen(runtime.app, 0, '127.0.0.1');
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    database,
+    runtime,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await runtime.close();
+      await database.drop();
+    },
+  };
+}
+
+export type JsonResponse = { status: number; headers: Headers; body: any };
+
+export async function request(baseUrl: string, path: string, init: RequestInit = {}): Promise<JsonResponse> {
+  const response = await fetch(baseUrl + path, init);
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  return { status: response.status, headers: response.headers, body: /json/.test(type) && text !== '' ? JSON.parse(text) : text };
+}
+
+export function postJson(baseUrl: string, path: string, body: unknown): Promise<JsonResponse> {
+  return request(baseUrl, path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
