@@ -1,0 +1,30 @@
+import type { Knex } from 'knex';
+import * as createRecords from './0001_create_records.js';
+
+type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+
+/** Every migration in order. Listed in code so the same list runs under tsx and from dist/. */
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_create_records', createRecords]];
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => MIGRATIONS.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = MIGRATIONS.find(([candidate]) => candidate === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};
+
+export const migrationConfig: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations' };
+
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
+  return applied;
+}
+
+/** True when every known migration has been applied (readiness uses this). */
+export async function migrationsCurrent(knex: Knex): Promise<boolean> {
+  const [, pending] = (await knex.migrate.list(migrationConfig)) as [unknown[], unknown[]];
+  return pending.length === 0;
+}
