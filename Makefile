@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run migrate build typecheck lint test test-only samples clean
+.PHONY: help install run token migrate build typecheck lint test test-only samples bench clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,9 +16,11 @@ node_modules/.installed: package.json package-lock.json
 
 install: node_modules/.installed ## install npm dependencies (npm ci) when package-lock.json changed
 
-run: install ## serve the API on :8000 (embedded SQLite under ./data unless DATABASE_URL is set)
-	$(RECORDS) migrate
-	exec $(RECORDS) serve
+run: install ## serve the API on :8000 (embedded SQLite under ./data unless DATABASE_URL is set; auth off unless AUTH_MODE is set)
+	scripts/dev run
+
+token: install ## print a token (read+write, 1 h) accepted by `AUTH_MODE=required make run`
+	@scripts/dev token
 
 migrate: install ## apply database migrations to DATABASE_URL (default ./data/records.sqlite)
 	$(RECORDS) migrate
@@ -42,3 +44,6 @@ samples: install ## regenerate samples/records.json from scripts/generate-record
 
 clean: ## remove build output and the local SQLite database
 	rm -rf service/dist data
+
+bench: build ## load BENCH_RECORDS (100k) records into MariaDB and compare cached vs uncached reads
+	scripts/with-test-servers $(NODE_BIN)/tsx scripts/bench.ts

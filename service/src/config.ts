@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** The only module that reads the environment. A bad value stops start-up naming the variable. */
@@ -30,8 +31,40 @@ const schema = z.object({
   BODY_LIMIT: bytes.default(10 * 1024 * 1024),
   // Rows per multi-row INSERT; 6 bound values per row stays under SQLite's 32766-variable limit.
   INSERT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^/]+/, 'must be redis://[:password@]host:port[/db] or rediss://...')
+    .optional(),
+  CACHE: z.enum(['on', 'off']).default('on'),
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  CACHE_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
+  CACHE_MAX_BYTES: bytes.default(64 * 1024 * 1024),
+  CACHE_KEY_PREFIX: z.string().min(1).max(64).default('records:'),
+  AUTH_MODE: z.enum(['required', 'disabled']).default('required'),
+  AUTH_ISSUERS: z.string().optional(),
+  AUTH_ISSUERS_FILE: z.string().min(1).optional(),
+  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+  AUTH_JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  AUTH_JWKS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(10),
+  AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  SERVICE_NAME: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').default('records'),
+  SERVICE_ISSUER: z.url().optional(),
+  SERVICE_KEY_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+const trustedIssuers = z
+  .array(
+    z.strictObject({
+      issuer: z.string().min(1),
+      jwksUri: z.url({ protocol: /^https?$/ }),
+      audience: z.string().min(1),
+    }),
+  )
+  .refine((list) => new Set(list.map((entry) => entry.issuer)).size === list.length, 'issuers must be unique');
+
+export type TrustedIssuerConfig = z.infer<typeof trustedIssuers>[number];
 
 export type Config = {
   port: number;
@@ -39,6 +72,25 @@ export type Config = {
   databaseUrl: string;
   bodyLimit: number;
   insertBatchSize: number;
+  cache: {
+    enabled: boolean;
+    redisUrl: string | null;
+    ttlSeconds: number;
+    timeoutMs: number;
+    maxEntries: number;
+    maxBytes: number;
+    keyPrefix: string;
+  };
+  auth: {
+    mode: 'required' | 'disabled';
+    issuers: TrustedIssuerConfig[];
+    clockToleranceSeconds: number;
+    jwksCacheSeconds: number;
+    jwksRequestsPerMinute: number;
+    jwksTimeoutMs: number;
+  };
+  /** This service as a token issuer (for calls it makes, and `records token`). */
+  identity: { name: string; issuer: string | null; keyFile: string | null };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
 };
 
@@ -53,12 +105,62 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const values = parsed.data;
+  const issuers = loadIssuers(values.AUTH_ISSUERS, values.AUTH_ISSUERS_FILE);
+  if (values.AUTH_MODE === 'required' && issuers.length === 0) {
+    throw new ConfigError(
+      'invalid configuration:\n  AUTH_ISSUERS: at least one trusted issuer is required when AUTH_MODE=required (AUTH_MODE=disabled is for local development only)',
+    );
+  }
   return {
     port: values.PORT,
     host: values.HOST,
     databaseUrl: values.DATABASE_URL,
     bodyLimit: values.BODY_LIMIT,
     insertBatchSize: values.INSERT_BATCH_SIZE,
+    cache: {
+      enabled: values.CACHE === 'on',
+      redisUrl: values.REDIS_URL ?? null,
+      ttlSeconds: values.CACHE_TTL_SECONDS,
+      timeoutMs: values.CACHE_TIMEOUT_MS,
+      maxEntries: values.CACHE_MAX_ENTRIES,
+      maxBytes: values.CACHE_MAX_BYTES,
+      keyPrefix: values.CACHE_KEY_PREFIX,
+    },
+    auth: {
+      mode: values.AUTH_MODE,
+      issuers,
+      clockToleranceSeconds: values.AUTH_CLOCK_TOLERANCE_SECONDS,
+      jwksCacheSeconds: values.AUTH_JWKS_CACHE_SECONDS,
+      jwksRequestsPerMinute: values.AUTH_JWKS_REQUESTS_PER_MINUTE,
+      jwksTimeoutMs: values.AUTH_JWKS_TIMEOUT_MS,
+    },
+    identity: { name: values.SERVICE_NAME, issuer: values.SERVICE_ISSUER ?? null, keyFile: values.SERVICE_KEY_FILE ?? null },
     logLevel: values.LOG_LEVEL,
   };
+}
+
+/** Trusted issuers from AUTH_ISSUERS (JSON) and/or AUTH_ISSUERS_FILE (a JSON file, e.g. a mounted ConfigMap). */
+function loadIssuers(inline: string | undefined, file: string | undefined): TrustedIssuerConfig[] {
+  const read = (name: string, text: () => string): TrustedIssuerConfig[] => {
+    let json: unknown;
+    try {
+      json = JSON.parse(text());
+    } catch (error) {
+      throw new ConfigError(`invalid configuration:\n  ${name}: ${(error as Error).message}`);
+    }
+    const parsed = trustedIssuers.safeParse(json);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(list)'} ${issue.message}`).join('; ');
+      throw new ConfigError(`invalid configuration:\n  ${name}: must be a JSON list of {"issuer", "jwksUri", "audience"}: ${detail}`);
+    }
+    return parsed.data;
+  };
+  const all = [
+    ...(inline ? read('AUTH_ISSUERS', () => inline) : []),
+    ...(file ? read('AUTH_ISSUERS_FILE', () => readFileSync(file, 'utf8')) : []),
+  ];
+  if (new Set(all.map((entry) => entry.issuer)).size !== all.length) {
+    throw new ConfigError('invalid configuration:\n  AUTH_ISSUERS: an issuer is listed twice');
+  }
+  return all;
 }

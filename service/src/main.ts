@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { loadSigningKey } from './auth/signing-key.js';
+import { createTokenMinter } from './auth/token-minter.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDatabase } from './data/database.js';
 import { migrateLatest } from './data/migrations/index.js';
@@ -12,6 +15,8 @@ const USAGE = `usage: records <command>
 commands:
   serve     serve the HTTP API (migrates the embedded SQLite database first)
   migrate   apply pending database migrations (idempotent)
+  token     print a token signed with SERVICE_KEY_FILE, issued by SERVICE_ISSUER:
+            records token --aud AUDIENCE --scope "records:read records:write" [--sub NAME] [--ttl SECONDS]
 
 configuration comes from the environment: PORT, HOST, DATABASE_URL, BODY_LIMIT,
 INSERT_BATCH_SIZE, LOG_LEVEL (see README.md)`;
@@ -45,7 +50,24 @@ async function migrate(): Promise<void> {
   }
 }
 
-const commands: Record<string, () => Promise<void>> = { serve, migrate };
+async function token(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { aud: { type: 'string' }, scope: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '300' } },
+  });
+  const config = loadConfig({ ...process.env, AUTH_MODE: 'disabled' });
+  const ttlSeconds = Number(values.ttl);
+  if (!values.aud || values.scope === undefined || !Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
+    throw new ConfigError('usage: records token --aud AUDIENCE --scope SCOPES [--sub NAME] [--ttl SECONDS (1-86400)]');
+  }
+  if (!config.identity.keyFile || !config.identity.issuer) {
+    throw new ConfigError('records token needs SERVICE_KEY_FILE (the private key) and SERVICE_ISSUER (this service\'s issuer URL)');
+  }
+  const minter = createTokenMinter({ key: loadSigningKey(config.identity.keyFile), issuer: config.identity.issuer, name: config.identity.name });
+  console.log(minter.token({ audience: values.aud, scope: values.scope, subject: values.sub, ttlSeconds }));
+}
+
+const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, migrate, token };
 
 async function main(argv: string[]): Promise<number> {
   const command = commands[argv[0] ?? ''];
@@ -54,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     return argv[0] === undefined || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;
   }
   try {
-    await command();
+    await command(argv.slice(1));
     return 0;
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -3,20 +3,56 @@ import { ConfigError, loadConfig } from '../src/config.js';
 
 describe('config', function () {
   it('has defaults for the embedded setup', function () {
-    expect(loadConfig({})).to.deep.equal({
+    expect(loadConfig({ AUTH_MODE: 'disabled' })).to.deep.equal({
       port: 8000,
       host: '0.0.0.0',
       databaseUrl: './data/records.sqlite',
       bodyLimit: 10 * 1024 * 1024,
       insertBatchSize: 500,
+      cache: {
+        enabled: true,
+        redisUrl: null,
+        ttlSeconds: 60,
+        timeoutMs: 50,
+        maxEntries: 10_000,
+        maxBytes: 64 * 1024 * 1024,
+        keyPrefix: 'records:',
+      },
+      auth: {
+        mode: 'disabled',
+        issuers: [],
+        clockToleranceSeconds: 10,
+        jwksCacheSeconds: 600,
+        jwksRequestsPerMinute: 10,
+        jwksTimeoutMs: 2000,
+      },
+      identity: { name: 'records', issuer: null, keyFile: null },
       logLevel: 'info',
     });
   });
 
+  it('requires trusted issuers by default, since AUTH_MODE defaults to required', function () {
+    expect(() => loadConfig({})).to.throw(ConfigError, /AUTH_ISSUERS: at least one trusted issuer/);
+    const issuers = [{ issuer: 'https://id.example.org/', jwksUri: 'https://id.example.org/jwks.json', audience: 'records' }];
+    expect(loadConfig({ AUTH_ISSUERS: JSON.stringify(issuers) }).auth).to.include({ mode: 'required' }).and.to.deep.include({ issuers });
+  });
+
+  for (const [value, pattern] of [
+    ['not json', /AUTH_ISSUERS: /],
+    ['[{"issuer": "a", "jwksUri": "ftp://x/jwks", "audience": "r"}]', /AUTH_ISSUERS: must be a JSON list/],
+    ['[{"issuer": "a", "jwksUri": "https://x/jwks"}]', /audience/],
+    ['[{"issuer": "a", "jwksUri": "https://x/jwks", "audience": "r", "typo": 1}]', /AUTH_ISSUERS: must be a JSON list/],
+  ] as const) {
+    it(`rejects AUTH_ISSUERS=${value}`, function () {
+      expect(() => loadConfig({ AUTH_ISSUERS: value })).to.throw(ConfigError, pattern);
+    });
+  }
+
   it('reads sizes with units', function () {
-    expect(loadConfig({ BODY_LIMIT: '64kb' }).bodyLimit).to.equal(64_000);
-    expect(loadConfig({ BODY_LIMIT: '2MiB' }).bodyLimit).to.equal(2 * 1024 * 1024);
-    expect(loadConfig({ BODY_LIMIT: '1234' }).bodyLimit).to.equal(1234);
+    const bodyLimit = (value: string) => loadConfig({ AUTH_MODE: 'disabled', BODY_LIMIT: value }).bodyLimit;
+    expect(bodyLimit('64kb')).to.equal(64_000);
+    expect(bodyLimit('2MiB')).to.equal(2 * 1024 * 1024);
+    expect(bodyLimit('1234')).to.equal(1234);
   });
 
   for (const [name, value] of [
@@ -27,9 +63,12 @@ describe('config', function () {
     ['LOG_LEVEL', 'loud'],
     ['DATABASE_URL', 'postgres://db/records'],
     ['INSERT_BATCH_SIZE', '100000'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['CACHE', 'maybe'],
+    ['CACHE_TTL_SECONDS', '0'],
   ] as const) {
     it(`stops with a message naming ${name} for ${JSON.stringify(value)}`, function () {
-      expect(() => loadConfig({ [name]: value })).to.throw(ConfigError, new RegExp(`^invalid configuration:\\n  ${name}: `));
+      expect(() => loadConfig({ AUTH_MODE: 'disabled', [name]: value })).to.throw(ConfigError, new RegExp(`^invalid configuration:\\n  ${name}: `));
     });
   }
 });

@@ -1,7 +1,8 @@
+import type { Cached, RecordsCache } from '../cache/records-cache.js';
 import type { RecordsRepository } from '../data/records-repository.js';
 import { itemsOf, validateItems, type Rejection } from './bulk-items.js';
 import { encodeCursor } from './cursor.js';
-import { InvalidInput, NotFound, UnprocessableItems } from './errors.js';
+import { InvalidInput, UnprocessableItems } from './errors.js';
 import { toView, type RecordView } from './record.js';
 import { filtersKey, parseSearchQuery } from './search-query.js';
 
@@ -25,7 +26,7 @@ function rejectionPointer({ index, field }: Rejection): string {
 }
 
 /** The records use cases: HTTP-free, so routes stay thin and tests can call them directly. */
-export function createRecordsService({ repository }: { repository: RecordsRepository }) {
+export function createRecordsService({ repository, cache }: { repository: RecordsRepository; cache: RecordsCache }) {
   return {
     async bulkInsert(body: unknown, options: { atomic: boolean }): Promise<BulkResult> {
       const { accepted, rejected } = validateItems(itemsOf(body));
@@ -37,23 +38,33 @@ export function createRecordsService({ repository }: { repository: RecordsReposi
         );
       }
       const ids = accepted.length > 0 ? await repository.insertMany(accepted) : [];
+      if (ids.length > 0) await cache.afterWrite();
       return { inserted: ids.length, ids, rejected };
     },
 
-    async getById(idText: string): Promise<RecordView> {
+    /**
+     * The record as a JSON document (a RecordView), or null when no record has this id. Reads
+     * return serialized documents so that cache hits are sent as stored.
+     */
+    async getById(idText: string): Promise<Cached<string | null>> {
       const id = parseRecordId(idText);
-      const record = await repository.findById(id);
-      if (!record) throw new NotFound(`No record has id ${id}.`);
-      return toView(record);
+      return cache.getRecord(id, async () => {
+        const record = await repository.findById(id);
+        return record ? JSON.stringify(toView(record)) : null;
+      });
     },
 
-    async search(rawQuery: Record<string, string | string[] | undefined>): Promise<SearchResult> {
+    /** The search response as a JSON document (a SearchResult). */
+    async search(rawQuery: Record<string, string | string[] | undefined>): Promise<Cached<string>> {
       const query = parseSearchQuery(rawQuery);
-      const page = await repository.search(query);
-      return {
-        items: page.records.map(toView),
-        next: page.next ? encodeCursor(page.next, filtersKey(query)) : null,
-      };
+      return cache.search(query, async () => {
+        const page = await repository.search(query);
+        const result: SearchResult = {
+          items: page.records.map(toView),
+          next: page.next ? encodeCursor(page.next, filtersKey(query)) : null,
+        };
+        return JSON.stringify(result);
+      });
     },
   };
 }

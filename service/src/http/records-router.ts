@@ -1,6 +1,9 @@
 import Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { requireScope } from '../auth/authenticate.js';
+import { SCOPES } from '../auth/principal.js';
 import type { RecordsService } from '../domain/records-service.js';
-import { InvalidInput } from '../domain/errors.js';
+import { InvalidInput, NotFound } from '../domain/errors.js';
 import { readJsonBody } from './json-body.js';
 
 function atomicFlag(value: unknown): boolean {
@@ -10,10 +13,20 @@ function atomicFlag(value: unknown): boolean {
 }
 
 /** HTTP for the records API: translate requests to use-case calls and results to responses. */
-export function createRecordsRouter({ records, bodyLimit }: { records: RecordsService; bodyLimit: number }): Router {
+export function createRecordsRouter({
+  records,
+  bodyLimit,
+  authenticate,
+}: {
+  records: RecordsService;
+  bodyLimit: number;
+  authenticate: Middleware;
+}): Router {
   const router = new Router({ prefix: '/v1' });
+  const read = [authenticate, requireScope(SCOPES.read)];
+  const write = [authenticate, requireScope(SCOPES.write)];
 
-  router.post('/bulk', async (ctx) => {
+  router.post('/bulk', ...write, async (ctx) => {
     const unknown = Object.keys(ctx.query).filter((name) => name !== 'atomic');
     if (unknown.length > 0) {
       throw new InvalidInput('The query parameters are not valid.', unknown.map((parameter) => ({ parameter, detail: 'unknown parameter' })));
@@ -23,12 +36,19 @@ export function createRecordsRouter({ records, bodyLimit }: { records: RecordsSe
     ctx.body = await records.bulkInsert(body, { atomic });
   });
 
-  router.get('/', async (ctx) => {
-    ctx.body = await records.search(ctx.query);
+  router.get('/', ...read, async (ctx) => {
+    const { value, cache } = await records.search(ctx.query);
+    ctx.set('X-Cache', cache);
+    ctx.type = 'application/json';
+    ctx.body = value;
   });
 
-  router.get('/:id', async (ctx) => {
-    ctx.body = await records.getById(ctx.params.id ?? '');
+  router.get('/:id', ...read, async (ctx) => {
+    const { value, cache } = await records.getById(ctx.params.id ?? '');
+    ctx.set('X-Cache', cache);
+    if (value === null) throw new NotFound(`No record has id ${ctx.params.id}.`);
+    ctx.type = 'application/json';
+    ctx.body = value;
   });
 
   return router;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 /** One log line per request, written after the response status is final. */
 export function requestLog({ logger }: { logger: Logger }): Middleware {
   return async (ctx, next) => {
+    if (!logger.isLevelEnabled('info')) return next();
     const started = process.hrtime.bigint();
     try {
       await next();

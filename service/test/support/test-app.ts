@@ -15,10 +15,13 @@ export type TestApp = {
   close(): Promise<void>;
 };
 
-/** Starts the real service graph on port 0 over a fresh database of the given engine. */
-export async function startTestApp(engine: Engine, env: Record<string, string> = {}): Promise<TestApp> {
-  const database = await createTestDatabase(engine);
-  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
+/**
+ * Starts the real service graph on port 0 over a fresh database of the given engine, or over
+ * `shared` (another app's database, which then stays owned by that app).
+ */
+export async function startTestApp(engine: Engine, env: Record<string, string> = {}, shared?: TestDatabase): Promise<TestApp> {
+  const database = shared ?? (await createTestDatabase(engine));
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', AUTH_MODE: 'disabled', ...env });
   const runtime = await createRuntime(config, createLogger(config));
   await migrateLatest(runtime.db.knex);
   const server: Server = await listen(runtime.app, 0, '127.0.0.1');
@@ -31,7 +34,7 @@ export async function startTestApp(engine: Engine, env: Record<string, string> =
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await runtime.close();
-      await database.drop();
+      if (!shared) await database.drop();
     },
   };
 }

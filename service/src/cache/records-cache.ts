@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SearchQuery } from '../domain/search-query.js';
+import type { CacheStore } from './cache-store.js';
+
+export type CacheOutcome = 'hit' | 'miss' | 'bypass';
+export type Cached<T> = { value: T; cache: CacheOutcome };
+
+/**
+ * Cache-aside for the two reads, correct across replicas that share the store:
+ * - Search entries live under the current *generation*, a counter bumped after every committed
+ *   write. A bump makes every older search entry unreachable at once, in every process.
+ * - A found record is immutable, so its entry needs no generation. A "not found" entry records
+ *   the generation it was seen in and counts only while that generation is current, so a 404
+ *   never hides a record inserted later.
+ * - A bump that fails (store down or slow) is owed: this process bypasses the store until the bump
+ *   succeeds, and retries it as soon as the store is back, before anyone here reads from it again.
+ * - Concurrent identical misses share one load. Store errors are misses, never failed requests.
+ * Values are the response documents themselves, so a hit is sent without parsing or re-encoding.
+ */
+export type RecordsCache = {
+  /** The record's JSON document, or null when absent. */
+  getRecord(id: number, load: () => Promise<string | null>): Promise<Cached<string | null>>;
+  /** The search response's JSON document. */
+  search(query: SearchQuery, load: () => Promise<string>): Promise<Cached<string>>;
+  /** Call after a write has committed, before answering the writer. */
+  afterWrite(): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** Marks a "not found" entry; a record document always starts with `{"id"`. */
+const MISSING = 'missing:';
+
+export function createRecordsCache({
+  store,
+  ttlSeconds,
+  keyPrefix,
+  logger,
+}: {
+  store: CacheStore;
+  ttlSeconds: number;
+  keyPrefix: string;
+  logger: Logger;
+}): RecordsCache {
+  const generationKey = `${keyPrefix}generation`;
+  const inflight = new Map<string, Promise<unknown>>();
+  let owedBump = false;
+
+  const settleOwedBump = async (): Promise<boolean> => {
+    if (!owedBump) return true;
+    try {
+      await store.increment(generationKey, Date.now());
+      owedBump = false;
+      logger.info('cache generation bumped after an outage');
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  store.onAvailable(() => void settleOwedBump());
+
+  const usable = (): boolean | Promise<boolean> => store.isAvailable() && (!owedBump || settleOwedBump());
+
+  /** The current generation, created when missing with a value above any earlier one (a clock reading). */
+  const currentGeneration = async (known: string | null): Promise<string> =>
+    known ?? (await store.initialize(generationKey, String(Date.now())));
+
+  /**
+   * Runs `load` once for concurrent callers of the same key, and keeps them joined until the
+   * value is written to the store: a caller whose store read missed just before the write lands
+   * still finds the load here instead of starting another.
+   */
+  function loadOnce<T>(key: string, generation: string, load: () => Promise<T>, entryOf: (value: T) => string): Promise<T> {
+    // Loads started under an older generation may predate a write; never join them.
+    const flight = `${generation}/${key}`;
+    const running = inflight.get(flight) as Promise<T> | undefined;
+    if (running) return running;
+    const started = (async () => {
+      const value = await load();
+      // A failed write only costs a later miss.
+      await store.set(key, entryOf(value), ttlSeconds).catch(() => undefined);
+      return value;
+    })().finally(() => inflight.delete(flight));
+    inflight.set(flight, started);
+    return started;
+  }
+
+  return {
+    async getRecord(id, load) {
+      if (!(await usable())) return { value: await load(), cache: 'bypass' };
+      const key = `${keyPrefix}record:${id}`;
+      let generation: string;
+      try {
+        const [knownGeneration, cached] = await store.getMany([generationKey, key]);
+        if (cached !== null && cached !== undefined) {
+          if (!cached.startsWith(MISSING)) return { value: cached, cache: 'hit' };
+          if (cached === MISSING + knownGeneration) return { value: null, cache: 'hit' };
+        }
+        generation = await currentGeneration(knownGeneration ?? null);
+      } catch {
+        return { value: await load(), cache: 'bypass' };
+      }
+      const record = await loadOnce(key, generation, load, (found) => found ?? MISSING + generation);
+      return { value: record, cache: 'miss' };
+    },
+
+    async search(query, load) {
+      if (!(await usable())) return { value: await load(), cache: 'bypass' };
+      const canonical = JSON.stringify([query.after, query.before, query.contains, query.uri, query.limit, query.cursor]);
+      const digest = createHash('sha256').update(canonical).digest('base64url');
+      let key: string;
+      let generation: string;
+      try {
+        const [knownGeneration] = await store.getMany([generationKey]);
+        generation = await currentGeneration(knownGeneration ?? null);
+        key = `${keyPrefix}search:${generation}:${digest}`;
+        const [cached] = await store.getMany([key]);
+        if (cached !== null && cached !== undefined) return { value: cached, cache: 'hit' };
+      } catch {
+        return { value: await load(), cache: 'bypass' };
+      }
+      const page = await loadOnce(key, generation, load, (loaded) => loaded);
+      return { value: page, cache: 'miss' };
+    },
+
+    async afterWrite() {
+      if (!store.isAvailable()) {
+        owedBump = true;
+        return;
+      }
+      try {
+        await store.increment(generationKey, Date.now());
+      } catch {
+        owedBump = true;
+      }
+    },
+
+    close: () => store.close(),
+  };
+}
+
+/** CACHE=off: every read goes to the database and says so. */
+export function createDisabledCache(): RecordsCache {
+  return {
+    getRecord: async (_id, load) => ({ value: await load(), cache: 'bypass' }),
+    search: async (_query, load) => ({ value: await load(), cache: 'bypass' }),
+    afterWrite: async () => {},
+    close: async () => {},
+  };
+}
