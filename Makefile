@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token migrate build typecheck lint test test-only samples bench clean
+.PHONY: help install run token migrate build typecheck lint test test-only image-smoke samples bench clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,10 +34,13 @@ typecheck: install ## tsc --noEmit over service, tests and scripts
 lint: install ## eslint
 	$(NODE_BIN)/eslint .
 
-test: install typecheck lint test-only ## install what is missing, start real servers on loopback, run every check
+test: install typecheck lint test-only image-smoke ## install what is missing, start real servers on loopback, run every check
 
-test-only: install ## run the mocha suites against real MariaDB, Redis and SQLite (no typecheck/lint)
+test-only: install ## run the mocha suites against real MariaDB, Redis, Prometheus and SQLite (no typecheck/lint)
 	scripts/with-test-servers $(NODE_BIN)/mocha
+
+image-smoke: install ## reproduce the Dockerfile's stages without Docker and run the result against MariaDB
+	scripts/with-test-servers scripts/image-smoke
 
 samples: install ## regenerate samples/records.json from scripts/generate-records.ts
 	$(NODE_BIN)/tsx scripts/generate-records.ts > samples/records.json

@@ -4,7 +4,10 @@ import type { SigningKey } from './auth/signing-key.js';
 import type { RecordsService } from './domain/records-service.js';
 import { problemMiddleware } from './http/problem.js';
 import { createRecordsRouter } from './http/records-router.js';
-import { requestLog } from './http/request-log.js';
+import { createOperationsRouter } from './http/operations-router.js';
+import { requestObserver } from './http/request-log.js';
+import type { ReadinessCheck } from './observability/health.js';
+import type { Metrics } from './observability/metrics.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createWellKnownRouter } from './http/well-known-router.js';
 
@@ -15,16 +18,29 @@ export type AppDependencies = {
   /** Establishes ctx.state.principal on the API routes (token verification, or the dev stand-in). */
   authenticate: Middleware;
   signingKey: SigningKey | null;
+  metrics: Metrics;
+  readiness: ReadinessCheck;
+  /** True once shutdown began: responses then ask clients to close their keep-alive connections. */
+  isShuttingDown: () => boolean;
 };
 
 /** Composes the HTTP application from its parts; nothing here reads config or opens connections. */
-export function createApp({ records, logger, bodyLimit, authenticate, signingKey }: AppDependencies): Koa {
+export function createApp(dependencies: AppDependencies): Koa {
+  const { records, logger, bodyLimit, authenticate, signingKey, metrics, readiness, isShuttingDown } = dependencies;
   const app = new Koa();
-  app.use(requestLog({ logger }));
+  app.use(requestObserver({ logger, metrics }));
+  app.use(async (ctx, next) => {
+    await next();
+    if (isShuttingDown()) ctx.set('Connection', 'close');
+  });
   app.use(securityHeaders);
   app.use(problemMiddleware({ logger }));
 
-  // Not behind user tokens: the service's public keys.
+  const operations = createOperationsRouter({ metrics, readiness });
+  app.use(operations.routes());
+  app.use(operations.allowedMethods());
+
+  // Not behind user tokens either: the service's public keys.
   const wellKnown = createWellKnownRouter({ signingKey });
   app.use(wellKnown.routes());
   app.use(wellKnown.allowedMethods());

@@ -51,6 +51,9 @@ const schema = z.object({
   SERVICE_NAME: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').default('records'),
   SERVICE_ISSUER: z.url().optional(),
   SERVICE_KEY_FILE: z.string().min(1).optional(),
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(5),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(20),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -91,7 +94,9 @@ export type Config = {
   };
   /** This service as a token issuer (for calls it makes, and `records token`). */
   identity: { name: string; issuer: string | null; keyFile: string | null };
+  shutdown: { drainSeconds: number; timeoutSeconds: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  logFormat: 'json' | 'pretty';
 };
 
 export class ConfigError extends Error {}
@@ -106,11 +111,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const values = parsed.data;
   const issuers = loadIssuers(values.AUTH_ISSUERS, values.AUTH_ISSUERS_FILE);
-  if (values.AUTH_MODE === 'required' && issuers.length === 0) {
-    throw new ConfigError(
-      'invalid configuration:\n  AUTH_ISSUERS: at least one trusted issuer is required when AUTH_MODE=required (AUTH_MODE=disabled is for local development only)',
-    );
-  }
   return {
     port: values.PORT,
     host: values.HOST,
@@ -135,8 +135,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       jwksTimeoutMs: values.AUTH_JWKS_TIMEOUT_MS,
     },
     identity: { name: values.SERVICE_NAME, issuer: values.SERVICE_ISSUER ?? null, keyFile: values.SERVICE_KEY_FILE ?? null },
+    shutdown: { drainSeconds: values.SHUTDOWN_DRAIN_SECONDS, timeoutSeconds: values.SHUTDOWN_TIMEOUT_SECONDS },
     logLevel: values.LOG_LEVEL,
+    logFormat: values.LOG_FORMAT,
   };
+}
+
+/** Serving requests needs more than migrating does: with AUTH_MODE=required, someone to trust. */
+export function assertServable(config: Config): void {
+  if (config.auth.mode === 'required' && config.auth.issuers.length === 0) {
+    throw new ConfigError(
+      'invalid configuration:\n  AUTH_ISSUERS: at least one trusted issuer is required when AUTH_MODE=required (AUTH_MODE=disabled is for local development only)',
+    );
+  }
 }
 
 /** Trusted issuers from AUTH_ISSUERS (JSON) and/or AUTH_ISSUERS_FILE (a JSON file, e.g. a mounted ConfigMap). */

@@ -9,6 +9,7 @@ import { migrateLatest } from './data/migrations/index.js';
 import { createLogger } from './logger.js';
 import { createRuntime } from './runtime.js';
 import { listen } from './server.js';
+import { shutdownGracefully } from './shutdown.js';
 
 const USAGE = `usage: records <command>
 
@@ -31,8 +32,13 @@ async function serve(): Promise<void> {
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    server.close(() => void runtime.close().then(() => process.exit(0)));
-    server.closeIdleConnections();
+    shutdownGracefully({ server, runtime, logger, ...config.shutdown }).then(
+      (clean) => process.exit(clean ? 0 : 1),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -55,7 +61,7 @@ async function token(argv: string[]): Promise<void> {
     args: argv,
     options: { aud: { type: 'string' }, scope: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '300' } },
   });
-  const config = loadConfig({ ...process.env, AUTH_MODE: 'disabled' });
+  const config = loadConfig(process.env);
   const ttlSeconds = Number(values.ttl);
   if (!values.aud || values.scope === undefined || !Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
     throw new ConfigError('usage: records token --aud AUDIENCE --scope SCOPES [--sub NAME] [--ttl SECONDS (1-86400)]');

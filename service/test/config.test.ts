@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { assertServable, ConfigError, loadConfig } from '../src/config.js';
 
 describe('config', function () {
   it('has defaults for the embedded setup', function () {
@@ -27,12 +27,15 @@ describe('config', function () {
         jwksTimeoutMs: 2000,
       },
       identity: { name: 'records', issuer: null, keyFile: null },
+      shutdown: { drainSeconds: 5, timeoutSeconds: 20 },
       logLevel: 'info',
+      logFormat: 'json',
     });
   });
 
   it('requires trusted issuers by default, since AUTH_MODE defaults to required', function () {
-    expect(() => loadConfig({})).to.throw(ConfigError, /AUTH_ISSUERS: at least one trusted issuer/);
+    expect(loadConfig({}).auth.mode, 'migrate and token need no issuers').to.equal('required');
+    expect(() => assertServable(loadConfig({}))).to.throw(ConfigError, /AUTH_ISSUERS: at least one trusted issuer/);
     const issuers = [{ issuer: 'https://id.example.org/', jwksUri: 'https://id.example.org/jwks.json', audience: 'records' }];
     expect(loadConfig({ AUTH_ISSUERS: JSON.stringify(issuers) }).auth).to.include({ mode: 'required' }).and.to.deep.include({ issuers });
   });

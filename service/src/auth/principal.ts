@@ -10,5 +10,6 @@ export const SCOPES = { read: 'records:read', write: 'records:write' } as const;
 declare module 'koa' {
   interface DefaultState {
     principal?: Principal;
+    requestId?: string;
   }
 }

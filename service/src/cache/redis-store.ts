@@ -8,14 +8,23 @@ import type { CacheStore } from './cache-store.js';
  * command. The connection itself is retried forever in the background, so the cache comes
  * back without a restart. State changes are logged once each, not per request.
  */
+export type RedisStoreEvents = {
+  /** Called with true when Redis becomes reachable and false when it stops being so. */
+  onAvailability?(up: boolean): void;
+  /** Called for every failed command. */
+  onError?(): void;
+};
+
 export function createRedisStore({
   url,
   commandTimeoutMs,
   logger,
+  events = {},
 }: {
   url: string;
   commandTimeoutMs: number;
   logger: Logger;
+  events?: RedisStoreEvents;
 }): CacheStore {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
@@ -32,12 +41,18 @@ export function createRedisStore({
 
   const markUp = () => {
     skipUntil = 0;
-    if (up !== true) logger.info({ cache: 'redis' }, 'cache available');
+    if (up !== true) {
+      logger.info({ cache: 'redis' }, 'cache available');
+      events.onAvailability?.(true);
+    }
     up = true;
     for (const listener of listeners) listener();
   };
   const markDown = (reason: string) => {
-    if (up !== false) logger.warn({ cache: 'redis', reason }, 'cache unavailable; serving from the database');
+    if (up !== false) {
+      logger.warn({ cache: 'redis', reason }, 'cache unavailable; serving from the database');
+      events.onAvailability?.(false);
+    }
     up = false;
   };
   redis.on('ready', markUp);
@@ -50,6 +65,7 @@ export function createRedisStore({
       if (up !== true && redis.status === 'ready') markUp();
       return result;
     } catch (error) {
+      events.onError?.();
       skipUntil = Date.now() + 1000;
       markDown((error as Error).message);
       throw error;

@@ -26,10 +26,24 @@ function rejectionPointer({ index, field }: Rejection): string {
 }
 
 /** The records use cases: HTTP-free, so routes stay thin and tests can call them directly. */
-export function createRecordsService({ repository, cache }: { repository: RecordsRepository; cache: RecordsCache }) {
+/** What the service reports about ingestion (metrics subscribe here). */
+export type IngestObserver = { stored(count: number): void; rejected(count: number): void };
+
+const IGNORE: IngestObserver = { stored: () => {}, rejected: () => {} };
+
+export function createRecordsService({
+  repository,
+  cache,
+  observer = IGNORE,
+}: {
+  repository: RecordsRepository;
+  cache: RecordsCache;
+  observer?: IngestObserver;
+}) {
   return {
     async bulkInsert(body: unknown, options: { atomic: boolean }): Promise<BulkResult> {
       const { accepted, rejected } = validateItems(itemsOf(body));
+      observer.rejected(rejected.length);
       if (options.atomic && rejected.length > 0) {
         throw new UnprocessableItems(
           `${rejected.length} item(s) are invalid; with atomic=true nothing was stored.`,
@@ -38,6 +52,7 @@ export function createRecordsService({ repository, cache }: { repository: Record
         );
       }
       const ids = accepted.length > 0 ? await repository.insertMany(accepted) : [];
+      observer.stored(ids.length);
       if (ids.length > 0) await cache.afterWrite();
       return { inserted: ids.length, ids, rejected };
     },

@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# The records service image. Build: docker build -t records:0.1.0 .
+# scripts/image-smoke reproduces these steps without Docker and runs the result in `make test`:
+# keep every COPY of the build stage in the plain `COPY SRC... DEST` form it parses.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# better-sqlite3 compiles its native addon here; the toolchain stays in this stage.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY service/tsconfig.build.json service/
+COPY service/src service/src
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE}
+# No package managers in the runtime image.
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/service/dist service/dist
+# Writes go to /tmp only (an emptyDir under a read-only root filesystem); the embedded SQLite
+# default lives there, production sets DATABASE_URL to MySQL.
+ENV NODE_ENV=production \
+    PORT=8000 \
+    DATABASE_URL=/tmp/records.sqlite
+USER 10001:10001
+EXPOSE 8000
+ENTRYPOINT ["node", "service/dist/main.js"]
+CMD ["serve"]

@@ -1,0 +1,41 @@
+import type { Knex } from 'knex';
+import { migrationsCurrent } from '../data/migrations/index.js';
+import type { Metrics } from './metrics.js';
+
+export type Readiness = { ready: true } | { ready: false; reason: string };
+
+const CHECK_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Readiness: not shutting down, the database answers, and its migrations are current. Redis is
+ * deliberately not checked: without it the service degrades to the database and still serves.
+ */
+export function createReadinessCheck({ knex, metrics, isShuttingDown }: { knex: Knex; metrics: Metrics; isShuttingDown: () => boolean }) {
+  // Migrations only move forward while a process runs; once current, there is no need to ask again.
+  let migrated = false;
+  return async (): Promise<Readiness> => {
+    if (isShuttingDown()) return { ready: false, reason: 'shutting down' };
+    try {
+      await withTimeout(knex.raw('select 1'), CHECK_TIMEOUT_MS);
+      metrics.databaseUp.set(1);
+    } catch (error) {
+      metrics.databaseUp.set(0);
+      return { ready: false, reason: `database unreachable: ${(error as Error).message.slice(0, 200)}` };
+    }
+    if (!migrated) {
+      migrated = await withTimeout(migrationsCurrent(knex), CHECK_TIMEOUT_MS).catch(() => false);
+      if (!migrated) return { ready: false, reason: 'database migrations are not current; run `records migrate`' };
+    }
+    return { ready: true };
+  };
+}
+
+export type ReadinessCheck = ReturnType<typeof createReadinessCheck>;

@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/**
+ * The service as a real process (`records serve` under tsx), for what only a process shows:
+ * signals, exit codes and its log output. Log lines are collected as parsed JSON.
+ */
+export class ServiceProcess {
+  readonly logs: Array<Record<string, unknown>> = [];
+  readonly rawOutput: string[] = [];
+  baseUrl = '';
+  exitCode: Promise<number | null>;
+  private readonly child: ChildProcess;
+
+  private constructor(env: Record<string, string>) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts', 'serve'], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.exitCode = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      createInterface({ input: stream! }).on('line', (line) => {
+        this.rawOutput.push(line);
+        try {
+          this.logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          /* not a JSON line */
+        }
+      });
+    }
+  }
+
+  static async start(env: Record<string, string>): Promise<ServiceProcess> {
+    const service = new ServiceProcess(env);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const listening = service.logs.find((line) => line.msg === 'listening');
+      if (listening) {
+        service.baseUrl = `http://127.0.0.1:${listening.port}`;
+        return service;
+      }
+      if (service.child.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    service.child.kill('SIGKILL');
+    throw new Error(`service did not start:\n${service.rawOutput.join('\n')}`);
+  }
+
+  signal(name: NodeJS.Signals): void {
+    this.child.kill(name);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    await this.exitCode;
+  }
+}
