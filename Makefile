@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token migrate build typecheck lint test test-only image-smoke samples bench clean
+.PHONY: help install run token migrate build typecheck lint test test-only image-smoke helm-template chart-check chart-readme samples bench clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,15 @@ test-only: install ## run the mocha suites against real MariaDB, Redis, Promethe
 
 image-smoke: install ## reproduce the Dockerfile's stages without Docker and run the result against MariaDB
 	scripts/with-test-servers scripts/image-smoke
+
+helm-template: install ## render charts/records (VALUES=file.yaml to add a values file)
+	@$$(scripts/install-k8s-tools)/helm template records charts/records --namespace records $(if $(VALUES),-f $(VALUES))
+
+chart-check: install ## helm lint, render every ci/ values file, validate schemas and policies
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/chart.test.ts
+
+chart-readme: install ## regenerate the parameter table in charts/records/README.md from values.yaml
+	$(NODE_BIN)/tsx scripts/chart-readme.ts
 
 samples: install ## regenerate samples/records.json from scripts/generate-records.ts
 	$(NODE_BIN)/tsx scripts/generate-records.ts > samples/records.json

@@ -35,6 +35,8 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\/[^/]+/, 'must be redis://[:password@]host:port[/db] or rediss://...')
     .optional(),
+  // Kept apart from REDIS_URL so the URL can live in a ConfigMap and the password in a Secret.
+  REDIS_PASSWORD: z.string().min(1).optional(),
   CACHE: z.enum(['on', 'off']).default('on'),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   CACHE_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
@@ -78,6 +80,7 @@ export type Config = {
   cache: {
     enabled: boolean;
     redisUrl: string | null;
+    redisPassword: string | null;
     ttlSeconds: number;
     timeoutMs: number;
     maxEntries: number;
@@ -120,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     cache: {
       enabled: values.CACHE === 'on',
       redisUrl: values.REDIS_URL ?? null,
+      redisPassword: values.REDIS_PASSWORD ?? null,
       ttlSeconds: values.CACHE_TTL_SECONDS,
       timeoutMs: values.CACHE_TIMEOUT_MS,
       maxEntries: values.CACHE_MAX_ENTRIES,

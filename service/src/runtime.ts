@@ -32,6 +32,7 @@ function createCache(config: Config['cache'], logger: Logger, metrics: Metrics):
   const store = config.redisUrl
     ? createRedisStore({
         url: config.redisUrl,
+        password: config.redisPassword,
         commandTimeoutMs: config.timeoutMs,
         logger,
         events: { onAvailability: (up) => metrics.redisUp.set(up ? 1 : 0), onError: () => metrics.cacheErrors.inc() },

@@ -12,6 +12,7 @@ describe('config', function () {
       cache: {
         enabled: true,
         redisUrl: null,
+        redisPassword: null,
         ttlSeconds: 60,
         timeoutMs: 50,
         maxEntries: 10_000,

@@ -17,16 +17,19 @@ export type RedisStoreEvents = {
 
 export function createRedisStore({
   url,
+  password,
   commandTimeoutMs,
   logger,
   events = {},
 }: {
   url: string;
+  password?: string | null;
   commandTimeoutMs: number;
   logger: Logger;
   events?: RedisStoreEvents;
 }): CacheStore {
   const redis = new Redis(url, {
+    ...(password ? { password } : {}),
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 0,

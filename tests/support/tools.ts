@@ -1,0 +1,40 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
+
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: any;
+  [field: string]: any;
+};
+
+let binDir: string | null = null;
+/** helm and kubectl from scripts/install-k8s-tools (pinned, unpacked on first use). */
+export function toolPath(tool: 'helm' | 'kubectl'): string {
+  binDir ??= execFileSync('scripts/install-k8s-tools', { encoding: 'utf8' }).trim();
+  return `${binDir}/${tool}`;
+}
+
+export function run(tool: 'helm' | 'kubectl', args: string[]): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(toolPath(tool), args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function parseObjects(yamlText: string): K8sObject[] {
+  return parseAllDocuments(yamlText)
+    .map((document) => {
+      if (document.errors.length > 0) throw new Error(document.errors.map(String).join('\n'));
+      return document.toJS() as K8sObject | null;
+    })
+    .filter((object): object is K8sObject => object !== null);
+}
+
+/** `helm template` of charts/records; throws with helm's message when rendering fails. */
+export function helmTemplate(valuesFiles: string[] = [], sets: string[] = [], release = 'records', namespace = 'records'): K8sObject[] {
+  const args = ['template', release, 'charts/records', '--namespace', namespace, ...valuesFiles.flatMap((file) => ['-f', file])];
+  for (const set of sets) args.push('--set', set);
+  const result = run('helm', args);
+  if (result.status !== 0) throw new Error(result.stderr.trim());
+  return parseObjects(result.stdout);
+}
