@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token migrate build typecheck lint test test-only image-smoke helm-template chart-check chart-readme samples bench clean
+.PHONY: help install run token migrate build typecheck lint test test-only image-smoke helm-template chart-check chart-readme kong-config kong-check samples bench clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,14 @@ chart-check: install ## helm lint, render every ci/ values file, validate schema
 
 chart-readme: install ## regenerate the parameter table in charts/records/README.md from values.yaml
 	$(NODE_BIN)/tsx scripts/chart-readme.ts
+
+kong-config: install ## regenerate kong/kong.yaml consumers from the issuers' public keys in kong/keys/
+	$(NODE_BIN)/tsx scripts/kong-config.ts
+
+kong-check: install ## deck validate kong/kong.yaml and run the gateway invariant and route-coverage tests
+	scripts/ensure-packages
+	deck validate -s kong/kong.yaml
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/kong.test.ts
 
 samples: install ## regenerate samples/records.json from scripts/generate-records.ts
 	$(NODE_BIN)/tsx scripts/generate-records.ts > samples/records.json

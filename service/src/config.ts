@@ -16,6 +16,9 @@ const bytes = z.string().transform((text, ctx) => {
   return value;
 });
 
+/** The default JSON body limit; Kong's request-size-limiting must not exceed it (kong/ tests import this). */
+export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 const schema = z.object({
@@ -28,7 +31,7 @@ const schema = z.object({
       message: 'must be mysql://user:pass@host:port/database or a SQLite file path',
     })
     .default('./data/records.sqlite'),
-  BODY_LIMIT: bytes.default(10 * 1024 * 1024),
+  BODY_LIMIT: bytes.default(DEFAULT_BODY_LIMIT_BYTES),
   // Rows per multi-row INSERT; 6 bound values per row stays under SQLite's 32766-variable limit.
   INSERT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   REDIS_URL: z
