@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the test-server scripts. Source it; do not run it.
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on right now.
