@@ -75,5 +75,5 @@ samples: install ## regenerate samples/records.json from scripts/generate-record
 clean: ## remove build output and the local SQLite database
 	rm -rf service/dist data
 
-bench: build ## load BENCH_RECORDS (100k) records into MariaDB and compare cached vs uncached reads
+bench: build ## load BENCH_RECORDS (1M) records into MariaDB, compare every scenario with a baseline from the same run
 	scripts/with-test-servers $(NODE_BIN)/tsx scripts/bench.ts

@@ -15,6 +15,7 @@ export type AppDependencies = {
   records: RecordsService;
   logger: Logger;
   bodyLimit: number;
+  ndjsonLimits: { body: number; line: number };
   /** Establishes ctx.state.principal on the API routes (token verification, or the dev stand-in). */
   authenticate: Middleware;
   signingKey: SigningKey | null;
@@ -26,7 +27,7 @@ export type AppDependencies = {
 
 /** Composes the HTTP application from its parts; nothing here reads config or opens connections. */
 export function createApp(dependencies: AppDependencies): Koa {
-  const { records, logger, bodyLimit, authenticate, signingKey, metrics, readiness, isShuttingDown } = dependencies;
+  const { records, logger, bodyLimit, ndjsonLimits, authenticate, signingKey, metrics, readiness, isShuttingDown } = dependencies;
   const app = new Koa();
   app.use(requestObserver({ logger, metrics }));
   app.use(async (ctx, next) => {
@@ -45,7 +46,7 @@ export function createApp(dependencies: AppDependencies): Koa {
   app.use(wellKnown.routes());
   app.use(wellKnown.allowedMethods());
 
-  const router = createRecordsRouter({ records, bodyLimit, authenticate });
+  const router = createRecordsRouter({ records, bodyLimit, ndjsonLimits, authenticate });
   app.use(router.routes());
   app.use(router.allowedMethods());
 

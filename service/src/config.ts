@@ -32,6 +32,8 @@ const schema = z.object({
     })
     .default('./data/records.sqlite'),
   BODY_LIMIT: bytes.default(DEFAULT_BODY_LIMIT_BYTES),
+  NDJSON_BODY_LIMIT: bytes.default(1024 ** 3),
+  NDJSON_MAX_LINE_BYTES: bytes.default(64 * 1024),
   // Rows per multi-row INSERT; 6 bound values per row stays under SQLite's 32766-variable limit.
   INSERT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   REDIS_URL: z
@@ -79,6 +81,7 @@ export type Config = {
   host: string;
   databaseUrl: string;
   bodyLimit: number;
+  ndjson: { bodyLimit: number; maxLineBytes: number };
   insertBatchSize: number;
   cache: {
     enabled: boolean;
@@ -122,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     host: values.HOST,
     databaseUrl: values.DATABASE_URL,
     bodyLimit: values.BODY_LIMIT,
+    ndjson: { bodyLimit: values.NDJSON_BODY_LIMIT, maxLineBytes: values.NDJSON_MAX_LINE_BYTES },
     insertBatchSize: values.INSERT_BATCH_SIZE,
     cache: {
       enabled: values.CACHE === 'on',

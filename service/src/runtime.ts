@@ -60,6 +60,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     repository,
     cache,
     observer: { stored: (n) => metrics.recordsIngested.inc(n), rejected: (n) => metrics.recordsRejected.inc(n) },
+    streamBatchSize: config.insertBatchSize,
   });
 
   const verifier = config.auth.mode === 'required' ? createTokenVerifier(config.auth) : null;
@@ -75,6 +76,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     records,
     logger,
     bodyLimit: config.bodyLimit,
+    ndjsonLimits: { body: config.ndjson.bodyLimit, line: config.ndjson.maxLineBytes },
     authenticate: authenticate({ verifier, logger }),
     signingKey,
     metrics,

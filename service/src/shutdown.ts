@@ -30,6 +30,7 @@ export async function shutdownGracefully({
   logger.info({ drainSeconds }, 'shutdown: readiness now failing; draining');
   await sleep(drainSeconds * 1000);
 
+  const deadlineAt = Date.now() + timeoutSeconds * 1000;
   const closed = new Promise<boolean>((resolve) => server.close(() => resolve(true)));
   server.closeIdleConnections();
   const sweeper = setInterval(() => server.closeIdleConnections(), 100);
@@ -44,7 +45,12 @@ export async function shutdownGracefully({
     logger.warn({ timeoutSeconds }, 'shutdown: deadline reached; closing the remaining connections');
     server.closeAllConnections();
   }
-  await runtime.close();
-  logger.info({ clean: finished }, 'shutdown: complete');
-  return finished;
+  // Closing the pool and Redis must not outlive the deadline either (a server may be gone).
+  const closedCleanly = await Promise.race([
+    runtime.close().then(() => true),
+    sleep(Math.max(deadlineAt - Date.now(), 1000)).then(() => false),
+  ]);
+  if (!closedCleanly) logger.warn('shutdown: database or Redis did not close in time');
+  logger.info({ clean: finished && closedCleanly }, 'shutdown: complete');
+  return finished && closedCleanly;
 }

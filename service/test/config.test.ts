@@ -8,6 +8,7 @@ describe('config', function () {
       host: '0.0.0.0',
       databaseUrl: './data/records.sqlite',
       bodyLimit: 10 * 1024 * 1024,
+      ndjson: { bodyLimit: 1024 ** 3, maxLineBytes: 64 * 1024 },
       insertBatchSize: 500,
       cache: {
         enabled: true,

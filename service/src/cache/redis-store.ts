@@ -101,7 +101,13 @@ export function createRedisStore({
     onAvailable: (listener) => listeners.push(listener),
     async close() {
       redis.removeAllListeners('close');
-      await redis.quit().catch(() => redis.disconnect());
+      // QUIT waits for Redis to answer; when it is not connected there is nobody to answer.
+      if (redis.status !== 'ready') {
+        redis.disconnect();
+        return;
+      }
+      await Promise.race([redis.quit(), new Promise((resolve) => setTimeout(resolve, 1000))]).catch(() => undefined);
+      redis.disconnect();
     },
   };
 }

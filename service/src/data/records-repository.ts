@@ -1,19 +1,33 @@
 import type { Knex } from 'knex';
 import type { Position } from '../domain/cursor.js';
-import { Unavailable } from '../domain/errors.js';
+import { DomainError, Unavailable } from '../domain/errors.js';
 import type { NewRecord, StoredRecord } from '../domain/record.js';
 import type { SearchQuery } from '../domain/search-query.js';
 import { containsPattern, foldText, foldUri, LIKE_ESCAPE } from '../domain/text.js';
+import { GRAM, trigramsOf } from '../domain/trigrams.js';
 import type { Database } from './database.js';
 
 export type SearchPage = { records: StoredRecord[]; next: Position | null };
 
+/** `auto` lets the planner choose; `scan` and `index` force a path (tests compare them). */
+export type SearchStrategy = 'auto' | 'scan' | 'index';
+
 export type RecordsRepository = {
   /** Stores all records in one transaction and returns their ids in the same order. */
   insertMany(records: NewRecord[]): Promise<number[]>;
+  /**
+   * Runs `work` in one transaction with an `insert` that stores a batch and returns its ids;
+   * for streams too large to hold in memory. Nothing is stored unless `work` resolves.
+   */
+  inTransaction<T>(work: (insert: (records: NewRecord[]) => Promise<number[]>) => Promise<T>): Promise<T>;
   findById(id: number): Promise<StoredRecord | null>;
-  search(query: SearchQuery): Promise<SearchPage>;
+  search(query: SearchQuery, strategy?: SearchStrategy): Promise<SearchPage>;
 };
+
+/** Rows counted at most when estimating how selective a trigram or a date range is. */
+const ESTIMATE_CAP = 2000;
+/** Trigrams of a long term sampled for estimates: a few selective ones are enough. */
+const MAX_ESTIMATED_GRAMS = 8;
 
 type RecordRow = { id: number; title: string | null; uri: string | null; date_ms: number | string; date_raw: string };
 
@@ -34,17 +48,24 @@ function toRow(record: NewRecord) {
   };
 }
 
-/** Any failure inside the database is an outage from the client's point of view: retry later. */
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
+/**
+ * Any failure inside the database is an outage from the client's point of view: retry later.
+ * `passThrough` errors (a caller's own, raised inside a transaction) keep their meaning.
+ */
+async function guarded<T>(work: () => Promise<T>, passThrough: (error: unknown) => boolean = () => false): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    if (error instanceof DomainError || passThrough(error)) throw error;
     throw new Unavailable('The database could not complete the request; nothing was changed.', [], {}, { cause: error });
   }
 }
 
 export function createRecordsRepository({ db, batchSize = 500 }: { db: Database; batchSize?: number }): RecordsRepository {
   const { knex, engine } = db;
+  // knex writes SQLite multi-row inserts as a compound SELECT, which SQLite caps at 500 terms.
+  const rowsPerStatement = engine === 'sqlite' ? 500 : 4000;
+  const recordsPerBatch = Math.min(batchSize, rowsPerStatement);
 
   /**
    * One multi-row INSERT gets consecutive ids: MySQL/MariaDB allocate a "simple insert" as one
@@ -52,22 +73,116 @@ export function createRecordsRepository({ db, batchSize = 500 }: { db: Database;
    * first; SQLite runs the statement alone inside the transaction and reports the last.
    */
   async function insertBatch(trx: Knex.Transaction, batch: NewRecord[]): Promise<number[]> {
-    const [reported] = (await trx('records').insert(batch.map(toRow))) as number[];
+    const rows = batch.map(toRow);
+    const [reported] = (await trx('records').insert(rows)) as number[];
     const first = engine === 'mysql' ? Number(reported) : Number(reported) - batch.length + 1;
-    return batch.map((_, offset) => first + offset);
+    const ids = batch.map((_, offset) => first + offset);
+    const entries = rows.flatMap((row, offset) => trigramsOf(row.title_folded).map((trigram) => ({ trigram, record_id: ids[offset] })));
+    for (let start = 0; start < entries.length; start += rowsPerStatement) {
+      await trx('title_trigrams').insert(entries.slice(start, start + rowsPerStatement));
+    }
+    return ids;
+  }
+
+  const insertAll = async (trx: Knex.Transaction, records: NewRecord[]) => {
+    const ids: number[] = [];
+    for (let start = 0; start < records.length; start += recordsPerBatch) {
+      ids.push(...(await insertBatch(trx, records.slice(start, start + recordsPerBatch))));
+    }
+    return ids;
+  };
+
+  /** Rows matching `where`, counted up to ESTIMATE_CAP (an index range scan of bounded length). */
+  async function cappedCount(build: (builder: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<number> {
+    const inner = build(knex.select(knex.raw('1'))).limit(ESTIMATE_CAP).as('capped');
+    const [row] = (await knex.count({ n: '*' }).from(inner)) as Array<{ n: number | string }>;
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Picks the cheapest way to answer a `contains` search: the trigram index when its rarest
+   * trigram is rarer than the date range (and not present in nearly every title), else the
+   * (date_ms, id) index in order with the LIKE recheck, which stops after `limit` matches.
+   */
+  async function plan(query: SearchQuery): Promise<{ path: 'scan' } | { path: 'index'; grams: string[] } | { path: 'empty' }> {
+    const term = query.contains;
+    if (term === null || Array.from(term).length < GRAM) return { path: 'scan' };
+    const all = trigramsOf(term);
+    const step = Math.max(1, Math.floor(all.length / MAX_ESTIMATED_GRAMS));
+    const sampled = all.filter((_, index) => index % step === 0).slice(0, MAX_ESTIMATED_GRAMS);
+    const counted = await Promise.all(
+      sampled.map(async (gram) => ({ gram, n: await cappedCount((b) => b.from('title_trigrams').where('trigram', gram)) })),
+    );
+    counted.sort((a, b) => a.n - b.n);
+    const rarest = counted[0];
+    if (!rarest || rarest.n === 0) return { path: 'empty' };
+    if (rarest.n >= ESTIMATE_CAP) return { path: 'scan' };
+    if (query.after !== null || query.before !== null) {
+      const inRange = await cappedCount((b) => {
+        b.from('records');
+        if (query.after !== null) b.where('date_ms', '>=', query.after);
+        if (query.before !== null) b.where('date_ms', '<', query.before);
+        return b;
+      });
+      if (inRange < rarest.n) return { path: 'scan' };
+    }
+    return { path: 'index', grams: counted.slice(0, 2).map((entry) => entry.gram) };
+  }
+
+  function filtered(builder: Knex.QueryBuilder, query: SearchQuery, alias: string): Knex.QueryBuilder {
+    const column = (name: string) => `${alias}.${name}`;
+    if (query.after !== null) builder.where(column('date_ms'), '>=', query.after);
+    if (query.before !== null) builder.where(column('date_ms'), '<', query.before);
+    if (query.contains !== null) {
+      builder.whereRaw(`?? like ? escape '${LIKE_ESCAPE}'`, [column('title_folded'), containsPattern(query.contains)]);
+    }
+    if (query.uri !== null) builder.whereRaw(`?? like ? escape '${LIKE_ESCAPE}'`, [column('uri_folded'), containsPattern(query.uri)]);
+    const cursor = query.cursor;
+    if (cursor !== null) {
+      builder.where((after) =>
+        after
+          .where(column('date_ms'), '>', cursor.dateMs)
+          .orWhere((same) => same.where(column('date_ms'), cursor.dateMs).where(column('id'), '>', cursor.id)),
+      );
+    }
+    return builder.orderBy([{ column: column('date_ms') }, { column: column('id') }]).limit(query.limit + 1);
+  }
+
+  /** Candidates from the rarest trigrams (joined in that order), rechecked and sorted. */
+  function indexedQuery(query: SearchQuery, grams: string[]): Knex.QueryBuilder {
+    // STRAIGHT_JOIN (MySQL) and CROSS JOIN (SQLite) keep the join order: rarest trigram first.
+    const join = engine === 'mysql' ? 'straight_join' : 'cross join';
+    const from = grams.map((_, i) => (i === 0 ? 'title_trigrams g0' : `${join} title_trigrams g${i}`)).join(' ');
+    const builder = knex
+      .select(COLUMNS.map((name) => `r.${name}`))
+      .from(knex.raw(`${from} ${join} records r`))
+      .whereRaw('r.id = g0.record_id');
+    grams.forEach((gram, i) => {
+      builder.where(`g${i}.trigram`, gram);
+      if (i > 0) builder.whereRaw(`g${i}.record_id = g0.record_id`);
+    });
+    return filtered(builder, query, 'r');
   }
 
   return {
-    insertMany: (records) =>
-      guarded(() =>
-        knex.transaction(async (trx) => {
-          const ids: number[] = [];
-          for (let start = 0; start < records.length; start += batchSize) {
-            ids.push(...(await insertBatch(trx, records.slice(start, start + batchSize))));
-          }
-          return ids;
-        }),
-      ),
+    insertMany: (records) => guarded(() => knex.transaction((trx) => insertAll(trx, records))),
+
+    inTransaction: (work) => {
+      // Errors the caller's work raises itself (a 413 from its stream, a 422) roll back and pass through.
+      const own = new WeakSet<object>();
+      return guarded(
+        () =>
+          knex.transaction(async (trx) => {
+            try {
+              return await work((records) => guarded(() => insertAll(trx, records)));
+            } catch (error) {
+              if (typeof error === 'object' && error !== null) own.add(error);
+              throw error;
+            }
+          }),
+        (error) => typeof error === 'object' && error !== null && own.has(error),
+      );
+    },
 
     findById: (id) =>
       guarded(async () => {
@@ -75,26 +190,15 @@ export function createRecordsRepository({ db, batchSize = 500 }: { db: Database;
         return row ? fromRow(row) : null;
       }),
 
-    search: (query) =>
+    search: (query, strategy = 'auto') =>
       guarded(async () => {
-        const builder = knex('records')
-          .select(COLUMNS)
-          .orderBy([{ column: 'date_ms' }, { column: 'id' }])
-          .limit(query.limit + 1);
-        if (query.after !== null) builder.where('date_ms', '>=', query.after);
-        if (query.before !== null) builder.where('date_ms', '<', query.before);
-        if (query.contains !== null) {
-          builder.whereRaw(`title_folded like ? escape '${LIKE_ESCAPE}'`, [containsPattern(query.contains)]);
+        let chosen = await (strategy === 'scan' ? { path: 'scan' as const } : plan(query));
+        if (strategy === 'index' && chosen.path === 'scan' && query.contains !== null && Array.from(query.contains).length >= GRAM) {
+          chosen = { path: 'index', grams: trigramsOf(query.contains).slice(0, 2) };
         }
-        if (query.uri !== null) {
-          builder.whereRaw(`uri_folded like ? escape '${LIKE_ESCAPE}'`, [containsPattern(query.uri)]);
-        }
-        const cursor = query.cursor;
-        if (cursor !== null) {
-          builder.where((after) =>
-            after.where('date_ms', '>', cursor.dateMs).orWhere((same) => same.where('date_ms', cursor.dateMs).where('id', '>', cursor.id)),
-          );
-        }
+        if (chosen.path === 'empty') return { records: [], next: null };
+        const builder =
+          chosen.path === 'index' ? indexedQuery(query, chosen.grams) : filtered(knex.select(COLUMNS.map((c) => `r.${c}`)).from('records as r'), query, 'r');
         const rows = ((await builder) as RecordRow[]).map(fromRow);
         const records = rows.slice(0, query.limit);
         const last = records.at(-1);

@@ -51,6 +51,16 @@ class ItemProblem extends Error {
   }
 }
 
+/** Validates one item: the record to store, or the field at fault and why. */
+export function checkItem(item: unknown): { ok: true; record: NewRecord } | { ok: false; field: string; message: string } {
+  try {
+    return { ok: true, record: validateItem(item) };
+  } catch (error) {
+    if (!(error instanceof ItemProblem)) throw error;
+    return { ok: false, field: error.field, message: error.message };
+  }
+}
+
 /** Validates one item, returning the record to store or throwing an ItemProblem. */
 function validateItem(item: unknown): NewRecord {
   if (!isPlainObject(item)) throw new ItemProblem('item', 'must be an object');
@@ -69,12 +79,9 @@ export function validateItems(items: unknown[]): ValidatedItems {
   const accepted: NewRecord[] = [];
   const rejected: Rejection[] = [];
   items.forEach((item, index) => {
-    try {
-      accepted.push(validateItem(item));
-    } catch (error) {
-      if (!(error instanceof ItemProblem)) throw error;
-      rejected.push({ index, field: error.field, message: error.message });
-    }
+    const checked = checkItem(item);
+    if (checked.ok) accepted.push(checked.record);
+    else rejected.push({ index, field: checked.field, message: checked.message });
   });
   return { accepted, rejected };
 }

@@ -4,6 +4,7 @@ import { itemsOf, validateItems, type Rejection } from './bulk-items.js';
 import { encodeCursor } from './cursor.js';
 import { InvalidInput, UnprocessableItems } from './errors.js';
 import { toView, type RecordView } from './record.js';
+import { ingestStream, type NdjsonLine, type StreamResult } from './ndjson-ingest.js';
 import { filtersKey, parseSearchQuery } from './search-query.js';
 
 export type BulkResult = { inserted: number; ids: number[]; rejected: Rejection[] };
@@ -35,10 +36,13 @@ export function createRecordsService({
   repository,
   cache,
   observer = IGNORE,
+  streamBatchSize = 1000,
 }: {
   repository: RecordsRepository;
   cache: RecordsCache;
   observer?: IngestObserver;
+  /** Records per transaction step of an NDJSON stream (memory is bounded by this). */
+  streamBatchSize?: number;
 }) {
   return {
     async bulkInsert(body: unknown, options: { atomic: boolean }): Promise<BulkResult> {
@@ -55,6 +59,22 @@ export function createRecordsService({
       observer.stored(ids.length);
       if (ids.length > 0) await cache.afterWrite();
       return { inserted: ids.length, ids, rejected };
+    },
+
+    /** Loads an NDJSON stream in one transaction, batch by batch. */
+    async bulkInsertStream(lines: AsyncIterable<NdjsonLine>, options: { atomic: boolean }): Promise<StreamResult> {
+      let result: StreamResult;
+      try {
+        result = await ingestStream(repository, lines, { atomic: options.atomic, batchSize: streamBatchSize });
+      } catch (error) {
+        const rejectedCount = (error as { extensions?: { rejectedCount?: number } }).extensions?.rejectedCount;
+        if (typeof rejectedCount === 'number') observer.rejected(rejectedCount);
+        throw error;
+      }
+      observer.rejected(result.rejectedCount);
+      observer.stored(result.inserted);
+      if (result.inserted > 0) await cache.afterWrite();
+      return result;
     },
 
     /**

@@ -14,8 +14,8 @@ function tooLarge(limit: number): HttpProblem {
  */
 export async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
   if (!ctx.request.is('application/json')) {
-    throw new HttpProblem(415, 'unsupported-media-type', 'The body must be sent as Content-Type: application/json.', [], {
-      Accept: 'application/json',
+    throw new HttpProblem(415, 'unsupported-media-type', 'The body must be sent as Content-Type: application/json or application/x-ndjson.', [], {
+      Accept: 'application/json, application/x-ndjson',
     });
   }
   const charset = ctx.request.charset;

@@ -5,6 +5,8 @@ import { SCOPES } from '../auth/principal.js';
 import type { RecordsService } from '../domain/records-service.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import { readJsonBody } from './json-body.js';
+import { ndjsonLines } from './ndjson-body.js';
+
 
 function atomicFlag(value: unknown): boolean {
   if (value === undefined || value === 'false') return false;
@@ -16,10 +18,13 @@ function atomicFlag(value: unknown): boolean {
 export function createRecordsRouter({
   records,
   bodyLimit,
+  ndjsonLimits,
   authenticate,
 }: {
   records: RecordsService;
   bodyLimit: number;
+  /** Limits of the NDJSON stream (whole body, one line); without them NDJSON is not accepted. */
+  ndjsonLimits?: { body: number; line: number };
   authenticate: Middleware;
 }): Router {
   const router = new Router({ prefix: '/v1' });
@@ -32,6 +37,11 @@ export function createRecordsRouter({
       throw new InvalidInput('The query parameters are not valid.', unknown.map((parameter) => ({ parameter, detail: 'unknown parameter' })));
     }
     const atomic = atomicFlag(ctx.query.atomic);
+    if (ndjsonLimits && ctx.request.is('application/x-ndjson')) {
+      const lines = ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line });
+      ctx.body = await records.bulkInsertStream(lines, { atomic });
+      return;
+    }
     const body = await readJsonBody(ctx, bodyLimit);
     ctx.body = await records.bulkInsert(body, { atomic });
   });

@@ -46,6 +46,10 @@ export class ServiceProcess {
     throw new Error(`service did not start:\n${service.rawOutput.join('\n')}`);
   }
 
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
   signal(name: NodeJS.Signals): void {
     this.child.kill(name);
   }

@@ -1,10 +1,14 @@
 import type { Knex } from 'knex';
 import * as createRecords from './0001_create_records.js';
+import * as titleTrigrams from './0002_title_trigrams.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
 /** Every migration in order. Listed in code so the same list runs under tsx and from dist/. */
-const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [['0001_create_records', createRecords]];
+const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['0001_create_records', createRecords],
+  ['0002_title_trigrams', titleTrigrams],
+];
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),
