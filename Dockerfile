@@ -15,6 +15,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY service/tsconfig.build.json service/
 COPY service/src service/src
+COPY service/openapi.yaml service/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
@@ -26,6 +27,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/service/dist service/dist
+COPY --from=build /app/service/openapi.yaml service/
 # Writes go to /tmp only (an emptyDir under a read-only root filesystem); the embedded SQLite
 # default lives there, production sets DATABASE_URL to MySQL.
 # A bounded old space makes V8 collect garbage before RSS grows: a 1M-record NDJSON load stays

@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token migrate build typecheck lint test test-only image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check e2e-kind samples bench clean
+.PHONY: help install run token migrate build typecheck lint test test-only reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check e2e-kind samples bench clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,6 +38,9 @@ test: install typecheck lint test-only image-smoke ## install what is missing, s
 
 test-only: install ## run the mocha suites against real MariaDB, Redis, Prometheus and SQLite (no typecheck/lint)
 	scripts/with-test-servers $(NODE_BIN)/mocha
+
+reliability: install ## the reliability and security suites: idempotency, faults, soak (SOAK_SECONDS), hostile input
+	scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --node-option expose-gc --timeout 60000 service/test/idempotency.test.ts service/test/faults.test.ts service/test/hostile-input.test.ts
 
 image-smoke: install ## reproduce the Dockerfile's stages without Docker and run the result against MariaDB
 	scripts/with-test-servers scripts/image-smoke

@@ -8,6 +8,7 @@ import type { Middleware } from 'koa';
 import { parse } from 'yaml';
 import { DEFAULT_BODY_LIMIT_BYTES, loadConfig } from '../service/src/config.js';
 import type { RecordsService } from '../service/src/domain/records-service.js';
+import { loadOpenApi } from '../service/src/http/docs-router.js';
 import { createRecordsRouter } from '../service/src/http/records-router.js';
 import { consumersFromKeys, DECLARATIVE_VALUES, KONG_CONFIG, renderDeclarativeValues, renderKongConfig } from '../scripts/kong-config.js';
 import { helmTemplate } from './support/tools.js';
@@ -227,8 +228,18 @@ describe('Kong declarative configuration (kong/kong.yaml)', function () {
       }
     });
 
+    it('routes every operation of the OpenAPI contract', function () {
+      const spec = loadOpenApi() as { paths: Record<string, Record<string, unknown>> };
+      const operations = Object.entries(spec.paths).flatMap(([path, item]) => Object.keys(item).map((method) => ({ method: method.toUpperCase(), path })));
+      expect(operations.length).to.equal(3);
+      for (const { method, path } of operations) {
+        const sample = path.replace(/\{[^}]+\}/g, '12345');
+        expect(kongRoutesFor(method, sample).map((route) => route.name), `${method} ${path}`).to.have.length(1);
+      }
+    });
+
     it('does not route health, readiness, metrics or the service JWKS', function () {
-      for (const path of ['/healthz', '/readyz', '/metrics', '/.well-known/jwks.json', '/v1/../metrics']) {
+      for (const path of ['/healthz', '/readyz', '/metrics', '/.well-known/jwks.json', '/v1/../metrics', '/openapi.json', '/docs']) {
         for (const method of ['GET', 'POST']) expect(kongRoutesFor(method, path), `${method} ${path}`).to.deep.equal([]);
       }
     });

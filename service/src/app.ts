@@ -4,6 +4,7 @@ import type { SigningKey } from './auth/signing-key.js';
 import type { RecordsService } from './domain/records-service.js';
 import { problemMiddleware } from './http/problem.js';
 import { createRecordsRouter } from './http/records-router.js';
+import { createDocsRouter } from './http/docs-router.js';
 import { createOperationsRouter } from './http/operations-router.js';
 import { requestObserver } from './http/request-log.js';
 import type { ReadinessCheck } from './observability/health.js';
@@ -16,6 +17,7 @@ export type AppDependencies = {
   logger: Logger;
   bodyLimit: number;
   ndjsonLimits: { body: number; line: number };
+  idempotencyTtlMs: number;
   /** Establishes ctx.state.principal on the API routes (token verification, or the dev stand-in). */
   authenticate: Middleware;
   signingKey: SigningKey | null;
@@ -27,7 +29,7 @@ export type AppDependencies = {
 
 /** Composes the HTTP application from its parts; nothing here reads config or opens connections. */
 export function createApp(dependencies: AppDependencies): Koa {
-  const { records, logger, bodyLimit, ndjsonLimits, authenticate, signingKey, metrics, readiness, isShuttingDown } = dependencies;
+  const { records, logger, bodyLimit, ndjsonLimits, idempotencyTtlMs, authenticate, signingKey, metrics, readiness, isShuttingDown } = dependencies;
   const app = new Koa();
   app.use(requestObserver({ logger, metrics }));
   app.use(async (ctx, next) => {
@@ -41,12 +43,17 @@ export function createApp(dependencies: AppDependencies): Koa {
   app.use(operations.routes());
   app.use(operations.allowedMethods());
 
+  // The contract and its documentation page, public like the API's shape itself.
+  const docs = createDocsRouter();
+  app.use(docs.routes());
+  app.use(docs.allowedMethods());
+
   // Not behind user tokens either: the service's public keys.
   const wellKnown = createWellKnownRouter({ signingKey });
   app.use(wellKnown.routes());
   app.use(wellKnown.allowedMethods());
 
-  const router = createRecordsRouter({ records, bodyLimit, ndjsonLimits, authenticate });
+  const router = createRecordsRouter({ records, bodyLimit, ndjsonLimits, idempotencyTtlMs, authenticate });
   app.use(router.routes());
   app.use(router.allowedMethods());
 

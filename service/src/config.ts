@@ -34,6 +34,7 @@ const schema = z.object({
   BODY_LIMIT: bytes.default(DEFAULT_BODY_LIMIT_BYTES),
   NDJSON_BODY_LIMIT: bytes.default(1024 ** 3),
   NDJSON_MAX_LINE_BYTES: bytes.default(64 * 1024),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
   // Rows per multi-row INSERT; 6 bound values per row stays under SQLite's 32766-variable limit.
   INSERT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   REDIS_URL: z
@@ -58,6 +59,7 @@ const schema = z.object({
   SERVICE_NAME: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').default('records'),
   SERVICE_ISSUER: z.url().optional(),
   SERVICE_KEY_FILE: z.string().min(1).optional(),
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(5),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(20),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
@@ -83,6 +85,7 @@ export type Config = {
   bodyLimit: number;
   ndjson: { bodyLimit: number; maxLineBytes: number };
   insertBatchSize: number;
+  idempotencyTtlSeconds: number;
   cache: {
     enabled: boolean;
     redisUrl: string | null;
@@ -103,6 +106,7 @@ export type Config = {
   };
   /** This service as a token issuer (for calls it makes, and `records token`). */
   identity: { name: string; issuer: string | null; keyFile: string | null };
+  requestTimeoutSeconds: number;
   shutdown: { drainSeconds: number; timeoutSeconds: number };
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   logFormat: 'json' | 'pretty';
@@ -127,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     bodyLimit: values.BODY_LIMIT,
     ndjson: { bodyLimit: values.NDJSON_BODY_LIMIT, maxLineBytes: values.NDJSON_MAX_LINE_BYTES },
     insertBatchSize: values.INSERT_BATCH_SIZE,
+    idempotencyTtlSeconds: values.IDEMPOTENCY_TTL_SECONDS,
     cache: {
       enabled: values.CACHE === 'on',
       redisUrl: values.REDIS_URL ?? null,
@@ -146,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       jwksTimeoutMs: values.AUTH_JWKS_TIMEOUT_MS,
     },
     identity: { name: values.SERVICE_NAME, issuer: values.SERVICE_ISSUER ?? null, keyFile: values.SERVICE_KEY_FILE ?? null },
+    requestTimeoutSeconds: values.REQUEST_TIMEOUT_SECONDS,
     shutdown: { drainSeconds: values.SHUTDOWN_DRAIN_SECONDS, timeoutSeconds: values.SHUTDOWN_TIMEOUT_SECONDS },
     logLevel: values.LOG_LEVEL,
     logFormat: values.LOG_FORMAT,

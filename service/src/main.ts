@@ -26,7 +26,7 @@ async function serve(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger(config);
   const runtime = await createRuntime(config, logger);
-  const server = await listen(runtime.app, config.port, config.host);
+  const server = await listen(runtime.app, config.port, config.host, config.requestTimeoutSeconds * 1000);
   const { port } = server.address() as AddressInfo;
   logger.info({ port, engine: runtime.db.engine }, 'listening');
 

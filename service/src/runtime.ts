@@ -77,6 +77,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     logger,
     bodyLimit: config.bodyLimit,
     ndjsonLimits: { body: config.ndjson.bodyLimit, line: config.ndjson.maxLineBytes },
+    idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
     authenticate: authenticate({ verifier, logger }),
     signingKey,
     metrics,

@@ -10,6 +10,7 @@ describe('config', function () {
       bodyLimit: 10 * 1024 * 1024,
       ndjson: { bodyLimit: 1024 ** 3, maxLineBytes: 64 * 1024 },
       insertBatchSize: 500,
+      idempotencyTtlSeconds: 86_400,
       cache: {
         enabled: true,
         redisUrl: null,
@@ -29,6 +30,7 @@ describe('config', function () {
         jwksTimeoutMs: 2000,
       },
       identity: { name: 'records', issuer: null, keyFile: null },
+      requestTimeoutSeconds: 900,
       shutdown: { drainSeconds: 5, timeoutSeconds: 20 },
       logLevel: 'info',
       logFormat: 'json',

@@ -11,7 +11,7 @@ for (const engine of ENGINES) {
       const db = createDatabase(testDb.url);
       try {
         expect(await migrationsCurrent(db.knex)).to.equal(false);
-        expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams']);
+        expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys']);
         expect(await migrationsCurrent(db.knex)).to.equal(true);
         expect(await db.knex.schema.hasTable('records')).to.equal(true);
         expect(await db.knex.schema.hasColumn('records', 'title_folded')).to.equal(true);
@@ -23,7 +23,7 @@ for (const engine of ENGINES) {
         expect(await db.knex.schema.hasTable('title_trigrams')).to.equal(false);
         expect(await migrationsCurrent(db.knex)).to.equal(false);
 
-        expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams']);
+        expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys']);
         expect(await db.knex.schema.hasTable('records')).to.equal(true);
       } finally {
         await db.close();
@@ -44,7 +44,7 @@ for (const engine of ENGINES) {
           { title: 'Château', uri: null, date_ms: 0, date_raw: '1970-01-01', title_folded: 'chateau', uri_folded: '' },
           { title: null, uri: null, date_ms: 0, date_raw: '1970-01-01', title_folded: '', uri_folded: '' },
         ]);
-        expect(await migrateLatest(db.knex)).to.deep.equal(['0002_title_trigrams']);
+        expect(await migrateLatest(db.knex)).to.deep.equal(['0002_title_trigrams', '0003_idempotency_keys']);
         const grams = (await db.knex('title_trigrams').select('trigram').orderBy('trigram')).map((row: { trigram: string }) => row.trigram);
         expect(grams).to.deep.equal(['ate', 'cha', 'eau', 'hat', 'tea']);
       } finally {

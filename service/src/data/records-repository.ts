@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Position } from '../domain/cursor.js';
-import { DomainError, Unavailable } from '../domain/errors.js';
+import { DomainError, IdempotencyKeyTaken, Unavailable } from '../domain/errors.js';
 import type { NewRecord, StoredRecord } from '../domain/record.js';
 import type { SearchQuery } from '../domain/search-query.js';
 import { containsPattern, foldText, foldUri, LIKE_ESCAPE } from '../domain/text.js';
@@ -8,6 +8,16 @@ import { GRAM, trigramsOf } from '../domain/trigrams.js';
 import type { Database } from './database.js';
 
 export type SearchPage = { records: StoredRecord[]; next: Position | null };
+
+/** A stored response for an Idempotency-Key. */
+export type IdempotentResponse = { scope: string; key: string; requestHash: string; status: number; response: string; expiresAtMs: number };
+
+/** What a transaction's work can do: store records, and remember the response it will give. */
+export type TransactionContext = {
+  insert(records: NewRecord[]): Promise<number[]>;
+  /** Throws IdempotencyKeyTaken when another request committed the same key first. */
+  remember(entry: IdempotentResponse): Promise<void>;
+};
 
 /** `auto` lets the planner choose; `scan` and `index` force a path (tests compare them). */
 export type SearchStrategy = 'auto' | 'scan' | 'index';
@@ -19,7 +29,9 @@ export type RecordsRepository = {
    * Runs `work` in one transaction with an `insert` that stores a batch and returns its ids;
    * for streams too large to hold in memory. Nothing is stored unless `work` resolves.
    */
-  inTransaction<T>(work: (insert: (records: NewRecord[]) => Promise<number[]>) => Promise<T>): Promise<T>;
+  inTransaction<T>(work: (tx: TransactionContext) => Promise<T>): Promise<T>;
+  /** The unexpired response stored for (scope, key), if any. */
+  findResponse(scope: string, key: string, nowMs: number): Promise<IdempotentResponse | null>;
   findById(id: number): Promise<StoredRecord | null>;
   search(query: SearchQuery, strategy?: SearchStrategy): Promise<SearchPage>;
 };
@@ -91,6 +103,24 @@ export function createRecordsRepository({ db, batchSize = 500 }: { db: Database;
     }
     return ids;
   };
+
+  async function remember(trx: Knex.Transaction, entry: IdempotentResponse): Promise<void> {
+    await trx('idempotency_keys').where({ scope: entry.scope, idempotency_key: entry.key }).where('expires_at_ms', '<', Date.now()).delete();
+    try {
+      await trx('idempotency_keys').insert({
+        scope: entry.scope,
+        idempotency_key: entry.key,
+        request_hash: entry.requestHash,
+        status: entry.status,
+        response: entry.response,
+        expires_at_ms: entry.expiresAtMs,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (code === 'ER_DUP_ENTRY' || code.startsWith('SQLITE_CONSTRAINT')) throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
+      throw error;
+    }
+  }
 
   /** Rows matching `where`, counted up to ESTIMATE_CAP (an index range scan of bounded length). */
   async function cappedCount(build: (builder: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<number> {
@@ -174,7 +204,10 @@ export function createRecordsRepository({ db, batchSize = 500 }: { db: Database;
         () =>
           knex.transaction(async (trx) => {
             try {
-              return await work((records) => guarded(() => insertAll(trx, records)));
+              return await work({
+                insert: (records) => guarded(() => insertAll(trx, records)),
+                remember: (entry) => guarded(() => remember(trx, entry)),
+              });
             } catch (error) {
               if (typeof error === 'object' && error !== null) own.add(error);
               throw error;
@@ -183,6 +216,16 @@ export function createRecordsRepository({ db, batchSize = 500 }: { db: Database;
         (error) => typeof error === 'object' && error !== null && own.has(error),
       );
     },
+
+    findResponse: (scope, key, nowMs) =>
+      guarded(async () => {
+        const row = (await knex('idempotency_keys').where({ scope, idempotency_key: key }).where('expires_at_ms', '>=', nowMs).first()) as
+          | { request_hash: string; status: number; response: string; expires_at_ms: number | string }
+          | undefined;
+        return row
+          ? { scope, key, requestHash: row.request_hash, status: Number(row.status), response: row.response, expiresAtMs: Number(row.expires_at_ms) }
+          : null;
+      }),
 
     findById: (id) =>
       guarded(async () => {

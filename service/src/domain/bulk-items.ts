@@ -1,5 +1,5 @@
 import { parseRecordDate } from './dates.js';
-import { InvalidInput } from './errors.js';
+import { InvalidInput, TooManyItems } from './errors.js';
 import { TITLE_MAX_LENGTH, URI_MAX_LENGTH, type NewRecord } from './record.js';
 
 /** Why one item of a bulk request was not stored; `index` counts from 0 in the request. */
@@ -11,6 +11,8 @@ export type ValidatedItems = {
 };
 
 const ITEM_FIELDS = new Set(['title', 'uri', 'date']);
+/** Items per JSON request; larger loads belong in an NDJSON stream. */
+export const MAX_JSON_ITEMS = 10_000;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -28,6 +30,11 @@ export function itemsOf(body: unknown): unknown[] {
     throw new InvalidInput('The body must be a JSON object with an "items" array.', [
       ...unknown.map((key) => ({ pointer: `#/${key}`, detail: 'unknown field' })),
       ...(Array.isArray(body.items) ? [] : [{ pointer: '#/items', detail: 'must be an array' }]),
+    ]);
+  }
+  if (body.items.length > MAX_JSON_ITEMS) {
+    throw new TooManyItems(`A JSON request holds at most ${MAX_JSON_ITEMS} items; send larger loads as application/x-ndjson.`, [
+      { pointer: '#/items', detail: `at most ${MAX_JSON_ITEMS} items` },
     ]);
   }
   return body.items;

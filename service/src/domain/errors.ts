@@ -39,3 +39,20 @@ export class Unavailable extends DomainError {
   readonly status = 503;
   readonly slug = 'unavailable';
 }
+
+/** The same Idempotency-Key was used with a different request. */
+export class IdempotencyKeyReused extends DomainError {
+  readonly status = 422;
+  readonly slug = 'idempotency-key-reused';
+}
+
+/** Raised inside a transaction when another request stored the same Idempotency-Key first. */
+export class IdempotencyKeyTaken extends DomainError {
+  readonly status = 409;
+  readonly slug = 'idempotency-key-in-use';
+}
+
+export class TooManyItems extends DomainError {
+  readonly status = 413;
+  readonly slug = 'too-many-items';
+}

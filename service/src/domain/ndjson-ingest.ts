@@ -1,4 +1,4 @@
-import type { RecordsRepository } from '../data/records-repository.js';
+import type { RecordsRepository, TransactionContext } from '../data/records-repository.js';
 import { checkItem } from './bulk-items.js';
 import { UnprocessableItems } from './errors.js';
 import type { NewRecord } from './record.js';
@@ -27,9 +27,10 @@ export const MAX_REPORTED_REJECTIONS = 100;
 export async function ingestStream(
   repository: RecordsRepository,
   lines: AsyncIterable<NdjsonLine>,
-  options: { atomic: boolean; batchSize: number },
+  options: { atomic: boolean; batchSize: number; beforeCommit?: (tx: TransactionContext, result: StreamResult) => Promise<void> },
 ): Promise<StreamResult> {
-  return repository.inTransaction(async (insert) => {
+  return repository.inTransaction(async (tx) => {
+    const insert = tx.insert;
     const result: StreamResult = { inserted: 0, idRanges: [], rejected: [], rejectedCount: 0 };
     let batch: NewRecord[] = [];
     const reject = (line: number, field: string, message: string) => {
@@ -78,6 +79,7 @@ export async function ingestStream(
       );
     }
     await flush();
+    await options.beforeCommit?.(tx, result);
     return result;
   });
 }

@@ -4,6 +4,7 @@ import { itemsOf, validateItems, type Rejection } from './bulk-items.js';
 import { encodeCursor } from './cursor.js';
 import { InvalidInput, UnprocessableItems } from './errors.js';
 import { toView, type RecordView } from './record.js';
+import { runIdempotently, type Idempotent, type IdempotencyRequest } from './idempotency.js';
 import { ingestStream, type NdjsonLine, type StreamResult } from './ndjson-ingest.js';
 import { filtersKey, parseSearchQuery } from './search-query.js';
 
@@ -45,36 +46,63 @@ export function createRecordsService({
   streamBatchSize?: number;
 }) {
   return {
-    async bulkInsert(body: unknown, options: { atomic: boolean }): Promise<BulkResult> {
+    async bulkInsert(body: unknown, options: { atomic: boolean; idempotency?: IdempotencyRequest | null }): Promise<Idempotent<BulkResult>> {
       const { accepted, rejected } = validateItems(itemsOf(body));
-      observer.rejected(rejected.length);
       if (options.atomic && rejected.length > 0) {
+        observer.rejected(rejected.length);
         throw new UnprocessableItems(
           `${rejected.length} item(s) are invalid; with atomic=true nothing was stored.`,
           rejected.map((rejection) => ({ pointer: rejectionPointer(rejection), detail: rejection.message })),
           { rejected },
         );
       }
-      const ids = accepted.length > 0 ? await repository.insertMany(accepted) : [];
-      observer.stored(ids.length);
-      if (ids.length > 0) await cache.afterWrite();
-      return { inserted: ids.length, ids, rejected };
+      const outcome = await runIdempotently<BulkResult>(repository, options.idempotency ?? null, async (beforeCommit) => {
+        if (beforeCommit === undefined) {
+          const ids = accepted.length > 0 ? await repository.insertMany(accepted) : [];
+          return { inserted: ids.length, ids, rejected };
+        }
+        return repository.inTransaction(async (tx) => {
+          const ids = accepted.length > 0 ? await tx.insert(accepted) : [];
+          const result = { inserted: ids.length, ids, rejected };
+          await beforeCommit(tx, result);
+          return result;
+        });
+      });
+      if (!outcome.replayed) {
+        observer.rejected(rejected.length);
+        observer.stored(outcome.value.inserted);
+        if (outcome.value.inserted > 0) await cache.afterWrite();
+      }
+      return outcome;
     },
 
     /** Loads an NDJSON stream in one transaction, batch by batch. */
-    async bulkInsertStream(lines: AsyncIterable<NdjsonLine>, options: { atomic: boolean }): Promise<StreamResult> {
-      let result: StreamResult;
+    async bulkInsertStream(
+      lines: AsyncIterable<NdjsonLine>,
+      options: { atomic: boolean; idempotency?: IdempotencyRequest | null },
+    ): Promise<Idempotent<StreamResult>> {
+      let outcome: Idempotent<StreamResult>;
       try {
-        result = await ingestStream(repository, lines, { atomic: options.atomic, batchSize: streamBatchSize });
+        outcome = await runIdempotently<StreamResult>(
+          repository,
+          options.idempotency ?? null,
+          (beforeCommit) => ingestStream(repository, lines, { atomic: options.atomic, batchSize: streamBatchSize, beforeCommit }),
+          // A replay still reads the whole body, to compare it with the first one.
+          async () => {
+            for await (const line of lines) void line;
+          },
+        );
       } catch (error) {
         const rejectedCount = (error as { extensions?: { rejectedCount?: number } }).extensions?.rejectedCount;
         if (typeof rejectedCount === 'number') observer.rejected(rejectedCount);
         throw error;
       }
-      observer.rejected(result.rejectedCount);
-      observer.stored(result.inserted);
-      if (result.inserted > 0) await cache.afterWrite();
-      return result;
+      if (!outcome.replayed) {
+        observer.rejected(outcome.value.rejectedCount);
+        observer.stored(outcome.value.inserted);
+        if (outcome.value.inserted > 0) await cache.afterWrite();
+      }
+      return outcome;
     },
 
     /**

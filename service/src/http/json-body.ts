@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { InvalidInput } from '../domain/errors.js';
 import { HttpProblem } from './problem.js';
@@ -12,7 +13,7 @@ function tooLarge(limit: number): HttpProblem {
  * Reads and parses a JSON request body: only `application/json` in UTF-8, at most `limit`
  * bytes (checked against Content-Length before reading, and while reading).
  */
-export async function readJsonBody(ctx: Context, limit: number): Promise<unknown> {
+export async function readJsonBody(ctx: Context, limit: number): Promise<{ body: unknown; sha256: string }> {
   if (!ctx.request.is('application/json')) {
     throw new HttpProblem(415, 'unsupported-media-type', 'The body must be sent as Content-Type: application/json or application/x-ndjson.', [], {
       Accept: 'application/json, application/x-ndjson',
@@ -32,14 +33,15 @@ export async function readJsonBody(ctx: Context, limit: number): Promise<unknown
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
+  const raw = Buffer.concat(chunks, size);
   let text: string;
   try {
-    text = STRICT_UTF8.decode(Buffer.concat(chunks, size));
+    text = STRICT_UTF8.decode(raw);
   } catch {
     throw new InvalidInput('The body is not valid UTF-8.', [{ pointer: '#', detail: 'invalid UTF-8' }]);
   }
   try {
-    return JSON.parse(text) as unknown;
+    return { body: JSON.parse(text) as unknown, sha256: createHash('sha256').update(raw).digest('hex') };
   } catch {
     throw new InvalidInput('The body is not valid JSON.', [{ pointer: '#', detail: 'malformed JSON' }]);
   }

@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { NdjsonLine } from '../domain/ndjson-ingest.js';
 import { HttpProblem } from './problem.js';
@@ -9,7 +10,10 @@ const NEWLINE = 0x0a;
  * (up to `maxLineBytes`) in memory. A longer line is reported and skipped, not buffered. Blank
  * lines are ignored. More than `limit` bytes in all is a 413.
  */
-export async function* ndjsonLines(ctx: Context, { limit, maxLineBytes }: { limit: number; maxLineBytes: number }): AsyncGenerator<NdjsonLine> {
+export async function* ndjsonLines(
+  ctx: Context,
+  { limit, maxLineBytes, hash }: { limit: number; maxLineBytes: number; hash?: Hash },
+): AsyncGenerator<NdjsonLine> {
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limit) throw new HttpProblem(413, 'body-too-large', `The body is larger than the NDJSON limit of ${limit} bytes.`);
   const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -39,6 +43,7 @@ export async function* ndjsonLines(ctx: Context, { limit, maxLineBytes }: { limi
 
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     total += chunk.length;
+    hash?.update(chunk);
     if (total > limit) {
       // The rest of the body will not be read: close the connection after answering.
       throw new HttpProblem(413, 'body-too-large', `The body is larger than the NDJSON limit of ${limit} bytes.`, [], { Connection: 'close' });

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import Router from '@koa/router';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
+import type { IdempotencyRequest } from '../domain/idempotency.js';
 import { requireScope } from '../auth/authenticate.js';
 import { SCOPES } from '../auth/principal.js';
 import type { RecordsService } from '../domain/records-service.js';
@@ -14,18 +16,36 @@ function atomicFlag(value: unknown): boolean {
   throw new InvalidInput('The query parameters are not valid.', [{ parameter: 'atomic', detail: 'must be true or false' }]);
 }
 
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The Idempotency-Key of a write, scoped to the authenticated caller; null without the header. */
+function idempotencyOf(ctx: Context, ttlMs: number, requestHash: () => string): IdempotencyRequest | null {
+  const key = ctx.get('idempotency-key');
+  if (key === '') return null;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new InvalidInput('The Idempotency-Key header is not valid.', [
+      { parameter: 'Idempotency-Key', detail: 'must be 1 to 128 characters of letters, digits, ".", "_", ":" or "-"' },
+    ]);
+  }
+  const principal = ctx.state.principal;
+  const scope = createHash('sha256').update(`${principal?.issuer ?? ''}\0${principal?.subject ?? ''}`).digest('hex');
+  return { key, scope, ttlMs, requestHash };
+}
+
 /** HTTP for the records API: translate requests to use-case calls and results to responses. */
 export function createRecordsRouter({
   records,
   bodyLimit,
   ndjsonLimits,
   authenticate,
+  idempotencyTtlMs = 86_400_000,
 }: {
   records: RecordsService;
   bodyLimit: number;
   /** Limits of the NDJSON stream (whole body, one line); without them NDJSON is not accepted. */
   ndjsonLimits?: { body: number; line: number };
   authenticate: Middleware;
+  idempotencyTtlMs?: number;
 }): Router {
   const router = new Router({ prefix: '/v1' });
   const read = [authenticate, requireScope(SCOPES.read)];
@@ -37,13 +57,23 @@ export function createRecordsRouter({
       throw new InvalidInput('The query parameters are not valid.', unknown.map((parameter) => ({ parameter, detail: 'unknown parameter' })));
     }
     const atomic = atomicFlag(ctx.query.atomic);
-    if (ndjsonLimits && ctx.request.is('application/x-ndjson')) {
-      const lines = ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line });
-      ctx.body = await records.bulkInsertStream(lines, { atomic });
-      return;
-    }
-    const body = await readJsonBody(ctx, bodyLimit);
-    ctx.body = await records.bulkInsert(body, { atomic });
+    // The digest covers what decides the outcome: the mode, the media type and the exact bytes.
+    const digest = createHash('sha256').update(`${atomic}\0${ctx.request.type}\0`);
+    let digestHex: string | null = null;
+    const requestHash = () => (digestHex ??= digest.digest('hex'));
+    const idempotency = idempotencyOf(ctx, idempotencyTtlMs, requestHash);
+    const outcome =
+      ndjsonLimits && ctx.request.is('application/x-ndjson')
+        ? await records.bulkInsertStream(ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line, hash: digest }), {
+            atomic,
+            idempotency,
+          })
+        : await readJsonBody(ctx, bodyLimit).then(({ body, sha256 }) => {
+            digest.update(sha256);
+            return records.bulkInsert(body, { atomic, idempotency });
+          });
+    if (outcome.replayed) ctx.set('Idempotent-Replayed', 'true');
+    ctx.body = outcome.value;
   });
 
   router.get('/', ...read, async (ctx) => {

@@ -7,6 +7,7 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { listen } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import type { Engine } from '../../src/data/database.js';
+import { checkAgainstContract } from './contract.js';
 
 export type TestApp = {
   baseUrl: string;
@@ -45,7 +46,9 @@ export async function request(baseUrl: string, path: string, init: RequestInit =
   const response = await fetch(baseUrl + path, init);
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
-  return { status: response.status, headers: response.headers, body: /json/.test(type) && text !== '' ? JSON.parse(text) : text };
+  const body = /json/.test(type) && text !== '' ? JSON.parse(text) : text;
+  checkAgainstContract(init.method ?? 'GET', path, response.status, response.headers, body);
+  return { status: response.status, headers: response.headers, body };
 }
 
 export function postJson(baseUrl: string, path: string, body: unknown): Promise<JsonResponse> {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as createRecords from './0001_create_records.js';
 import * as titleTrigrams from './0002_title_trigrams.js';
+import * as idempotencyKeys from './0003_idempotency_keys.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -8,6 +9,7 @@ type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void
 const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0001_create_records', createRecords],
   ['0002_title_trigrams', titleTrigrams],
+  ['0003_idempotency_keys', idempotencyKeys],
 ];
 
 export const migrationSource: Knex.MigrationSource<string> = {
