@@ -104,21 +104,37 @@ export function createRecordsRepository({ db, batchSize = 500 }: { db: Database;
     return ids;
   };
 
+  /**
+   * Inserts the key's row. A duplicate (or, on InnoDB, a deadlock between two inserts of the same
+   * key) means another request holds the key: IdempotencyKeyTaken, so the caller replays it. An
+   * expired row is replaced. No DELETE runs first: its gap lock would make racing inserts deadlock.
+   */
   async function remember(trx: Knex.Transaction, entry: IdempotentResponse): Promise<void> {
-    await trx('idempotency_keys').where({ scope: entry.scope, idempotency_key: entry.key }).where('expires_at_ms', '<', Date.now()).delete();
+    const row = {
+      scope: entry.scope,
+      idempotency_key: entry.key,
+      request_hash: entry.requestHash,
+      status: entry.status,
+      response: entry.response,
+      expires_at_ms: entry.expiresAtMs,
+    };
     try {
-      await trx('idempotency_keys').insert({
-        scope: entry.scope,
-        idempotency_key: entry.key,
-        request_hash: entry.requestHash,
-        status: entry.status,
-        response: entry.response,
-        expires_at_ms: entry.expiresAtMs,
-      });
+      await trx('idempotency_keys').insert(row);
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
-      if (code === 'ER_DUP_ENTRY' || code.startsWith('SQLITE_CONSTRAINT')) throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
-      throw error;
+      const taken = code === 'ER_DUP_ENTRY' || code === 'ER_LOCK_DEADLOCK' || code.startsWith('SQLITE_CONSTRAINT');
+      if (!taken) throw error;
+      if (code === 'ER_LOCK_DEADLOCK') throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
+      // Only an expired row may be taken over; racing requests see a deadlock here, which is the same answer.
+      const expired = await trx('idempotency_keys')
+        .where({ scope: entry.scope, idempotency_key: entry.key })
+        .where('expires_at_ms', '<', Date.now())
+        .update({ request_hash: row.request_hash, status: row.status, response: row.response, expires_at_ms: row.expires_at_ms })
+        .catch((updateError: { code?: string }) => {
+          if (updateError.code === 'ER_LOCK_DEADLOCK') return 0;
+          throw updateError;
+        });
+      if (expired === 0) throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
     }
   }
 
