@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { uniqueTag } from './support/factories.js';
 import { OwnRedis } from './support/redis-server.js';
 import { postJson, request, startTestApp, type TestApp } from './support/test-app.js';
+import { waitFor } from './support/wait.js';
 
 function redisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
@@ -22,14 +23,6 @@ function countRecordQueries(app: TestApp): { readonly count: number; stop(): voi
     },
     stop: () => app.runtime.db.knex.removeListener('query', listener),
   };
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 const stores = [

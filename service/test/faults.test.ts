@@ -3,14 +3,7 @@ import { expect } from 'chai';
 import { OwnMariaDB } from './support/mariadb-server.js';
 import { OwnRedis } from './support/redis-server.js';
 import { request, startTestApp, type TestApp } from './support/test-app.js';
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+import { waitFor } from './support/wait.js';
 
 describe('MariaDB killed during a bulk request', function () {
   this.timeout(120_000);
@@ -58,7 +51,7 @@ describe('MariaDB killed during a bulk request', function () {
     expect(duringOutage.status).to.equal(503);
 
     mariadb.restart();
-    await waitFor('readiness after MariaDB came back', async () => (await request(app.baseUrl, '/readyz')).status === 200);
+    await waitFor('readiness after MariaDB came back', async () => (await request(app.baseUrl, '/readyz')).status === 200, 30_000, 200);
     const [row] = await app.runtime.db.knex('records').where('title', 'like', `${tag}%`).count({ n: '*' });
     expect(Number(row?.n), 'nothing of the failed request was stored').to.equal(0);
     expect((await request(app.baseUrl, '/v1/?limit=1')).status).to.equal(200);

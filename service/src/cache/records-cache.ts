@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { SearchQuery } from '../domain/search-query.js';
+import { filtersKey, type SearchQuery } from '../domain/search-query.js';
 import type { CacheStore } from './cache-store.js';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
@@ -106,7 +106,8 @@ export function createRecordsCache({
 
     async search(query, load) {
       if (!(await usable())) return { value: await load(), cache: 'bypass' };
-      const canonical = JSON.stringify([query.after, query.before, query.contains, query.uri, query.limit, query.cursor]);
+      // The same canonical filters that bind cursors, plus the page's own limit and position.
+      const canonical = JSON.stringify([filtersKey(query), query.limit, query.cursor]);
       const digest = createHash('sha256').update(canonical).digest('base64url');
       let key: string;
       let generation: string;
