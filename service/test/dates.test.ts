@@ -1,5 +1,20 @@
 import { expect } from 'chai';
+import { DateTime } from 'luxon';
 import { parseQueryInstant, parseRecordDate } from '../src/domain/dates.js';
+
+/** What luxon's own formats make of a named-month date: the reference the hand-written parser must match. */
+function luxonNamed(input: string): string {
+  const formats = ['MMMM d yyyy', 'MMMM d, yyyy', 'MMM d yyyy', 'MMM d, yyyy', 'd MMMM yyyy', 'd MMM yyyy'];
+  for (const format of formats) {
+    const parsed = DateTime.fromFormat(input, format, { zone: 'utc', locale: 'en-US' });
+    if (parsed.isValid) return parsed.year < 1000 ? 'year must be between 1000 and 9999' : new Date(parsed.toMillis()).toISOString();
+    if (parsed.invalidReason !== 'unparsable') {
+      const [, value, unit] = /you specified (\S+) .* as an? (\w+)/.exec(parsed.invalidExplanation ?? '') ?? [];
+      return `impossible date: ${unit} ${value} is out of range`;
+    }
+  }
+  return 'unrecognised month name';
+}
 
 describe('date parsing', function () {
   const iso = (raw: string) => {
@@ -16,6 +31,27 @@ describe('date parsing', function () {
     expect(iso('march 30 1985')).to.equal('1985-03-30T00:00:00.000Z');
     expect(iso('Mar 3, 2020')).to.equal('2020-03-03T00:00:00.000Z');
     expect(iso('3 September 2020')).to.equal('2020-09-03T00:00:00.000Z');
+  });
+
+  it('reads month names exactly as the luxon formats did, over every month, day and shape', function () {
+    const names = ['January', 'february', 'MARCH', 'Apr', 'may', 'JUN', 'July', 'aug', 'Sept', 'Sep', 'october', 'Nov', 'Dec', 'Mayo', 'Ja', 'Decembers'];
+    const days = ['0', '1', '09', '28', '29', '30', '31', '32', '99'];
+    const years = ['0999', '1000', '1900', '2000', '2023', '2024', '9999'];
+    let compared = 0;
+    // The reference: the luxon formats this parser replaced.
+    for (const name of names) {
+      for (const day of days) {
+        for (const year of years) {
+          for (const input of [`${name} ${day} ${year}`, `${name} ${day}, ${year}`, `${day} ${name} ${year}`]) {
+            const expected = luxonNamed(input);
+            const parsed = parseRecordDate(input);
+            expect(parsed.ok ? new Date(parsed.ms).toISOString() : parsed.reason, input).to.equal(expected);
+            compared += 1;
+          }
+        }
+      }
+    }
+    expect(compared).to.equal(names.length * days.length * years.length * 3);
   });
 
   it('accepts the three HTTP date forms that carry a four-digit year', function () {

@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { OwnMariaDB } from './support/mariadb-server.js';
+import { postNdjsonStream } from './support/ndjson-stream.js';
 import { OwnRedis } from './support/redis-server.js';
 import { request, startTestApp, type TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';
@@ -33,12 +33,7 @@ describe('MariaDB killed during a bulk request', function () {
       }
     }
     const started = Date.now();
-    const response = await fetch(`${app.baseUrl}/v1/bulk`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-ndjson' },
-      body: Readable.toWeb(Readable.from(slowBody())) as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
+    const response = await postNdjsonStream(app.baseUrl, slowBody());
     expect(response.status).to.equal(503);
     expect(response.headers.get('content-type')).to.match(/problem\+json/);
     expect(Date.now() - started, 'no request hangs past its timeout').to.be.below(30_000);

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { generateRecords } from '../../scripts/generate-records.js';
 import { ENGINES } from './support/databases.js';
 import { uniqueTag } from './support/factories.js';
+import { ndjsonChunks, postNdjsonStream, sampleRss } from './support/ndjson-stream.js';
 import { ServiceProcess } from './support/service-process.js';
 import { request, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -104,12 +104,7 @@ for (const engine of ENGINES) {
         for (let i = 0; i < 8000; i += 1) yield `${line}\n`;
       }
       // Streamed without Content-Length, so the limit is only found while reading.
-      const response = await fetch(`${app.baseUrl}/v1/bulk`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-ndjson' },
-        body: Readable.toWeb(Readable.from(chunks())) as ReadableStream,
-        duplex: 'half',
-      } as RequestInit).catch((error: Error) => error);
+      const response = await postNdjsonStream(app.baseUrl, chunks()).catch((error: Error) => error);
       if (!(response instanceof Error)) expect(response.status).to.equal(413);
       expect(await count(tag)).to.equal(0);
     });
@@ -135,30 +130,9 @@ describe('NDJSON streaming memory', function () {
     expect(nodeOptions).to.match(/--max-old-space-size=\d+/);
     const service = await ServiceProcess.start({ DATABASE_URL: join(dir, 'r.sqlite'), CACHE: 'off', NODE_OPTIONS: nodeOptions });
     try {
-      let peak = 0;
-      const sampler = setInterval(() => {
-        const status = readFileSync(`/proc/${service.pid}/status`, 'utf8');
-        const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-        peak = Math.max(peak, rss);
-      }, 50);
-      async function* body() {
-        let chunk = '';
-        for (const record of generateRecords(100_000, 3, 0)) {
-          chunk += `${JSON.stringify(record)}\n`;
-          if (chunk.length > 64 * 1024) {
-            yield chunk;
-            chunk = '';
-          }
-        }
-        yield chunk;
-      }
-      const response = await fetch(`${service.baseUrl}/v1/bulk`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-ndjson' },
-        body: Readable.toWeb(Readable.from(body())) as ReadableStream,
-        duplex: 'half',
-      } as RequestInit);
-      clearInterval(sampler);
+      const rss = sampleRss(service.pid);
+      const response = await postNdjsonStream(service.baseUrl, ndjsonChunks(generateRecords(100_000, 3, 0)));
+      const peak = rss.stop();
       const result = (await response.json()) as { inserted: number; rejectedCount: number };
       expect(response.status).to.equal(200);
       expect(result.inserted).to.equal(100_000);

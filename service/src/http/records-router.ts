@@ -32,6 +32,16 @@ function idempotencyOf(ctx: Context, ttlMs: number, requestHash: () => string): 
   return { key, scope, ttlMs, requestHash };
 }
 
+/**
+ * The digest of what decides a bulk request's outcome: the mode, the media type and the exact
+ * bytes (fed to `hash` as the body is read). `requestHash` finishes it once, when first asked.
+ */
+function bulkRequestDigest(atomic: boolean, mediaType: string) {
+  const hash = createHash('sha256').update(`${atomic}\0${mediaType}\0`);
+  let hex: string | null = null;
+  return { hash, requestHash: () => (hex ??= hash.digest('hex')) };
+}
+
 /** HTTP for the records API: translate requests to use-case calls and results to responses. */
 export function createRecordsRouter({
   records,
@@ -57,10 +67,7 @@ export function createRecordsRouter({
       throw new InvalidInput('The query parameters are not valid.', unknown.map((parameter) => ({ parameter, detail: 'unknown parameter' })));
     }
     const atomic = atomicFlag(ctx.query.atomic);
-    // The digest covers what decides the outcome: the mode, the media type and the exact bytes.
-    const digest = createHash('sha256').update(`${atomic}\0${ctx.request.type}\0`);
-    let digestHex: string | null = null;
-    const requestHash = () => (digestHex ??= digest.digest('hex'));
+    const { hash: digest, requestHash } = bulkRequestDigest(atomic, ctx.request.type);
     const idempotency = idempotencyOf(ctx, idempotencyTtlMs, requestHash);
     const outcome =
       ndjsonLimits && ctx.request.is('application/x-ndjson')
