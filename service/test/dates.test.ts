@@ -2,19 +2,30 @@ import { expect } from 'chai';
 import { DateTime } from 'luxon';
 import { parseQueryInstant, parseRecordDate } from '../src/domain/dates.js';
 
-/** What luxon's own formats make of a named-month date: the reference the hand-written parser must match. */
+/** What the service answered when luxon parsed dates: the reference for the hand-written parsers. */
+function luxonAnswer(parsed: DateTime): string {
+  if (parsed.isValid) return parsed.year < 1000 || parsed.year > 9999 ? 'year must be between 1000 and 9999' : new Date(parsed.toMillis()).toISOString();
+  const [, value, unit] = /you specified (\S+) .* as an? (\w+)/.exec(parsed.invalidExplanation ?? '') ?? [];
+  return unit ? `impossible date: ${unit} ${value} is out of range` : 'unrecognised date format';
+}
+
 function luxonNamed(input: string): string {
   const formats = ['MMMM d yyyy', 'MMMM d, yyyy', 'MMM d yyyy', 'MMM d, yyyy', 'd MMMM yyyy', 'd MMM yyyy'];
   for (const format of formats) {
     const parsed = DateTime.fromFormat(input, format, { zone: 'utc', locale: 'en-US' });
-    if (parsed.isValid) return parsed.year < 1000 ? 'year must be between 1000 and 9999' : new Date(parsed.toMillis()).toISOString();
-    if (parsed.invalidReason !== 'unparsable') {
-      const [, value, unit] = /you specified (\S+) .* as an? (\w+)/.exec(parsed.invalidExplanation ?? '') ?? [];
-      return `impossible date: ${unit} ${value} is out of range`;
-    }
+    if (parsed.isValid || parsed.invalidReason !== 'unparsable') return luxonAnswer(parsed);
   }
   return 'unrecognised month name';
 }
+
+function luxonIso(input: string): string {
+  return luxonAnswer(DateTime.fromISO(input.replace(' ', 'T').replace(',', '.'), { zone: 'utc', setZone: true }));
+}
+
+const answer = (input: string) => {
+  const parsed = parseRecordDate(input);
+  return parsed.ok ? new Date(parsed.ms).toISOString() : parsed.reason;
+};
 
 describe('date parsing', function () {
   const iso = (raw: string) => {
@@ -43,15 +54,30 @@ describe('date parsing', function () {
       for (const day of days) {
         for (const year of years) {
           for (const input of [`${name} ${day} ${year}`, `${name} ${day}, ${year}`, `${day} ${name} ${year}`]) {
-            const expected = luxonNamed(input);
-            const parsed = parseRecordDate(input);
-            expect(parsed.ok ? new Date(parsed.ms).toISOString() : parsed.reason, input).to.equal(expected);
+            expect(answer(input), input).to.equal(luxonNamed(input));
             compared += 1;
           }
         }
       }
     }
     expect(compared).to.equal(names.length * days.length * years.length * 3);
+  });
+
+  it('reads ISO 8601 exactly as luxon did, over edge dates, times and zones', function () {
+    const dates = ['0999-12-31', '1000-01-01', '1900-02-29', '2000-02-29', '2023-02-29', '2024-04-31', '2024-00-10', '2024-13-01', '2024-12-00', '9999-12-31'];
+    const times = ['', 'T10', ' 10', 't07:05', 'T24', 'T24:00', 'T24:00:00', 'T24:00:00.000', 'T24:00:00.5', 'T24:01', 'T25:00', 'T23:60', 'T23:59:60', 'T23:59:59,999999', 'T10:30:00.123456789', 'T10:30:00.29', 'T00:00:00.001'];
+    const zones = ['', 'Z', 'z', '+05', '-0530', '+05:30', '+25:00', '-00:00', '+05:99'];
+    let compared = 0;
+    for (const date of dates) {
+      for (const time of times) {
+        for (const zone of time === '' ? [''] : zones) {
+          const input = `${date}${time}${zone}`;
+          expect(answer(input), input).to.equal(luxonIso(input));
+          compared += 1;
+        }
+      }
+    }
+    expect(compared).to.equal(dates.length * (1 + (times.length - 1) * zones.length));
   });
 
   it('accepts the three HTTP date forms that carry a four-digit year', function () {
