@@ -102,4 +102,12 @@ describe('date parsing', function () {
     expect(parseQueryInstant('2020-01-01T10').ok).to.equal(false);
     expect(parseQueryInstant('March 30 1985').ok).to.equal(false);
   });
+
+  it('reads query bounds exactly as luxon did', function () {
+    const inputs = ['2020-02-29', '2021-02-29', '2020-01-01T24:00', '2020-01-01T23:59:60Z', '2020-01-01T10:00:00.5+05:30', '2020-01-01T10:00-0800', '0999-12-31T24:00Z'];
+    for (const input of inputs) {
+      const parsed = parseQueryInstant(input);
+      expect(parsed.ok ? new Date(parsed.ms).toISOString() : parsed.reason, input).to.equal(luxonAnswer(DateTime.fromISO(input, { zone: 'utc', setZone: true })));
+    }
+  });
 });

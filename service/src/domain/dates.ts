@@ -131,10 +131,12 @@ export function parseRecordDate(raw: string): DateParse {
  * datetime; a datetime without a zone is UTC.
  */
 export function parseQueryInstant(raw: string): DateParse {
-  if (!ISO_QUERY_SHAPE.test(raw)) {
+  // Every shape admitted here is one ISO_SHAPE admits, so the record parser applies as is.
+  const iso = ISO_QUERY_SHAPE.test(raw) ? ISO_SHAPE.exec(raw) : null;
+  if (iso === null) {
     return { ok: false, reason: 'must be YYYY-MM-DD or an ISO 8601 datetime such as 2020-01-01T00:00:00Z' };
   }
-  return fromLuxon(DateTime.fromISO(raw, UTC));
+  return parseIsoDate(iso);
 }
 
 export function formatInstant(ms: number): string {
