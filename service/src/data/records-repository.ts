@@ -91,10 +91,19 @@ export function createRecordsRepository({ db, batchSize = 500 }: { db: Database;
     const [reported] = (await trx('records').insert(rows)) as number[];
     const first = engine === 'mysql' ? Number(reported) : Number(reported) - batch.length + 1;
     const ids = batch.map((_, offset) => first + offset);
-    const entries = rows.flatMap((row, offset) => trigramsOf(row.title_folded).map((trigram) => ({ trigram, record_id: ids[offset] })));
-    for (let start = 0; start < entries.length; start += rowsPerStatement) {
-      await trx('title_trigrams').insert(entries.slice(start, start + rowsPerStatement));
+    // Built one statement at a time, so a large batch never holds the event loop (and the reads
+    // waiting on it) for longer than one statement's worth of trigrams.
+    let entries: Array<{ trigram: string; record_id: number }> = [];
+    for (const [offset, row] of rows.entries()) {
+      for (const trigram of trigramsOf(row.title_folded)) {
+        entries.push({ trigram, record_id: ids[offset] as number });
+        if (entries.length === rowsPerStatement) {
+          await trx('title_trigrams').insert(entries);
+          entries = [];
+        }
+      }
     }
+    if (entries.length > 0) await trx('title_trigrams').insert(entries);
     return ids;
   }
 
