@@ -304,15 +304,21 @@ async function main() {
     //    bulk load paced at half the service's bulk rate. Fixed-rate reads make p99 comparable.
     const readRate = Math.round(median((rounds[SCENARIOS.byId]?.service ?? []).map((figure) => figure.rps)) / 4);
     const writeRates: number[] = [];
+    const rawDuringLoad: Array<{ idle: number; busy: number }> = [];
     for (let round = 1; round <= ROUNDS; round += 1) {
       console.log(`reads during a bulk load, round ${round}/${ROUNDS}`);
       const idle = await load(uncached.url, idPaths, { connections: 4, rate: readRate });
       const [busy, writeRate] = await Promise.all([load(uncached.url, idPaths, { connections: 4, rate: readRate }), pacedWriter(SECONDS * 1000, serviceRate / 2, postBatch)]);
       writeRates.push(writeRate);
       add(SCENARIOS.duringLoad, busy, idle);
+      // Context, not a goal: the bare server's reads next to the same load show what the database
+      // and the shared cores cost, apart from anything the service's event loop adds.
+      const rawIdle = await load(rawMysql.url, idPaths, { connections: 4, rate: readRate });
+      const [rawBusy] = await Promise.all([load(rawMysql.url, idPaths, { connections: 4, rate: readRate }), pacedWriter(SECONDS * 1000, serviceRate / 2, postBatch)]);
+      rawDuringLoad.push({ idle: rawIdle.p99, busy: rawBusy.p99 });
     }
     notes.push(
-      `Reads during a bulk load: GET /v1/:id from the database at ${readRate} req/s (a quarter of its maximum) while bulk JSON requests are paced at ${Math.round(serviceRate / 2)} rows/s (reached ${Math.round(median(writeRates))} rows/s), against the same reads at idle.`,
+      `Reads during a bulk load: GET /v1/:id from the database at ${readRate} req/s (a quarter of its maximum) while bulk JSON requests are paced at ${Math.round(serviceRate / 2)} rows/s (reached ${Math.round(median(writeRates))} rows/s), against the same reads at idle. For comparison, the bare node:http + mysql2 server's reads at the same rate had p99 ${median(rawDuringLoad.map((r) => r.idle))} ms at idle and ${median(rawDuringLoad.map((r) => r.busy))} ms during the same load (${(median(rawDuringLoad.map((r) => r.busy)) / median(rawDuringLoad.map((r) => r.idle))).toFixed(2)}x).`,
     );
     await stop(rawRedis);
     await stop(rawMysql);
