@@ -19,10 +19,7 @@ for (const engine of ENGINES) {
       app = await startTestApp(engine, { IDEMPOTENCY_TTL_SECONDS: '2' });
     });
     after(async () => app?.close());
-    const stored = async (tag: string) => {
-      const [row] = await app.runtime.db.knex('records').where('title', 'like', `%${tag}%`).count({ n: '*' });
-      return Number(row?.n);
-    };
+    const stored = (tag: string) => app.countTagged(tag);
 
     it('replays the original response for a retry and stores nothing new', async function () {
       const tag = uniqueTag();

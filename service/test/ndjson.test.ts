@@ -22,10 +22,7 @@ for (const engine of ENGINES) {
     });
     after(async () => app?.close());
 
-    const count = async (tag: string) => {
-      const [row] = await app.runtime.db.knex('records').where('title', 'like', `%${tag}%`).count({ n: '*' });
-      return Number(row?.n);
-    };
+    const count = (tag: string) => app.countTagged(tag);
 
     it('stores valid lines, reports invalid ones by line number, and returns id ranges', async function () {
       const tag = uniqueTag();

@@ -24,11 +24,6 @@ for (const engine of ENGINES) {
     });
     after(async () => app?.close());
 
-    async function countTagged(tag: string): Promise<number> {
-      const [row] = await app.runtime.db.knex('records').where('title', 'like', `%${tag}%`).count({ n: '*' });
-      return Number(row?.n);
-    }
-
     describe('POST /v1/bulk', function () {
       const accepted: Array<[string, string]> = [
         ['2014-03-08T15', '2014-03-08T15:00:00.000Z'],
@@ -74,7 +69,7 @@ for (const engine of ENGINES) {
           expect(response.body.rejected).to.have.length(1);
           expect(response.body.rejected[0]).to.include({ index: 1, field: 'date' });
           expect(response.body.rejected[0].message).to.match(reason);
-          expect(await countTagged(tag)).to.equal(1);
+          expect(await app.countTagged(tag)).to.equal(1);
         });
       }
 
@@ -129,7 +124,7 @@ for (const engine of ENGINES) {
         expectProblem(response, 422);
         expect(response.body.rejected).to.deep.equal([{ index: 1, field: 'date', message: 'impossible date: day 30 is out of range' }]);
         expect(response.body.errors).to.deep.equal([{ pointer: '#/items/1/date', detail: 'impossible date: day 30 is out of range' }]);
-        expect(await countTagged(tag)).to.equal(0);
+        expect(await app.countTagged(tag)).to.equal(0);
       });
 
       it('with atomic=true stores everything when every item is valid', async function () {
@@ -137,7 +132,7 @@ for (const engine of ENGINES) {
         const response = await postJson(base, '/v1/bulk?atomic=true', { items: [buildItem({ title: tag }), buildItem({ title: tag })] });
         expect(response.status).to.equal(200);
         expect(response.body.inserted).to.equal(2);
-        expect(await countTagged(tag)).to.equal(2);
+        expect(await app.countTagged(tag)).to.equal(2);
       });
 
       it('rejects an atomic value other than true or false', async function () {
@@ -163,7 +158,7 @@ for (const engine of ENGINES) {
           const response = await postJson(base, '/v1/bulk', { items });
           expectProblem(response, 503);
           expect(response.body.detail).not.to.match(/simulated|trigger|SQL/i);
-          expect(await countTagged(tag)).to.equal(0);
+          expect(await app.countTagged(tag)).to.equal(0);
         } finally {
           await knex.raw('DROP TRIGGER fail_midway');
         }
@@ -201,7 +196,7 @@ for (const engine of ENGINES) {
         const items = Array.from({ length: 700 }, () => buildItem({ title: `${tag} padding padding padding padding padding` }));
         const response = await postJson(base, '/v1/bulk', { items });
         expectProblem(response, 413);
-        expect(await countTagged(tag)).to.equal(0);
+        expect(await app.countTagged(tag)).to.equal(0);
       });
 
       it('answers 415 for a body that is not JSON', async function () {

@@ -30,19 +30,23 @@ const NUMERIC_DAY_MONTH = /^\d{1,2}[/.-]\d{1,2}[/.-]\d{1,4}$/;
 const TWO_DIGIT_YEAR_HTTP = /\d{1,2}-[a-z]{3}-\d{2}\s/i;
 const LUXON_RANGE_EXPLANATION = /you specified (\S+) .* as an? (\w+)/;
 
-function impossible(value: DateTime): string {
-  const range = LUXON_RANGE_EXPLANATION.exec(value.invalidExplanation ?? '');
-  if (range) return `impossible date: ${range[2]} ${range[1]} is out of range`;
-  if (value.invalidReason === 'mismatched weekday') return 'impossible date: the weekday does not match the date';
-  return 'unrecognised date format';
+/** One wording for every impossible field, whichever parser found it. */
+function outOfRange(unit: string, value: number | string): DateParse {
+  return { ok: false, reason: `impossible date: ${unit} ${value} is out of range` };
+}
+
+/** The instant, or the year error: every accepted date ends here, whichever parser read it. */
+function withinYears(localYear: number, ms: number): DateParse {
+  if (localYear < MIN_YEAR || localYear > MAX_YEAR) return { ok: false, reason: `year must be between ${MIN_YEAR} and ${MAX_YEAR}` };
+  return { ok: true, ms };
 }
 
 function fromLuxon(value: DateTime): DateParse {
-  if (!value.isValid) return { ok: false, reason: impossible(value) };
-  if (value.year < MIN_YEAR || value.year > MAX_YEAR) {
-    return { ok: false, reason: `year must be between ${MIN_YEAR} and ${MAX_YEAR}` };
-  }
-  return { ok: true, ms: value.toMillis() };
+  if (value.isValid) return withinYears(value.year, value.toMillis());
+  const range = LUXON_RANGE_EXPLANATION.exec(value.invalidExplanation ?? '');
+  if (range) return outOfRange(range[2] as string, range[1] as string);
+  if (value.invalidReason === 'mismatched weekday') return { ok: false, reason: 'impossible date: the weekday does not match the date' };
+  return { ok: false, reason: 'unrecognised date format' };
 }
 
 function daysIn(month: number, year: number): number {
@@ -50,15 +54,10 @@ function daysIn(month: number, year: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
-function outOfRange(unit: string, value: number): DateParse {
-  return { ok: false, reason: `impossible date: ${unit} ${value} is out of range` };
-}
-
-/** The instant of a validated local date and time, or the year error; `localYear` may differ after 24:00. */
+/** The instant of a validated local date and time; 24:00 on 31 December belongs to the next year. */
 function instant(year: number, month: number, day: number, hour = 0, minute = 0, second = 0, millisecond = 0, offsetMinutes = 0): DateParse {
   const localYear = hour === 24 && month === 12 && day === 31 ? year + 1 : year;
-  if (localYear < MIN_YEAR || localYear > MAX_YEAR) return { ok: false, reason: `year must be between ${MIN_YEAR} and ${MAX_YEAR}` };
-  return { ok: true, ms: Date.UTC(year, month - 1, day, hour, minute, second, millisecond) - offsetMinutes * 60_000 };
+  return withinYears(localYear, Date.UTC(year, month - 1, day, hour, minute, second, millisecond) - offsetMinutes * 60_000);
 }
 
 /**

@@ -56,18 +56,14 @@ export function createRecordsService({
           { rejected },
         );
       }
-      const outcome = await runIdempotently<BulkResult>(repository, options.idempotency ?? null, async (beforeCommit) => {
-        if (beforeCommit === undefined) {
-          const ids = accepted.length > 0 ? await repository.insertMany(accepted) : [];
-          return { inserted: ids.length, ids, rejected };
-        }
-        return repository.inTransaction(async (tx) => {
+      const outcome = await runIdempotently<BulkResult>(repository, options.idempotency ?? null, (beforeCommit) =>
+        repository.inTransaction(async (tx) => {
           const ids = accepted.length > 0 ? await tx.insert(accepted) : [];
           const result = { inserted: ids.length, ids, rejected };
-          await beforeCommit(tx, result);
+          await beforeCommit?.(tx, result);
           return result;
-        });
-      });
+        }),
+      );
       if (!outcome.replayed) {
         observer.rejected(rejected.length);
         observer.stored(outcome.value.inserted);

@@ -14,8 +14,9 @@ export async function* ndjsonLines(
   ctx: Context,
   { limit, maxLineBytes, hash }: { limit: number; maxLineBytes: number; hash?: Hash },
 ): AsyncGenerator<NdjsonLine> {
-  const declared = Number(ctx.get('content-length') || 0);
-  if (declared > limit) throw new HttpProblem(413, 'body-too-large', `The body is larger than the NDJSON limit of ${limit} bytes.`);
+  const tooLarge = (headers: Record<string, string> = {}) =>
+    new HttpProblem(413, 'body-too-large', `The body is larger than the NDJSON limit of ${limit} bytes.`, [], headers);
+  if (Number(ctx.get('content-length') || 0) > limit) throw tooLarge();
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let parts: Buffer[] = [];
   let partBytes = 0;
@@ -46,7 +47,7 @@ export async function* ndjsonLines(
     hash?.update(chunk);
     if (total > limit) {
       // The rest of the body will not be read: close the connection after answering.
-      throw new HttpProblem(413, 'body-too-large', `The body is larger than the NDJSON limit of ${limit} bytes.`, [], { Connection: 'close' });
+      throw tooLarge({ Connection: 'close' });
     }
     let start = 0;
     for (;;) {

@@ -13,6 +13,8 @@ export type TestApp = {
   baseUrl: string;
   database: TestDatabase;
   runtime: Runtime;
+  /** Records whose title contains `tag` (see uniqueTag), counted in the database itself. */
+  countTagged(tag: string): Promise<number>;
   close(): Promise<void>;
 };
 
@@ -31,6 +33,10 @@ export async function startTestApp(engine: Engine, env: Record<string, string> =
     baseUrl: `http://127.0.0.1:${port}`,
     database,
     runtime,
+    async countTagged(tag) {
+      const [row] = await runtime.db.knex('records').where('title', 'like', `%${tag}%`).count({ n: '*' });
+      return Number(row?.n);
+    },
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
