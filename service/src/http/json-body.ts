@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { InvalidInput } from '../domain/errors.js';
 import { HttpProblem } from './problem.js';
@@ -13,7 +12,7 @@ function tooLarge(limit: number): HttpProblem {
  * Reads and parses a JSON request body: only `application/json` in UTF-8, at most `limit`
  * bytes (checked against Content-Length before reading, and while reading).
  */
-export async function readJsonBody(ctx: Context, limit: number): Promise<{ body: unknown; sha256: string }> {
+export async function readJsonBody(ctx: Context, limit: number): Promise<{ body: unknown; raw: Buffer }> {
   if (!ctx.request.is('application/json')) {
     throw new HttpProblem(415, 'unsupported-media-type', 'The body must be sent as Content-Type: application/json or application/x-ndjson.', [], {
       Accept: 'application/json, application/x-ndjson',
@@ -41,7 +40,7 @@ export async function readJsonBody(ctx: Context, limit: number): Promise<{ body:
     throw new InvalidInput('The body is not valid UTF-8.', [{ pointer: '#', detail: 'invalid UTF-8' }]);
   }
   try {
-    return { body: JSON.parse(text) as unknown, sha256: createHash('sha256').update(raw).digest('hex') };
+    return { body: JSON.parse(text) as unknown, raw };
   } catch {
     throw new InvalidInput('The body is not valid JSON.', [{ pointer: '#', detail: 'malformed JSON' }]);
   }

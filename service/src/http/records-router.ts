@@ -69,14 +69,16 @@ export function createRecordsRouter({
     const atomic = atomicFlag(ctx.query.atomic);
     const { hash: digest, requestHash } = bulkRequestDigest(atomic, ctx.request.type);
     const idempotency = idempotencyOf(ctx, idempotencyTtlMs, requestHash);
+    // Only a request with an Idempotency-Key needs its digest: the body is hashed for those alone.
+    const hash = idempotency ? digest : undefined;
     const outcome =
       ndjsonLimits && ctx.request.is('application/x-ndjson')
-        ? await records.bulkInsertStream(ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line, hash: digest }), {
+        ? await records.bulkInsertStream(ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line, hash }), {
             atomic,
             idempotency,
           })
-        : await readJsonBody(ctx, bodyLimit).then(({ body, sha256 }) => {
-            digest.update(sha256);
+        : await readJsonBody(ctx, bodyLimit).then(({ body, raw }) => {
+            hash?.update(createHash('sha256').update(raw).digest('hex'));
             return records.bulkInsert(body, { atomic, idempotency });
           });
     if (outcome.replayed) ctx.set('Idempotent-Replayed', 'true');
