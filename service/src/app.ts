@@ -23,18 +23,18 @@ export type AppDependencies = {
   signingKey: SigningKey | null;
   metrics: Metrics;
   readiness: ReadinessCheck;
-  /** True once shutdown began: responses then ask clients to close their keep-alive connections. */
-  isShuttingDown: () => boolean;
+  /** True once shutdown stopped accepting connections: responses then ask clients to close theirs. */
+  isClosing: () => boolean;
 };
 
 /** Composes the HTTP application from its parts; nothing here reads config or opens connections. */
 export function createApp(dependencies: AppDependencies): Koa {
-  const { records, logger, bodyLimit, ndjsonLimits, idempotencyTtlMs, authenticate, signingKey, metrics, readiness, isShuttingDown } = dependencies;
+  const { records, logger, bodyLimit, ndjsonLimits, idempotencyTtlMs, authenticate, signingKey, metrics, readiness, isClosing } = dependencies;
   const app = new Koa();
   app.use(requestObserver({ logger, metrics }));
   app.use(async (ctx, next) => {
     await next();
-    if (isShuttingDown()) ctx.set('Connection', 'close');
+    if (isClosing()) ctx.set('Connection', 'close');
   });
   app.use(securityHeaders);
   app.use(problemMiddleware({ logger }));

@@ -31,6 +31,8 @@ const schema = z.object({
       message: 'must be mysql://user:pass@host:port/database or a SQLite file path',
     })
     .default('./data/records.sqlite'),
+  // Kept apart from DATABASE_URL so the URL can live in a ConfigMap and the password in a Secret.
+  DATABASE_PASSWORD: z.string().min(1).optional(),
   BODY_LIMIT: bytes.default(DEFAULT_BODY_LIMIT_BYTES),
   NDJSON_BODY_LIMIT: bytes.default(1024 ** 3),
   NDJSON_MAX_LINE_BYTES: bytes.default(64 * 1024),
@@ -127,7 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return {
     port: values.PORT,
     host: values.HOST,
-    databaseUrl: values.DATABASE_URL,
+    databaseUrl: withPassword(values.DATABASE_URL, values.DATABASE_PASSWORD),
     bodyLimit: values.BODY_LIMIT,
     ndjson: { bodyLimit: values.NDJSON_BODY_LIMIT, maxLineBytes: values.NDJSON_MAX_LINE_BYTES },
     insertBatchSize: values.INSERT_BATCH_SIZE,
@@ -158,11 +160,30 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   };
 }
 
+/** DATABASE_PASSWORD, when set, replaces the password of a mysql:// DATABASE_URL. */
+function withPassword(databaseUrl: string, password: string | undefined): string {
+  if (password === undefined) return databaseUrl;
+  if (!/^mysql:\/\//i.test(databaseUrl)) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_PASSWORD: only applies to a mysql:// DATABASE_URL');
+  }
+  const url = new URL(databaseUrl);
+  url.password = encodeURIComponent(password);
+  return url.toString();
+}
+
+/**
+ * With no trusted issuers, the service trusts its own: tokens it mints (`records token`) with its
+ * signing key, audience SERVICE_NAME. That is what makes an install with no values usable.
+ */
+export function trustsOnlyItself(config: Config): boolean {
+  return config.auth.mode === 'required' && config.auth.issuers.length === 0;
+}
+
 /** Serving requests needs more than migrating does: with AUTH_MODE=required, someone to trust. */
-export function assertServable(config: Config): void {
-  if (config.auth.mode === 'required' && config.auth.issuers.length === 0) {
+export function assertServable(config: Config, hasSigningKey: boolean): void {
+  if (trustsOnlyItself(config) && !(hasSigningKey && config.identity.issuer)) {
     throw new ConfigError(
-      'invalid configuration:\n  AUTH_ISSUERS: at least one trusted issuer is required when AUTH_MODE=required (AUTH_MODE=disabled is for local development only)',
+      'invalid configuration:\n  AUTH_ISSUERS: at least one trusted issuer is required when AUTH_MODE=required, or SERVICE_KEY_FILE and SERVICE_ISSUER so the service trusts its own tokens (AUTH_MODE=disabled is for local development only)',
     );
   }
 }

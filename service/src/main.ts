@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { loadSigningKey } from './auth/signing-key.js';
+import { loadSigningKeyIfPresent } from './auth/signing-key.js';
 import { createTokenMinter } from './auth/token-minter.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createDatabase } from './data/database.js';
@@ -9,7 +9,7 @@ import { migrateLatest } from './data/migrations/index.js';
 import { createLogger } from './logger.js';
 import { createRuntime } from './runtime.js';
 import { listen } from './server.js';
-import { shutdownGracefully } from './shutdown.js';
+import { shutdownGracefully, trackConnections } from './shutdown.js';
 
 const USAGE = `usage: records <command>
 
@@ -27,12 +27,13 @@ async function serve(): Promise<void> {
   const logger = createLogger(config);
   const runtime = await createRuntime(config, logger);
   const server = await listen(runtime.app, config.port, config.host, config.requestTimeoutSeconds * 1000);
+  const connections = trackConnections(server);
   const { port } = server.address() as AddressInfo;
   logger.info({ port, engine: runtime.db.engine }, 'listening');
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    shutdownGracefully({ server, runtime, logger, ...config.shutdown }).then(
+    shutdownGracefully({ server, connections, runtime, logger, ...config.shutdown }).then(
       (clean) => process.exit(clean ? 0 : 1),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
@@ -66,10 +67,11 @@ async function token(argv: string[]): Promise<void> {
   if (!values.aud || values.scope === undefined || !Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
     throw new ConfigError('usage: records token --aud AUDIENCE --scope SCOPES [--sub NAME] [--ttl SECONDS (1-86400)]');
   }
-  if (!config.identity.keyFile || !config.identity.issuer) {
-    throw new ConfigError('records token needs SERVICE_KEY_FILE (the private key) and SERVICE_ISSUER (this service\'s issuer URL)');
+  const key = loadSigningKeyIfPresent(config.identity.keyFile);
+  if (!key || !config.identity.issuer) {
+    throw new ConfigError('records token needs SERVICE_KEY_FILE (an existing private key file) and SERVICE_ISSUER (this service\'s issuer URL)');
   }
-  const minter = createTokenMinter({ key: loadSigningKey(config.identity.keyFile), issuer: config.identity.issuer, name: config.identity.name });
+  const minter = createTokenMinter({ key, issuer: config.identity.issuer, name: config.identity.name });
   console.log(minter.token({ audience: values.aud, scope: values.scope, subject: values.sub, ttlSeconds }));
 }
 

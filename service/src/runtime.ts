@@ -1,13 +1,14 @@
+import { createPublicKey } from 'node:crypto';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { authenticate } from './auth/authenticate.js';
-import { loadSigningKey } from './auth/signing-key.js';
+import { loadSigningKeyIfPresent } from './auth/signing-key.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
 import { createMemoryStore } from './cache/memory-store.js';
 import { countingOutcomes, createDisabledCache, createRecordsCache, type RecordsCache } from './cache/records-cache.js';
 import { createRedisStore } from './cache/redis-store.js';
-import { assertServable, type Config } from './config.js';
+import { assertServable, trustsOnlyItself, type Config } from './config.js';
 import { createDatabase, type Database } from './data/database.js';
 import { migrateLatest } from './data/migrations/index.js';
 import { createRecordsRepository } from './data/records-repository.js';
@@ -22,8 +23,10 @@ export type Runtime = {
   cache: RecordsCache;
   metrics: Metrics;
   readiness: ReadinessCheck;
-  /** Marks the process as shutting down: readiness fails and responses close their connections. */
+  /** Marks the process as shutting down: readiness fails; keep-alive connections stay open. */
   beginShutdown(): void;
+  /** The listener is closed: responses now ask clients to close their connections. */
+  beginClosing(): void;
   close(): Promise<void>;
 };
 
@@ -43,7 +46,9 @@ function createCache(config: Config['cache'], logger: Logger, metrics: Metrics):
 
 /** Builds the whole service graph from config. Tests build the same graph with their own config. */
 export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
-  assertServable(config);
+  const signingKey = loadSigningKeyIfPresent(config.identity.keyFile);
+  if (config.identity.keyFile && !signingKey) logger.warn({ path: config.identity.keyFile }, 'SERVICE_KEY_FILE names no file: the service mints no tokens');
+  assertServable(config, signingKey !== null);
   const metrics = createMetrics();
   const db = createDatabase(config.databaseUrl);
   observeQueries(db.knex, metrics);
@@ -63,13 +68,18 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     streamBatchSize: config.insertBatchSize,
   });
 
-  const verifier = config.auth.mode === 'required' ? createTokenVerifier(config.auth) : null;
+  const self =
+    trustsOnlyItself(config) && signingKey && config.identity.issuer
+      ? [{ issuer: config.identity.issuer, audience: config.identity.name, kid: signingKey.kid, publicKey: createPublicKey(signingKey.privateKey) }]
+      : [];
+  if (self.length > 0) logger.info({ issuer: config.identity.issuer, audience: config.identity.name }, 'no AUTH_ISSUERS: trusting only tokens this service mints');
+  const verifier = config.auth.mode === 'required' ? createTokenVerifier({ ...config.auth, localIssuers: self }) : null;
   if (verifier === null) {
     logger.warn('AUTH_MODE=disabled: every request is treated as an authenticated developer. Never run like this outside local development.');
   }
-  const signingKey = config.identity.keyFile ? loadSigningKey(config.identity.keyFile) : null;
 
   let shuttingDown = false;
+  let closing = false;
   const isShuttingDown = () => shuttingDown;
   const readiness = createReadinessCheck({ knex: db.knex, metrics, isShuttingDown });
   const app = createApp({
@@ -82,7 +92,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     signingKey,
     metrics,
     readiness,
-    isShuttingDown,
+    isClosing: () => closing,
   });
   return {
     app,
@@ -92,6 +102,9 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     readiness,
     beginShutdown: () => {
       shuttingDown = true;
+    },
+    beginClosing: () => {
+      closing = true;
     },
     close: async () => {
       await cache.close();

@@ -4,6 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import jwt from 'jsonwebtoken';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { createRuntime } from '../src/runtime.js';
 import { loadSigningKey } from '../src/auth/signing-key.js';
 import { createTokenMinter } from '../src/auth/token-minter.js';
 import { generateTestKey, JwksServer } from './support/jwks-server.js';
@@ -284,5 +288,45 @@ describe('the service as a token issuer', function () {
       { encoding: 'utf8', env: { ...process.env, SERVICE_KEY_FILE: keyFile, SERVICE_ISSUER: issuer, LOG_LEVEL: 'silent' } },
     ).trim();
     expect((await post(callee, token)).status).to.equal(200);
+  });
+});
+
+describe('with no trusted issuers, the service trusts its own', function () {
+  const dir = mkdtempSync(join(tmpdir(), 'records-self-'));
+  const keyFile = join(dir, 'signing-key.pem');
+  const issuer = 'http://records.records.svc.cluster.local:8000';
+  let app: TestApp;
+
+  before(async function () {
+    writeFileSync(keyFile, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    app = await startTestApp('sqlite', { AUTH_MODE: 'required', SERVICE_KEY_FILE: keyFile, SERVICE_ISSUER: issuer });
+  });
+  after(async function () {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('admits tokens from `records token` (audience SERVICE_NAME) and refuses others', async function () {
+    const token = execFileSync('node_modules/.bin/tsx', ['service/src/main.ts', 'token', '--aud', 'records', '--scope', 'records:read records:write'], {
+      encoding: 'utf8',
+      env: { ...process.env, SERVICE_KEY_FILE: keyFile, SERVICE_ISSUER: issuer, LOG_LEVEL: 'silent' },
+    }).trim();
+    expect((await post(app, token)).status).to.equal(200);
+    expect((await get(app, '/v1/')).status).to.equal(401);
+    const minter = createTokenMinter({ key: loadSigningKey(keyFile), issuer, name: 'records' });
+    expect401(await get(app, '/v1/', minter.token({ audience: 'another-service', scope: 'records:read' })));
+    const stranger = generateTestKey('ES256');
+    const forged = jwt.sign({ scope: 'records:read', sub: 'mallory' }, stranger.privateKey, { algorithm: 'ES256', keyid: loadSigningKey(keyFile).kid, issuer, audience: 'records', expiresIn: 60 });
+    const refused = await get(app, '/v1/', forged);
+    expect(refused.status).to.equal(401);
+    expect(refused.headers.get('www-authenticate')).to.contain('invalid token');
+  });
+
+  it('starts without a key when SERVICE_KEY_FILE names no file, but then needs issuers', async function () {
+    const missing = join(dir, 'absent.pem');
+    const config = loadConfig({ DATABASE_URL: join(dir, 'x.sqlite'), LOG_LEVEL: 'silent', AUTH_MODE: 'required', SERVICE_KEY_FILE: missing, SERVICE_ISSUER: issuer });
+    let error: unknown;
+    await createRuntime(config, createLogger(config)).catch((caught: unknown) => (error = caught));
+    expect(String(error)).to.match(/AUTH_ISSUERS: at least one trusted issuer/);
   });
 });

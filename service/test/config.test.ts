@@ -39,7 +39,10 @@ describe('config', function () {
 
   it('requires trusted issuers by default, since AUTH_MODE defaults to required', function () {
     expect(loadConfig({}).auth.mode, 'migrate and token need no issuers').to.equal('required');
-    expect(() => assertServable(loadConfig({}))).to.throw(ConfigError, /AUTH_ISSUERS: at least one trusted issuer/);
+    expect(() => assertServable(loadConfig({}), false)).to.throw(ConfigError, /AUTH_ISSUERS: at least one trusted issuer/);
+    expect(() => assertServable(loadConfig({ SERVICE_ISSUER: 'http://records.records.svc:8000' }), false), 'no key').to.throw(ConfigError, /SERVICE_KEY_FILE/);
+    expect(() => assertServable(loadConfig({}), true), 'a key but no issuer URL').to.throw(ConfigError, /SERVICE_ISSUER/);
+    expect(() => assertServable(loadConfig({ SERVICE_ISSUER: 'http://records.records.svc:8000' }), true), 'trusts itself').not.to.throw();
     const issuers = [{ issuer: 'https://id.example.org/', jwksUri: 'https://id.example.org/jwks.json', audience: 'records' }];
     expect(loadConfig({ AUTH_ISSUERS: JSON.stringify(issuers) }).auth).to.include({ mode: 'required' }).and.to.deep.include({ issuers });
   });
@@ -54,6 +57,13 @@ describe('config', function () {
       expect(() => loadConfig({ AUTH_ISSUERS: value })).to.throw(ConfigError, pattern);
     });
   }
+
+  it('puts DATABASE_PASSWORD into a mysql:// DATABASE_URL, escaped, and refuses it for SQLite', function () {
+    const url = loadConfig({ AUTH_MODE: 'disabled', DATABASE_URL: 'mysql://records@db:3306/records', DATABASE_PASSWORD: 'p@ss:w/rd' }).databaseUrl;
+    expect(url).to.equal('mysql://records:p%40ss%3Aw%2Frd@db:3306/records');
+    expect(decodeURIComponent(new URL(url).password)).to.equal('p@ss:w/rd');
+    expect(() => loadConfig({ AUTH_MODE: 'disabled', DATABASE_PASSWORD: 'x' })).to.throw(ConfigError, /DATABASE_PASSWORD: only applies/);
+  });
 
   it('reads sizes with units', function () {
     const bodyLimit = (value: string) => loadConfig({ AUTH_MODE: 'disabled', BODY_LIMIT: value }).bodyLimit;

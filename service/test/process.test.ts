@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent, Client, fetch as undiciFetch } from 'undici';
 import { expect } from 'chai';
 import { loadSigningKey } from '../src/auth/signing-key.js';
 import { createTokenMinter } from '../src/auth/token-minter.js';
@@ -127,6 +127,60 @@ describe('graceful shutdown under load', function () {
       // During the drain delay the service keeps serving: requests sent after readiness turned 503 still succeed for a while.
       expect(outcomes.filter((outcome) => outcome.sentAt >= notReadyAt && outcome.ok).length).to.be.greaterThan(0);
       expect(exitCode).to.equal(0);
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+describe('graceful shutdown with keep-alive clients that keep sending', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'records-keepalive-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('answers every request, with Connection: close once the drain ends, and never resets a connection', async function () {
+    const service = await ServiceProcess.start({ DATABASE_URL: join(dir, 'records.sqlite'), SHUTDOWN_DRAIN_SECONDS: '1', SHUTDOWN_TIMEOUT_SECONDS: '10' });
+    try {
+      const failures: string[] = [];
+      let answered = 0;
+      let closeAnswers = 0;
+      let signalledAt = Infinity;
+      // Each client loops on its own keep-alive connection, opening a new one when told to close,
+      // until a new connection is refused (nothing was sent on it, so a gateway retries elsewhere).
+      // Anything else (a reset, a connection closed under a request) is a failure.
+      const client = async () => {
+        for (;;) {
+          const connection = new Client(service.baseUrl, { keepAliveTimeout: 30_000, pipelining: 1 });
+          try {
+            for (;;) {
+              const response = await connection.request({ path: '/v1/1', method: 'GET' });
+              await response.body.arrayBuffer();
+              answered += 1;
+              if (response.headers.connection === 'close') {
+                closeAnswers += 1;
+                break;
+              }
+              // Idle for a moment between requests, as a pooled upstream connection is.
+              await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
+            }
+          } catch (error) {
+            const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+            if (code !== 'ECONNREFUSED') failures.push(`${String(code ?? error)} at +${Date.now() - signalledAt} ms`);
+            return;
+          } finally {
+            await connection.destroy().catch(() => undefined);
+          }
+        }
+      };
+      const running = Array.from({ length: 8 }, () => client());
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      signalledAt = Date.now();
+      service.signal('SIGTERM');
+      await Promise.all(running);
+      expect(await service.exitCode).to.equal(0);
+      expect(failures, 'requests that failed other than by a refused new connection').to.deep.equal([]);
+      expect(answered).to.be.greaterThan(100);
+      expect(closeAnswers, 'answers with Connection: close after the drain').to.equal(8);
     } finally {
       await service.stop();
     }

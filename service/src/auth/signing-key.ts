@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export type SigningKey = {
   privateKey: KeyObject;
@@ -28,4 +28,12 @@ export function loadSigningKey(path: string): SigningKey {
   const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
   const kid = thumbprint(jwk);
   return { privateKey, kid, algorithm, publicJwk: { ...jwk, kid, alg: algorithm, use: 'sig' } };
+}
+
+/**
+ * The key at `path`, or null when no file is there: a Secret volume mounted with `optional: true`
+ * (an existingSecret without signing-key.pem) leaves the path empty rather than blocking the pod.
+ */
+export function loadSigningKeyIfPresent(path: string | null): SigningKey | null {
+  return path !== null && existsSync(path) ? loadSigningKey(path) : null;
 }

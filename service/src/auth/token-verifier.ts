@@ -1,11 +1,16 @@
+import type { KeyObject } from 'node:crypto';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import { JwksClient } from 'jwks-rsa';
 import type { Principal } from './principal.js';
 
 export type TrustedIssuer = { issuer: string; jwksUri: string; audience: string };
 
+/** An issuer whose public key is known locally (the service itself): no JWKS fetch. */
+export type LocalIssuer = { issuer: string; audience: string; kid: string; publicKey: KeyObject };
+
 export type VerifierOptions = {
   issuers: TrustedIssuer[];
+  localIssuers?: LocalIssuer[];
   clockToleranceSeconds: number;
   jwksCacheSeconds: number;
   jwksRequestsPerMinute: number;
@@ -61,22 +66,37 @@ export function createTokenVerifier(options: VerifierOptions) {
     }
   }
 
+  const locals = new Map((options.localIssuers ?? []).map((local) => [local.issuer, local]));
+  const trusted = (iss: unknown) => {
+    if (typeof iss !== 'string') return undefined;
+    const local = locals.get(iss);
+    if (local) {
+      const key = async (kid: string | undefined) => {
+        if (kid !== local.kid) throw new InvalidToken('unknown signing key');
+        return local.publicKey;
+      };
+      return { issuer: local.issuer, audience: local.audience, key };
+    }
+    const remote = clients.get(iss);
+    return remote && { issuer: remote.trusted.issuer, audience: remote.trusted.audience, key: (kid: string | undefined) => keyFor(remote.jwks, kid) };
+  };
+
   return {
     async verify(token: string): Promise<Principal> {
       const decoded = jwt.decode(token, { complete: true });
       if (!decoded || typeof decoded.payload !== 'object') throw new InvalidToken('malformed token');
       const { header, payload } = decoded;
       if (!(ALLOWED_ALGORITHMS as readonly string[]).includes(header.alg)) throw new InvalidToken('algorithm not allowed');
-      const issuer = typeof payload.iss === 'string' ? clients.get(payload.iss) : undefined;
+      const issuer = trusted(payload.iss);
       if (!issuer) throw new InvalidToken('untrusted issuer');
 
-      const key = await keyFor(issuer.jwks, header.kid);
+      const key = await issuer.key(header.kid);
       let verified: JwtPayload;
       try {
         verified = jwt.verify(token, key, {
           algorithms: [...ALLOWED_ALGORITHMS],
-          issuer: issuer.trusted.issuer,
-          audience: issuer.trusted.audience,
+          issuer: issuer.issuer,
+          audience: issuer.audience,
           clockTolerance: options.clockToleranceSeconds,
         }) as JwtPayload;
       } catch (error) {
@@ -85,7 +105,7 @@ export function createTokenVerifier(options: VerifierOptions) {
       }
       if (typeof verified.exp !== 'number') throw new InvalidToken('token has no expiry');
       if (typeof verified.sub !== 'string' || verified.sub === '') throw new InvalidToken('token has no subject');
-      return { subject: verified.sub, issuer: issuer.trusted.issuer, scopes: scopesOf(verified) };
+      return { subject: verified.sub, issuer: issuer.issuer, scopes: scopesOf(verified) };
     },
   };
 }
