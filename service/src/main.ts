@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import type { AddressInfo } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { loadSigningKeyIfPresent } from './auth/signing-key.js';
 import { createTokenMinter } from './auth/token-minter.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createDatabase } from './data/database.js';
+import { createDatabase, type Database } from './data/database.js';
+import { ensureGeneratedSecret, GENERATED_KEYS, type GeneratedKey } from './kubernetes/generated-secret.js';
 import { migrateLatest } from './data/migrations/index.js';
 import { createLogger } from './logger.js';
 import { createRuntime } from './runtime.js';
@@ -18,6 +21,11 @@ commands:
   migrate   apply pending database migrations (idempotent)
   token     print a token signed with SERVICE_KEY_FILE, issued by SERVICE_ISSUER:
             records token --aud AUDIENCE --scope "records:read records:write" [--sub NAME] [--ttl SECONDS]
+  migrate --wait SECONDS
+            first wait up to SECONDS for the database to accept connections
+  init-secret --name NAME --keys KEY[,KEY...]
+            in a pod: create Secret NAME in the pod's namespace with generated values
+            (signing-key.pem, mariadb-password, mariadb-root-password), or add the missing keys
 
 configuration comes from the environment: PORT, HOST, DATABASE_URL, BODY_LIMIT,
 INSERT_BATCH_SIZE, LOG_LEVEL (see README.md)`;
@@ -45,16 +53,55 @@ async function serve(): Promise<void> {
   process.once('SIGINT', stop);
 }
 
-async function migrate(): Promise<void> {
+async function migrate(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { wait: { type: 'string', default: '0' } } });
+  const waitSeconds = Number(values.wait);
+  if (!Number.isSafeInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > 3600) throw new ConfigError('usage: records migrate [--wait SECONDS (0-3600)]');
   const config = loadConfig(process.env);
   const logger = createLogger(config);
   const db = createDatabase(config.databaseUrl);
   try {
+    await waitForDatabase(db, waitSeconds, logger);
     const applied = await migrateLatest(db.knex);
     logger.info({ applied, engine: db.engine }, applied.length > 0 ? 'migrations applied' : 'database already current');
   } finally {
     await db.close();
   }
+}
+
+/** A database started beside this Job (the chart's bundled MariaDB) may still be initialising. */
+async function waitForDatabase(db: Database, seconds: number, logger: Logger): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      await db.knex.raw('select 1');
+      return;
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      logger.info({ reason: (error as Error).message.slice(0, 200) }, 'waiting for the database');
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
+async function initSecret(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { name: { type: 'string' }, keys: { type: 'string' } } });
+  const keys = (values.keys ?? '').split(',').filter(Boolean);
+  const unknown = keys.filter((key) => !(GENERATED_KEYS as readonly string[]).includes(key));
+  if (!values.name || keys.length === 0 || unknown.length > 0) {
+    throw new ConfigError(`usage: records init-secret --name NAME --keys ${GENERATED_KEYS.join(',')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+  }
+  const account = '/var/run/secrets/kubernetes.io/serviceaccount';
+  const host = process.env.KUBERNETES_SERVICE_HOST;
+  if (!host || !existsSync(`${account}/token`)) throw new ConfigError('records init-secret runs in a pod with a service account token');
+  const api = {
+    url: `https://${host.includes(':') ? `[${host}]` : host}:${process.env.KUBERNETES_SERVICE_PORT ?? '443'}`,
+    token: readFileSync(`${account}/token`, 'utf8').trim(),
+    ca: readFileSync(`${account}/ca.crt`),
+  };
+  const namespace = readFileSync(`${account}/namespace`, 'utf8').trim();
+  const result = await ensureGeneratedSecret(api, { namespace, name: values.name, keys: keys as GeneratedKey[] });
+  console.log(JSON.stringify({ secret: `${namespace}/${values.name}`, ...result }));
 }
 
 async function token(argv: string[]): Promise<void> {
@@ -75,7 +122,7 @@ async function token(argv: string[]): Promise<void> {
   console.log(minter.token({ audience: values.aud, scope: values.scope, subject: values.sub, ttlSeconds }));
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, migrate, token };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, migrate, token, 'init-secret': initSecret };
 
 async function main(argv: string[]): Promise<number> {
   const command = commands[argv[0] ?? ''];
