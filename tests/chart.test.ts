@@ -78,12 +78,95 @@ describe('Helm chart charts/records', function () {
     }
   });
 
+  describe('with no values at all', function () {
+    let objects: K8sObject[];
+    before(() => {
+      objects = helmTemplate();
+    });
+    const named = (kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata.name === name) as K8sObject;
+    const env = (container: any) => Object.fromEntries((container.env ?? []).map((variable: any) => [variable.name, variable.value ?? variable.valueFrom]));
+
+    it('gives every replica one database, the bundled MariaDB on a persistent volume', function () {
+      const deployment = named('Deployment', 'records');
+      const variables = env(deployment.spec.template.spec.containers[0]);
+      expect(variables.DATABASE_URL).to.equal('mysql://records@records-mariadb:3306/records');
+      expect(variables.DATABASE_PASSWORD).to.deep.equal({ secretKeyRef: { name: 'records-generated', key: 'mariadb-password' } });
+      expect(named('ConfigMap', 'records').data).not.to.have.property('DATABASE_URL');
+      const database = named('StatefulSet', 'records-mariadb');
+      expect(database.spec.replicas).to.equal(1);
+      expect(database.spec.template.spec.containers[0].image).to.match(/^docker\.io\/library\/mariadb:\d+\.\d+\.\d+$/);
+      expect(database.spec.volumeClaimTemplates.map((claim: any) => claim.spec.accessModes)).to.deep.equal([['ReadWriteOnce']]);
+      expect(database.spec.persistentVolumeClaimRetentionPolicy).to.deep.equal({ whenDeleted: 'Retain', whenScaled: 'Retain' });
+      expect(named('Service', 'records-mariadb').spec.selector).to.deep.equal(database.spec.selector.matchLabels);
+      expect(named('NetworkPolicy', 'records-mariadb').spec.podSelector.matchLabels).to.deep.equal(database.spec.selector.matchLabels);
+    });
+
+    it('keeps nothing that holds records in a pod: no SQLite path, no per-pod volume but /tmp', function () {
+      for (const workload of [...find(objects, 'Deployment'), ...find(objects, 'Job')]) {
+        const container = workload.spec.template.spec.containers[0];
+        const url = env(container).DATABASE_URL;
+        if (url !== undefined && typeof url === 'string') expect(url, workload.metadata.name).to.match(/^mysql:\/\//);
+        const writable = (workload.spec.template.spec.volumes ?? []).filter((volume: any) => volume.emptyDir || volume.persistentVolumeClaim);
+        expect(writable.map((volume: any) => volume.name), workload.metadata.name).to.deep.equal(['tmp']);
+      }
+    });
+
+    it('runs migrations on first install before any pod serves: after MariaDB, before the Deployment', function () {
+      const [job] = find(objects, 'Job').filter((candidate) => candidate.spec.template.spec.containers[0].args[0] === 'migrate');
+      // A pre-install hook would run before the release's MariaDB exists; this Job is a release
+      // object, new for each image (its name), ordered by readiness (helm --wait) and sync waves.
+      expect(job?.metadata.annotations).not.to.have.property('helm.sh/hook');
+      expect(job?.metadata.name).to.match(/^records-migrate-[0-9a-f]{8}$/);
+      expect(job?.spec.template.spec.containers[0].args).to.deep.equal(['migrate', '--wait', '300']);
+      const wave = (object: K8sObject | undefined) => Number(object?.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
+      expect(wave(named('StatefulSet', 'records-mariadb'))).to.be.below(wave(job));
+      expect(wave(job)).to.be.below(wave(named('Deployment', 'records')));
+      expect(named('Deployment', 'records').spec.template.spec.containers[0].readinessProbe.httpGet.path).to.equal('/readyz');
+      const rerendered = find(helmTemplate([], ['image.tag=0.2.0']), 'Job').find((candidate) => candidate.metadata.name.startsWith('records-migrate-'));
+      expect(rerendered?.metadata.name, 'a new image runs a new Job').not.to.equal(job?.metadata.name);
+    });
+
+    it('generates the passwords and the signing key once, in the cluster, before anything else', function () {
+      const job = named('Job', 'records-init-secret');
+      expect(job.metadata.annotations).to.include({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-weight': '-20' });
+      expect(job.spec.template.spec.containers[0].args).to.deep.equal(['init-secret', '--name', 'records-generated', '--keys', 'mariadb-password,mariadb-root-password,signing-key.pem']);
+      const role = named('Role', 'records-init-secret');
+      expect(role.rules).to.deep.equal([
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['secrets'], resourceNames: ['records-generated'], verbs: ['get', 'patch'] },
+      ]);
+      for (const object of objects.filter((candidate) => candidate.metadata.name === 'records-init-secret')) {
+        expect(object.metadata.annotations?.['helm.sh/hook-delete-policy'], object.kind).to.equal('before-hook-creation,hook-succeeded');
+      }
+    });
+
+    it('requires tokens and trusts its own issuer, so the pods start and a minted token works', function () {
+      const config = named('ConfigMap', 'records').data;
+      expect(config).to.include({ AUTH_MODE: 'required', SERVICE_NAME: 'records', SERVICE_ISSUER: 'http://records.records.svc.cluster.local:8000' });
+      expect(JSON.parse(named('ConfigMap', 'records-files').data['issuers.json'])).to.deep.equal([]);
+      const pod = named('Deployment', 'records').spec.template.spec;
+      expect(env(pod.containers[0]).SERVICE_KEY_FILE).to.equal('/var/run/secrets/records/signing-key.pem');
+      const key = pod.volumes.find((volume: any) => volume.name === 'signing-key');
+      expect(key.secret).to.include({ secretName: 'records-generated', optional: false });
+      const notes = run('helm', ['install', 'records', 'charts/records', '--dry-run=client', '-n', 'records']).stdout;
+      expect(notes).to.contain('node service/dist/main.js token --aud records --scope "records:read records:write"');
+      expect(notes).to.contain('curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8000/v1/?limit=10"');
+    });
+
+    it('refuses to render without any database rather than give each pod its own', function () {
+      expect(() => helmTemplate([], ['mariadb.enabled=false'])).to.throw(/no database: set database.url, existingSecret, or mariadb.enabled=true/);
+    });
+  });
+
   describe('toggles', function () {
     it('creates a KEDA ScaledObject by default, with the proven query, a CPU trigger and a fallback', function () {
       const objects = helmTemplate();
       const [scaled] = find(objects, 'ScaledObject');
       expect(find(objects, 'HorizontalPodAutoscaler')).to.deep.equal([]);
-      const query = readFileSync('charts/records/files/request-rate.promql', 'utf8').trim().replaceAll('__SELECTOR__', 'namespace="records",service="records"');
+      const query = readFileSync('charts/records/files/request-rate.promql', 'utf8')
+        .trim()
+        .replaceAll('__SELECTOR__', 'namespace="records",service="records"')
+        .replaceAll('__WINDOW__', '2m');
       expect(scaled?.spec.triggers).to.deep.equal([
         {
           type: 'prometheus',
@@ -93,7 +176,8 @@ describe('Helm chart charts/records', function () {
         },
         { type: 'cpu', metricType: 'Utilization', metadata: { value: '70' } },
       ]);
-      expect(scaled?.spec.fallback).to.deep.equal({ failureThreshold: 3, replicas: 4 });
+      // A fallback never scales below what the CPU trigger asked for.
+      expect(scaled?.spec.fallback).to.deep.equal({ failureThreshold: 3, replicas: 4, behavior: 'currentReplicasIfHigher' });
       expect(scaled?.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).to.equal(300);
       expect(find(objects, 'Deployment')[0]?.spec).not.to.have.property('replicas');
     });
@@ -137,11 +221,34 @@ describe('Helm chart charts/records', function () {
       expect(find(objects, 'Deployment')[0]?.spec.template.spec.containers[0].image).to.equal(`ghcr.io/records/records@${digest}`);
     });
 
-    it('runs migrations as an idempotent pre-install/pre-upgrade hook only when a database is configured', function () {
-      expect(find(helmTemplate(), 'Job')).to.deep.equal([]);
-      const [job] = find(helmTemplate(['charts/records/ci/keda-off-values.yaml']), 'Job');
+    it('runs migrations as a pre-install/pre-upgrade hook against an external database, with its own egress policy', function () {
+      const objects = helmTemplate(['charts/records/ci/keda-off-values.yaml']);
+      const [job] = find(objects, 'Job').filter((candidate) => candidate.metadata.name === 'records-migrate');
       expect(job?.metadata.annotations).to.include({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation' });
-      expect(job?.spec.template.spec.containers[0].args).to.deep.equal(['migrate']);
+      expect(job?.spec.template.spec.containers[0].args).to.deep.equal(['migrate', '--wait', '300']);
+      // The hook's Secret holds the database password: deleted once the hook succeeded.
+      const secret = find(objects, 'Secret').find((candidate) => candidate.metadata.name === 'records-migrate');
+      expect(secret?.metadata.annotations?.['helm.sh/hook-delete-policy']).to.equal('before-hook-creation,hook-succeeded');
+      // Under a namespace default-deny, the hook needs a policy that exists before it runs: a hook too.
+      const policy = find(objects, 'NetworkPolicy').find((candidate) => candidate.metadata.name === 'records-migrate');
+      expect(policy?.metadata.annotations?.['helm.sh/hook']).to.equal('pre-install,pre-upgrade');
+      expect(Number(policy?.metadata.annotations?.['helm.sh/hook-weight'])).to.be.below(Number(job?.metadata.annotations?.['helm.sh/hook-weight']));
+    });
+
+    it('keeps the helm test token out of values and plain env: minted in the pod, or mounted from tests.tokenSecret', function () {
+      const pod = (objects: K8sObject[]) => find(objects, 'Pod')[0] as K8sObject;
+      const selfTrusting = pod(helmTemplate());
+      expect(selfTrusting.spec.containers[0].env.map((variable: { name: string }) => variable.name)).not.to.include('TEST_TOKEN');
+      expect(selfTrusting.spec.volumes.map((volume: any) => volume.secret.secretName)).to.deep.equal(['records-generated']);
+      const external = pod(helmTemplate(['charts/records/ci/keda-off-values.yaml'], ['tests.tokenSecret.name=smoke-token']));
+      expect(external.spec.volumes).to.deep.equal([{ name: 'test-token', secret: { secretName: 'smoke-token', defaultMode: 0o400, items: [{ key: 'token', path: 'token' }] } }]);
+      expect(() => helmTemplate([], ['tests.token=abc'])).to.throw(/additional properties 'token' not allowed/);
+    });
+
+    it('starts with an existingSecret that holds no signing key (the key volume is optional)', function () {
+      const deployment = find(helmTemplate(['charts/records/ci/production-values.yaml']), 'Deployment')[0] as K8sObject;
+      const volume = deployment.spec.template.spec.volumes.find((candidate: { name: string }) => candidate.name === 'signing-key');
+      expect(volume.secret).to.include({ secretName: 'records-production', optional: true });
     });
 
     it('rolls the pods when the configuration changes', function () {

@@ -109,7 +109,7 @@ describe('the autoscaling query (charts/records/files/request-rate.promql), eval
     }
     await new Promise((resolve) => setTimeout(resolve, 2500)); // two more scrapes
 
-    const perPod = await query(AUTOSCALING_QUERY.replaceAll('__SELECTOR__', 'job="records"'));
+    const perPod = await query(AUTOSCALING_QUERY.replaceAll('__SELECTOR__', 'job="records"').replaceAll('__WINDOW__', '1m'));
     const sentPerSecond = (sent * 3 + Math.ceil(sent / 3)) / ((Date.now() - started - 2500) / 1000);
     expect(perPod, 'query result').to.be.a('number');
     // rate() extrapolates at the edges of the window, so allow a band around the true figure.

@@ -13,9 +13,19 @@ export function chartPolicyViolations(objects: K8sObject[], external: string[] =
   const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined) =>
     Boolean(selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v));
 
+  // Secrets that the init-secret hook creates in the cluster before any pod starts.
+  const generated = objects
+    .filter((o) => o.kind === 'Job' && o.spec?.template?.spec?.containers?.[0]?.args?.[0] === 'init-secret')
+    .map((job) => {
+      const args: string[] = job.spec.template.spec.containers[0].args;
+      return isHook(job) ? args[args.indexOf('--name') + 1] : undefined;
+    })
+    .filter((name): name is string => Boolean(name));
+  external = [...external, ...generated];
+
   const podSpecs: Array<{ owner: K8sObject; spec: any; labels: Record<string, string> }> = [];
   for (const object of objects) {
-    if (object.kind === 'Deployment' || object.kind === 'Job') {
+    if (object.kind === 'Deployment' || object.kind === 'Job' || object.kind === 'StatefulSet') {
       podSpecs.push({ owner: object, spec: object.spec?.template?.spec, labels: object.spec?.template?.metadata?.labels ?? {} });
     } else if (object.kind === 'Pod') {
       podSpecs.push({ owner: object, spec: object.spec, labels: object.metadata.labels ?? {} });
@@ -26,7 +36,9 @@ export function chartPolicyViolations(objects: K8sObject[], external: string[] =
     const pod = spec?.securityContext ?? {};
     if (pod.runAsNonRoot !== true) fail(owner, 'pod securityContext.runAsNonRoot must be true');
     if (pod.seccompProfile?.type !== 'RuntimeDefault') fail(owner, 'pod seccompProfile must be RuntimeDefault');
-    if (spec?.automountServiceAccountToken !== false) fail(owner, 'automountServiceAccountToken must be false');
+    // Only the init-secret hook talks to the Kubernetes API.
+    const apiClient = isHook(owner) && spec?.containers?.[0]?.args?.[0] === 'init-secret';
+    if (spec?.automountServiceAccountToken !== false && !apiClient) fail(owner, 'automountServiceAccountToken must be false');
     if (spec?.hostNetwork || spec?.hostPID || spec?.hostIPC) fail(owner, 'host namespaces are not allowed');
     const serviceAccount = spec?.serviceAccountName;
     if (serviceAccount && !named('ServiceAccount', serviceAccount)) fail(owner, `ServiceAccount ${serviceAccount} is not rendered`);
@@ -119,7 +131,9 @@ export function chartPolicyViolations(objects: K8sObject[], external: string[] =
     if (!podSpecs.some(({ labels }) => matches(policy.spec?.podSelector?.matchLabels, labels))) fail(policy, 'podSelector matches no pods');
   }
   for (const job of objects.filter((o) => o.kind === 'Job')) {
-    if (job.spec?.ttlSecondsAfterFinished === undefined) fail(job, 'ttlSecondsAfterFinished missing');
+    // A hook Job is cleaned up by its TTL; a release Job must stay, or Argo CD would recreate it.
+    if (isHook(job) && job.spec?.ttlSecondsAfterFinished === undefined) fail(job, 'ttlSecondsAfterFinished missing');
+    if (!isHook(job) && job.spec?.ttlSecondsAfterFinished !== undefined) fail(job, 'a release Job must not set ttlSecondsAfterFinished (GitOps would recreate it)');
     if (job.spec?.backoffLimit === undefined) fail(job, 'backoffLimit missing');
   }
   for (const account of objects.filter((o) => o.kind === 'ServiceAccount')) {

@@ -57,12 +57,46 @@ app.kubernetes.io/part-of: records
 {{- default (include "records.fullname" .) .Values.existingSecret }}
 {{- end }}
 
-{{- define "records.hasDatabase" -}}
-{{- if or .Values.existingSecret .Values.database.url }}true{{ end }}
+{{/*
+Where the records live: "external" (database.url or existingSecret: a database that exists before
+the release) or "bundled" (this chart's single-instance MariaDB). Anything else would give each pod
+a database of its own, so it fails the render.
+*/}}
+{{- define "records.databaseMode" -}}
+{{- if or .Values.existingSecret .Values.database.url }}external
+{{- else if .Values.mariadb.enabled }}bundled
+{{- else }}{{ fail "no database: set database.url, existingSecret, or mariadb.enabled=true" }}
+{{- end }}
 {{- end }}
 
-{{- define "records.hasSigningKey" -}}
-{{- if or .Values.existingSecret .Values.signingKey.pem }}true{{ end }}
+{{- define "records.mariadbName" -}}
+{{- printf "%s-mariadb" (include "records.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The Secret that `records init-secret` fills in the cluster (see templates/generated-secret.yaml). */}}
+{{- define "records.generatedSecretName" -}}
+{{- printf "%s-generated" (include "records.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The keys that Secret must hold: MariaDB passwords when bundled, a signing key when none is given. */}}
+{{- define "records.generatedKeys" -}}
+{{- $keys := list }}
+{{- if eq (include "records.databaseMode" .) "bundled" }}{{ $keys = concat $keys (list "mariadb-password" "mariadb-root-password") }}{{ end }}
+{{- if not (or .Values.existingSecret .Values.signingKey.pem) }}{{ $keys = append $keys "signing-key.pem" }}{{ end }}
+{{- join "," $keys }}
+{{- end }}
+
+{{/* The Secret holding signing-key.pem: existingSecret (where it is optional), the chart's, or the generated one. */}}
+{{- define "records.signingKeySecret" -}}
+{{- if .Values.existingSecret }}{{ .Values.existingSecret }}
+{{- else if .Values.signingKey.pem }}{{ include "records.fullname" . }}
+{{- else }}{{ include "records.generatedSecretName" . }}
+{{- end }}
+{{- end }}
+
+{{/* The issuer URL of tokens the service mints: where its JWKS is served inside the cluster. */}}
+{{- define "records.serviceIssuer" -}}
+{{- default (printf "http://%s.%s.svc.cluster.local:%v" (include "records.fullname" .) .Release.Namespace .Values.service.port) .Values.config.serviceIssuer }}
 {{- end }}
 
 {{/* Who owns the replica count: keda, hpa, or nobody (then the Deployment sets replicas). */}}
@@ -73,7 +107,7 @@ app.kubernetes.io/part-of: records
 {{/* The autoscaling query from files/request-rate.promql, scoped to this release's pods. */}}
 {{- define "records.requestRateQuery" -}}
 {{- $selector := printf "namespace=%q,service=%q" .Release.Namespace (include "records.fullname" .) }}
-{{- .Files.Get "files/request-rate.promql" | trim | replace "__SELECTOR__" $selector }}
+{{- .Files.Get "files/request-rate.promql" | trim | replace "__SELECTOR__" $selector | replace "__WINDOW__" .Values.autoscaling.keda.prometheus.rateWindow }}
 {{- end }}
 
 {{/* Restricted Pod Security profile, shared by every pod the chart creates. */}}
@@ -98,13 +132,39 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* DATABASE_URL from a Secret. Takes (dict "root" $ "secretName" NAME). */}}
+{{/*
+The database settings of a container. External: DATABASE_URL from a Secret (takes "secretName").
+Bundled: the URL of the chart's MariaDB, without a password, and DATABASE_PASSWORD from the
+generated Secret. Takes (dict "root" $ "secretName" NAME).
+*/}}
 {{- define "records.databaseEnv" -}}
-{{- if include "records.hasDatabase" .root }}
+{{- if eq (include "records.databaseMode" .root) "external" }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ .secretName }}
       key: DATABASE_URL
+{{- else }}
+- name: DATABASE_URL
+  value: {{ printf "mysql://records@%s:3306/records" (include "records.mariadbName" .root) | quote }}
+- name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "records.generatedSecretName" .root }}
+      key: mariadb-password
 {{- end }}
+{{- end }}
+
+{{/* NetworkPolicy egress to DNS, for every pod the chart runs. */}}
+{{- define "records.dnsEgress" -}}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}
+
+{{- define "records.mariadbSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "records.name" . }}-mariadb
+app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
