@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { ENVIRONMENTS, renderOverlay } from '../scripts/k8s-manifests.js';
 import { chartPolicyViolations } from './support/chart-policy.js';
-import { validateAll } from './support/k8s-schema.js';
+import { isBuiltIn, validateAll } from './support/k8s-schema.js';
+import { groupOf, projectViolations, unusedRules } from './support/argocd-projects.js';
 import { helmTemplate, parseObjects, run, type K8sObject } from './support/tools.js';
 
 const REPO = 'https://github.com/records/records.git';
@@ -18,9 +19,9 @@ function yamlFiles(dir: string): string[] {
   });
 }
 
-/** Manifests among argocd/'s YAML (values files hold no apiVersion/kind). */
+/** What a user applies by hand: the projects and the root Applications. */
 function argocdManifests(): K8sObject[] {
-  return yamlFiles('argocd').flatMap((file) => parseObjects(readFileSync(file, 'utf8')).filter((object) => object.apiVersion && object.kind));
+  return ['argocd/projects.yaml', ...yamlFiles('argocd/root')].flatMap((file) => parseObjects(readFileSync(file, 'utf8')));
 }
 
 function renderApps(environment: string): K8sObject[] {
@@ -37,22 +38,98 @@ function kustomize(dir: string): K8sObject[] {
 
 const sourcesOf = (app: K8sObject): any[] => app.spec.sources ?? [app.spec.source];
 
+/** What the upstream charts render at their pinned versions (see ../shared/upstream/README.md). */
+const UPSTREAM = process.env.UPSTREAM_DIR ?? '../shared/upstream';
+const upstream = (file: string): K8sObject[] => parseObjects(readFileSync(join(UPSTREAM, file), 'utf8'));
+
+/** The objects an Application deploys, rendered as Argo CD renders them (hooks included, helm tests not). */
+function deployedBy(app: K8sObject, environment: string): K8sObject[] {
+  const name = app.metadata.name.replace(`-${environment}`, '');
+  const chartSource = sourcesOf(app).find((source) => source.chart);
+  const pinned = (chart: string, version: string) => expect(chartSource?.chart === chart && chartSource?.targetRevision === version, `${name} pins ${chart} ${version}`).to.equal(true);
+  switch (name) {
+    case 'cluster':
+      return kustomize('k8s');
+    case 'database':
+      return kustomize(`argocd/database/${environment}`);
+    case 'records': {
+      const source = sourcesOf(app).find((candidate) => candidate.path === 'charts/records');
+      const sets = (source.helm.parameters ?? []).map((parameter: { name: string; value: string }) => `${parameter.name}=${parameter.value}`);
+      return helmTemplate([`argocd/values/records/${environment}.yaml`], sets).filter((object) => object.metadata.annotations?.['helm.sh/hook'] !== 'test');
+    }
+    case 'keda':
+      pinned('keda', '2.20.2');
+      return [...upstream('keda-2.20.2/crds.yaml'), ...upstream('keda-2.20.2/rendered-defaults.yaml')];
+    case 'kong':
+      pinned('kong', '2.48.0');
+      return [...upstream('kong-2.48.0/crds.yaml'), ...upstream('kong-2.48.0/rendered-with-kong-values-b3e13de.yaml')];
+    case 'mariadb-operator-crds':
+      pinned('mariadb-operator-crds', '26.6.0');
+      return upstream('mariadb-operator-26.6.0/crds.yaml');
+    case 'mariadb-operator':
+      pinned('mariadb-operator', '26.6.0');
+      return upstream('mariadb-operator-26.6.0/rendered-defaults.yaml');
+    case 'valkey':
+      pinned('valkey', '0.11.0');
+      return upstream('valkey-0.11.0/rendered-defaults.yaml');
+    default:
+      throw new Error(`no rendering known for Application ${app.metadata.name}`);
+  }
+}
+
 describe('GitOps: argocd/', function () {
   this.timeout(60_000);
-  const project = argocdManifests().find((object) => object.kind === 'AppProject') as K8sObject;
+  const projects = argocdManifests().filter((object) => object.kind === 'AppProject');
+  const project = (name: string) => projects.find((candidate) => candidate.metadata.name === name) as K8sObject;
 
   it('has manifests that validate against the Argo CD schemas', async function () {
     const manifests = argocdManifests();
-    expect(manifests.map((object) => object.kind).sort()).to.deep.equal(['AppProject', 'Application', 'Application']);
+    expect(manifests.map((object) => object.kind).sort()).to.deep.equal(['AppProject', 'AppProject', 'AppProject', 'Application', 'Application']);
     expect(await validateAll(manifests)).to.deep.equal([]);
   });
 
-  it('limits the project to this repository, pinned chart repositories, the needed namespaces and a kind whitelist', function () {
-    expect(project.spec.sourceRepos).to.include(REPO);
-    expect(project.spec.sourceRepos).not.to.include('*');
-    expect(project.spec.destinations.map((d: { namespace: string }) => d.namespace).sort()).to.deep.equal(['argocd', 'data', 'keda', 'kong', 'records']);
-    expect(project.spec.clusterResourceWhitelist.length).to.be.greaterThan(0);
-    expect(project.spec.clusterResourceWhitelist).not.to.deep.include({ group: '*', kind: '*' });
+  it('splits projects: roots create only Applications; platform and app projects never deploy into argocd', function () {
+    expect(projects.map((candidate) => candidate.metadata.name).sort()).to.deep.equal(['records-apps', 'records-bootstrap', 'records-platform']);
+    expect(project('records-bootstrap').spec.destinations).to.deep.equal([{ server: 'https://kubernetes.default.svc', namespace: 'argocd' }]);
+    expect(project('records-bootstrap').spec.namespaceResourceWhitelist).to.deep.equal([{ group: 'argoproj.io', kind: 'Application' }]);
+    expect(project('records-bootstrap').spec.clusterResourceWhitelist).to.deep.equal([]);
+    for (const name of ['records-platform', 'records-apps']) {
+      const namespaces = project(name).spec.destinations.map((destination: { namespace: string }) => destination.namespace);
+      expect(namespaces, name).not.to.include('argocd');
+      expect(namespaces, name).not.to.include('*');
+      expect(project(name).spec.sourceRepos, name).not.to.include('*');
+    }
+    expect(project('records-apps').spec.destinations.map((destination: { namespace: string }) => destination.namespace)).to.deep.equal(['records']);
+    expect(project('records-apps').spec.clusterResourceWhitelist, 'namespaced objects only').to.deep.equal([]);
+    for (const environment of ENVIRONMENTS) {
+      const root = argocdManifests().find((object) => object.kind === 'Application' && object.metadata.name === `root-${environment}`) as K8sObject;
+      expect(root.spec.project).to.equal('records-bootstrap');
+      expect(projectViolations(project('records-bootstrap'), root, renderApps(environment))).to.deep.equal([]);
+    }
+  });
+
+  it('permits every object each Application deploys, as Argo CD checks it, and nothing more', function () {
+    const deployed = new Map<string, Array<{ app: K8sObject; objects: K8sObject[] }>>();
+    const problems: string[] = [];
+    for (const environment of ENVIRONMENTS) {
+      for (const app of renderApps(environment)) {
+        const objects = deployedBy(app, environment);
+        expect(objects.length, app.metadata.name).to.be.greaterThan(0);
+        problems.push(...projectViolations(project(app.spec.project), app, objects));
+        deployed.set(app.spec.project, [...(deployed.get(app.spec.project) ?? []), { app, objects }]);
+      }
+    }
+    expect(problems).to.deep.equal([]);
+    for (const name of ['records-platform', 'records-apps']) expect(unusedRules(project(name), deployed.get(name) ?? []), name).to.deep.equal([]);
+  });
+
+  it('has a project check that refuses what Argo CD refuses', function () {
+    const app = renderApps('staging').find((candidate) => candidate.metadata.name === 'keda-staging') as K8sObject;
+    const found = projectViolations(project('records-apps'), { ...app, spec: { ...app.spec, destination: { server: 'https://x', namespace: '' } } }, upstream('keda-2.20.2/rendered-defaults.yaml')).join('\n');
+    expect(found).to.contain('keda-staging: destination has no namespace');
+    expect(found).to.contain('source https://kedacore.github.io/charts is not permitted in project records-apps');
+    expect(found).to.contain('RoleBinding/keda-operator-auth-reader: namespace kube-system is not a destination of project records-apps');
+    expect(found).to.contain('cluster-scoped rbac.authorization.k8s.io/ClusterRole is not in the clusterResourceWhitelist');
   });
 
   for (const environment of ENVIRONMENTS) {
@@ -68,42 +145,69 @@ describe('GitOps: argocd/', function () {
         expect(await validateAll(apps)).to.deep.equal([]);
       });
 
-      it('has KEDA, Kong and records, with in-cluster data stores only outside production', function () {
+      it('has the platform, the database and records, with Valkey only outside production', function () {
         const names = apps.map((candidate) => candidate.metadata.name.replace(`-${environment}`, '')).sort();
-        const expected = environment === 'production' ? ['cluster', 'keda', 'kong', 'records'] : ['cluster', 'keda', 'kong', 'mysql', 'records', 'redis'];
-        expect(names).to.deep.equal(expected);
+        const common = ['cluster', 'database', 'keda', 'kong', 'mariadb-operator', 'mariadb-operator-crds', 'records'];
+        expect(names).to.deep.equal(environment === 'production' ? common : [...common, 'valkey'].sort());
       });
 
       it('syncs the platform and data stores before the app', function () {
-        expect(wave('cluster')).to.be.below(wave('keda'));
+        expect(wave('cluster')).to.be.below(wave('mariadb-operator-crds'));
+        expect(wave('mariadb-operator-crds')).to.be.below(wave('mariadb-operator'));
+        expect(wave('mariadb-operator')).to.be.below(wave('database'));
+        expect(wave('database')).to.be.below(wave('records'));
         expect(wave('keda')).to.be.below(wave('records'));
         expect(wave('kong')).to.be.below(wave('records'));
-        if (environment !== 'production') for (const store of ['mysql', 'redis']) expect(wave(store)).to.be.below(wave('records'));
+        if (environment !== 'production') expect(wave('valkey')).to.be.below(wave('records'));
       });
 
-      it('syncs automatically with prune, self-heal, retries, CreateNamespace and server-side apply', function () {
+      it('renders no custom resource whose CRD an earlier wave (or a stated prerequisite) does not install', function () {
+        const values = parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8'));
+        const builtIn = (object: K8sObject) => isBuiltIn(object.apiVersion) && !['k8s.mariadb.com', 'keda.sh', 'monitoring.coreos.com', 'argoproj.io', 'configuration.konghq.com'].includes(groupOf(object.apiVersion));
+        const installedBy = apps.flatMap((candidate) =>
+          deployedBy(candidate, environment)
+            .filter((object) => object.kind === 'CustomResourceDefinition')
+            .map((crd) => ({ group: crd.spec.group as string, kind: crd.spec.names.kind as string, wave: Number(candidate.metadata.annotations?.['argocd.argoproj.io/sync-wave']) })),
+        );
+        const missing: string[] = [];
+        for (const candidate of apps) {
+          const appWave = Number(candidate.metadata.annotations?.['argocd.argoproj.io/sync-wave']);
+          for (const object of deployedBy(candidate, environment).filter((o) => !builtIn(o) && o.kind !== 'CustomResourceDefinition')) {
+            const group = groupOf(object.apiVersion);
+            const earlier = installedBy.some((crd) => crd.group === group && crd.kind === object.kind && crd.wave < appWave);
+            const prerequisite = group === 'monitoring.coreos.com' && values.prerequisites?.prometheusOperatorCRDs === true;
+            if (!earlier && !prerequisite) missing.push(`${candidate.metadata.name}: ${object.kind}/${object.metadata.name}`);
+          }
+        }
+        expect(missing).to.deep.equal([]);
+      });
+
+      it('syncs automatically with prune, self-heal, retries and server-side apply, never creating namespaces itself', function () {
         for (const candidate of apps) {
           const policy = candidate.spec.syncPolicy;
           expect(policy.automated, candidate.metadata.name).to.deep.equal({ prune: true, selfHeal: true });
           expect(policy.retry.limit).to.be.greaterThan(0);
           expect(policy.retry.backoff).to.include.keys('duration', 'factor', 'maxDuration');
-          expect(policy.syncOptions).to.include.members(['CreateNamespace=true', 'ServerSideApply=true', 'RespectIgnoreDifferences=true']);
-          expect(candidate.spec.project).to.equal('records');
+          expect(policy.syncOptions).to.include.members(['ServerSideApply=true', 'RespectIgnoreDifferences=true']);
+          // Namespaces come from k8s/, where they are never pruned or deleted.
+          expect(policy.syncOptions).not.to.include('CreateNamespace=true');
         }
+      });
+
+      it('tracks main in staging and a pinned tag or commit in production', function () {
+        const revisions = new Set(apps.flatMap((candidate) => sourcesOf(candidate).filter((source) => source.repoURL === REPO).map((source) => source.targetRevision)));
+        const root = argocdManifests().find((object) => object.metadata.name === `root-${environment}`) as K8sObject;
+        revisions.add(root.spec.source.targetRevision);
+        if (environment === 'production') {
+          expect([...revisions]).to.have.length(1);
+          expect([...revisions][0]).to.match(/^(v\d+\.\d+\.\d+|[0-9a-f]{40})$/);
+        } else expect([...revisions]).to.deep.equal(['main']);
       });
 
       it('ignores replica counts owned by autoscalers', function () {
         for (const name of ['records', 'kong']) {
           const pointers = app(name).spec.ignoreDifferences.flatMap((rule: { jsonPointers: string[] }) => rule.jsonPointers);
           expect(pointers, name).to.include('/spec/replicas');
-        }
-      });
-
-      it('uses only sources and destinations the project allows', function () {
-        const allowedNamespaces = project.spec.destinations.map((d: { namespace: string }) => d.namespace);
-        for (const candidate of apps) {
-          for (const source of sourcesOf(candidate)) expect(project.spec.sourceRepos, candidate.metadata.name).to.include(source.repoURL);
-          if (candidate.spec.destination.namespace) expect(allowedNamespaces).to.include(candidate.spec.destination.namespace);
         }
       });
 
@@ -131,15 +235,30 @@ describe('GitOps: argocd/', function () {
       });
 
       it('renders the records chart with this environment\'s values, passing the chart\'s policy checks', async function () {
-        const values = `argocd/values/records/${environment}.yaml`;
-        const objects = helmTemplate([values]);
-        const external = [parse(readFileSync(values, 'utf8')).existingSecret].filter(Boolean);
-        expect(chartPolicyViolations(objects, external)).to.deep.equal([]);
+        const objects = deployedBy(app('records'), environment);
+        const withTests = helmTemplate([`argocd/values/records/${environment}.yaml`]);
+        expect(chartPolicyViolations(withTests, ['records-db-password', 'records-redis', 'valkey-users'])).to.deep.equal([]);
         expect(await validateAll(objects)).to.deep.equal([]);
+        const scaled = objects.find((object) => object.kind === 'ScaledObject');
+        if (environment === 'production') expect(scaled?.spec.minReplicaCount).to.be.at.least(2);
+        // The Prometheus the ScaledObject queries must see the pods, with the labels the query uses.
+        const service = objects.find((object) => object.kind === 'Service' && object.metadata.name === 'records') as K8sObject;
+        const monitor = objects.find((object) => object.kind === 'ServiceMonitor');
+        const values = parse(readFileSync(`argocd/values/records/${environment}.yaml`, 'utf8'));
         if (environment === 'production') {
-          expect(objects.find((object) => object.kind === 'ScaledObject')?.spec.minReplicaCount).to.be.at.least(2);
-          expect(objects.filter((object) => object.kind === 'Secret')).to.deep.equal([]);
+          expect(monitor?.metadata.labels?.release, 'kube-prometheus-stack selects ServiceMonitors by release').to.equal('kube-prometheus-stack');
+          expect(scaled?.spec.triggers[0].metadata.serverAddress).to.contain('kube-prometheus-stack-prometheus.monitoring');
+        } else {
+          expect(monitor).to.equal(undefined);
+          expect(service.metadata.annotations).to.include({ 'prometheus.io/scrape': 'true', 'prometheus.io/path': '/metrics' });
+          expect(scaled?.spec.triggers[0].metadata.serverAddress).to.contain('prometheus-server.monitoring');
         }
+        // The rate window spans at least four scrapes.
+        const seconds = (text: string) => Number(text.slice(0, -1)) * ({ s: 1, m: 60, h: 3600 } as Record<string, number>)[text.slice(-1)]!;
+        const { rateWindow, scrapeInterval } = values.autoscaling.keda.prometheus;
+        expect(seconds(rateWindow)).to.be.at.least(4 * seconds(scrapeInterval));
+        if (monitor) expect(monitor.spec.endpoints[0].interval).to.equal(scrapeInterval);
+        expect(scaled?.spec.triggers[0].metadata.query).to.contain(`[${rateWindow}]`);
       });
     });
   }

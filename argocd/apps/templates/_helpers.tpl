@@ -10,11 +10,14 @@ retry:
     factor: 2
     maxDuration: 3m
 syncOptions:
-  - CreateNamespace=true
   - ServerSideApply=true
   - RespectIgnoreDifferences=true
 {{- end }}
 
+{{/*
+Waves: cluster basics (-5), CRDs (-4), operators and the gateway (-3), data stores (-2), the
+database (-1), the service (0). Takes (dict "root" $ "name" NAME "wave" WAVE).
+*/}}
 {{- define "apps.metadata" -}}
 name: {{ .name }}-{{ .root.Values.environment }}
 namespace: argocd
@@ -22,8 +25,36 @@ labels:
   app.kubernetes.io/part-of: records
   records.example.org/environment: {{ .root.Values.environment }}
 annotations:
-  # Waves: cluster basics (-4), platform (KEDA -3, Kong -2), data stores (-1), then the app (0).
   argocd.argoproj.io/sync-wave: {{ .wave | quote }}
 finalizers:
   - resources-finalizer.argocd.argoproj.io
+{{- end }}
+
+{{/* An Application of a pinned upstream chart. Takes (dict "root" $ "key" CHARTKEY "name" NAME "wave" W "namespace" NS "project" P "valueFiles" LIST). */}}
+{{- define "apps.upstreamChart" -}}
+{{- $chart := index .root.Values.charts .key }}
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  {{- include "apps.metadata" . | nindent 2 }}
+spec:
+  project: {{ .project }}
+  sources:
+    - repoURL: {{ $chart.repoURL }}
+      chart: {{ $chart.chart }}
+      targetRevision: {{ $chart.version | quote }}
+      helm:
+        releaseName: {{ .name }}
+        {{- with .valueFiles }}
+        valueFiles:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+    - repoURL: {{ .root.Values.repoURL }}
+      targetRevision: {{ .root.Values.targetRevision }}
+      ref: values
+  destination:
+    server: {{ .root.Values.destinationServer }}
+    namespace: {{ .namespace }}
+  syncPolicy:
+    {{- include "apps.syncPolicy" .root | nindent 4 }}
 {{- end }}

@@ -144,6 +144,13 @@ generated Secret. Takes (dict "root" $ "secretName" NAME).
     secretKeyRef:
       name: {{ .secretName }}
       key: DATABASE_URL
+{{- with .root.Values.database.passwordSecret.name }}
+- name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.root.Values.database.passwordSecret.key }}
+{{- end }}
 {{- else }}
 - name: DATABASE_URL
   value: {{ printf "mysql://records@%s:3306/records" (include "records.mariadbName" .root) | quote }}
