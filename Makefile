@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token migrate build typecheck lint test test-only reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check e2e-kind samples bench clean
+.PHONY: help install run token migrate build typecheck lint test test-only reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,6 +68,9 @@ k8s-manifests: install ## regenerate k8s/overlays/<env>/records.yaml from the ch
 gitops-check: install ## validate argocd/ and k8s/ (schemas, references, waves, drift, shellcheck)
 	scripts/ensure-packages
 	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/gitops.test.ts
+
+deploy-check: install ## fail while ENV's (staging|production) deploy files hold placeholders (docs/gitops.md)
+	$(NODE_BIN)/tsx scripts/deploy-check.ts $(ENV)
 
 e2e-kind: install ## the cluster test, on a machine with Docker: kind + KEDA + Kong + MySQL + Redis + the chart
 	scripts/e2e-kind

@@ -3,11 +3,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
+import { deployFiles, placeholdersIn } from '../scripts/deploy-check.js';
 import { ENVIRONMENTS, renderOverlay } from '../scripts/k8s-manifests.js';
 import { chartPolicyViolations } from './support/chart-policy.js';
 import { isBuiltIn, validateAll } from './support/k8s-schema.js';
 import { groupOf, projectViolations, unusedRules } from './support/argocd-projects.js';
-import { helmTemplate, parseObjects, run, type K8sObject } from './support/tools.js';
+import { helmTemplate, parseObjects, run, UPSTREAM, type K8sObject } from './support/tools.js';
 
 const REPO = 'https://github.com/records/records.git';
 
@@ -38,8 +39,6 @@ function kustomize(dir: string): K8sObject[] {
 
 const sourcesOf = (app: K8sObject): any[] => app.spec.sources ?? [app.spec.source];
 
-/** What the upstream charts render at their pinned versions (see ../shared/upstream/README.md). */
-const UPSTREAM = process.env.UPSTREAM_DIR ?? '../shared/upstream';
 const upstream = (file: string): K8sObject[] => parseObjects(readFileSync(join(UPSTREAM, file), 'utf8'));
 
 /** The objects an Application deploys, rendered as Argo CD renders them (hooks included, helm tests not). */
@@ -274,6 +273,30 @@ describe('GitOps: argocd/', function () {
   });
 });
 
+describe('make deploy-check', function () {
+  this.timeout(30_000);
+  it('fails while production holds a placeholder, naming each, and passes once they are replaced', function () {
+    const result = spawnSync('node_modules/.bin/tsx', ['scripts/deploy-check.ts', 'production'], { encoding: 'utf8' });
+    expect(result.status).to.equal(1);
+    expect(result.stderr).to.contain('the all-zero image digest');
+    expect(result.stderr).to.contain('the example repository URL');
+    const files = Object.fromEntries(deployFiles('production').map((path) => [path, readFileSync(path, 'utf8')]));
+    const filled = Object.fromEntries(
+      Object.entries(files).map(([path, text]) => [
+        path,
+        text
+          .replaceAll('github.com/records/records', 'git.acme.test/platform/records')
+          .replaceAll('ghcr.io/records/', 'registry.acme.test/records/')
+          .replace(/([a-z0-9.-]*)example\.org/g, '$1acme.test')
+          .replace(/sha256:0{64}/, `sha256:${'ab'.repeat(32)}`),
+      ]),
+    );
+    expect(placeholdersIn('production', filled)).to.deep.equal([]);
+    const branch = { ...filled, 'argocd/root/production.yaml': filled['argocd/root/production.yaml']!.replace('targetRevision: v0.1.0', 'targetRevision: main') };
+    expect(placeholdersIn('production', branch).join('\n')).to.contain('production tracks main');
+  });
+});
+
 describe('cluster manifests: k8s/', function () {
   this.timeout(60_000);
 
@@ -289,6 +312,29 @@ describe('cluster manifests: k8s/', function () {
     for (const policy of denyAll) expect(policy.spec).to.deep.equal({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
     expect(objects.filter((object) => object.kind === 'ResourceQuota').length).to.be.greaterThan(0);
     expect(objects.filter((object) => object.kind === 'LimitRange').length).to.be.greaterThan(0);
+  });
+
+  it('sizes the records quota for production at maximum scale plus rollout surge, its Jobs and its database', function () {
+    const quantity = (text: string | number) => {
+      const match = /^([0-9.]+)(m|Ki|Mi|Gi)?$/.exec(String(text));
+      const factor = { m: 0.001, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match?.[2] ?? ''] ?? 1;
+      return Number(match?.[1]) * factor;
+    };
+    const objects = helmTemplate(['argocd/values/records/production.yaml']);
+    const scaled = objects.find((object) => object.kind === 'ScaledObject') as K8sObject;
+    const deployment = objects.find((object) => object.kind === 'Deployment') as K8sObject;
+    const surge = Math.ceil(scaled.spec.maxReplicaCount * (Number.parseInt(deployment.spec.strategy.rollingUpdate.maxSurge, 10) / 100));
+    const need = { pods: 0, 'requests.cpu': 0, 'requests.memory': 0, 'limits.cpu': 0, 'limits.memory': 0 } as Record<string, number>;
+    const add = (count: number, resources: any) => {
+      need.pods! += count;
+      for (const kind of ['requests', 'limits']) for (const resource of ['cpu', 'memory']) need[`${kind}.${resource}`]! += count * quantity(resources[kind][resource]);
+    };
+    add(scaled.spec.maxReplicaCount + surge, deployment.spec.template.spec.containers[0].resources);
+    for (const job of objects.filter((object) => object.kind === 'Job')) add(1, job.spec.template.spec.containers[0].resources);
+    const galera = kustomize('argocd/database/production').find((object) => object.kind === 'MariaDB') as K8sObject;
+    add(galera.spec.replicas, galera.spec.resources);
+    const quota = kustomize('k8s').find((object) => object.kind === 'ResourceQuota' && object.metadata.namespace === 'records') as K8sObject;
+    for (const [key, value] of Object.entries(need)) expect(quantity(quota.spec.hard[key]), key).to.be.at.least(value);
   });
 
   for (const environment of ENVIRONMENTS) {
@@ -307,6 +353,20 @@ describe('scripts/e2e-kind (the cluster test for machines with Docker)', functio
     const scripts = ['scripts/e2e-kind', 'scripts/mariadb', 'scripts/redis', 'scripts/prometheus', 'scripts/with-test-servers', 'scripts/ensure-packages', 'scripts/image-smoke', 'scripts/dev', 'scripts/install-k8s-tools', 'scripts/lib.sh', '.ci/run'];
     const result = spawnSync('shellcheck', ['-x', ...scripts], { encoding: 'utf8' });
     expect(result.status, result.stdout + result.stderr).to.equal(0);
+  });
+
+  it('gives Kong values the pinned chart renders on kind: no one-replica PDB, a NodePort the host reaches', function () {
+    const merged = { ...parse(readFileSync('kong/values.yaml', 'utf8')), ...parse(readFileSync('k8s/kind/kong-values.yaml', 'utf8')) };
+    const base = parse(readFileSync('kong/values.yaml', 'utf8'));
+    const kind = parse(readFileSync('k8s/kind/kong-values.yaml', 'utf8'));
+    const proxy = { ...base.proxy, ...kind.proxy };
+    // Kong 2.48.0: "Enabling PodDisruptionBudget with replicaCount: 1 and no autoscaling prevents pod restarts".
+    if (merged.replicaCount === 1 && merged.autoscaling?.enabled === false) expect(merged.podDisruptionBudget?.enabled).to.equal(false);
+    // The host reaches the control-plane node's port, where no Kong pod runs.
+    expect(proxy.type).to.equal('NodePort');
+    expect(proxy.externalTrafficPolicy).to.equal('Cluster');
+    const cluster = parse(readFileSync('k8s/kind/cluster.yaml', 'utf8'));
+    expect(cluster.nodes[0].extraPortMappings[0].containerPort).to.equal(proxy.tls.nodePort);
   });
 
   it('uses the chart versions argocd/ pins and the files it ships', function () {

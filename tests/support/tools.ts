@@ -38,3 +38,9 @@ export function helmTemplate(valuesFiles: string[] = [], sets: string[] = [], re
   if (result.status !== 0) throw new Error(result.stderr.trim());
   return parseObjects(result.stdout);
 }
+
+/**
+ * What the pinned upstream charts render (../shared/upstream/README.md): kept beside the checkout,
+ * read in place, never copied into it.
+ */
+export const UPSTREAM = '../shared/upstream';

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allowed, podsOf, type Endpoint } from './support/network-policy.js';
+import { helmTemplate, parseObjects, run, UPSTREAM, type K8sObject } from './support/tools.js';
+
+/**
+ * The flows between the pods a cluster holds, computed from the policies of the chart (hooks
+ * included, as rendered) and of k8s/ together: namespace default-deny plus each pod's allow rules.
+ * The table is the one in docs/gitops.md.
+ */
+
+function clusterPolicies(): K8sObject[] {
+  const result = run('kubectl', ['kustomize', 'k8s']);
+  if (result.status !== 0) throw new Error(result.stderr);
+  return parseObjects(result.stdout).filter((object) => object.kind === 'NetworkPolicy');
+}
+
+const outside = (name: string): Endpoint => ({ name }); // an address outside the cluster's pods
+const kong: Endpoint = { name: 'kong proxy', namespace: 'kong', labels: { 'app.kubernetes.io/name': 'kong' } };
+const prometheus: Endpoint = { name: 'prometheus', namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
+const dns: Endpoint = { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+const stranger: Endpoint = { name: 'a pod of another team', namespace: 'other', labels: { app: 'other' } };
+
+describe('network policies of the chart and k8s/ together', function () {
+  this.timeout(60_000);
+
+  describe('with the chart\'s defaults (bundled MariaDB)', function () {
+    const chart = helmTemplate();
+    const policies = [...clusterPolicies(), ...chart.filter((object) => object.kind === 'NetworkPolicy').map((policy) => ({ ...policy, metadata: { ...policy.metadata, namespace: 'records' } }))];
+    const pods = podsOf(chart, 'records');
+    const pod = (name: string) => pods.find((candidate) => candidate.name === name) as Endpoint;
+    const valkey = podsOf(parseObjects(readFileSync(join(UPSTREAM, 'valkey-0.11.0/rendered-defaults.yaml'), 'utf8')), 'data')[0] as Endpoint;
+    const [records, mariadb, migrate, initSecret, test] = ['Deployment/records', 'StatefulSet/records-mariadb', pods.find((p) => p.name.startsWith('Job/records-migrate-'))?.name ?? '', 'Job/records-init-secret', 'Pod/records-test'].map(pod) as Endpoint[];
+
+    const table: Array<[Endpoint, Endpoint, number, 'TCP' | 'UDP', boolean]> = [
+      [kong, records!, 8000, 'TCP', true],
+      [prometheus, records!, 8000, 'TCP', true],
+      [test!, records!, 8000, 'TCP', true],
+      [records!, mariadb!, 3306, 'TCP', true],
+      [migrate!, mariadb!, 3306, 'TCP', true],
+      [records!, dns, 53, 'UDP', true],
+      [migrate!, dns, 53, 'UDP', true],
+      [initSecret!, dns, 53, 'UDP', true],
+      [test!, dns, 53, 'UDP', true],
+      [initSecret!, outside('the Kubernetes API server'), 443, 'TCP', true],
+      [records!, valkey, 6379, 'TCP', true],
+      [kong, valkey, 6379, 'TCP', true],
+      [records!, outside('an identity provider\'s JWKS'), 443, 'TCP', true],
+      [stranger, records!, 8000, 'TCP', false],
+      [stranger, mariadb!, 3306, 'TCP', false],
+      [kong, mariadb!, 3306, 'TCP', false],
+      [test!, mariadb!, 3306, 'TCP', false],
+      [migrate!, records!, 8000, 'TCP', false],
+      [mariadb!, records!, 8000, 'TCP', false],
+      [mariadb!, outside('the internet'), 443, 'TCP', false],
+      [initSecret!, mariadb!, 3306, 'TCP', false],
+      [test!, kong, 8000, 'TCP', false],
+      [stranger, valkey, 6379, 'TCP', false],
+    ];
+
+    it('renders every pod the table names', function () {
+      for (const endpoint of [records, mariadb, migrate, initSecret, test, valkey]) expect(endpoint?.labels, endpoint?.name).to.be.an('object');
+    });
+
+    for (const [from, to, port, protocol, expected] of table) {
+      it(`${expected ? 'allows' : 'denies'} ${from.name} -> ${to.name}:${port}/${protocol}`, function () {
+        expect(allowed(policies, { from, to, port, protocol })).to.equal(expected);
+      });
+    }
+
+    it('denies everything in the records namespace without the chart\'s policies (the default-deny holds)', function () {
+      expect(allowed(clusterPolicies(), { from: kong, to: records!, port: 8000 })).to.equal(false);
+      expect(allowed(clusterPolicies(), { from: records!, to: dns, port: 53, protocol: 'UDP' })).to.equal(false);
+    });
+  });
+
+  describe('with an external database (the migrations hook)', function () {
+    const chart = helmTemplate(['charts/records/ci/keda-off-values.yaml']);
+    const policies = [...clusterPolicies(), ...chart.filter((object) => object.kind === 'NetworkPolicy').map((policy) => ({ ...policy, metadata: { ...policy.metadata, namespace: 'records' } }))];
+    const migrate = podsOf(chart, 'records').find((candidate) => candidate.name === 'Job/records-migrate') as Endpoint;
+
+    it('lets the pre-install hook resolve names and reach the database, and nothing else', function () {
+      expect(allowed(policies, { from: migrate, to: dns, port: 53, protocol: 'UDP' })).to.equal(true);
+      expect(allowed(policies, { from: migrate, to: outside('the managed database'), port: 3306 })).to.equal(true);
+      expect(allowed(policies, { from: migrate, to: outside('the internet'), port: 443 })).to.equal(false);
+    });
+  });
+});
