@@ -2,7 +2,8 @@
 # The records service image. Build: docker build -t records:0.1.0 .
 # scripts/image-smoke reproduces these steps without Docker and runs the result in `make test`:
 # keep every COPY of the build stage in the plain `COPY SRC... DEST` form it parses.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# The current Node LTS; scripts/install-node pins the same version for make test and make run.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

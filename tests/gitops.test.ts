@@ -306,7 +306,12 @@ describe('cluster manifests: k8s/', function () {
     const namespaces = objects.filter((object) => object.kind === 'Namespace');
     const records = namespaces.find((object) => object.metadata.name === 'records');
     expect(records?.metadata.labels).to.include({ 'pod-security.kubernetes.io/enforce': 'restricted' });
-    for (const namespace of namespaces) expect(namespace.metadata.labels, namespace.metadata.name).to.have.property('pod-security.kubernetes.io/enforce');
+    for (const namespace of namespaces) {
+      expect(namespace.metadata.labels, namespace.metadata.name).to.have.property('pod-security.kubernetes.io/enforce');
+      // A sync that pruned or deleted a namespace would delete everything in it.
+      expect(namespace.metadata.annotations?.['argocd.argoproj.io/sync-options'], namespace.metadata.name).to.equal('Prune=false,Delete=false');
+    }
+    expect(namespaces.map((namespace) => namespace.metadata.name).sort()).to.deep.equal(['data', 'keda', 'kong', 'mariadb-operator', 'records']);
     const denyAll = objects.filter((object) => object.kind === 'NetworkPolicy' && object.metadata.name === 'default-deny');
     expect(denyAll.map((policy) => policy.metadata.namespace).sort()).to.deep.equal(['data', 'records']);
     for (const policy of denyAll) expect(policy.spec).to.deep.equal({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });

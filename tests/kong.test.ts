@@ -247,14 +247,14 @@ describe('Kong declarative configuration (kong/kong.yaml)', function () {
 
   it('points the Kong service at the chart\'s Service for the default release', function () {
     const objects = helmTemplate([], [], 'records', 'records');
-    const service = objects.find((object) => object.kind === 'Service');
+    const service = objects.find((object) => object.kind === 'Service' && object.metadata.name === 'records');
     expect(kong.services[0]?.url).to.equal(`http://${service?.metadata.name}.records.svc.cluster.local:${service?.spec.ports[0].port}`);
   });
 
   it('admits Kong\'s namespace in the chart\'s NetworkPolicy', function () {
     const values = parse(readFileSync('kong/values.yaml', 'utf8'));
     expect(values.ingressController.enabled).to.equal(false);
-    const policy = helmTemplate().find((object) => object.kind === 'NetworkPolicy');
+    const policy = helmTemplate().find((object) => object.kind === 'NetworkPolicy' && object.metadata.name === 'records');
     const namespaces = policy?.spec.ingress.flatMap((rule: any) => (rule.from ?? []).map((from: any) => from.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']));
     expect(namespaces).to.include(parse(readFileSync('charts/records/values.yaml', 'utf8')).networkPolicy.kongNamespace);
   });

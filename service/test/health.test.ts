@@ -61,14 +61,17 @@ describe('health endpoints', function () {
     }
   });
 
-  it('is not ready as soon as shutdown begins', async function () {
+  it('is not ready as soon as shutdown begins, and closes connections only once the listener closes', async function () {
     const other = await startTestApp('sqlite');
     try {
       other.runtime.beginShutdown();
       const response = await request(other.baseUrl, '/readyz');
       expect(response.status).to.equal(503);
       expect(response.body).to.deep.equal({ status: 'not ready', reason: 'shutting down' });
-      expect(response.headers.get('connection')).to.equal('close');
+      // Still draining: keep-alive connections stay open (a reconnect would meet a closing listener).
+      expect(response.headers.get('connection')).to.equal('keep-alive');
+      other.runtime.beginClosing();
+      expect((await request(other.baseUrl, '/readyz')).headers.get('connection')).to.equal('close');
     } finally {
       await other.close();
     }
