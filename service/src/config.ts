@@ -213,3 +213,59 @@ function loadIssuers(inline: string | undefined, file: string | undefined): Trus
   }
   return all;
 }
+
+/** `records kong-sync`, the sidecar that keeps Kong's consumers in step with the issuers' JWKS. */
+const kongSyncSchema = z.object({
+  KONG_SYNC_ISSUERS: z.string().min(1),
+  KONG_SYNC_BASE_CONFIG: z.string().min(1).default('/kong_dbless/kong.yml'),
+  KONG_SYNC_ADMIN_URL: z.url({ protocol: /^https?$/ }).default('https://127.0.0.1:8444'),
+  KONG_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  KONG_SYNC_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(3600),
+  KONG_SYNC_METRICS_PORT: port.default(9542),
+  KONG_SYNC_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^/]+/, 'must be redis://host:port[/db] or rediss://...')
+    .optional(),
+  KONG_SYNC_REDIS_PASSWORD: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const syncIssuers = z
+  .array(z.strictObject({ consumer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), jwksUri: z.url({ protocol: /^https?$/ }) }))
+  .min(1);
+
+export type KongSyncConfig = {
+  issuers: z.infer<typeof syncIssuers>;
+  baseConfigFile: string;
+  adminUrl: string;
+  intervalSeconds: number;
+  overlapSeconds: number;
+  metricsPort: number;
+  redis: { url: string; password: string | null } | null;
+  logLevel: Config['logLevel'];
+};
+
+export function loadKongSyncConfig(env: NodeJS.ProcessEnv): KongSyncConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = kongSyncSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration:\n  ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ')}`);
+  }
+  const values = parsed.data;
+  let issuers: KongSyncConfig['issuers'];
+  try {
+    issuers = syncIssuers.parse(JSON.parse(values.KONG_SYNC_ISSUERS));
+  } catch (error) {
+    throw new ConfigError(`invalid configuration:\n  KONG_SYNC_ISSUERS: must be a JSON list of {"consumer", "jwksUri"}: ${(error as Error).message.slice(0, 300)}`);
+  }
+  return {
+    issuers,
+    baseConfigFile: values.KONG_SYNC_BASE_CONFIG,
+    adminUrl: values.KONG_SYNC_ADMIN_URL,
+    intervalSeconds: values.KONG_SYNC_INTERVAL_SECONDS,
+    overlapSeconds: values.KONG_SYNC_OVERLAP_SECONDS,
+    metricsPort: values.KONG_SYNC_METRICS_PORT,
+    redis: values.KONG_SYNC_REDIS_URL ? { url: values.KONG_SYNC_REDIS_URL, password: values.KONG_SYNC_REDIS_PASSWORD ?? null } : null,
+    logLevel: values.LOG_LEVEL,
+  };
+}

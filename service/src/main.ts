@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { loadSigningKeyIfPresent } from './auth/signing-key.js';
 import { createTokenMinter } from './auth/token-minter.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, loadKongSyncConfig } from './config.js';
+import { runKongSync } from './gateway/kong-sync.js';
 import { createDatabase, type Database } from './data/database.js';
 import { ensureGeneratedSecret, GENERATED_KEYS, type GeneratedKey } from './kubernetes/generated-secret.js';
 import { migrateLatest } from './data/migrations/index.js';
@@ -23,6 +24,7 @@ commands:
             records token --aud AUDIENCE --scope "records:read records:write" [--sub NAME] [--ttl SECONDS]
   migrate --wait SECONDS
             first wait up to SECONDS for the database to accept connections
+  kong-sync in a Kong pod: keep Kong's consumers in step with the issuers' JWKS (KONG_SYNC_*)
   init-secret --name NAME --keys KEY[,KEY...]
             in a pod: create Secret NAME in the pod's namespace with generated values
             (signing-key.pem, mariadb-password, mariadb-root-password), or add the missing keys
@@ -104,6 +106,16 @@ async function initSecret(argv: string[]): Promise<void> {
   console.log(JSON.stringify({ secret: `${namespace}/${values.name}`, ...result }));
 }
 
+async function kongSync(): Promise<void> {
+  const config = loadKongSyncConfig(process.env);
+  const logger = createLogger(config);
+  const server = await runKongSync(config, logger);
+  logger.info({ issuers: config.issuers.length, intervalSeconds: config.intervalSeconds, overlapSeconds: config.overlapSeconds }, 'kong-sync running');
+  const stop = () => server.close(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
 async function token(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -122,7 +134,7 @@ async function token(argv: string[]): Promise<void> {
   console.log(minter.token({ audience: values.aud, scope: values.scope, subject: values.sub, ttlSeconds }));
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, migrate, token, 'init-secret': initSecret };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, migrate, token, 'init-secret': initSecret, 'kong-sync': kongSync };
 
 async function main(argv: string[]): Promise<number> {
   const command = commands[argv[0] ?? ''];

@@ -1,0 +1,40 @@
+import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { parseDocument } from 'yaml';
+
+/**
+ * Kong OSS cannot fetch a JWKS, so its jwt plugin needs each trusted issuer's keys as consumer
+ * credentials: one consumer per issuer, one jwt_secrets entry per key (`key` = kid, the JWK's
+ * algorithm, the key as SPKI PEM). Used by scripts/kong-config.ts (the committed configs) and by
+ * `records kong-sync` (the live ones).
+ */
+
+export type Jwk = JsonWebKey & { kid?: string; alg?: string; d?: string };
+export type JwtSecret = { key: string; algorithm: string; rsa_public_key: string; secret: string };
+export type Consumer = { username: string; tags: string[]; jwt_secrets: JwtSecret[] };
+
+const ALGORITHMS = new Set(['RS256', 'ES256']);
+
+/** Refuses a key Kong could not use safely, naming it. */
+export function jwtSecretOf(jwk: Jwk, where: string): JwtSecret {
+  if (jwk.d !== undefined) throw new Error(`${where}: ${jwk.kid} is a private key; only public keys belong here`);
+  if (!jwk.kid) throw new Error(`${where}: every key needs a kid (Kong finds the key by it)`);
+  if (!jwk.alg || !ALGORITHMS.has(jwk.alg)) throw new Error(`${where}: ${jwk.kid} must declare alg RS256 or ES256`);
+  const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+  // `secret` is only used by HS* credentials; Kong pins each credential's algorithm, so an HS256
+  // token never meets this RS256/ES256 credential. Kong's schema still wants a value: a digest of
+  // the public key, which is public and deterministic.
+  const secret = createHash('sha256').update(pem).digest('hex');
+  return { key: jwk.kid, algorithm: jwk.alg, rsa_public_key: pem, secret };
+}
+
+export function consumerOf(username: string, keys: Jwk[], where = username): Consumer {
+  const secrets = keys.map((jwk) => jwtSecretOf(jwk, where)).sort((a, b) => a.key.localeCompare(b.key));
+  return { username, tags: ['records', 'issuer'], jwt_secrets: secrets };
+}
+
+/** `base` (a declarative config, YAML) with its consumers replaced; everything else is kept. */
+export function withConsumers(base: string, consumers: Consumer[]): string {
+  const document = parseDocument(base);
+  document.set('consumers', document.createNode([...consumers].sort((a, b) => a.username.localeCompare(b.username))));
+  return document.toString({ lineWidth: 0 });
+}

@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { KongSyncConfig } from '../config.js';
+import { createKongAdmin } from './kong-admin.js';
+import { createJwksSync, type KongAdmin } from './jwks-sync.js';
+import type { Jwk } from './kong-consumers.js';
+
+/** The sidecar's metrics: what the Kong alerts (kong/alerts.yaml) watch. */
+export function createSyncMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    lastSuccess: new Gauge({ name: 'kong_jwks_sync_last_success_timestamp_seconds', help: 'When Kong last ran the configuration built from every issuer\'s JWKS', registers: [registry] }),
+    keys: new Gauge({ name: 'kong_jwks_keys', help: 'Keys Kong admits per issuer (consumer)', labelNames: ['consumer'], registers: [registry] }),
+    fetchFailures: new Counter({ name: 'kong_jwks_fetch_failures_total', help: 'JWKS fetches that failed, per issuer', labelNames: ['consumer'], registers: [registry] }),
+    loads: new Counter({ name: 'kong_config_loads_total', help: 'Configurations posted to Kong\'s Admin API', registers: [registry] }),
+    redisUp: new Gauge({ name: 'kong_ratelimit_redis_up', help: '1 when the rate limiter\'s Redis answers PING with Kong\'s settings, else 0', registers: [registry] }),
+  };
+}
+
+export async function fetchJwksOver(uri: string, timeoutMs = 5000): Promise<{ keys: Jwk[] }> {
+  const response = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+  if (!response.ok) throw new Error(`${uri}: HTTP ${response.status}`);
+  return (await response.json()) as { keys: Jwk[] };
+}
+
+/**
+ * The rate limiter runs `fault_tolerant` (traffic flows when Redis fails), so a wrong host or a
+ * Redis outage would make limits silently vanish: this probe makes it a metric and an alert.
+ */
+export function createRedisProbe(redis: KongSyncConfig['redis']) {
+  if (!redis) return { check: async () => null as boolean | null, close: async () => undefined };
+  const client = new Redis(redis.url, {
+    password: redis.password ?? undefined,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2000,
+    retryStrategy: () => 2000,
+  });
+  client.on('error', () => undefined); // the gauge reports it
+  return {
+    async check(): Promise<boolean | null> {
+      try {
+        if (client.status === 'wait') await client.connect();
+        return (await Promise.race([client.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000))])) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async close(): Promise<void> {
+      client.disconnect();
+    },
+  };
+}
+
+/** Runs the sidecar until SIGTERM: a cycle every interval, metrics on their port. */
+export async function runKongSync(config: KongSyncConfig, logger: Logger, admin: KongAdmin = createKongAdmin(config.adminUrl)): Promise<Server> {
+  const metrics = createSyncMetrics();
+  const sync = createJwksSync({
+    issuers: config.issuers,
+    base: readFileSync(config.baseConfigFile, 'utf8'),
+    admin,
+    overlapMs: config.overlapSeconds * 1000,
+    fetchJwks: (uri) => fetchJwksOver(uri),
+    events: {
+      fetched: (consumer, ok, keys) => {
+        if (!ok) metrics.fetchFailures.inc({ consumer });
+        metrics.keys.set({ consumer }, keys);
+      },
+      applied: (changed) => {
+        metrics.lastSuccess.set(Date.now() / 1000);
+        if (changed) metrics.loads.inc();
+      },
+    },
+  });
+  const probe = createRedisProbe(config.redis);
+  const cycle = async () => {
+    try {
+      const { changed } = await sync.cycle();
+      if (changed) logger.info({ issuers: config.issuers.map((issuer) => ({ consumer: issuer.consumer, kids: sync.kids(issuer.consumer) })) }, 'kong configuration loaded');
+    } catch (error) {
+      logger.warn({ err: error }, 'kong sync cycle failed; retrying next interval');
+    }
+    const up = await probe.check();
+    if (up !== null) metrics.redisUp.set(up ? 1 : 0);
+  };
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') return res.writeHead(404).end();
+    metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+  });
+  await new Promise<void>((resolve) => server.listen(config.metricsPort, resolve));
+  await cycle();
+  const timer = setInterval(cycle, config.intervalSeconds * 1000);
+  server.on('close', () => {
+    clearInterval(timer);
+    void probe.close();
+  });
+  return server;
+}
