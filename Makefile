@@ -63,12 +63,11 @@ chart-check: install ## helm lint, render every ci/ values file, validate schema
 chart-readme: install ## regenerate the parameter table in charts/records/README.md from values.yaml
 	$(NODE_BIN)/tsx scripts/chart-readme.ts
 
-kong-config: install ## regenerate kong/kong.yaml consumers from the issuers' public keys in kong/keys/
+kong-config: install ## regenerate kong/generated/<env>/ from kong/kong.yaml, kong/environments/ and kong/keys/
 	$(NODE_BIN)/tsx scripts/kong-config.ts
 
-kong-check: install ## deck validate kong/kong.yaml and run the gateway invariant and route-coverage tests
+kong-check: install ## Kong 3.9 schema validation, invariants, route coverage, values placement and alert tests
 	scripts/ensure-packages
-	deck validate -s kong/kong.yaml
 	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/kong.test.ts
 
 k8s-manifests: install ## regenerate k8s/overlays/<env>/records.yaml from the chart (kubectl-only installs)

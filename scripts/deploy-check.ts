@@ -21,6 +21,7 @@ export function deployFiles(environment: string): string[] {
     'argocd/apps/values.yaml',
     `argocd/apps/values-${environment}.yaml`,
     `argocd/values/records/${environment}.yaml`,
+    `kong/environments/${environment}.yaml`,
   ];
 }
 

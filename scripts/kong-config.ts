@@ -1,73 +1,175 @@
 /**
- * Kong OSS cannot fetch a JWKS, so its jwt plugin needs each issuer's keys as consumer
- * credentials. This turns kong/keys/<consumer>.jwks.json (public keys only) into the
- * `consumers:` section of kong/kong.yaml: one consumer per issuer, one jwt_secrets entry per key
- * (`key` = kid, the JWK's algorithm, the key as SPKI PEM). Everything else in the file is kept.
- * It also writes kong/declarative-values.yaml: the same file as kong/kong chart values.
+ * One source, one config per environment: merges kong/kong.yaml (shared) with
+ * kong/environments/<env>.yaml (hosts, CORS origins, the rate limiter's Redis, trusted issuers)
+ * into kong/generated/<env>/kong.yaml, the declarative config, and kong/generated/<env>/values.yaml,
+ * the Kong chart values Argo CD passes beside kong/values.yaml: that config, the TLS certificate
+ * (cert-manager), the jwks-sync sidecar, and the monitoring objects for that environment.
  *
- * usage: tsx scripts/kong-config.ts [--check]   (--check fails when kong.yaml is out of date)
+ * usage: tsx scripts/kong-config.ts [--check]   (--check fails when a generated file is out of date)
  */
-import { createHash, createPublicKey, type JsonWebKey } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseDocument, stringify } from 'yaml';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { consumerOf, type Jwk } from '../service/src/gateway/kong-consumers.js';
 
 export const KONG_CONFIG = 'kong/kong.yaml';
 export const KEYS_DIR = 'kong/keys';
-export const DECLARATIVE_VALUES = 'kong/declarative-values.yaml';
-const ALGORITHMS = new Set(['RS256', 'ES256']);
+export const ENVIRONMENTS = ['staging', 'production'] as const;
 
-type Jwk = JsonWebKey & { kid?: string; alg?: string; d?: string };
-export type JwtSecret = { key: string; algorithm: string; rsa_public_key: string; secret: string };
-export type Consumer = { username: string; tags: string[]; jwt_secrets: JwtSecret[] };
+export type KongEnvironment = {
+  hosts: string[];
+  tls: { clusterIssuer: string };
+  corsOrigins: string[];
+  rateLimitRedis: { host: string; port: number; ssl: boolean; ssl_verify?: boolean; server_name?: string };
+  issuers: Array<{ consumer: string; jwksUri: string; seed: string }>;
+  jwksSync: { intervalSeconds: number; overlapSeconds: number };
+  syncImage: string;
+  prometheusOperator: boolean;
+  exposeDocs: boolean;
+};
 
-export function consumersFromKeys(dir = KEYS_DIR): Consumer[] {
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.jwks.json'))
-    .sort()
-    .map((file) => {
-      const username = file.replace(/\.jwks\.json$/, '');
-      const { keys } = JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')) as { keys: Jwk[] };
-      const jwtSecrets = keys.map((jwk) => {
-        if (jwk.d !== undefined) throw new Error(`${file}: ${jwk.kid} is a private key; kong/keys holds public keys only`);
-        if (!jwk.kid) throw new Error(`${file}: every key needs a kid (Kong finds the key by it)`);
-        if (!jwk.alg || !ALGORITHMS.has(jwk.alg)) throw new Error(`${file}: ${jwk.kid} must declare alg RS256 or ES256`);
-        const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
-        // `secret` is only used by HS* credentials; Kong pins each credential's algorithm, so an
-        // HS256 token never meets this RS256/ES256 credential. decK's schema still requires a value:
-        // a digest of the public key, which is public and deterministic.
-        const secret = createHash('sha256').update(pem).digest('hex');
-        return { key: jwk.kid, algorithm: jwk.alg, rsa_public_key: pem, secret };
-      });
-      return { username, tags: ['records', 'issuer'], jwt_secrets: jwtSecrets };
+export const generatedPath = (environment: string, file: 'kong.yaml' | 'values.yaml') => `kong/generated/${environment}/${file}`;
+
+export function readEnvironment(environment: string): KongEnvironment {
+  return parse(readFileSync(`kong/environments/${environment}.yaml`, 'utf8')) as KongEnvironment;
+}
+
+type Plugin = { name: string; config: Record<string, any> };
+type Route = { name: string; hosts?: string[]; plugins?: Plugin[]; [field: string]: unknown };
+
+/** The declarative config of one environment (YAML). */
+export function renderConfig(env: KongEnvironment, base = readFileSync(KONG_CONFIG, 'utf8'), keysDir = KEYS_DIR): string {
+  const config = parse(base) as { services: Array<{ routes: Route[] }>; plugins: Plugin[]; consumers?: unknown[] };
+  const routes = config.services.flatMap((service) => service.routes);
+  for (const route of routes) route.hosts = env.hosts;
+  const allPlugins = [...config.plugins, ...routes.flatMap((route) => route.plugins ?? [])];
+  for (const plugin of allPlugins.filter((candidate) => candidate.name === 'rate-limiting')) {
+    plugin.config.redis = { ...plugin.config.redis, ...env.rateLimitRedis };
+  }
+  for (const plugin of allPlugins.filter((candidate) => candidate.name === 'cors')) plugin.config.origins = env.corsOrigins;
+  if (env.exposeDocs) {
+    // The contract and its page, public like the API's shape; read limits, no token.
+    const search = routes.find((route) => route.name === 'records-search') as Route;
+    const limits = (search.plugins ?? []).find((plugin) => plugin.name === 'rate-limiting');
+    config.services[0]?.routes.push({
+      ...search,
+      name: 'records-docs',
+      paths: ['~/docs$', '~/openapi.json$', '~/docs/assets/[^/]+$'],
+      methods: ['GET'],
+      tags: ['records', 'docs'],
+      plugins: limits ? [limits] : [],
     });
+  }
+  config.consumers = env.issuers.map((issuer) => {
+    const file = join(keysDir, issuer.seed);
+    const { keys } = JSON.parse(readFileSync(file, 'utf8')) as { keys: Jwk[] };
+    return consumerOf(issuer.consumer, keys, file);
+  });
+  const header = `# Generated by scripts/kong-config.ts from ${KONG_CONFIG} and kong/environments/; do not edit.\n`;
+  return header + stringify(config, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
-export function renderKongConfig(current: string, consumers: Consumer[]): string {
-  const document = parseDocument(current);
-  document.set('consumers', document.createNode(consumers));
-  return document.toString({ lineWidth: 0 });
-}
+const restricted = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  runAsUser: 10001,
+  runAsGroup: 10001,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
 
-/** kong.yaml as values for the kong/kong chart (dblessConfig.config), for Argo CD's $values. */
-export function renderDeclarativeValues(kongConfig: string): string {
-  const header = `# Generated by scripts/kong-config.ts from ${KONG_CONFIG}; do not edit.\n`;
-  return header + stringify({ dblessConfig: { config: kongConfig } }, { lineWidth: 0 });
+/** The Kong chart values of one environment (YAML), around its declarative config. */
+export function renderValues(env: KongEnvironment, config: string): string {
+  const [host] = env.hosts;
+  const redisUrl = `${env.rateLimitRedis.ssl ? 'rediss' : 'redis'}://${env.rateLimitRedis.host}:${env.rateLimitRedis.port}`;
+  const sidecar = {
+    name: 'jwks-sync',
+    image: env.syncImage,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['kong-sync'],
+    env: [
+      { name: 'KONG_SYNC_ISSUERS', value: JSON.stringify(env.issuers.map(({ consumer, jwksUri }) => ({ consumer, jwksUri }))) },
+      { name: 'KONG_SYNC_INTERVAL_SECONDS', value: String(env.jwksSync.intervalSeconds) },
+      { name: 'KONG_SYNC_OVERLAP_SECONDS', value: String(env.jwksSync.overlapSeconds) },
+      { name: 'KONG_SYNC_REDIS_URL', value: redisUrl },
+      { name: 'KONG_SYNC_REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'kong-ratelimit-redis', key: 'password' } } },
+    ],
+    ports: [{ name: 'sync-metrics', containerPort: 9542, protocol: 'TCP' }],
+    resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+    securityContext: restricted,
+    // The chart's own volume with the declarative config: the sidecar's starting point.
+    volumeMounts: [
+      { name: 'kong-custom-dbless-config-volume', mountPath: '/kong_dbless', readOnly: true },
+      { name: 'jwks-sync-tmp', mountPath: '/tmp' },
+    ],
+  };
+  const kongPods = { 'app.kubernetes.io/name': 'kong', 'app.kubernetes.io/instance': 'kong' };
+  const alerts = parse(readFileSync('kong/alerts.yaml', 'utf8')) as { groups: unknown[] };
+  const extraObjects = env.prometheusOperator
+    ? [
+        {
+          apiVersion: 'monitoring.coreos.com/v1',
+          kind: 'PodMonitor',
+          metadata: { name: 'kong-jwks-sync', labels: { release: 'kube-prometheus-stack' } },
+          spec: { selector: { matchLabels: kongPods }, podMetricsEndpoints: [{ port: 'sync-metrics', path: '/metrics', interval: '30s' }] },
+        },
+        {
+          apiVersion: 'monitoring.coreos.com/v1',
+          kind: 'PrometheusRule',
+          metadata: { name: 'kong-gateway', labels: { release: 'kube-prometheus-stack' } },
+          spec: alerts,
+        },
+      ]
+    : [
+        {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: {
+            name: 'kong-jwks-sync-metrics',
+            annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9542', 'prometheus.io/path': '/metrics' },
+          },
+          spec: { type: 'ClusterIP', selector: kongPods, ports: [{ name: 'sync-metrics', port: 9542, targetPort: 'sync-metrics', protocol: 'TCP' }] },
+        },
+      ];
+  const values = {
+    dblessConfig: { config },
+    certificates: {
+      enabled: true,
+      clusterIssuer: env.tls.clusterIssuer,
+      proxy: { enabled: true, clusterIssuer: env.tls.clusterIssuer, commonName: host, dnsNames: env.hosts },
+      admin: { enabled: false },
+      portal: { enabled: false },
+      cluster: { enabled: false },
+    },
+    deployment: {
+      sidecarContainers: [sidecar],
+      userDefinedVolumes: [{ name: 'jwks-sync-tmp', emptyDir: { sizeLimit: '16Mi' } }],
+    },
+    serviceMonitor: { enabled: env.prometheusOperator, ...(env.prometheusOperator ? { labels: { release: 'kube-prometheus-stack' } } : {}) },
+    ...(env.prometheusOperator ? {} : { podAnnotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8100', 'prometheus.io/path': '/metrics' } }),
+    extraObjects,
+  };
+  const header = `# Generated by scripts/kong-config.ts from kong/environments/; Argo CD passes it after kong/values.yaml. Do not edit.\n`;
+  return header + stringify(values, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function main() {
-  const current = readFileSync(KONG_CONFIG, 'utf8');
-  const rendered = renderKongConfig(current, consumersFromKeys());
-  const values = renderDeclarativeValues(rendered);
-  if (process.argv.includes('--check')) {
-    const currentValues = readFileSync(DECLARATIVE_VALUES, 'utf8');
-    if (rendered !== current || values !== currentValues) {
-      console.error(`${KONG_CONFIG} or ${DECLARATIVE_VALUES} is out of date with ${KEYS_DIR}: run make kong-config`);
-      process.exitCode = 1;
+  const check = process.argv.includes('--check');
+  for (const environment of ENVIRONMENTS) {
+    const env = readEnvironment(environment);
+    const config = renderConfig(env);
+    const files = { [generatedPath(environment, 'kong.yaml')]: config, [generatedPath(environment, 'values.yaml')]: renderValues(env, config) };
+    for (const [path, text] of Object.entries(files)) {
+      if (!check) {
+        mkdirSync(`kong/generated/${environment}`, { recursive: true });
+        writeFileSync(path, text);
+      } else if (readFileSync(path, 'utf8') !== text) {
+        console.error(`${path} is out of date: run make kong-config`);
+        process.exitCode = 1;
+      }
     }
-    return;
   }
-  writeFileSync(KONG_CONFIG, rendered);
-  writeFileSync(DECLARATIVE_VALUES, values);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

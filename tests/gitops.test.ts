@@ -59,9 +59,15 @@ function deployedBy(app: K8sObject, environment: string): K8sObject[] {
     case 'keda':
       pinned('keda', '2.20.2');
       return [...upstream('keda-2.20.2/crds.yaml'), ...upstream('keda-2.20.2/rendered-defaults.yaml')];
-    case 'kong':
+    case 'kong': {
       pinned('kong', '2.48.0');
-      return [...upstream('kong-2.48.0/crds.yaml'), ...upstream('kong-2.48.0/rendered-with-kong-values-b3e13de.yaml')];
+      // The chart rendered with kong/values.yaml as of b3e13de, plus what this environment's
+      // generated values add (the chart cannot be rendered here): its cert-manager Certificate
+      // (certificates.proxy) and extraObjects, in the release namespace.
+      const generated = parse(readFileSync(`kong/generated/${environment}/values.yaml`, 'utf8'));
+      const certificate: K8sObject = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'kong-kong-proxy-cert' }, spec: { dnsNames: generated.certificates.proxy.dnsNames } };
+      return [...upstream('kong-2.48.0/crds.yaml'), ...upstream('kong-2.48.0/rendered-with-kong-values-b3e13de.yaml'), certificate, ...(generated.extraObjects as K8sObject[])];
+    }
     case 'mariadb-operator-crds':
       pinned('mariadb-operator-crds', '26.6.0');
       return upstream('mariadb-operator-26.6.0/crds.yaml');
@@ -162,7 +168,7 @@ describe('GitOps: argocd/', function () {
 
       it('renders no custom resource whose CRD an earlier wave (or a stated prerequisite) does not install', function () {
         const values = parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8'));
-        const builtIn = (object: K8sObject) => isBuiltIn(object.apiVersion) && !['k8s.mariadb.com', 'keda.sh', 'monitoring.coreos.com', 'argoproj.io', 'configuration.konghq.com'].includes(groupOf(object.apiVersion));
+        const builtIn = (object: K8sObject) => isBuiltIn(object.apiVersion) && !['k8s.mariadb.com', 'keda.sh', 'monitoring.coreos.com', 'argoproj.io', 'configuration.konghq.com', 'cert-manager.io'].includes(groupOf(object.apiVersion));
         const installedBy = apps.flatMap((candidate) =>
           deployedBy(candidate, environment)
             .filter((object) => object.kind === 'CustomResourceDefinition')
@@ -174,7 +180,9 @@ describe('GitOps: argocd/', function () {
           for (const object of deployedBy(candidate, environment).filter((o) => !builtIn(o) && o.kind !== 'CustomResourceDefinition')) {
             const group = groupOf(object.apiVersion);
             const earlier = installedBy.some((crd) => crd.group === group && crd.kind === object.kind && crd.wave < appWave);
-            const prerequisite = group === 'monitoring.coreos.com' && values.prerequisites?.prometheusOperatorCRDs === true;
+            const prerequisite =
+              (group === 'monitoring.coreos.com' && values.prerequisites?.prometheusOperatorCRDs === true) ||
+              (group === 'cert-manager.io' && values.prerequisites?.certManagerCRDs === true);
             if (!earlier && !prerequisite) missing.push(`${candidate.metadata.name}: ${object.kind}/${object.metadata.name}`);
           }
         }

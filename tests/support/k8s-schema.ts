@@ -106,3 +106,10 @@ export async function validateObject(object: K8sObject): Promise<string[]> {
 export async function validateAll(objects: K8sObject[]): Promise<string[]> {
   return (await Promise.all(objects.map(validateObject))).flat();
 }
+
+/** Fields of `value` that the Kubernetes type `typeName` (e.g. V1PodSecurityContext) does not have. */
+export async function unknownFieldsOf(value: unknown, typeName: string, path: string): Promise<string[]> {
+  const found: string[] = [];
+  await unknownFields(value, typeName, path, found);
+  return found;
+}
