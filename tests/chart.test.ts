@@ -122,8 +122,12 @@ describe('Helm chart charts/records', function () {
       expect(wave(named('StatefulSet', 'records-mariadb'))).to.be.below(wave(job));
       expect(wave(job)).to.be.below(wave(named('Deployment', 'records')));
       expect(named('Deployment', 'records').spec.template.spec.containers[0].readinessProbe.httpGet.path).to.equal('/readyz');
-      const rerendered = find(helmTemplate([], ['image.tag=0.2.0']), 'Job').find((candidate) => candidate.metadata.name.startsWith('records-migrate-'));
-      expect(rerendered?.metadata.name, 'a new image runs a new Job').not.to.equal(job?.metadata.name);
+      // A Job's pod template is immutable: anything that changes it (a new image, a config value the
+      // Job reads) must give a new Job, or `helm upgrade` fails (the cluster test caught this).
+      const jobName = (sets: string[]) => find(helmTemplate([], sets), 'Job').find((candidate) => candidate.metadata.name.startsWith('records-migrate-'))?.metadata.name;
+      expect(jobName(['image.tag=0.2.0']), 'a new image runs a new Job').not.to.equal(job?.metadata.name);
+      expect(jobName(['config.logLevel=debug']), 'a changed LOG_LEVEL runs a new Job').not.to.equal(job?.metadata.name);
+      expect(jobName(['config.cacheTtlSeconds=30']), 'a value the Job does not read keeps the Job').to.equal(job?.metadata.name);
     });
 
     it('generates the passwords and the signing key once, in the cluster, before anything else', function () {

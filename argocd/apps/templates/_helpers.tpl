@@ -27,7 +27,7 @@ labels:
 annotations:
   argocd.argoproj.io/sync-wave: {{ .wave | quote }}
 finalizers:
-  - resources-finalizer.argocd.argoproj.io
+  - resources-finalizer.argocd.argoproj.io/foreground
 {{- end }}
 
 {{/* An Application of a pinned upstream chart. Takes (dict "root" $ "key" CHARTKEY "name" NAME "wave" W "namespace" NS "project" P "valueFiles" LIST). */}}

@@ -1,0 +1,65 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseObjects, toolPath, type K8sObject } from '../support/tools.js';
+
+/**
+ * The test control plane that scripts/with-cluster started: kubectl and helm against it (its
+ * KUBECONFIG and cluster tools come through the environment).
+ */
+
+export type Result = { status: number; stdout: string; stderr: string };
+
+export function kubectl(args: string[], input?: string): Result {
+  const result = spawnSync('kubectl', args, { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { status: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? String(result.error ?? '') };
+}
+
+export function helm(args: string[]): Result {
+  const result = spawnSync(toolPath('helm'), args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { status: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+}
+
+export function must(result: Result, what: string): string {
+  if (result.status !== 0) throw new Error(`${what} failed (exit ${result.status}):\n${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+/** Warnings the API server sent (deprecations, Pod Security, unknown fields): each names its object. */
+export const warningsIn = (stderr: string) => stderr.split('\n').filter((line) => /^Warning:/i.test(line.trim()));
+
+/**
+ * Objects as kubectl input. JSON, not YAML: kubectl reads YAML 1.1, where a plain `off` or `on` that
+ * YAML 1.2 (this project's parser) wrote as a string would turn into a boolean.
+ */
+export const toYaml = (objects: K8sObject[]) => JSON.stringify(objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects });
+
+/** CRDs at the pinned versions (scripts/upstream-crds), applied and established. */
+export function installCrds(): string[] {
+  const files = execFileSync('scripts/upstream-crds', { encoding: 'utf8' }).trim().split('\n');
+  const crds = files.flatMap((file) => parseObjects(readFileSync(file, 'utf8')).filter((object) => object.kind === 'CustomResourceDefinition'));
+  must(kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'records-test', '-f', '-'], toYaml(crds)), 'applying CRDs');
+  must(kubectl(['wait', '--for', 'condition=Established', '--timeout', '120s', ...crds.map((crd) => `crd/${crd.metadata.name}`)]), 'waiting for CRDs');
+  return crds.map((crd) => crd.metadata.name);
+}
+
+/** Server-side dry run with strict field validation: the API server's verdict on each object. */
+export function dryRun(objects: K8sObject[], namespace?: string): { problems: string[]; warnings: string[] } {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  for (const object of objects) {
+    const args = ['apply', '--server-side', '--dry-run=server', '--validate=strict', '--field-manager', 'records-test', '-f', '-'];
+    if (namespace && !object.metadata.namespace) args.push('-n', namespace);
+    const result = kubectl(args, toYaml([object]));
+    const where = `${object.kind}/${object.metadata.name}${object.metadata.namespace ?? namespace ? ` in ${object.metadata.namespace ?? namespace}` : ''}`;
+    if (result.status !== 0) problems.push(`${where}: ${result.stderr.trim()}`);
+    for (const warning of warningsIn(result.stderr)) warnings.push(`${where}: ${warning.trim()}`);
+  }
+  return { problems, warnings };
+}
+
+/** Every object left in `namespace` with `selector`, across all namespaced kinds the server lists. */
+export function objectsLeft(namespace: string, selector: string): string[] {
+  const kinds = must(kubectl(['api-resources', '--verbs=list', '--namespaced', '-o', 'name']), 'listing kinds').trim().split('\n').filter((kind) => kind && !kind.startsWith('events'));
+  const found = must(kubectl(['get', kinds.join(','), '-n', namespace, '-l', selector, '-o', 'name', '--ignore-not-found']), 'listing objects');
+  return found.trim().split('\n').filter(Boolean);
+}

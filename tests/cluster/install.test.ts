@@ -1,0 +1,181 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { helmTemplate, parseObjects, run, UPSTREAM, type K8sObject } from '../support/tools.js';
+import { allowed } from '../support/network-policy.js';
+import { dryRun, helm, installCrds, kubectl, must, objectsLeft, toYaml, warningsIn } from './cluster.js';
+
+/**
+ * Installs against a real API server (scripts/with-cluster: kube-apiserver, controller manager,
+ * scheduler and etcd built from source, kwok playing the nodes). Admission is the API server's own,
+ * PodSecurity included. kwok marks pods Ready and completes Job pods without running a container:
+ * what a container would do (migrate, generate the Secret, serve) is not proven here.
+ */
+
+const kustomize = (dir: string) => parseObjects(must(run('kubectl', ['kustomize', dir]), `kustomize ${dir}`));
+const renderApps = (environment: string) => parseObjects(must(run('helm', ['template', 'apps', 'argocd/apps', '-f', `argocd/apps/values-${environment}.yaml`]), 'apps'));
+const upstream = (file: string) => parseObjects(readFileSync(join(UPSTREAM, file), 'utf8'));
+
+/**
+ * The Kong chart cannot be rendered here: its b3e13de render, with the security settings where
+ * kong/values.yaml now puts them (the chart feeds securityContext to the pod and
+ * containerSecurityContext to each container).
+ */
+function kongAsPlacedNow(): K8sObject[] {
+  const values = parse(readFileSync('kong/values.yaml', 'utf8'));
+  return upstream('kong-2.48.0/rendered-with-kong-values-b3e13de.yaml').map((object) => {
+    if (object.kind !== 'Deployment') return object;
+    const pod = object.spec.template.spec;
+    pod.securityContext = values.securityContext;
+    for (const container of [...(pod.initContainers ?? []), ...pod.containers]) container.securityContext = values.containerSecurityContext;
+    return object;
+  });
+}
+
+describe('a real control plane: installs the API server accepts', function () {
+  this.timeout(600_000);
+
+  before(function () {
+    // The cluster basics go first, for real: namespaces (with their Pod Security labels), the
+    // default-deny policies, quotas. Then the CRDs every object below needs.
+    must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-k', 'k8s']), 'applying k8s/');
+    kubectl(['create', 'namespace', 'argocd']);
+    installCrds();
+  });
+
+  describe('every object the project ships passes a server-side dry run with strict field validation and no warning', function () {
+    const sets: Array<[string, () => K8sObject[], string | undefined]> = [
+      ['the chart with its defaults', () => helmTemplate(), 'records'],
+      ...readdirSync('charts/records/ci').map((file): [string, () => K8sObject[], string] => [`the chart with ci/${file}`, () => helmTemplate([`charts/records/ci/${file}`]), 'records']),
+      ['k8s/', () => kustomize('k8s'), undefined],
+      ['k8s/overlays/staging', () => kustomize('k8s/overlays/staging'), undefined],
+      ['k8s/overlays/production', () => kustomize('k8s/overlays/production'), undefined],
+      ['argocd/projects.yaml and the roots', () => [...parseObjects(readFileSync('argocd/projects.yaml', 'utf8')), ...['staging', 'production'].flatMap((env) => parseObjects(readFileSync(`argocd/root/${env}.yaml`, 'utf8')))], 'argocd'],
+      ['the staging Applications', () => renderApps('staging'), 'argocd'],
+      ['the production Applications', () => renderApps('production'), 'argocd'],
+      ['the staging database', () => kustomize('argocd/database/staging'), undefined],
+      ['the production database', () => kustomize('argocd/database/production'), undefined],
+      ['KEDA 2.20.2 as it renders', () => upstream('keda-2.20.2/rendered-defaults.yaml'), 'keda'],
+      ['Kong 2.48.0 with kong/values.yaml as it now places security settings', () => kongAsPlacedNow(), 'kong'],
+      ['mariadb-operator 26.6.0 as it renders', () => upstream('mariadb-operator-26.6.0/rendered-defaults.yaml'), 'mariadb-operator'],
+      ['Valkey 0.11.0 as it renders', () => upstream('valkey-0.11.0/rendered-defaults.yaml'), 'data'],
+      ['the Kong objects of kong/generated/production', () => parse(readFileSync('kong/generated/production/values.yaml', 'utf8')).extraObjects, 'kong'],
+      ['the Kong objects of kong/generated/staging', () => parse(readFileSync('kong/generated/staging/values.yaml', 'utf8')).extraObjects, 'kong'],
+    ];
+    for (const [name, objects, namespace] of sets) {
+      it(name, function () {
+        const rendered = objects();
+        expect(rendered.length).to.be.greaterThan(0);
+        const { problems, warnings } = dryRun(rendered, namespace);
+        expect(problems, 'refused').to.deep.equal([]);
+        expect(warnings, 'warnings').to.deep.equal([]);
+      });
+    }
+  });
+
+  it('refuses Kong as kong/values.yaml rendered at b3e13de: container settings under the pod securityContext', function () {
+    const { problems } = dryRun(upstream('kong-2.48.0/rendered-with-kong-values-b3e13de.yaml').filter((object) => object.kind === 'Deployment'), 'kong');
+    expect(problems.join('\n')).to.contain('.spec.template.spec.securityContext.allowPrivilegeEscalation: field not declared in schema');
+  });
+
+  it('has real admission: a pod below the restricted profile is refused in the records namespace', function () {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'intruder', namespace: 'records' }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } };
+    const result = kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], toYaml([pod as K8sObject]));
+    expect(result.status).not.to.equal(0);
+    expect(result.stderr).to.match(/violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+    // The same pod in a namespace without a Pod Security level is admitted: the refusal is the profile's.
+    expect(kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], toYaml([{ ...pod, metadata: { name: 'intruder', namespace: 'default' } } as K8sObject])).status).to.equal(0);
+  });
+
+  describe('helm install --wait of charts/records with no values, then upgrade, rollback, test, uninstall', function () {
+    const release = ['-n', 'records'];
+    const configMap = () => JSON.parse(must(kubectl(['get', 'configmap', 'records', ...release, '-o', 'json']), 'configmap')).data;
+    const template = () => JSON.parse(must(kubectl(['get', 'deployment', 'records', ...release, '-o', 'json']), 'deployment')).spec.template;
+
+    it('installs: the init-secret hook and the migrations Job complete, the Deployment becomes Available, the ScaledObject is accepted', function () {
+      const result = helm(['install', 'records', 'charts/records', ...release, '--wait', '--timeout', '5m']);
+      expect(result.status, result.stderr).to.equal(0);
+      expect(warningsIn(result.stderr), 'warnings').to.deep.equal([]);
+      const deployment = JSON.parse(must(kubectl(['get', 'deployment', 'records', ...release, '-o', 'json']), 'deployment'));
+      expect(deployment.status.conditions.find((c: any) => c.type === 'Available')?.status).to.equal('True');
+      const jobs = JSON.parse(must(kubectl(['get', 'jobs', ...release, '-o', 'json']), 'jobs')).items;
+      const migrate = jobs.find((job: any) => job.metadata.name.startsWith('records-migrate-'));
+      must(kubectl(['wait', '--for', 'condition=Complete', '--timeout', '120s', ...release, `job/${migrate?.metadata.name}`]), 'the migrations Job');
+      // The init-secret hook and its RBAC are deleted once it succeeded.
+      expect(jobs.map((job: any) => job.metadata.name)).not.to.include('records-init-secret');
+      expect(kubectl(['get', 'role', 'records-init-secret', ...release]).status).not.to.equal(0);
+      expect(must(kubectl(['get', 'scaledobject', 'records', ...release, '-o', 'name']), 'ScaledObject').trim()).to.equal('scaledobject.keda.sh/records');
+      expect(JSON.parse(must(kubectl(['get', 'statefulset', 'records-mariadb', ...release, '-o', 'json']), 'mariadb')).status.readyReplicas).to.equal(1);
+    });
+
+    it('allows and denies the flows of docs/gitops.md between the pods it runs, computed from the applied policies', function () {
+      // policy-assistant (kubernetes-sigs/network-policy-api) is not served by the Go module proxy;
+      // the project's evaluator (tests/support/network-policy.ts) reads what the API server holds.
+      const policies = JSON.parse(must(kubectl(['get', 'networkpolicies', '-A', '-o', 'json']), 'policies')).items as K8sObject[];
+      const pods = JSON.parse(must(kubectl(['get', 'pods', '-n', 'records', '-o', 'json']), 'pods')).items as K8sObject[];
+      const pod = (name: string) => {
+        const found = pods.find((candidate) => candidate.metadata.labels?.['app.kubernetes.io/name'] === name) as K8sObject;
+        expect(found, name).to.not.equal(undefined);
+        return { name, namespace: 'records', labels: found.metadata.labels ?? {}, ports: { http: 8000, mysql: 3306 } };
+      };
+      const records = pod('records');
+      const mariadb = pod('records-mariadb');
+      const migrate = pod('records-migrate');
+      const kong = { name: 'kong', namespace: 'kong', labels: { 'app.kubernetes.io/name': 'kong' } };
+      const stranger = { name: 'other', namespace: 'default', labels: { app: 'other' } };
+      const dns = { name: 'dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+      expect(allowed(policies, { from: kong, to: records, port: 8000 })).to.equal(true);
+      expect(allowed(policies, { from: records, to: mariadb, port: 3306 })).to.equal(true);
+      expect(allowed(policies, { from: migrate, to: mariadb, port: 3306 })).to.equal(true);
+      expect(allowed(policies, { from: records, to: dns, port: 53, protocol: 'UDP' })).to.equal(true);
+      expect(allowed(policies, { from: stranger, to: records, port: 8000 })).to.equal(false);
+      expect(allowed(policies, { from: kong, to: mariadb, port: 3306 })).to.equal(false);
+      expect(allowed(policies, { from: migrate, to: records, port: 8000 })).to.equal(false);
+    });
+
+    it('rolls the pods on a changed config value, and rolls back to the previous revision', function () {
+      const before = template().metadata.annotations['checksum/config'];
+      must(helm(['upgrade', 'records', 'charts/records', ...release, '--set', 'config.logLevel=debug', '--wait', '--timeout', '5m']), 'helm upgrade');
+      expect(template().metadata.annotations['checksum/config']).not.to.equal(before);
+      expect(configMap().LOG_LEVEL).to.equal('debug');
+      const replicaSets = JSON.parse(must(kubectl(['get', 'replicasets', ...release, '-l', 'app.kubernetes.io/name=records', '-o', 'json']), 'rs')).items;
+      expect(replicaSets.filter((rs: any) => rs.status.replicas > 0), 'only the new ReplicaSet has pods').to.have.length(1);
+      must(helm(['rollback', 'records', '1', ...release, '--wait', '--timeout', '5m']), 'helm rollback');
+      expect(configMap().LOG_LEVEL).to.equal('info');
+      expect(template().metadata.annotations['checksum/config']).to.equal(before);
+      const history = JSON.parse(must(helm(['history', 'records', ...release, '-o', 'json']), 'history'));
+      expect(history.map((entry: any) => entry.revision)).to.deep.equal([1, 2, 3]);
+    });
+
+    it('passes helm test', function () {
+      const result = helm(['test', 'records', ...release, '--timeout', '3m']);
+      expect(result.status, result.stderr + result.stdout).to.equal(0);
+    });
+
+    it('uninstalls without leaving an object of the release, but the data volume it keeps on purpose', function () {
+      must(helm(['uninstall', 'records', ...release, '--wait', '--timeout', '3m']), 'helm uninstall');
+      // Pods go once their owners are gone (the garbage collector, then kwok's delete stage).
+      must(kubectl(['wait', '--for', 'delete', 'pods', ...release, '-l', 'app.kubernetes.io/instance=records', '--timeout', '120s']), 'pods going');
+      const left = objectsLeft('records', 'app.kubernetes.io/instance=records');
+      // The MariaDB volume (and the generated Secret, which kwok's pods never create) outlive the release by design.
+      expect(left.filter((name) => !name.startsWith('persistentvolumeclaim/data-records-mariadb-'))).to.deep.equal([]);
+      kubectl(['delete', 'pvc', '-n', 'records', '-l', 'app.kubernetes.io/instance=records', '--wait=false']);
+    });
+  });
+
+  for (const environment of ['staging', 'production']) {
+    it(`installs k8s/overlays/${environment} with kubectl apply -k: its Jobs complete and the Deployment becomes Available`, function () {
+      // The overlay's chart part (records.yaml); its base part was applied in before().
+      const objects = kustomize(`k8s/overlays/${environment}`).filter((object) => object.metadata.labels?.['helm.sh/chart']);
+      const result = kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-f', '-'], toYaml(objects));
+      expect(result.status, result.stderr).to.equal(0);
+      expect(warningsIn(result.stderr)).to.deep.equal([]);
+      must(kubectl(['wait', '--for', 'condition=Available', '--timeout', '180s', '-n', 'records', 'deployment/records']), 'Deployment Available');
+      for (const job of objects.filter((object) => object.kind === 'Job')) {
+        must(kubectl(['wait', '--for', 'condition=Complete', '--timeout', '180s', '-n', 'records', `job/${job.metadata.name}`]), `Job ${job.metadata.name}`);
+      }
+      must(kubectl(['delete', '--wait', '--timeout', '120s', '-f', '-'], toYaml(objects)), 'removing the overlay');
+    });
+  }
+});

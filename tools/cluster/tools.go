@@ -1,0 +1,13 @@
+//go:build tools
+
+// Package tools pins the control plane's commands; it is never compiled, only resolved, so that
+// go.mod and go.sum decide every version scripts/install-cluster-tools builds.
+package tools
+
+import (
+	_ "go.etcd.io/etcd/server/v3"
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
