@@ -53,7 +53,9 @@ export async function request(baseUrl: string, path: string, init: RequestInit =
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
   const body = /json/.test(type) && text !== '' ? JSON.parse(text) : text;
-  checkAgainstContract(init.method ?? 'GET', path, response.status, response.headers, body);
+  // The path fetch really sent: WHATWG URL parsing resolves dot segments (`/v1/.` is `/v1/`).
+  const sent = new URL(baseUrl + path);
+  checkAgainstContract(init.method ?? 'GET', sent.pathname + sent.search, response.status, response.headers, body);
   return { status: response.status, headers: response.headers, body };
 }
 
