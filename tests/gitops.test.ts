@@ -363,7 +363,7 @@ describe('cluster manifests: k8s/', function () {
 
 describe('scripts/e2e-kind (the cluster test for machines with Docker)', function () {
   it('passes shellcheck, as do the other shell scripts', function () {
-    const scripts = ['scripts/e2e-kind', 'scripts/mariadb', 'scripts/redis', 'scripts/prometheus', 'scripts/with-test-servers', 'scripts/ensure-packages', 'scripts/image-smoke', 'scripts/dev', 'scripts/install-k8s-tools', 'scripts/install-node', 'scripts/install-cluster-tools', 'scripts/cluster', 'scripts/with-cluster', 'scripts/upstream-crds', 'scripts/lib.sh', '.ci/run'];
+    const scripts = ['scripts/e2e-kind', 'scripts/mariadb', 'scripts/redis', 'scripts/prometheus', 'scripts/with-test-servers', 'scripts/ensure-packages', 'scripts/image-smoke', 'scripts/dev', 'scripts/install-k8s-tools', 'scripts/install-node', 'scripts/install-cluster-tools', 'scripts/cluster', 'scripts/with-cluster', 'scripts/upstream-crds', 'scripts/install-argocd', 'scripts/lib.sh', '.ci/run'];
     const result = spawnSync('shellcheck', ['-x', ...scripts], { encoding: 'utf8' });
     expect(result.status, result.stdout + result.stderr).to.equal(0);
   });
