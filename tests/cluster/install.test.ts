@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { helmTemplate, parseObjects, run, UPSTREAM, type K8sObject } from '../support/tools.js';
+import { ensureGeneratedSecret } from '../../service/src/kubernetes/generated-secret.js';
 import { allowed } from '../support/network-policy.js';
 import { dryRun, helm, installCrds, kubectl, must, objectsLeft, toYaml, warningsIn } from './cluster.js';
 
@@ -86,6 +87,28 @@ describe('a real control plane: installs the API server accepts', function () {
     expect(result.stderr).to.match(/violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
     // The same pod in a namespace without a Pod Security level is admitted: the refusal is the profile's.
     expect(kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], toYaml([{ ...pod, metadata: { name: 'intruder', namespace: 'default' } } as K8sObject])).status).to.equal(0);
+  });
+
+  it('lets the init-secret hook, with the chart\'s own Role and a token of its ServiceAccount, create the Secret and add keys, and nothing more', async function () {
+    const namespace = 'init-secret-test';
+    kubectl(['create', 'namespace', namespace]);
+    const rbac = helmTemplate([], [], 'records', namespace).filter((object) => object.metadata.name === 'records-init-secret' && object.kind !== 'Job' && object.kind !== 'NetworkPolicy');
+    expect(rbac.map((object) => object.kind).sort()).to.deep.equal(['Role', 'RoleBinding', 'ServiceAccount']);
+    must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-n', namespace, '-f', '-'], toYaml(rbac)), 'RBAC');
+    const token = must(kubectl(['create', 'token', 'records-init-secret', '-n', namespace, '--duration', '10m']), 'token').trim();
+    const server = must(kubectl(['config', 'view', '--raw', '-o', 'jsonpath={.clusters[0].cluster.server}']), 'server');
+    const ca = readFileSync(must(kubectl(['config', 'view', '--raw', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority}']), 'ca'));
+    const api = { url: server, token, ca };
+    expect(await ensureGeneratedSecret(api, { namespace, name: 'records-generated', keys: ['signing-key.pem', 'mariadb-password'] })).to.deep.equal({ created: true, added: ['signing-key.pem', 'mariadb-password'] });
+    expect(await ensureGeneratedSecret(api, { namespace, name: 'records-generated', keys: ['signing-key.pem', 'mariadb-password', 'mariadb-root-password'] })).to.deep.equal({ created: false, added: ['mariadb-root-password'] });
+    const keys = Object.keys(JSON.parse(must(kubectl(['get', 'secret', 'records-generated', '-n', namespace, '-o', 'json']), 'secret')).data).sort();
+    expect(keys).to.deep.equal(['mariadb-password', 'mariadb-root-password', 'signing-key.pem']);
+    // Nothing more: another Secret can be neither read nor changed with that token.
+    must(kubectl(['create', 'secret', 'generic', 'someone-else', '-n', namespace, '--from-literal=k=v']), 'another Secret');
+    let refused = '';
+    await ensureGeneratedSecret(api, { namespace, name: 'someone-else', keys: ['mariadb-password'] }).catch((error: Error) => (refused = error.message));
+    expect(refused).to.match(/reading Secret init-secret-test\/someone-else: HTTP 403/);
+    must(kubectl(['delete', 'namespace', namespace, '--wait=false']), 'cleanup');
   });
 
   describe('helm install --wait of charts/records with no values, then upgrade, rollback, test, uninstall', function () {
