@@ -16,7 +16,7 @@ RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 .PHONY: help install run token migrate build typecheck lint test test-only cluster-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench clean
 
 help: ## list every target
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # One retry from scratch: an interrupted or flaky install can leave node_modules half-written.
 node_modules/.installed: package.json package-lock.json $(NODE_DIR)/node
@@ -83,7 +83,7 @@ gitops-check: install ## validate argocd/ and k8s/ (schemas, references, waves, 
 deploy-check: install ## fail while ENV's (staging|production) deploy files hold placeholders (docs/gitops.md)
 	$(NODE_BIN)/tsx scripts/deploy-check.ts $(ENV)
 
-e2e-kind: install ## the cluster test, on a machine with Docker: kind + KEDA + Kong + MySQL + Redis + the chart
+e2e-kind: install ## the cluster test, on a machine with Docker: kind + KEDA + the chart with its defaults + Kong
 	scripts/e2e-kind
 
 samples: install ## regenerate samples/records.json from scripts/generate-records.ts
