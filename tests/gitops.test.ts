@@ -8,7 +8,7 @@ import { ENVIRONMENTS, renderOverlay } from '../scripts/k8s-manifests.js';
 import { chartPolicyViolations } from './support/chart-policy.js';
 import { isBuiltIn, validateAll } from './support/k8s-schema.js';
 import { groupOf, projectViolations, unusedRules } from './support/argocd-projects.js';
-import { helmTemplate, parseObjects, run, UPSTREAM, type K8sObject } from './support/tools.js';
+import { helmTemplate, kustomize, parseObjects, renderApps, upstreamObjects, type K8sObject } from './support/tools.js';
 
 const REPO = 'https://github.com/records/records.git';
 
@@ -25,21 +25,9 @@ function argocdManifests(): K8sObject[] {
   return ['argocd/projects.yaml', ...yamlFiles('argocd/root')].flatMap((file) => parseObjects(readFileSync(file, 'utf8')));
 }
 
-function renderApps(environment: string): K8sObject[] {
-  const result = run('helm', ['template', 'apps', 'argocd/apps', '-f', `argocd/apps/values-${environment}.yaml`]);
-  if (result.status !== 0) throw new Error(result.stderr);
-  return parseObjects(result.stdout);
-}
-
-function kustomize(dir: string): K8sObject[] {
-  const result = run('kubectl', ['kustomize', dir]);
-  if (result.status !== 0) throw new Error(result.stderr);
-  return parseObjects(result.stdout);
-}
-
 const sourcesOf = (app: K8sObject): any[] => app.spec.sources ?? [app.spec.source];
 
-const upstream = (file: string): K8sObject[] => parseObjects(readFileSync(join(UPSTREAM, file), 'utf8'));
+const upstream = upstreamObjects;
 
 /** The objects an Application deploys, rendered as Argo CD renders them (hooks included, helm tests not). */
 function deployedBy(app: K8sObject, environment: string): K8sObject[] {

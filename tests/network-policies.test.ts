@@ -1,8 +1,6 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { allowed, podsOf, type Endpoint } from './support/network-policy.js';
-import { helmTemplate, parseObjects, run, UPSTREAM, type K8sObject } from './support/tools.js';
+import { helmTemplate, kustomize, upstreamObjects, type K8sObject } from './support/tools.js';
 
 /**
  * The flows between the pods a cluster holds, computed from the policies of the chart (hooks
@@ -10,11 +8,7 @@ import { helmTemplate, parseObjects, run, UPSTREAM, type K8sObject } from './sup
  * The table is the one in docs/gitops.md.
  */
 
-function clusterPolicies(): K8sObject[] {
-  const result = run('kubectl', ['kustomize', 'k8s']);
-  if (result.status !== 0) throw new Error(result.stderr);
-  return parseObjects(result.stdout).filter((object) => object.kind === 'NetworkPolicy');
-}
+const clusterPolicies = (): K8sObject[] => kustomize('k8s').filter((object) => object.kind === 'NetworkPolicy');
 
 const outside = (name: string): Endpoint => ({ name }); // an address outside the cluster's pods
 const kong: Endpoint = { name: 'kong proxy', namespace: 'kong', labels: { 'app.kubernetes.io/name': 'kong' } };
@@ -30,7 +24,7 @@ describe('network policies of the chart and k8s/ together', function () {
     const policies = [...clusterPolicies(), ...chart.filter((object) => object.kind === 'NetworkPolicy').map((policy) => ({ ...policy, metadata: { ...policy.metadata, namespace: 'records' } }))];
     const pods = podsOf(chart, 'records');
     const pod = (name: string) => pods.find((candidate) => candidate.name === name) as Endpoint;
-    const valkey = podsOf(parseObjects(readFileSync(join(UPSTREAM, 'valkey-0.11.0/rendered-defaults.yaml'), 'utf8')), 'data')[0] as Endpoint;
+    const valkey = podsOf(upstreamObjects('valkey-0.11.0/rendered-defaults.yaml'), 'data')[0] as Endpoint;
     const [records, mariadb, migrate, initSecret, test] = ['Deployment/records', 'StatefulSet/records-mariadb', pods.find((p) => p.name.startsWith('Job/records-migrate-'))?.name ?? '', 'Job/records-init-secret', 'Pod/records-test'].map(pod) as Endpoint[];
 
     const table: Array<[Endpoint, Endpoint, number, 'TCP' | 'UDP', boolean]> = [

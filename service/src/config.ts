@@ -20,6 +20,18 @@ const bytes = z.string().transform((text, ctx) => {
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
 const port = z.coerce.number().int().min(0).max(65535);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+
+/** Parses the environment with `shape`; empty variables count as unset, as in most twelve-factor tooling. */
+function parseEnvironment<Shape extends z.ZodType>(shape: Shape, env: NodeJS.ProcessEnv): z.infer<Shape> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = shape.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}
 
 const schema = z.object({
   PORT: port.default(8000),
@@ -65,7 +77,7 @@ const schema = z.object({
   SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).max(300).default(5),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(20),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 const trustedIssuers = z
@@ -117,14 +129,7 @@ export type Config = {
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  // Empty variables count as unset, as in most twelve-factor tooling.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
-  }
-  const values = parsed.data;
+  const values = parseEnvironment(schema, env);
   const issuers = loadIssuers(values.AUTH_ISSUERS, values.AUTH_ISSUERS_FILE);
   return {
     port: values.PORT,
@@ -227,7 +232,7 @@ const kongSyncSchema = z.object({
     .regex(/^rediss?:\/\/[^/]+/, 'must be redis://host:port[/db] or rediss://...')
     .optional(),
   KONG_SYNC_REDIS_PASSWORD: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: logLevel,
 });
 
 const syncIssuers = z
@@ -246,12 +251,7 @@ export type KongSyncConfig = {
 };
 
 export function loadKongSyncConfig(env: NodeJS.ProcessEnv): KongSyncConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = kongSyncSchema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid configuration:\n  ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('\n  ')}`);
-  }
-  const values = parsed.data;
+  const values = parseEnvironment(kongSyncSchema, env);
   let issuers: KongSyncConfig['issuers'];
   try {
     issuers = syncIssuers.parse(JSON.parse(values.KONG_SYNC_ISSUERS));

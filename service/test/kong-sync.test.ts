@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { loadKongSyncConfig } from '../src/config.js';
-import { createJwksSync, configHash, type KongAdmin } from '../src/gateway/jwks-sync.js';
+import { createJwksSync, type KongAdmin } from '../src/gateway/jwks-sync.js';
 import { createKongAdmin } from '../src/gateway/kong-admin.js';
 import { consumerOf, withConsumers } from '../src/gateway/kong-consumers.js';
 import { createRedisProbe, fetchJwksOver, runKongSync } from '../src/gateway/kong-sync.js';
@@ -20,6 +21,8 @@ services:
     url: http://records.records.svc.cluster.local:8000
 consumers: []
 `;
+
+const configHash = (config: string) => createHash('sha256').update(config).digest('hex');
 
 /** Kong's DB-less Admin API as far as the sync uses it: POST /config replaces, GET /status hashes. */
 class StandInKong {

@@ -31,13 +31,13 @@ export const warningsIn = (stderr: string) => stderr.split('\n').filter((line) =
  * Objects as kubectl input. JSON, not YAML: kubectl reads YAML 1.1, where a plain `off` or `on` that
  * YAML 1.2 (this project's parser) wrote as a string would turn into a boolean.
  */
-export const toYaml = (objects: K8sObject[]) => JSON.stringify(objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects });
+export const asKubectlInput = (objects: K8sObject[]) => JSON.stringify(objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects });
 
 /** CRDs at the pinned versions (scripts/upstream-crds), applied and established. */
 export function installCrds(): string[] {
   const files = execFileSync('scripts/upstream-crds', { encoding: 'utf8' }).trim().split('\n');
   const crds = files.flatMap((file) => parseObjects(readFileSync(file, 'utf8')).filter((object) => object.kind === 'CustomResourceDefinition'));
-  must(kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'records-test', '-f', '-'], toYaml(crds)), 'applying CRDs');
+  must(kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'records-test', '-f', '-'], asKubectlInput(crds)), 'applying CRDs');
   must(kubectl(['wait', '--for', 'condition=Established', '--timeout', '120s', ...crds.map((crd) => `crd/${crd.metadata.name}`)]), 'waiting for CRDs');
   return crds.map((crd) => crd.metadata.name);
 }
@@ -49,7 +49,7 @@ export function dryRun(objects: K8sObject[], namespace?: string): { problems: st
   for (const object of objects) {
     const args = ['apply', '--server-side', '--dry-run=server', '--validate=strict', '--field-manager', 'records-test', '-f', '-'];
     if (namespace && !object.metadata.namespace) args.push('-n', namespace);
-    const result = kubectl(args, toYaml([object]));
+    const result = kubectl(args, asKubectlInput([object]));
     const where = `${object.kind}/${object.metadata.name}${object.metadata.namespace ?? namespace ? ` in ${object.metadata.namespace ?? namespace}` : ''}`;
     if (result.status !== 0) problems.push(`${where}: ${result.stderr.trim()}`);
     for (const warning of warningsIn(result.stderr)) warnings.push(`${where}: ${warning.trim()}`);

@@ -1,11 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { helmTemplate, parseObjects, run, UPSTREAM, type K8sObject } from '../support/tools.js';
+import { helmTemplate, kustomize, parseObjects, renderApps, upstreamObjects, type K8sObject } from '../support/tools.js';
 import { ensureGeneratedSecret } from '../../service/src/kubernetes/generated-secret.js';
 import { allowed } from '../support/network-policy.js';
-import { dryRun, helm, installCrds, kubectl, must, objectsLeft, toYaml, warningsIn } from './cluster.js';
+import { dryRun, helm, installCrds, kubectl, must, objectsLeft, asKubectlInput, warningsIn } from './cluster.js';
 
 /**
  * Installs against a real API server (scripts/with-cluster: kube-apiserver, controller manager,
@@ -14,9 +13,7 @@ import { dryRun, helm, installCrds, kubectl, must, objectsLeft, toYaml, warnings
  * what a container would do (migrate, generate the Secret, serve) is not proven here.
  */
 
-const kustomize = (dir: string) => parseObjects(must(run('kubectl', ['kustomize', dir]), `kustomize ${dir}`));
-const renderApps = (environment: string) => parseObjects(must(run('helm', ['template', 'apps', 'argocd/apps', '-f', `argocd/apps/values-${environment}.yaml`]), 'apps'));
-const upstream = (file: string) => parseObjects(readFileSync(join(UPSTREAM, file), 'utf8'));
+const upstream = upstreamObjects;
 
 /**
  * The Kong chart cannot be rendered here: its b3e13de render, with the security settings where
@@ -82,11 +79,11 @@ describe('a real control plane: installs the API server accepts', function () {
 
   it('has real admission: a pod below the restricted profile is refused in the records namespace', function () {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'intruder', namespace: 'records' }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } };
-    const result = kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], toYaml([pod as K8sObject]));
+    const result = kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], asKubectlInput([pod as K8sObject]));
     expect(result.status).not.to.equal(0);
     expect(result.stderr).to.match(/violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
     // The same pod in a namespace without a Pod Security level is admitted: the refusal is the profile's.
-    expect(kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], toYaml([{ ...pod, metadata: { name: 'intruder', namespace: 'default' } } as K8sObject])).status).to.equal(0);
+    expect(kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], asKubectlInput([{ ...pod, metadata: { name: 'intruder', namespace: 'default' } } as K8sObject])).status).to.equal(0);
   });
 
   it('lets the init-secret hook, with the chart\'s own Role and a token of its ServiceAccount, create the Secret and add keys, and nothing more', async function () {
@@ -94,7 +91,7 @@ describe('a real control plane: installs the API server accepts', function () {
     kubectl(['create', 'namespace', namespace]);
     const rbac = helmTemplate([], [], 'records', namespace).filter((object) => object.metadata.name === 'records-init-secret' && object.kind !== 'Job' && object.kind !== 'NetworkPolicy');
     expect(rbac.map((object) => object.kind).sort()).to.deep.equal(['Role', 'RoleBinding', 'ServiceAccount']);
-    must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-n', namespace, '-f', '-'], toYaml(rbac)), 'RBAC');
+    must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-n', namespace, '-f', '-'], asKubectlInput(rbac)), 'RBAC');
     const token = must(kubectl(['create', 'token', 'records-init-secret', '-n', namespace, '--duration', '10m']), 'token').trim();
     const server = must(kubectl(['config', 'view', '--raw', '-o', 'jsonpath={.clusters[0].cluster.server}']), 'server');
     const ca = readFileSync(must(kubectl(['config', 'view', '--raw', '-o', 'jsonpath={.clusters[0].cluster.certificate-authority}']), 'ca'));
@@ -198,7 +195,7 @@ describe('a real control plane: installs the API server accepts', function () {
       for (const job of objects.filter((object) => object.kind === 'Job')) {
         must(kubectl(['wait', '--for', 'condition=Complete', '--timeout', '180s', '-n', 'records', `job/${job.metadata.name}`]), `Job ${job.metadata.name}`);
       }
-      must(kubectl(['delete', '--wait', '--timeout', '120s', '-f', '-'], toYaml(objects)), 'removing the overlay');
+      must(kubectl(['delete', '--wait', '--timeout', '120s', '-f', '-'], asKubectlInput(objects)), 'removing the overlay');
     });
   }
 });

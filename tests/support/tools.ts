@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 export type K8sObject = {
@@ -44,3 +46,18 @@ export function helmTemplate(valuesFiles: string[] = [], sets: string[] = [], re
  * read in place, never copied into it.
  */
 export const UPSTREAM = '../shared/upstream';
+
+/** What an upstream chart renders at its pinned version (a file of ../shared/upstream). */
+export const upstreamObjects = (file: string): K8sObject[] => parseObjects(readFileSync(join(UPSTREAM, file), 'utf8'));
+
+function rendered(tool: 'helm' | 'kubectl', args: string[]): K8sObject[] {
+  const result = run(tool, args);
+  if (result.status !== 0) throw new Error(result.stderr);
+  return parseObjects(result.stdout);
+}
+
+/** `kubectl kustomize DIR`. */
+export const kustomize = (dir: string): K8sObject[] => rendered('kubectl', ['kustomize', dir]);
+
+/** The Applications of one environment, as Argo CD renders argocd/apps. */
+export const renderApps = (environment: string): K8sObject[] => rendered('helm', ['template', 'apps', 'argocd/apps', '-f', `argocd/apps/values-${environment}.yaml`]);

@@ -30,7 +30,7 @@ finalizers:
   - resources-finalizer.argocd.argoproj.io/foreground
 {{- end }}
 
-{{/* An Application of a pinned upstream chart. Takes (dict "root" $ "key" CHARTKEY "name" NAME "wave" W "namespace" NS "project" P "valueFiles" LIST). */}}
+{{/* An Application of a pinned upstream chart. Takes (dict "root" $ "key" CHARTKEY "name" NAME "wave" W "namespace" NS "project" P "valueFiles" LIST "ignoreDifferences" LIST). */}}
 {{- define "apps.upstreamChart" -}}
 {{- $chart := index .root.Values.charts .key }}
 apiVersion: argoproj.io/v1alpha1
@@ -55,6 +55,10 @@ spec:
   destination:
     server: {{ .root.Values.destinationServer }}
     namespace: {{ .namespace }}
+  {{- with .ignoreDifferences }}
+  ignoreDifferences:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   syncPolicy:
     {{- include "apps.syncPolicy" .root | nindent 4 }}
 {{- end }}

@@ -1,6 +1,5 @@
-import { createHash, createPublicKey } from 'node:crypto';
 import { parse } from 'yaml';
-import { consumerOf, withConsumers, type Consumer, type Jwk } from './kong-consumers.js';
+import { consumerWith, jwtSecretOf, withConsumers, type Consumer, type Jwk, type JwtSecret } from './kong-consumers.js';
 
 /**
  * Keeps a DB-less Kong's consumers in step with the trusted issuers' live JWKS (the sidecar
@@ -26,7 +25,7 @@ export type SyncEvents = {
   applied(changed: boolean): void;
 };
 
-type Known = { jwk: Jwk; lastSeen: number };
+type Known = { secret: JwtSecret; lastSeen: number };
 
 export function createJwksSync({
   issuers,
@@ -48,13 +47,8 @@ export function createJwksSync({
 }) {
   const known = new Map<string, Map<string, Known>>(issuers.map((issuer) => [issuer.consumer, new Map()]));
   // Keys in the starting configuration count as seen now: they stay until the overlap has passed.
-  type Seed = { username: string; jwt_secrets?: Array<{ key: string; algorithm: string; rsa_public_key: string }> };
-  for (const consumer of (parse(base) as { consumers?: Seed[] }).consumers ?? []) {
-    const keys = known.get(consumer.username);
-    for (const secret of consumer.jwt_secrets ?? []) {
-      const jwk = { ...createPublicKey(secret.rsa_public_key).export({ format: 'jwk' }), kid: secret.key, alg: secret.algorithm };
-      keys?.set(secret.key, { jwk, lastSeen: now() });
-    }
+  for (const consumer of (parse(base) as { consumers?: Consumer[] }).consumers ?? []) {
+    for (const secret of consumer.jwt_secrets ?? []) known.get(consumer.username)?.set(secret.key, { secret, lastSeen: now() });
   }
   let lastAppliedHash: string | null = null;
   let lastAppliedConfig: string | null = null;
@@ -63,15 +57,15 @@ export function createJwksSync({
     const keys = known.get(issuer.consumer) as Map<string, Known>;
     try {
       const jwks = await fetchJwks(issuer.jwksUri);
-      const usable = (jwks.keys ?? []).filter((jwk) => {
+      for (const jwk of jwks.keys ?? []) {
+        let secret: JwtSecret;
         try {
-          consumerOf(issuer.consumer, [jwk]);
-          return true;
+          secret = jwtSecretOf(jwk, issuer.jwksUri);
         } catch {
-          return false; // an encryption key, an HS key, a key without kid: not for Kong
+          continue; // an encryption key, an HS key, a key without kid: not for Kong
         }
-      });
-      for (const jwk of usable) keys.set(jwk.kid as string, { jwk, lastSeen: now() });
+        keys.set(secret.key, { secret, lastSeen: now() });
+      }
       // Retire only on what the issuer says: keys it stopped publishing more than overlapMs ago.
       for (const [kid, entry] of keys) if (now() - entry.lastSeen > overlapMs) keys.delete(kid);
       events?.fetched?.(issuer.consumer, true, keys.size);
@@ -82,7 +76,7 @@ export function createJwksSync({
 
   function consumers(): Consumer[] {
     return issuers
-      .map((issuer) => consumerOf(issuer.consumer, [...(known.get(issuer.consumer) as Map<string, Known>).values()].map((entry) => entry.jwk)))
+      .map((issuer) => consumerWith(issuer.consumer, [...(known.get(issuer.consumer) as Map<string, Known>).values()].map((entry) => entry.secret)))
       .filter((consumer) => consumer.jwt_secrets.length > 0);
   }
 
@@ -105,5 +99,3 @@ export function createJwksSync({
     },
   };
 }
-
-export const configHash = (config: string) => createHash('sha256').update(config).digest('hex');

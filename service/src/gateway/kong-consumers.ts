@@ -27,9 +27,13 @@ export function jwtSecretOf(jwk: Jwk, where: string): JwtSecret {
   return { key: jwk.kid, algorithm: jwk.alg, rsa_public_key: pem, secret };
 }
 
+/** A consumer (one trusted issuer) with these credentials, in a stable order. */
+export function consumerWith(username: string, secrets: JwtSecret[]): Consumer {
+  return { username, tags: ['records', 'issuer'], jwt_secrets: [...secrets].sort((a, b) => a.key.localeCompare(b.key)) };
+}
+
 export function consumerOf(username: string, keys: Jwk[], where = username): Consumer {
-  const secrets = keys.map((jwk) => jwtSecretOf(jwk, where)).sort((a, b) => a.key.localeCompare(b.key));
-  return { username, tags: ['records', 'issuer'], jwt_secrets: secrets };
+  return consumerWith(username, keys.map((jwk) => jwtSecretOf(jwk, where)));
 }
 
 /** `base` (a declarative config, YAML) with its consumers replaced; everything else is kept. */

@@ -1,6 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { requestJson, type JsonResponse } from '../json-request.js';
 
 /**
  * Creates a Secret of generated values once, and only adds missing keys afterwards. It runs as the
@@ -30,44 +29,12 @@ export function generate(key: GeneratedKey): string {
 
 export type KubernetesApi = { url: string; token: string; ca?: Buffer };
 
-type ApiResponse = { status: number; body: any };
-
-function call(api: KubernetesApi, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
-  const url = new URL(path, api.url);
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = send(
-      url,
-      {
-        method,
-        ca: api.ca,
-        timeout: 10_000,
-        headers: { authorization: `Bearer ${api.token}`, accept: 'application/json', ...(payload ? { 'content-type': contentType } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            /* not JSON: keep the text for the error message */
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname}: no answer within 10 s`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
+function call(api: KubernetesApi, method: string, path: string, body?: unknown, contentType?: string): Promise<JsonResponse> {
+  return requestJson({ method, url: new URL(path, api.url), body, contentType, headers: { authorization: `Bearer ${api.token}` }, ca: api.ca });
 }
 
-function failed(what: string, response: ApiResponse): Error {
-  const message = typeof response.body === 'object' && response.body?.message ? response.body.message : String(response.body).slice(0, 300);
+function failed(what: string, response: JsonResponse): Error {
+  const message = response.json?.message ?? JSON.stringify(response.json).slice(0, 300);
   return new Error(`${what}: HTTP ${response.status}: ${message}`);
 }
 
@@ -90,12 +57,12 @@ export async function ensureGeneratedSecret(
       throw failed(`creating Secret ${namespace}/${name}`, created);
     }
     if (current.status !== 200) throw failed(`reading Secret ${namespace}/${name}`, current);
-    const present = new Set(Object.keys(current.body?.data ?? {}));
+    const present = new Set(Object.keys(current.json?.data ?? {}));
     const missing = keys.filter((key) => !present.has(key));
     if (missing.length === 0) return { created: false, added: [] };
     // The resourceVersion makes this a compare-and-swap: a concurrent writer makes it fail with 409.
     const patch = {
-      metadata: { resourceVersion: current.body.metadata.resourceVersion },
+      metadata: { resourceVersion: current.json.metadata.resourceVersion },
       data: Object.fromEntries(missing.map((key) => [key, Buffer.from(generate(key)).toString('base64')])),
     };
     const patched = await call(api, 'PATCH', path, patch, 'application/merge-patch+json');
