@@ -13,7 +13,7 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token migrate build typecheck lint test test-only cluster-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench clean
+.PHONY: help install run token migrate build typecheck lint test test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,13 +43,16 @@ typecheck: install ## tsc --noEmit over service, tests and scripts
 lint: install ## eslint
 	$(NODE_BIN)/eslint .
 
-test: install typecheck lint test-only image-smoke cluster-test ## install what is missing, start real servers on loopback, run every check
+test: install typecheck lint test-only image-smoke cluster-test argocd-test ## install what is missing, start real servers on loopback, run every check
 
 test-only: install ## run the mocha suites against real MariaDB, Redis, Prometheus and SQLite (no typecheck/lint)
 	scripts/with-test-servers $(NODE_BIN)/mocha
 
 cluster-test: install ## a real control plane on loopback (built from source once, kwok nodes): dry runs, helm and kubectl installs
 	scripts/with-cluster $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 600000 'tests/cluster/**/*.test.ts'
+
+argocd-test: install ## Argo CD (built from source once) syncs this repository on a real control plane: waves, hooks, auto-sync, prune, self-heal, projects
+	scripts/with-cluster scripts/with-argocd $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 900000 'tests/argocd/**/*.test.ts'
 
 reliability: install ## the reliability and security suites: idempotency, faults, soak (SOAK_SECONDS), hostile input
 	scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --node-option expose-gc --timeout 60000 service/test/idempotency.test.ts service/test/faults.test.ts service/test/hostile-input.test.ts

@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['service/src/main.ts', 'service/test/**', 'scripts/**'],
+    files: ['service/src/main.ts', 'service/test/**', 'tests/**', 'scripts/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

@@ -8,7 +8,7 @@ import { ENVIRONMENTS, renderOverlay } from '../scripts/k8s-manifests.js';
 import { chartPolicyViolations } from './support/chart-policy.js';
 import { isBuiltIn, validateAll } from './support/k8s-schema.js';
 import { groupOf, projectViolations, unusedRules } from './support/argocd-projects.js';
-import { helmTemplate, kustomize, parseObjects, renderApps, upstreamObjects, type K8sObject } from './support/tools.js';
+import { helmTemplate, kustomize, parseObjects, renderApps, toolPath, upstreamObjects, type K8sObject } from './support/tools.js';
 
 const REPO = 'https://github.com/records/records.git';
 
@@ -229,6 +229,18 @@ describe('GitOps: argocd/', function () {
         }
       });
 
+      it('turns an upstream chart with a mirror into a directory source of that mirror, and only that one', function () {
+        const mirror = { repoURL: 'https://git.example.org/mirrors.git', targetRevision: 'v1', path: 'keda-2.20.2' };
+        const result = spawnSync(toolPath('helm'), ['template', 'apps', 'argocd/apps', '-f', `argocd/apps/values-${environment}.yaml`, '--set-json', `charts.keda.mirror=${JSON.stringify(mirror)}`], { encoding: 'utf8' });
+        expect(result.status, result.stderr).to.equal(0);
+        const mirrored = parseObjects(result.stdout);
+        const keda = mirrored.find((candidate) => candidate.metadata.name === `keda-${environment}`) as K8sObject;
+        expect(keda.spec.source).to.deep.equal(mirror);
+        expect(keda.spec.sources).to.equal(undefined);
+        const others = (list: K8sObject[]) => list.filter((candidate) => candidate.metadata.name !== `keda-${environment}`);
+        expect(others(mirrored)).to.deep.equal(others(apps));
+      });
+
       it('renders the records chart with this environment\'s values, passing the chart\'s policy checks', async function () {
         const objects = deployedBy(app('records'), environment);
         const withTests = helmTemplate([`argocd/values/records/${environment}.yaml`]);
@@ -351,7 +363,10 @@ describe('cluster manifests: k8s/', function () {
 
 describe('scripts/e2e-kind (the cluster test for machines with Docker)', function () {
   it('passes shellcheck, as do the other shell scripts', function () {
-    const scripts = ['scripts/e2e-kind', 'scripts/mariadb', 'scripts/redis', 'scripts/prometheus', 'scripts/with-test-servers', 'scripts/ensure-packages', 'scripts/image-smoke', 'scripts/dev', 'scripts/install-k8s-tools', 'scripts/install-node', 'scripts/install-cluster-tools', 'scripts/cluster', 'scripts/with-cluster', 'scripts/upstream-crds', 'scripts/install-argocd', 'scripts/lib.sh', '.ci/run'];
+    // Every shell script: those with a bash shebang, the sourced library, CI's entry point.
+    const shebang = (path: string) => readFileSync(path, 'utf8').startsWith('#!/usr/bin/env bash');
+    const scripts = [...readdirSync('scripts').map((file) => `scripts/${file}`).filter(shebang), 'scripts/lib.sh', '.ci/run'];
+    expect(scripts).to.include.members(['scripts/e2e-kind', 'scripts/argocd', 'scripts/with-argocd', 'scripts/cluster']);
     const result = spawnSync('shellcheck', ['-x', ...scripts], { encoding: 'utf8' });
     expect(result.status, result.stdout + result.stderr).to.equal(0);
   });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { helmTemplate, kustomize, parseObjects, renderApps, upstreamObjects, type K8sObject } from '../support/tools.js';
+import { helmTemplate, kongAsPlacedNow, kustomize, parseObjects, renderApps, upstreamObjects, type K8sObject } from '../support/tools.js';
 import { ensureGeneratedSecret } from '../../service/src/kubernetes/generated-secret.js';
 import { allowed } from '../support/network-policy.js';
 import { dryRun, helm, installCrds, kubectl, must, objectsLeft, asKubectlInput, warningsIn } from './cluster.js';
@@ -14,22 +14,6 @@ import { dryRun, helm, installCrds, kubectl, must, objectsLeft, asKubectlInput, 
  */
 
 const upstream = upstreamObjects;
-
-/**
- * The Kong chart cannot be rendered here: its b3e13de render, with the security settings where
- * kong/values.yaml now puts them (the chart feeds securityContext to the pod and
- * containerSecurityContext to each container).
- */
-function kongAsPlacedNow(): K8sObject[] {
-  const values = parse(readFileSync('kong/values.yaml', 'utf8'));
-  return upstream('kong-2.48.0/rendered-with-kong-values-b3e13de.yaml').map((object) => {
-    if (object.kind !== 'Deployment') return object;
-    const pod = object.spec.template.spec;
-    pod.securityContext = values.securityContext;
-    for (const container of [...(pod.initContainers ?? []), ...pod.containers]) container.securityContext = values.containerSecurityContext;
-    return object;
-  });
-}
 
 describe('a real control plane: installs the API server accepts', function () {
   this.timeout(600_000);

@@ -39,6 +39,13 @@ metadata:
   {{- include "apps.metadata" . | nindent 2 }}
 spec:
   project: {{ .project }}
+  {{- with $chart.mirror }}
+  # No chart repository reachable: what the chart renders at {{ $chart.version }}, from a mirror in Git.
+  source:
+    repoURL: {{ required (printf "charts.%s.mirror.repoURL" $.key) .repoURL }}
+    targetRevision: {{ .targetRevision | default "HEAD" }}
+    path: {{ required (printf "charts.%s.mirror.path" $.key) .path }}
+  {{- else }}
   sources:
     - repoURL: {{ $chart.repoURL }}
       chart: {{ $chart.chart }}
@@ -52,6 +59,7 @@ spec:
     - repoURL: {{ .root.Values.repoURL }}
       targetRevision: {{ .root.Values.targetRevision }}
       ref: values
+  {{- end }}
   destination:
     server: {{ .root.Values.destinationServer }}
     namespace: {{ .namespace }}
