@@ -40,8 +40,10 @@ build: install ## compile the service to service/dist
 typecheck: install ## tsc --noEmit over service, tests and scripts
 	$(NODE_BIN)/tsc --noEmit
 
-lint: install ## eslint
+lint: install ## eslint, the layer rules of .dependency-cruiser.cjs (the domain imports no adapter), knip (no dead exports, files or dependencies)
 	$(NODE_BIN)/eslint .
+	$(NODE_BIN)/depcruise service/src --validate .dependency-cruiser.cjs
+	$(NODE_BIN)/knip --include exports,files,dependencies
 
 test: install typecheck lint test-only image-smoke cluster-test argocd-test ## install what is missing, start real servers on loopback, run every check
 
@@ -66,8 +68,8 @@ helm-template: install ## render charts/records (VALUES=file.yaml to add a value
 chart-check: install ## helm lint, render every ci/ values file, validate schemas and policies
 	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/chart.test.ts
 
-chart-readme: install ## regenerate the parameter table in charts/records/README.md from values.yaml
-	$(NODE_BIN)/tsx scripts/chart-readme.ts
+chart-readme: install ## regenerate the parameter table in charts/records/README.md from the @param comments of values.yaml
+	$(NODE_BIN)/readme-generator --values charts/records/values.yaml --readme charts/records/README.md
 
 kong-config: install ## regenerate kong/generated/<env>/ from kong/kong.yaml, kong/environments/ and kong/keys/
 	$(NODE_BIN)/tsx scripts/kong-config.ts

@@ -17,6 +17,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     files: ['service/src/main.ts', 'service/test/**', 'tests/**', 'scripts/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },

@@ -11,179 +11,19 @@
  *   BENCH_RECORDS (1000000), BENCH_SECONDS per autocannon run (5), BENCH_CONNECTIONS (16), BENCH_ROUNDS (3)
  * Goals are reported, never asserted: this is a benchmark, not a test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import { foldText, foldUri } from '../service/src/domain/text.js';
-import { parseRecordDate } from '../service/src/domain/dates.js';
 import { trigramsOf } from '../service/src/domain/trigrams.js';
-import { ndjsonChunks, postNdjsonStream, sampleRss } from '../service/test/support/ndjson-stream.js';
 import { generateRecords } from './generate-records.js';
+import { ndjsonChunks, postNdjsonStream, sampleRss } from './ndjson-stream.js';
+import { RAW_SERVER, rowsFor } from './bench/baselines.js';
+import { fourWriters, latencies, load, median, medianFigure, pacedWriter, startProcess, stop, type Figure } from './bench/harness.js';
+import { judge, report, SCENARIOS, type Row } from './bench/report.js';
+import { SETTINGS } from './bench/settings.js';
 
-const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-/** LIKE scans take seconds each at 1M rows; a few per round are enough to know their latency. */
-const SCAN_SAMPLES = 10;
-const mysqlServer = process.env.TEST_MYSQL_URL as string;
-const redisUrl = process.env.TEST_REDIS_URL as string;
+const { records: RECORDS, seconds: SECONDS, rounds: ROUNDS, scanSamples: SCAN_SAMPLES, mysqlServer, redisUrl } = SETTINGS;
 if (!mysqlServer || !redisUrl) throw new Error('run through `make bench` (scripts/with-test-servers provides MariaDB and Redis)');
-
-type Figure = { rps: number; p50: number; p99: number };
-type Row = { scenario: string; service: Figure; baseline: Figure; baselineName: string; ratio: number; ratioOf: string; goal: string; met: boolean };
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-const medianFigure = (figures: Figure[]): Figure => ({
-  rps: median(figures.map((f) => f.rps)),
-  p50: median(figures.map((f) => f.p50)),
-  p99: median(figures.map((f) => f.p99)),
-});
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] as number;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-async function waitUntilUp(url: string) {
-  for (let i = 0; i < 200; i += 1) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-async function startProcess(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_MODE: 'disabled' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilUp(`${url}/healthz`);
-  return { url, child };
-}
-
-async function stop(process_: { child: ChildProcess }) {
-  const exited = new Promise((resolve) => process_.child.once('exit', resolve));
-  process_.child.kill('SIGTERM');
-  await exited;
-}
-
-/** autocannon over a list of paths, cycling through them; `rate` caps the total requests per second. */
-async function load(url: string, paths: string[], { connections = CONNECTIONS, rate }: { connections?: number; rate?: number } = {}): Promise<Figure> {
-  let next = 0;
-  const result = await autocannon({
-    url,
-    connections,
-    duration: SECONDS,
-    ...(rate ? { overallRate: rate } : {}),
-    requests: [{ setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] as string }) }],
-  });
-  if (result.errors + result.non2xx > 0) console.warn(`  ${result.errors + result.non2xx} failed requests against ${url}`);
-  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99 };
-}
-
-/** Sequential latencies of `work` over `inputs`: one at a time, as a single client sees them. */
-async function latencies(inputs: string[], work: (input: string) => Promise<unknown>): Promise<Figure> {
-  const times: number[] = [];
-  const started = performance.now();
-  for (const input of inputs) {
-    const t = performance.now();
-    await work(input);
-    times.push(performance.now() - t);
-  }
-  return { rps: Math.round(inputs.length / ((performance.now() - started) / 1000)), p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
-}
-
-// A raw node:http server answering GET /:id from Redis or MySQL: the floor the service is compared with.
-const RAW_SERVER = `
-  import { createServer } from 'node:http';
-  const mode = process.env.RAW_MODE;
-  let get;
-  if (mode === 'redis') {
-    const { Redis } = await import('ioredis');
-    const redis = new Redis(process.env.REDIS_URL);
-    get = (path) => redis.get(process.env.KEY_PREFIX + 'record:' + path.slice(4));
-  } else {
-    const mysql = await import('mysql2/promise');
-    const pool = mysql.createPool({ uri: process.env.DATABASE_URL, connectionLimit: 10 });
-    const view = (r) => ({ id: r.id, title: r.title, uri: r.uri, date: new Date(Number(r.date_ms)).toISOString(), rawDate: r.date_raw });
-    get = async (path) => {
-      // /range/AFTER_MS/BEFORE_MS: one page of a date-range search, shaped as the service's.
-      const range = path.startsWith('/range/') ? path.split('/') : null;
-      if (range) {
-        const [rows] = await pool.execute(
-          'select id, title, uri, date_ms, date_raw from records where date_ms >= ? and date_ms < ? order by date_ms, id limit 101',
-          [range[2], range[3]],
-        );
-        return JSON.stringify({ items: rows.slice(0, 100).map(view), next: rows.length > 100 ? 'more' : null });
-      }
-      const [rows] = await pool.execute('select id, title, uri, date_ms, date_raw from records where id = ?', [path.slice(4)]);
-      return rows[0] ? JSON.stringify(view(rows[0])) : null;
-    };
-  }
-  createServer(async (req, res) => {
-    if (req.url === '/healthz') return res.end('ok');
-    const body = await get(req.url);
-    res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(body ?? '');
-  }).listen(Number(process.env.PORT), '127.0.0.1');
-`;
-
-/** Column values for mysql2, as the service stores them. */
-function rowsFor(records: Array<{ title: string | null; uri: string | null; date: unknown }>): unknown[][] {
-  return records.map((record) => {
-    const date = parseRecordDate(String(record.date));
-    return [record.title, record.uri, date.ok ? date.ms : 0, String(record.date), foldText(record.title ?? ''), foldUri(record.uri ?? '')];
-  });
-}
-
-/**
- * Runs `write(batch)` from 4 concurrent writers, batch after batch, for at least BENCH_SECONDS (and
- * at least `minBatches`), so fast and slow writers are both timed over seconds; rows per second.
- */
-async function fourWriters(minBatches: number, write: (batch: number) => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  const until = started + SECONDS * 1000;
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < minBatches || performance.now() < until) await write(next++);
-    }),
-  );
-  return (next * 1000) / ((performance.now() - started) / 1000);
-}
-
-/**
- * Sends 1,000-record bodies at `rowsPerSecond` (at most 4 in flight) for `ms`; the rows/s reached.
- * A paced writer, unlike `fourWriters`, leaves headroom: this is a load running next to reads.
- */
-async function pacedWriter(ms: number, rowsPerSecond: number, write: (batch: number) => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  const interval = 1_000_000 / rowsPerSecond;
-  const inFlight = new Set<Promise<unknown>>();
-  let sent = 0;
-  for (let k = 0; k * interval < ms; k += 1) {
-    await sleep(Math.max(0, started + k * interval - performance.now()));
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-    const request = write(k).then(() => (sent += 1000));
-    inFlight.add(request);
-    void request.finally(() => inFlight.delete(request));
-  }
-  await Promise.all(inFlight);
-  return sent / ((performance.now() - started) / 1000);
-}
 
 async function main() {
   const dbUrl = new URL(mysqlServer);
@@ -348,68 +188,6 @@ async function main() {
     await stop(uncached);
   }
   report(rows, notes);
-}
-
-const SCENARIOS = {
-  cacheHit: 'GET /v1/:id, cache hit',
-  byId: 'GET /v1/:id, from the database',
-  contains: 'search contains (5-digit term), uncached',
-  range: 'search, one-month date range, uncached',
-  duringLoad: 'GET /v1/:id during a bulk load at half speed',
-} as const;
-
-/** Each scenario's baseline, ratio and goal, as the issue states them. */
-function judge(name: string, service: Figure, baseline: Figure): Omit<Row, 'scenario' | 'service' | 'baseline'> {
-  const throughput = service.rps / baseline.rps;
-  const latency = service.p50 / baseline.p50;
-  switch (name) {
-    case SCENARIOS.cacheHit:
-      return { baselineName: 'node:http + ioredis GET', ratio: throughput, ratioOf: 'req/s', goal: '>= 0.90, p99 <= 5 ms', met: throughput >= 0.9 && service.p99 <= 5 };
-    case SCENARIOS.byId:
-      return { baselineName: 'node:http + mysql2 execute', ratio: throughput, ratioOf: 'req/s', goal: '>= 0.80', met: throughput >= 0.8 };
-    case SCENARIOS.contains:
-      return { baselineName: 'LIKE scan in MariaDB', ratio: latency, ratioOf: 'p50 latency', goal: 'p50 <= 0.05x, p99 <= 50 ms', met: latency <= 0.05 && service.p99 <= 50 };
-    case SCENARIOS.range:
-      return { baselineName: 'node:http + the raw indexed SQL', ratio: latency, ratioOf: 'p50 latency', goal: '<= 1.5x', met: latency <= 1.5 };
-    case SCENARIOS.duringLoad:
-      return { baselineName: 'the same reads at idle', ratio: service.p99 / baseline.p99, ratioOf: 'p99 latency', goal: 'p99 <= 2x', met: service.p99 / baseline.p99 <= 2 };
-    default:
-      throw new Error(`no goal for ${name}`);
-  }
-}
-
-/** Prints the table and writes it to bench/results and the README. */
-function report(rows: Row[], notes: string[]) {
-  const fmt = (figure: Figure) => (figure.p50 === 0 ? `${figure.rps} rows/s` : `${figure.rps} req/s, p50 ${figure.p50.toFixed(1)} ms, p99 ${figure.p99.toFixed(1)} ms`);
-  const table = [
-    '| scenario | service | baseline (same run) | ratio | goal | met |',
-    '|---|---|---|---:|---|---|',
-    ...rows.map((row) => `| ${row.scenario} | ${fmt(row.service)} | ${row.baselineName}: ${fmt(row.baseline)} | ${row.ratio.toFixed(2)}x ${row.ratioOf} | ${row.goal} | ${row.met ? 'yes' : 'no'} |`),
-  ].join('\n');
-  const summary = `Last run ${new Date().toISOString().slice(0, 10)}: ${RECORDS} records in MariaDB 10.11, medians of ${ROUNDS} interleaved rounds, ${CONNECTIONS} connections for autocannon runs of ${SECONDS} s, sequential single-client latencies for searches (${SCAN_SAMPLES} LIKE scans per round). ${notes.join(' ')}\n\n${table}\n\n![ratios](bench/results/latest.svg)\n`;
-  console.log(`\n${summary}`);
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/latest.json', `${JSON.stringify({ date: new Date().toISOString(), records: RECORDS, rounds: ROUNDS, notes, rows }, null, 2)}\n`);
-  writeFileSync('bench/results/latest.md', summary);
-  writeFileSync('bench/results/latest.svg', barChart(rows));
-  const readme = readFileSync('README.md', 'utf8');
-  writeFileSync('README.md', readme.replace(/(<!-- bench:latest -->\n)[\s\S]*?(<!-- \/bench:latest -->)/, `$1${summary}$2`));
-}
-
-/** A small SVG bar chart of the ratios (log scale), one bar per scenario. */
-function barChart(rows: Row[]): string {
-  const width = 760;
-  const barHeight = 26;
-  const height = rows.length * (barHeight + 12) + 40;
-  const x = (ratio: number) => 300 + Math.max(0, Math.min(440, ((Math.log10(ratio) + 2) / 3) * 440));
-  const bars = rows
-    .map((row, i) => {
-      const y = 30 + i * (barHeight + 12);
-      const color = row.met ? '#2f855a' : '#c05621';
-      return `<text x="292" y="${y + 18}" text-anchor="end" font-size="12">${row.scenario.replace(/&/g, '&amp;')}</text><rect x="300" y="${y}" width="${x(row.ratio) - 300}" height="${barHeight}" fill="${color}"/><text x="${x(row.ratio) + 4}" y="${y + 18}" font-size="12">${row.ratio.toFixed(2)}x ${row.ratioOf}</text>`;
-    })
-    .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif"><text x="300" y="18" font-size="13">service / baseline (log scale; green: goal met)</text>${bars}</svg>\n`;
 }
 
 main().catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { SigningKey } from './auth/signing-key.js';
+import type { RecordsCache } from './cache/records-cache.js';
 import type { RecordsService } from './domain/records-service.js';
 import { problemMiddleware } from './http/problem.js';
 import { createRecordsRouter } from './http/records-router.js';
@@ -14,6 +15,8 @@ import { createWellKnownRouter } from './http/well-known-router.js';
 
 export type AppDependencies = {
   records: RecordsService;
+  /** Serves reads from cached response documents, and is told about writes by the domain. */
+  cache: RecordsCache;
   logger: Logger;
   bodyLimit: number;
   ndjsonLimits: { body: number; line: number };
@@ -29,7 +32,7 @@ export type AppDependencies = {
 
 /** Composes the HTTP application from its parts; nothing here reads config or opens connections. */
 export function createApp(dependencies: AppDependencies): Koa {
-  const { records, logger, bodyLimit, ndjsonLimits, idempotencyTtlMs, authenticate, signingKey, metrics, readiness, isClosing } = dependencies;
+  const { records, cache, logger, bodyLimit, ndjsonLimits, idempotencyTtlMs, authenticate, signingKey, metrics, readiness, isClosing } = dependencies;
   const app = new Koa();
   app.use(requestObserver({ logger, metrics }));
   app.use(async (ctx, next) => {
@@ -53,7 +56,7 @@ export function createApp(dependencies: AppDependencies): Koa {
   app.use(wellKnown.routes());
   app.use(wellKnown.allowedMethods());
 
-  const router = createRecordsRouter({ records, bodyLimit, ndjsonLimits, idempotencyTtlMs, authenticate });
+  const router = createRecordsRouter({ records, cache, bodyLimit, ndjsonLimits, idempotencyTtlMs, authenticate });
   app.use(router.routes());
   app.use(router.allowedMethods());
 

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { TrustedIssuer } from './auth/token-verifier.js';
+import { engineOf } from './data/engine.js';
 import { z } from 'zod';
 
 /** The only module that reads the environment. A bad value stops start-up naming the variable. */
@@ -90,7 +92,6 @@ const trustedIssuers = z
   )
   .refine((list) => new Set(list.map((entry) => entry.issuer)).size === list.length, 'issuers must be unique');
 
-export type TrustedIssuerConfig = z.infer<typeof trustedIssuers>[number];
 
 export type Config = {
   port: number;
@@ -112,7 +113,7 @@ export type Config = {
   };
   auth: {
     mode: 'required' | 'disabled';
-    issuers: TrustedIssuerConfig[];
+    issuers: TrustedIssuer[];
     clockToleranceSeconds: number;
     jwksCacheSeconds: number;
     jwksRequestsPerMinute: number;
@@ -168,7 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 /** DATABASE_PASSWORD, when set, replaces the password of a mysql:// DATABASE_URL. */
 function withPassword(databaseUrl: string, password: string | undefined): string {
   if (password === undefined) return databaseUrl;
-  if (!/^mysql:\/\//i.test(databaseUrl)) {
+  if (engineOf(databaseUrl) !== 'mysql') {
     throw new ConfigError('invalid configuration:\n  DATABASE_PASSWORD: only applies to a mysql:// DATABASE_URL');
   }
   const url = new URL(databaseUrl);
@@ -194,8 +195,8 @@ export function assertServable(config: Config, hasSigningKey: boolean): void {
 }
 
 /** Trusted issuers from AUTH_ISSUERS (JSON) and/or AUTH_ISSUERS_FILE (a JSON file, e.g. a mounted ConfigMap). */
-function loadIssuers(inline: string | undefined, file: string | undefined): TrustedIssuerConfig[] {
-  const read = (name: string, text: () => string): TrustedIssuerConfig[] => {
+function loadIssuers(inline: string | undefined, file: string | undefined): TrustedIssuer[] {
+  const read = (name: string, text: () => string): TrustedIssuer[] => {
     let json: unknown;
     try {
       json = JSON.parse(text());

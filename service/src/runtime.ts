@@ -11,7 +11,9 @@ import { createRedisStore } from './cache/redis-store.js';
 import { assertServable, trustsOnlyItself, type Config } from './config.js';
 import { createDatabase, type Database } from './data/database.js';
 import { migrateLatest } from './data/migrations/index.js';
-import { createRecordsRepository } from './data/records-repository.js';
+import { createIdempotencyStore } from './data/idempotency-store.js';
+import { createRecordsStore } from './data/records-store.js';
+import { createSearchIndex } from './data/search-index.js';
 import { createRecordsService } from './domain/records-service.js';
 import { observeQueries } from './observability/db-metrics.js';
 import { createReadinessCheck, type ReadinessCheck } from './observability/health.js';
@@ -57,12 +59,13 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     const applied = await migrateLatest(db.knex);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  const repository = createRecordsRepository({ db, batchSize: config.insertBatchSize });
   const cache = countingOutcomes(createCache(config.cache, logger, metrics), (operation, outcome) =>
     metrics.cacheRequests.inc({ operation, outcome }),
   );
   const records = createRecordsService({
-    repository,
+    store: createRecordsStore({ db, batchSize: config.insertBatchSize }),
+    index: createSearchIndex({ db }),
+    idempotency: createIdempotencyStore({ db }),
     cache,
     observer: { stored: (n) => metrics.recordsIngested.inc(n), rejected: (n) => metrics.recordsRejected.inc(n) },
     streamBatchSize: config.insertBatchSize,
@@ -84,6 +87,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
   const readiness = createReadinessCheck({ knex: db.knex, metrics, isShuttingDown });
   const app = createApp({
     records,
+    cache,
     logger,
     bodyLimit: config.bodyLimit,
     ndjsonLimits: { body: config.ndjson.bodyLimit, line: config.ndjson.maxLineBytes },

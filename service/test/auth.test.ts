@@ -157,10 +157,22 @@ describe('authentication and authorization', function () {
       ],
       ['a token signed by a key the issuer never published', () => rsaIdp.sign({}, { ...generateTestKey('RS256'), kid: rsaIdp.keys[0]!.kid })],
     ];
+    // The reason the service gives, where it is specific: the algorithm check comes before any key is used.
+    const reasons: Record<string, string> = {
+      'a token with alg none': 'algorithm not allowed',
+      "an HS256 token signed with the issuer's RSA public key (algorithm confusion)": 'algorithm not allowed',
+      'an expired token': 'token expired',
+      'a token from an untrusted issuer': 'untrusted issuer',
+    };
     for (const [name, make] of cases) {
       it(`answers 401 for ${name}, without echoing it`, async function () {
         const token = make();
-        expect401(await get(app, '/v1/', token), token);
+        const response = await get(app, '/v1/', token);
+        expect401(response, token);
+        if (reasons[name]) {
+          expect(response.body.detail).to.equal(`Authentication failed: ${reasons[name]}.`);
+          expect(response.headers.get('www-authenticate')).to.contain(`error_description="${reasons[name]}"`);
+        }
       });
     }
 

@@ -44,6 +44,11 @@ describe('the OpenAPI contract (service/openapi.yaml)', function () {
     expect(() => checkAgainstContract('GET', '/v1/1', 418, problem, {})).to.throw(/not a documented response/);
     expect(() => checkAgainstContract('GET', '/v1/', 200, new Headers({ 'content-type': 'text/plain' }), '')).to.throw(/answered text\/plain/);
     expect(() => checkAgainstContract('GET', '/v1/', 200, json, { items: [], next: null })).not.to.throw();
+    // A path the spec does not have: only a problem document may answer it.
+    expect(() => checkAgainstContract('GET', '/v2/records', 200, json, { items: [] })).to.throw(/not an operation of service\/openapi.yaml/);
+    expect(() => checkAgainstContract('DELETE', '/v1/1', 200, json, {})).to.throw(/not an operation/);
+    const notFound = { type: '/problems/not-found', title: 'Not Found', status: 404, detail: 'GET /v2/records is not served here.' };
+    expect(() => checkAgainstContract('GET', '/v2/records', 404, problem, notFound)).not.to.throw();
   });
 
   describe('served by the service', function () {

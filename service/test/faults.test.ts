@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { OwnMariaDB } from './support/mariadb-server.js';
-import { postNdjsonStream } from './support/ndjson-stream.js';
+import { postNdjsonStream } from '../../scripts/ndjson-stream.js';
 import { OwnRedis } from './support/redis-server.js';
 import { request, startTestApp, type TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';

@@ -26,9 +26,9 @@ describe('in-memory LRU store', function () {
     let now = 1_000;
     const store = createMemoryStore({ maxEntries: 10, maxBytes: 10_000, now: () => now });
     await store.set('k', 'v', 5);
-    now += 4_999;
+    now += 5_000;
     expect(await store.getMany(['k'])).to.deep.equal(['v']);
-    now += 1;
+    now += 1; // older than its TTL
     expect(await store.getMany(['k'])).to.deep.equal([null]);
     expect(store.stats()).to.deep.equal({ entries: 0, bytes: 0 });
   });

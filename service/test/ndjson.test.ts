@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { generateRecords } from '../../scripts/generate-records.js';
 import { ENGINES } from './support/databases.js';
 import { uniqueTag } from './support/factories.js';
-import { ndjsonChunks, postNdjsonStream, sampleRss } from './support/ndjson-stream.js';
+import { ndjsonChunks, postNdjsonStream, sampleRss } from '../../scripts/ndjson-stream.js';
 import { ServiceProcess } from './support/service-process.js';
 import { request, startTestApp, type TestApp } from './support/test-app.js';
 

@@ -116,7 +116,7 @@ export function applications(): Application[] {
 export const isConverged = (app: Application) => app.status?.sync?.status === 'Synced' && app.status?.health?.status === 'Healthy';
 
 /** One line per Application: sync, health, and what holds it back. For failure messages. */
-export function describeApplications(apps: Application[]): string {
+function describeApplications(apps: Application[]): string {
   return apps
     .map((app) => {
       const status = app.status ?? {};

@@ -14,7 +14,7 @@ import type { K8sObject } from '../support/tools.js';
  * that runs in a container: with them, every write they guard would be refused, or Argo CD would
  * wait for a health that cannot come.
  */
-export const LEFT_OUT_OF_MIRRORS = [
+const LEFT_OUT_OF_MIRRORS = [
   {
     kind: 'ValidatingWebhookConfiguration',
     name: 'mariadb-operator-webhook',

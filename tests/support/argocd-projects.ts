@@ -13,7 +13,7 @@ const CLUSTER_SCOPED = new Set([
   'StorageClass',
 ]);
 
-export const isClusterScoped = (object: K8sObject) => CLUSTER_SCOPED.has(object.kind);
+const isClusterScoped = (object: K8sObject) => CLUSTER_SCOPED.has(object.kind);
 export const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? (apiVersion.split('/')[0] as string) : '');
 
 type GroupKind = { group: string; kind: string };

@@ -79,7 +79,7 @@ function clientTypeName(apiVersion: string, kind: string): string {
 }
 
 /** Returns the problems found in `object` (empty when it is valid). */
-export async function validateObject(object: K8sObject): Promise<string[]> {
+async function validateObject(object: K8sObject): Promise<string[]> {
   const where = `${object.kind}/${object.metadata?.name}`;
   const problems: string[] = [];
   let Model: new (data: unknown) => { validate(): void };

@@ -190,7 +190,7 @@ const jwtSecret = closed(
 
 const consumer = closed({ username: nonEmpty, custom_id: nonEmpty, tags, jwt_secrets: { type: 'array', items: jwtSecret }, plugins: { type: 'array', items: plugin } });
 
-export const KONG_DECLARATIVE_SCHEMA = closed(
+const KONG_DECLARATIVE_SCHEMA = closed(
   {
     _format_version: { const: '3.0' },
     _transform: boolean,

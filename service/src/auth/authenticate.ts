@@ -1,17 +1,8 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { HttpProblem } from '../http/problem.js';
+import { InsufficientScope, Unauthenticated, VerificationUnavailable } from './errors.js';
 import { SCOPES, type Principal } from './principal.js';
 import { InvalidToken, KeysUnavailable, type TokenVerifier } from './token-verifier.js';
-
-const REALM = 'records';
-const RETRY_AFTER_SECONDS = '5';
-
-function unauthorized(reason: string): HttpProblem {
-  return new HttpProblem(401, 'invalid-token', `Authentication failed: ${reason}.`, [], {
-    'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${reason}"`,
-  });
-}
 
 /** Only the Authorization header counts; tokens in query strings or cookies are ignored. */
 function bearerToken(header: string | undefined): string | null {
@@ -33,16 +24,14 @@ export function authenticate({ verifier, logger }: { verifier: TokenVerifier | n
       return next();
     }
     const token = bearerToken(ctx.get('authorization') || undefined);
-    if (token === null) throw unauthorized(ctx.get('authorization') ? 'malformed authorization header' : 'missing bearer token');
+    if (token === null) throw new Unauthenticated(ctx.get('authorization') ? 'malformed authorization header' : 'missing bearer token');
     try {
       ctx.state.principal = await verifier.verify(token);
     } catch (error) {
-      if (error instanceof InvalidToken) throw unauthorized(error.message);
+      if (error instanceof InvalidToken) throw new Unauthenticated(error.message);
       if (error instanceof KeysUnavailable) {
         logger.warn({ err: error.cause }, 'JWKS endpoint unreachable; cannot verify token');
-        throw new HttpProblem(503, 'auth-unavailable', 'Tokens cannot be verified right now; retry later.', [], {
-          'Retry-After': RETRY_AFTER_SECONDS,
-        });
+        throw new VerificationUnavailable({ cause: error });
       }
       throw error;
     }
@@ -54,12 +43,8 @@ export function authenticate({ verifier, logger }: { verifier: TokenVerifier | n
 export function requireScope(scope: string): Middleware {
   return async (ctx, next) => {
     const principal = ctx.state.principal;
-    if (!principal) throw unauthorized('missing bearer token');
-    if (!principal.scopes.has(scope)) {
-      throw new HttpProblem(403, 'insufficient-scope', `This operation needs the scope ${scope}.`, [], {
-        'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`,
-      });
-    }
+    if (!principal) throw new Unauthenticated('missing bearer token');
+    if (!principal.scopes.has(scope)) throw new InsufficientScope(scope);
     return next();
   };
 }

@@ -18,7 +18,7 @@ export type VerifierOptions = {
 };
 
 /** Only asymmetric algorithms: a shared secret would let any verifier mint tokens. */
-export const ALLOWED_ALGORITHMS = ['RS256', 'ES256'] as const;
+const ALLOWED_ALGORITHMS = ['RS256', 'ES256'] as const;
 
 /** The token is not acceptable; `reason` is short and never contains the token. */
 export class InvalidToken extends Error {}

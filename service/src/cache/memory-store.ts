@@ -1,11 +1,9 @@
+import { LRUCache } from 'lru-cache';
 import type { CacheStore } from './cache-store.js';
 
-type Entry = { value: string; bytes: number; expiresAt: number };
-
 /**
- * The embedded default: an LRU bounded both in entries and in bytes (UTF-16 length x 2 plus the
- * key), with a TTL per entry. Map iteration order is insertion order, so the first key is the
- * least recently used once every read re-inserts its entry.
+ * The embedded default: an in-process LRU (lru-cache) bounded both in entries and in bytes
+ * (UTF-16 length x 2 of key and value), with a TTL per entry.
  */
 export function createMemoryStore({
   maxEntries,
@@ -14,32 +12,19 @@ export function createMemoryStore({
 }: {
   maxEntries: number;
   maxBytes: number;
+  /** The clock TTLs are measured on (tests move it). */
   now?: () => number;
 }): CacheStore & { stats(): { entries: number; bytes: number } } {
-  const entries = new Map<string, Entry>();
+  const entries = new LRUCache<string, string>({
+    max: maxEntries,
+    maxSize: maxBytes,
+    sizeCalculation: (value, key) => (key.length + value.length) * 2,
+    perf: { now },
+    ttlResolution: 0,
+  });
   // Counters never expire or get evicted: losing one could resurrect entries of an old generation.
   const counters = new Map<string, string>();
-  let bytes = 0;
-
-  const remove = (key: string) => {
-    const entry = entries.get(key);
-    if (entry) {
-      entries.delete(key);
-      bytes -= entry.bytes;
-    }
-  };
-
-  const read = (key: string): string | null => {
-    const counter = counters.get(key);
-    if (counter !== undefined) return counter;
-    const entry = entries.get(key);
-    if (!entry) return null;
-    remove(key);
-    if (entry.expiresAt <= now()) return null;
-    entries.set(key, entry);
-    bytes += entry.bytes;
-    return entry.value;
-  };
+  const read = (key: string): string | null => counters.get(key) ?? entries.get(key) ?? null;
 
   return {
     kind: 'memory',
@@ -48,15 +33,8 @@ export function createMemoryStore({
       return keys.map(read);
     },
     async set(key, value, ttlSeconds) {
-      remove(key);
-      const size = (key.length + value.length) * 2;
-      if (size > maxBytes) return;
-      entries.set(key, { value, bytes: size, expiresAt: now() + ttlSeconds * 1000 });
-      bytes += size;
-      for (const oldest of entries.keys()) {
-        if (entries.size <= maxEntries && bytes <= maxBytes) break;
-        remove(oldest);
-      }
+      // A value larger than the whole budget is not kept (lru-cache refuses it) and replaces nothing.
+      entries.set(key, value, { ttl: ttlSeconds * 1000 });
     },
     async initialize(key, value) {
       if (!counters.has(key)) counters.set(key, value);
@@ -70,8 +48,7 @@ export function createMemoryStore({
     onAvailable: () => {},
     async close() {
       entries.clear();
-      bytes = 0;
     },
-    stats: () => ({ entries: entries.size, bytes }),
+    stats: () => ({ entries: entries.size, bytes: entries.calculatedSize }),
   };
 }

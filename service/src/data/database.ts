@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
 
-export type Engine = 'mysql' | 'sqlite';
+import { engineOf, type Engine } from './engine.js';
+
+export type { Engine };
 
 /** A read statement: a knex builder, or SQL with `?` placeholders and its bindings. */
 export type ReadStatement = Knex.QueryBuilder | { sql: string; bindings: readonly unknown[] };
@@ -43,10 +45,6 @@ function directSelect(db: Knex) {
       await db.client.releaseConnection(connection);
     }
   };
-}
-
-export function engineOf(databaseUrl: string): Engine {
-  return /^mysql:\/\//i.test(databaseUrl) ? 'mysql' : 'sqlite';
 }
 
 function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {

@@ -12,7 +12,7 @@ export type ValidatedItems = {
 
 const ITEM_FIELDS = new Set(['title', 'uri', 'date']);
 /** Items per JSON request; larger loads belong in an NDJSON stream. */
-export const MAX_JSON_ITEMS = 10_000;
+const MAX_JSON_ITEMS = 10_000;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -8,7 +8,7 @@ import { DateTime } from 'luxon';
 
 export type DateParse = { ok: true; ms: number } | { ok: false; reason: string };
 
-export const MAX_DATE_LENGTH = 64;
+const MAX_DATE_LENGTH = 64;
 /** The range every supported database stores and every client can print as ISO 8601. */
 const MIN_YEAR = 1000;
 const MAX_YEAR = 9999;
@@ -136,8 +136,4 @@ export function parseQueryInstant(raw: string): DateParse {
     return { ok: false, reason: 'must be YYYY-MM-DD or an ISO 8601 datetime such as 2020-01-01T00:00:00Z' };
   }
   return parseIsoDate(iso);
-}
-
-export function formatInstant(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -1,14 +1,12 @@
 /**
- * Errors the domain speaks. The HTTP layer maps each to an RFC 9457 problem; anything else
- * that escapes a request is a bug and becomes a plain 500.
+ * Errors the domain speaks, in its own words. The HTTP layer maps each to a status and an RFC 9457
+ * problem (http/problem-types.ts); anything else that escapes a request is a bug and becomes a 500.
  */
 
-/** Where a problem lies: a JSON pointer into the body, or a query / path parameter. */
+/** Where a problem lies: a JSON pointer into the input, or a named parameter. */
 export type FieldError = { pointer: string; detail: string } | { parameter: string; detail: string };
 
 export abstract class DomainError extends Error {
-  abstract readonly status: number;
-  abstract readonly slug: string;
   readonly errors: FieldError[];
   readonly extensions: Record<string, unknown>;
 
@@ -20,39 +18,22 @@ export abstract class DomainError extends Error {
   }
 }
 
-export class InvalidInput extends DomainError {
-  readonly status = 400;
-  readonly slug = 'invalid-input';
-}
+/** The input is malformed: nothing was attempted. */
+export class InvalidInput extends DomainError {}
 
-export class UnprocessableItems extends DomainError {
-  readonly status = 422;
-  readonly slug = 'unprocessable-items';
-}
+/** Some items are invalid (and, with atomic writes, nothing was stored). */
+export class UnprocessableItems extends DomainError {}
 
-export class NotFound extends DomainError {
-  readonly status = 404;
-  readonly slug = 'not-found';
-}
+export class NotFound extends DomainError {}
 
-export class Unavailable extends DomainError {
-  readonly status = 503;
-  readonly slug = 'unavailable';
-}
+/** A store failed; nothing was changed, and the caller may retry. */
+export class Unavailable extends DomainError {}
 
 /** The same Idempotency-Key was used with a different request. */
-export class IdempotencyKeyReused extends DomainError {
-  readonly status = 422;
-  readonly slug = 'idempotency-key-reused';
-}
+export class IdempotencyKeyReused extends DomainError {}
 
 /** Raised inside a transaction when another request stored the same Idempotency-Key first. */
-export class IdempotencyKeyTaken extends DomainError {
-  readonly status = 409;
-  readonly slug = 'idempotency-key-in-use';
-}
+export class IdempotencyKeyTaken extends DomainError {}
 
-export class TooManyItems extends DomainError {
-  readonly status = 413;
-  readonly slug = 'too-many-items';
-}
+/** More items in one request than a single write accepts. */
+export class TooManyItems extends DomainError {}

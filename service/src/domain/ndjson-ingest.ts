@@ -1,6 +1,6 @@
-import type { RecordsRepository, TransactionContext } from '../data/records-repository.js';
 import { checkItem } from './bulk-items.js';
 import { UnprocessableItems } from './errors.js';
+import type { WriteTransaction } from './ports.js';
 import type { NewRecord } from './record.js';
 
 /** One line of an NDJSON body: its text, or why it could not be read. */
@@ -17,69 +17,61 @@ export type StreamResult = {
   rejectedCount: number;
 };
 
-export const MAX_REPORTED_REJECTIONS = 100;
+const MAX_REPORTED_REJECTIONS = 100;
 
 /**
- * Streams NDJSON items into the database in batches, in one transaction: memory stays bounded by
- * the batch size whatever the body's length. With `atomic`, any invalid line rolls everything back
- * (422, after reading the whole body so every error is reported).
+ * Streams NDJSON items into one write transaction in batches: memory stays bounded by the batch
+ * size whatever the body's length. With `atomic`, any invalid line rolls everything back (after
+ * reading the whole body, so every error is reported).
  */
-export async function ingestStream(
-  repository: RecordsRepository,
-  lines: AsyncIterable<NdjsonLine>,
-  options: { atomic: boolean; batchSize: number; beforeCommit?: (tx: TransactionContext, result: StreamResult) => Promise<void> },
-): Promise<StreamResult> {
-  return repository.inTransaction(async (tx) => {
-    const insert = tx.insert;
-    const result: StreamResult = { inserted: 0, idRanges: [], rejected: [], rejectedCount: 0 };
-    let batch: NewRecord[] = [];
-    const reject = (line: number, field: string, message: string) => {
-      result.rejectedCount += 1;
-      if (result.rejected.length < MAX_REPORTED_REJECTIONS) result.rejected.push({ line, field, message });
-    };
-    const flush = async () => {
-      if (batch.length === 0) return;
-      const ids = await insert(batch);
-      batch = [];
-      for (const id of ids) {
-        const last = result.idRanges.at(-1);
-        if (last && last[1] === id - 1) last[1] = id;
-        else result.idRanges.push([id, id]);
-      }
-      result.inserted += ids.length;
-    };
+export async function ingestStream(tx: WriteTransaction, lines: AsyncIterable<NdjsonLine>, options: { atomic: boolean; batchSize: number }): Promise<StreamResult> {
+  const result: StreamResult = { inserted: 0, idRanges: [], rejected: [], rejectedCount: 0 };
+  let batch: NewRecord[] = [];
+  const reject = (line: number, field: string, message: string) => {
+    result.rejectedCount += 1;
+    if (result.rejected.length < MAX_REPORTED_REJECTIONS) result.rejected.push({ line, field, message });
+  };
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const ids = await tx.insert(batch);
+    batch = [];
+    for (const id of ids) {
+      const last = result.idRanges.at(-1);
+      if (last && last[1] === id - 1) last[1] = id;
+      else result.idRanges.push([id, id]);
+    }
+    result.inserted += ids.length;
+  };
 
-    for await (const entry of lines) {
-      if ('problem' in entry) {
-        reject(entry.line, 'line', entry.problem);
-        continue;
-      }
-      let item: unknown;
-      try {
-        item = JSON.parse(entry.text);
-      } catch {
-        reject(entry.line, 'line', 'malformed JSON');
-        continue;
-      }
-      const checked = checkItem(item);
-      if (!checked.ok) {
-        reject(entry.line, checked.field, checked.message);
-        continue;
-      }
-      // Once an atomic load has failed, keep reading to report every error, but store nothing more.
-      if (options.atomic && result.rejectedCount > 0) continue;
-      batch.push(checked.record);
-      if (batch.length >= options.batchSize) await flush();
+  for await (const entry of lines) {
+    if ('problem' in entry) {
+      reject(entry.line, 'line', entry.problem);
+      continue;
     }
-    if (options.atomic && result.rejectedCount > 0) {
-      throw new UnprocessableItems(
-        `${result.rejectedCount} line(s) are invalid; with atomic=true nothing was stored.`,
-        result.rejected.map((rejection) => ({ pointer: `line ${rejection.line}`, detail: `${rejection.field}: ${rejection.message}` })),
-        { rejected: result.rejected, rejectedCount: result.rejectedCount },
-      );
+    let item: unknown;
+    try {
+      item = JSON.parse(entry.text);
+    } catch {
+      reject(entry.line, 'line', 'malformed JSON');
+      continue;
     }
-    await flush();
-    await options.beforeCommit?.(tx, result);
-    return result;
-  });
+    const checked = checkItem(item);
+    if (!checked.ok) {
+      reject(entry.line, checked.field, checked.message);
+      continue;
+    }
+    // Once an atomic load has failed, keep reading to report every error, but store nothing more.
+    if (options.atomic && result.rejectedCount > 0) continue;
+    batch.push(checked.record);
+    if (batch.length >= options.batchSize) await flush();
+  }
+  if (options.atomic && result.rejectedCount > 0) {
+    throw new UnprocessableItems(
+      `${result.rejectedCount} line(s) are invalid; with atomic=true nothing was stored.`,
+      result.rejected.map((rejection) => ({ pointer: `line ${rejection.line}`, detail: `${rejection.field}: ${rejection.message}` })),
+      { rejected: result.rejected, rejectedCount: result.rejectedCount },
+    );
+  }
+  await flush();
+  return result;
 }

@@ -9,7 +9,7 @@ import { createJwksSync, type KongAdmin } from './jwks-sync.js';
 import type { Jwk } from './kong-consumers.js';
 
 /** The sidecar's metrics: what the Kong alerts (kong/alerts.yaml) watch. */
-export function createSyncMetrics() {
+function createSyncMetrics() {
   const registry = new Registry();
   return {
     registry,

@@ -1,7 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { DomainError, type FieldError } from '../domain/errors.js';
+import type { FieldError } from '../domain/errors.js';
+import { problemTypeOf } from './problem-types.js';
 
 /** A protocol-level problem (wrong media type, body too large, ...) raised by the HTTP layer. */
 export class HttpProblem extends Error {
@@ -16,7 +17,7 @@ export class HttpProblem extends Error {
   }
 }
 
-export const PROBLEM_TYPE_BASE = '/problems/';
+const PROBLEM_TYPE_BASE = '/problems/';
 const ROUTING_SLUGS: Record<number, string> = { 404: 'not-found', 405: 'method-not-allowed', 501: 'not-implemented' };
 
 type Problem = {
@@ -40,7 +41,11 @@ function problemOf(error: unknown): { problem: Problem; headers: Record<string, 
     },
     headers: {},
   });
-  if (error instanceof DomainError) return build(error.status, error.slug, error.message, error.errors, error.extensions);
+  const known = problemTypeOf(error);
+  if (known) {
+    const { type, errors, extensions } = known;
+    return { ...build(type.status, type.slug, (error as Error).message, errors, extensions), headers: type.headers?.(error as Error) ?? {} };
+  }
   if (error instanceof HttpProblem) return { ...build(error.status, error.slug, error.message, error.errors), headers: error.headers };
   // http-errors thrown by Koa and the router (405, 501) carry a status meant to be shown.
   const status = (error as { status?: unknown; expose?: unknown } | null)?.status;

@@ -20,7 +20,7 @@ function password(length = 32): string {
   return out;
 }
 
-export function generate(key: GeneratedKey): string {
+function generate(key: GeneratedKey): string {
   if (key === 'signing-key.pem') {
     return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   }

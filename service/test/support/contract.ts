@@ -31,11 +31,19 @@ function operationOf(method: string, path: string): { template: string; operatio
   return null;
 }
 
-export const contractStats = { checked: 0 };
+/** Served beside the API and outside its contract: operations endpoints and the docs (docs/operations.md). */
+const OUTSIDE_THE_CONTRACT = /^\/(healthz|readyz|metrics|openapi\.json|docs(\/.*)?|\.well-known\/jwks\.json)$/;
+const problemSchema = () => ajv.getSchema('openapi#/components/schemas/Problem') ?? ajv.compile({ $ref: 'openapi#/components/schemas/Problem' });
 
 export function checkAgainstContract(method: string, path: string, status: number, headers: Headers, body: unknown): void {
   const found = operationOf(method, path);
-  if (!found) return;
+  if (!found) {
+    if (OUTSIDE_THE_CONTRACT.test(path.split('?')[0] as string)) return;
+    // Anything else the API does not serve must be refused with a problem document.
+    const isProblem = status >= 400 && /^application\/problem\+json/.test(headers.get('content-type') ?? '') && problemSchema()(body);
+    if (!isProblem) throw new Error(`contract: ${method} ${path} -> ${status} is not an operation of service/openapi.yaml`);
+    return;
+  }
   // A path matching two templates (GET /v1/bulk) is the more specific one's concern: skip others.
   const { template, operation } = found;
   const where = `${method} ${path} -> ${status}`;
@@ -56,5 +64,4 @@ export function checkAgainstContract(method: string, path: string, status: numbe
     const schema = resolve(declared)?.schema;
     if (value !== null && schema && !ajv.validate(schema, value)) throw new Error(`contract: ${where} header ${name}=${value} does not match its schema`);
   }
-  contractStats.checked += 1;
 }

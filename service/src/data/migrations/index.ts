@@ -12,7 +12,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0003_idempotency_keys', idempotencyKeys],
 ];
 
-export const migrationSource: Knex.MigrationSource<string> = {
+const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),
   getMigrationName: (name) => name,
   getMigration: async (name) => {

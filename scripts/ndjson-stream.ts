@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
  * POSTs NDJSON text to `${baseUrl}/v1/bulk` as it is produced, without a Content-Length, the way a
  * client streams a load too large to hold in memory. Used by tests and by `make bench`.
  */
-export function postNdjsonStream(baseUrl: string, chunks: AsyncIterable<string> | Iterable<string>): Promise<Response> {
-  return fetch(`${baseUrl}/v1/bulk`, {
+export function postNdjsonStream(baseUrl: string, chunks: AsyncIterable<string> | Iterable<string>, query = ''): Promise<Response> {
+  return fetch(`${baseUrl}/v1/bulk${query}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-ndjson' },
     body: Readable.toWeb(Readable.from(chunks)) as ReadableStream,

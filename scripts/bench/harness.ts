@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import { SETTINGS } from './settings.js';
+
+/** Processes, load generators and statistics for make bench: measuring, not judging. */
+
+const { connections: CONNECTIONS, seconds: SECONDS } = SETTINGS;
+
+export type Figure = { rps: number; p50: number; p99: number };
+
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+export const medianFigure = (figures: Figure[]): Figure => ({
+  rps: median(figures.map((f) => f.rps)),
+  p50: median(figures.map((f) => f.p50)),
+  p99: median(figures.map((f) => f.p99)),
+});
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] as number;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+async function waitUntilUp(url: string) {
+  for (let i = 0; i < 200; i += 1) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+export async function startProcess(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_MODE: 'disabled' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilUp(`${url}/healthz`);
+  return { url, child };
+}
+
+export async function stop(process_: { child: ChildProcess }) {
+  const exited = new Promise((resolve) => process_.child.once('exit', resolve));
+  process_.child.kill('SIGTERM');
+  await exited;
+}
+
+/** autocannon over a list of paths, cycling through them; `rate` caps the total requests per second. */
+export async function load(url: string, paths: string[], { connections = CONNECTIONS, rate }: { connections?: number; rate?: number } = {}): Promise<Figure> {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    duration: SECONDS,
+    ...(rate ? { overallRate: rate } : {}),
+    requests: [{ setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] as string }) }],
+  });
+  if (result.errors + result.non2xx > 0) console.warn(`  ${result.errors + result.non2xx} failed requests against ${url}`);
+  return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/** Sequential latencies of `work` over `inputs`: one at a time, as a single client sees them. */
+export async function latencies(inputs: string[], work: (input: string) => Promise<unknown>): Promise<Figure> {
+  const times: number[] = [];
+  const started = performance.now();
+  for (const input of inputs) {
+    const t = performance.now();
+    await work(input);
+    times.push(performance.now() - t);
+  }
+  return { rps: Math.round(inputs.length / ((performance.now() - started) / 1000)), p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/**
+ * Runs `write(batch)` from 4 concurrent writers, batch after batch, for at least BENCH_SECONDS (and
+ * at least `minBatches`), so fast and slow writers are both timed over seconds; rows per second.
+ */
+export async function fourWriters(minBatches: number, write: (batch: number) => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  const until = started + SECONDS * 1000;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < minBatches || performance.now() < until) await write(next++);
+    }),
+  );
+  return (next * 1000) / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Sends 1,000-record bodies at `rowsPerSecond` (at most 4 in flight) for `ms`; the rows/s reached.
+ * A paced writer, unlike `fourWriters`, leaves headroom: this is a load running next to reads.
+ */
+export async function pacedWriter(ms: number, rowsPerSecond: number, write: (batch: number) => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  const interval = 1_000_000 / rowsPerSecond;
+  const inFlight = new Set<Promise<unknown>>();
+  let sent = 0;
+  for (let k = 0; k * interval < ms; k += 1) {
+    await sleep(Math.max(0, started + k * interval - performance.now()));
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+    const request = write(k).then(() => (sent += 1000));
+    inFlight.add(request);
+    void request.finally(() => inFlight.delete(request));
+  }
+  await Promise.all(inFlight);
+  return sent / ((performance.now() - started) / 1000);
+}

@@ -1,0 +1,44 @@
+import type { Position } from './cursor.js';
+import type { NewRecord, StoredRecord } from './record.js';
+import type { SearchQuery } from './search-query.js';
+
+/**
+ * What the domain needs from the outside, in its own terms. data/ and cache/ implement these and
+ * import the domain; the domain never imports them (make lint enforces the direction). Every
+ * implementation raises Unavailable when its store fails, so callers see one outage error.
+ */
+
+/** A response remembered for an Idempotency-Key, to be replayed to a retry of the same request. */
+export type RememberedResponse = { scope: string; key: string; requestHash: string; response: string; expiresAtMs: number };
+
+/** What one write transaction can do. Nothing is kept unless the transaction's work resolves. */
+export type WriteTransaction = {
+  /** Stores a batch of records (and their search entries) and returns their ids in order. */
+  insert(records: NewRecord[]): Promise<number[]>;
+  /** Remembers the response; throws IdempotencyKeyTaken when another request committed the key first. */
+  remember(entry: RememberedResponse): Promise<void>;
+};
+
+export type RecordsStore = {
+  /** Runs `work` in one transaction; errors `work` raises roll it back and pass through unchanged. */
+  inTransaction<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  findById(id: number): Promise<StoredRecord | null>;
+};
+
+/** One page of a search, and where the next one starts. */
+export type SearchPage = { records: StoredRecord[]; next: Position | null };
+
+/** Answers searches exactly as a scan of every record would, choosing its own plan. */
+export type SearchIndex = {
+  search(query: SearchQuery): Promise<SearchPage>;
+};
+
+export type IdempotencyStore = {
+  /** The unexpired response remembered for (scope, key), if any. */
+  find(scope: string, key: string, nowMs: number): Promise<RememberedResponse | null>;
+};
+
+/** Caches reads; the domain only tells it when committed writes made its entries stale. */
+export type ReadCache = {
+  afterWrite(): Promise<void>;
+};

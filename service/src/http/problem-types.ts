@@ -1,0 +1,58 @@
+import { InsufficientScope, Unauthenticated, VerificationUnavailable } from '../auth/errors.js';
+import {
+  DomainError,
+  IdempotencyKeyReused,
+  IdempotencyKeyTaken,
+  InvalidInput,
+  NotFound,
+  TooManyItems,
+  Unavailable,
+  UnprocessableItems,
+  type FieldError,
+} from '../domain/errors.js';
+
+/** How an error the service raises is answered: status, problem type slug, headers. */
+export type ProblemType = { status: number; slug: string; headers?: (error: Error) => Record<string, string> };
+
+const REALM = 'records';
+/** Seconds a client waits before retrying when tokens cannot be verified. */
+const AUTH_RETRY_AFTER_SECONDS = '5';
+
+/**
+ * The one table from the errors of the domain and of auth to HTTP. Each problem type is
+ * documented in service/openapi.yaml (Problem) as `/problems/<slug>`.
+ */
+const PROBLEM_TYPES = new Map<new (...args: never[]) => Error, ProblemType>([
+  [InvalidInput, { status: 400, slug: 'invalid-input' }],
+  [NotFound, { status: 404, slug: 'not-found' }],
+  [IdempotencyKeyTaken, { status: 409, slug: 'idempotency-key-in-use' }],
+  [TooManyItems, { status: 413, slug: 'too-many-items' }],
+  [UnprocessableItems, { status: 422, slug: 'unprocessable-items' }],
+  [IdempotencyKeyReused, { status: 422, slug: 'idempotency-key-reused' }],
+  [Unavailable, { status: 503, slug: 'unavailable' }],
+  [
+    Unauthenticated,
+    {
+      status: 401,
+      slug: 'invalid-token',
+      headers: (error) => ({ 'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${(error as Unauthenticated).reason}"` }),
+    },
+  ],
+  [
+    InsufficientScope,
+    {
+      status: 403,
+      slug: 'insufficient-scope',
+      headers: (error) => ({ 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${(error as InsufficientScope).scope}"` }),
+    },
+  ],
+  [VerificationUnavailable, { status: 503, slug: 'auth-unavailable', headers: () => ({ 'Retry-After': AUTH_RETRY_AFTER_SECONDS }) }],
+]);
+
+/** The problem an error of the domain or of auth is answered with, or null for any other error. */
+export function problemTypeOf(error: unknown): { type: ProblemType; errors: FieldError[]; extensions: Record<string, unknown> } | null {
+  if (!(error instanceof Error)) return null;
+  const type = PROBLEM_TYPES.get(error.constructor as new (...args: never[]) => Error);
+  if (!type) return null;
+  return error instanceof DomainError ? { type, errors: error.errors, extensions: error.extensions } : { type, errors: [], extensions: {} };
+}
