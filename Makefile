@@ -13,7 +13,7 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token migrate build typecheck lint test test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench clean
+.PHONY: help install run token load migrate build typecheck lint test test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,10 @@ run: install ## serve the API on :8000 (embedded SQLite under ./data unless DATA
 
 token: install ## print a token (read+write, 1 h) accepted by `AUTH_MODE=required make run`
 	@scripts/dev token
+
+load: install ## load a big file resumably: make load FILE=records.ndjson URL=http://localhost:8000 [TOKEN=...]
+	@test -n "$(FILE)" || { echo 'usage: make load FILE=path URL=http://host:port [TOKEN=...]' >&2; exit 2; }
+	$(RECORDS) load '$(FILE)' $(if $(URL),--url '$(URL)') $(if $(TOKEN),--token '$(TOKEN)')
 
 migrate: install ## apply database migrations to DATABASE_URL (default ./data/records.sqlite)
 	$(RECORDS) migrate

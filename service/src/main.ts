@@ -10,6 +10,9 @@ import { runKongSync } from './gateway/kong-sync.js';
 import { createDatabase, type Database } from './data/database.js';
 import { ensureGeneratedSecret, GENERATED_KEYS, type GeneratedKey } from './kubernetes/generated-secret.js';
 import { migrateLatest } from './data/migrations/index.js';
+import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './loader/input.js';
+import { load, LoadFailed } from './loader/load.js';
+import { createProgress } from './loader/progress.js';
 import { createLogger } from './logger.js';
 import { createRuntime } from './runtime.js';
 import { listen } from './server.js';
@@ -25,6 +28,10 @@ commands:
   migrate --wait SECONDS
             first wait up to SECONDS for the database to accept connections
   kong-sync in a Kong pod: keep Kong's consumers in step with the issuers' JWKS (KONG_SYNC_*)
+  load FILE|- [--url URL] [--token TOKEN] [--chunk-size N] [--rejects FILE] [--format items|array|ndjson] [--attempts N]
+            send {"items": [...]}, a JSON array or NDJSON of any size to POST /v1/bulk in chunks,
+            resumably (URL and token also from RECORDS_URL and RECORDS_TOKEN); exit 0: all stored,
+            3: some items rejected (see --rejects), 1: the load failed (run it again to resume)
   init-secret --name NAME --keys KEY[,KEY...]
             in a pod: create Secret NAME in the pod's namespace with generated values
             (signing-key.pem, mariadb-password, mariadb-root-password), or add the missing keys
@@ -134,7 +141,45 @@ async function token(argv: string[]): Promise<void> {
   console.log(minter.token({ audience: values.aud, scope: values.scope, subject: values.sub, ttlSeconds }));
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { serve, migrate, token, 'init-secret': initSecret, 'kong-sync': kongSync };
+/** Exit codes of `records load`. */
+const LOAD_EXIT = { stored: 0, failed: 1, rejected: 3 } as const;
+
+async function loadCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string', default: process.env.RECORDS_URL },
+      token: { type: 'string', default: process.env.RECORDS_TOKEN },
+      'chunk-size': { type: 'string', default: '100' },
+      rejects: { type: 'string' },
+      format: { type: 'string' },
+      attempts: { type: 'string', default: '6' },
+    },
+  });
+  const [path] = positionals;
+  const attempts = Number(values.attempts);
+  const chunkSize = Number(values['chunk-size']);
+  const format = values.format as Format | undefined;
+  if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
+    throw new ConfigError('usage: records load FILE|- --url URL (or RECORDS_URL) [--token TOKEN] [--chunk-size 1-10000] [--rejects FILE] [--format items|array|ndjson] [--attempts N]');
+  }
+  const rejectsPath = values.rejects ?? (path === '-' ? 'records-load.rejected.ndjson' : `${path}.rejected.ndjson`);
+  try {
+    const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };
+    const progress = createProgress({ output: process.stderr, total: prepared.source.records });
+    const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress });
+    const resumed = summary.replayed > 0 ? `; ${summary.replayed} of ${summary.chunks} chunks were stored by an earlier run` : '';
+    console.error(`records load: ${summary.stored} of ${summary.records} records stored${summary.rejected > 0 ? `, ${summary.rejected} rejected (reasons in ${rejectsPath})` : ''}${resumed}`);
+    return summary.rejected > 0 ? LOAD_EXIT.rejected : LOAD_EXIT.stored;
+  } catch (error) {
+    if (!(error instanceof MalformedInput || error instanceof LoadFailed)) throw error;
+    console.error(`records load: ${error.message}`);
+    return LOAD_EXIT.failed;
+  }
+}
+
+const commands: Record<string, (argv: string[]) => Promise<number | void>> = { serve, migrate, token, load: loadCommand, 'init-secret': initSecret, 'kong-sync': kongSync };
 
 async function main(argv: string[]): Promise<number> {
   const command = commands[argv[0] ?? ''];
@@ -143,8 +188,7 @@ async function main(argv: string[]): Promise<number> {
     return argv[0] === undefined || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;
   }
   try {
-    await command(argv.slice(1));
-    return 0;
+    return (await command(argv.slice(1))) ?? 0;
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`records: ${error.message}`);

@@ -39,6 +39,9 @@ describe('the /docs page in a real headless browser', function () {
     const methods = await page.$$eval('.opblock-summary-method', (nodes) => nodes.map((node) => node.textContent?.trim()));
     expect(operations.map((path, i) => `${methods[i]} ${path}`).sort()).to.deep.equal(['GET /v1/', 'GET /v1/{id}', 'POST /v1/bulk']);
     expect(await page.textContent('.title')).to.contain('records API');
+    // The first server is the origin serving the page, so "Try it out" works under make run.
+    const servers = await page.$$eval('.servers select option', (options) => options.map((option) => option.getAttribute('value')));
+    expect(servers).to.deep.equal([app.baseUrl, 'https://api.example.org']);
     expect(problems).to.deep.equal([]);
   });
 });

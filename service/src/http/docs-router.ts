@@ -37,7 +37,15 @@ const PAGE = `<!doctype html>
 `;
 
 // An external script, so the page's Content-Security-Policy needs no 'unsafe-inline' for scripts.
-const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true });\n`;
+// "Try it out" calls the origin that serves the page first (the service itself under make run),
+// then the servers the contract documents (Kong). /openapi.json itself stays the file as written.
+const INIT = `fetch('/openapi.json')
+  .then((response) => response.json())
+  .then((spec) => {
+    spec.servers = [{ url: window.location.origin, description: 'this server' }, ...(spec.servers || [])];
+    window.ui = SwaggerUIBundle({ spec, dom_id: '#swagger-ui', deepLinking: true });
+  });
+`;
 
 const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'";
 

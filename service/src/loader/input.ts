@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { parser } from 'stream-json';
+import { verifyFile } from 'stream-json/file/verifier.js';
+import { pick } from 'stream-json/filters/pick.js';
+import { streamArray } from 'stream-json/streamers/stream-array.js';
+
+/**
+ * What `records load` reads, in constant memory: `{"items": [...]}`, a JSON array, or NDJSON, from
+ * a file or standard input. A file is read twice: once to check it and take its digest (the
+ * Idempotency-Keys derive from it), then to send it.
+ */
+
+export type Format = 'items' | 'array' | 'ndjson';
+/** One item of the input: its place (record number from 1, and its line in NDJSON) and its value. */
+export type InputItem = { record: number; line: number | null; value: unknown };
+
+/** The input is not JSON where it must be: the message names the line or byte offset. */
+export class MalformedInput extends Error {}
+
+export type Source = {
+  /** '-' for standard input. */
+  path: string;
+  format: Format;
+  /** sha256 of the whole file; null for standard input, which cannot be read twice. */
+  digest: string | null;
+  /** Records in the file (for progress); null for standard input. */
+  records: number | null;
+};
+
+/** The format, from the first line: `[` is an array; an object on one line is NDJSON unless it is the items document. */
+function formatOf(head: string): Format {
+  const text = head.trimStart();
+  if (text.startsWith('[')) return 'array';
+  const firstLine = text.split('\n', 1)[0] ?? '';
+  try {
+    const first = JSON.parse(firstLine) as unknown;
+    const isDocument = typeof first === 'object' && first !== null && !Array.isArray(first) && Object.keys(first).length === 1 && 'items' in first;
+    return isDocument ? 'items' : 'ndjson';
+  } catch {
+    return 'items'; // a document spread over lines: `{` then `"items": [` ...
+  }
+}
+
+async function headOf(stream: AsyncIterable<Buffer | string>): Promise<string> {
+  for await (const chunk of stream) return chunk.toString();
+  return '';
+}
+
+/** Checks a file and takes its digest, before anything is sent. */
+export async function prepareFile(path: string, forced?: Format): Promise<Source> {
+  if (!statSync(path).isFile()) throw new MalformedInput(`${path} is not a file`);
+  const format = forced ?? formatOf(await headOf(createReadStream(path, { start: 0, end: 64 * 1024 })));
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  if (format !== 'ndjson') {
+    await verifyFile(path).catch((error: { line?: number; pos?: number; offset?: number }) => {
+      throw new MalformedInput(`${path}: malformed JSON at line ${error.line}, column ${error.pos} (byte ${error.offset})`);
+    });
+  }
+  // Counting reads every item once: an NDJSON line that is not JSON fails here, naming its line.
+  const source: Source = { path, format, digest: hash.digest('hex'), records: null };
+  let records = 0;
+  try {
+    for await (const item of itemsOf(source)) records = item.record;
+  } catch (error) {
+    if (error instanceof MalformedInput) throw new MalformedInput(`${path}: ${error.message}`);
+    throw error;
+  }
+  return { ...source, records };
+}
+
+async function* ndjsonItems(input: Readable): AsyncGenerator<InputItem> {
+  let line = 0;
+  let record = 0;
+  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+    line += 1;
+    if (text.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new MalformedInput(`line ${line} is not JSON`);
+    }
+    record += 1;
+    yield { record, line, value };
+  }
+}
+
+async function* documentItems(input: Readable, format: 'items' | 'array'): AsyncGenerator<InputItem> {
+  let tokens = input.pipe(parser.asStream());
+  if (format === 'items') tokens = tokens.pipe(pick.asStream({ filter: 'items' }));
+  const items = tokens.pipe(streamArray.asStream());
+  try {
+    for await (const { key, value } of items as AsyncIterable<{ key: number; value: unknown }>) yield { record: key + 1, line: null, value };
+  } catch (error) {
+    throw new MalformedInput(`malformed JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The items of the input, in order. For standard input, `head` is what was read to learn the format. */
+export function itemsOf(source: Source, stdin?: { head: string; rest: Readable }): AsyncGenerator<InputItem> {
+  const input =
+    source.path === '-' && stdin
+      ? Readable.from((async function* () {
+          yield Buffer.from(stdin.head);
+          yield* stdin.rest;
+        })())
+      : createReadStream(source.path);
+  return source.format === 'ndjson' ? ndjsonItems(input) : documentItems(input, source.format);
+}
+
+/** Standard input: the format from its first chunk, which is then read again by `itemsOf`. */
+export async function prepareStdin(stdin: Readable, forced?: Format): Promise<{ source: Source; stdin: { head: string; rest: Readable } }> {
+  const iterator = stdin[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const head = first.done ? '' : String(first.value);
+  const rest = Readable.from({ [Symbol.asyncIterator]: () => iterator });
+  return { source: { path: '-', format: forced ?? formatOf(head), digest: null, records: null }, stdin: { head, rest } };
+}

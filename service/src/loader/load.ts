@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { InputItem, Source } from './input.js';
+import type { Progress } from './progress.js';
+
+/**
+ * Sends the items to POST /v1/bulk as NDJSON chunks of a fixed size, one at a time, each with an
+ * Idempotency-Key derived from the input and the chunk's position: a re-run after a crash of the
+ * loader, the network or the service replays the chunks already stored (the service answers them
+ * from its idempotency store) and stores the rest, so every record is stored exactly once.
+ */
+
+export type LoadOptions = {
+  url: string;
+  token?: string;
+  /** Records per request. The service itemizes at most 100 rejections per request. */
+  chunkSize: number;
+  /** Where rejected items go, one JSON line each with its reasons. */
+  rejectsPath: string;
+  /** Attempts per chunk when the service or the network fails (the key makes a retry safe). */
+  attempts: number;
+  progress: Progress;
+  /** Base delay between attempts, doubled each time. */
+  retryDelayMs?: number;
+};
+
+export type LoadSummary = { records: number; stored: number; rejected: number; chunks: number; replayed: number };
+
+/** The load stopped: the service refused it, or kept failing. Re-running resumes it. */
+export class LoadFailed extends Error {}
+
+type BulkAnswer = { inserted: number; rejected: Array<{ line: number; field: string; message: string }>; rejectedCount: number };
+
+/** Failures worth another attempt: the service's own trouble, a key still held by an earlier attempt, the network. */
+const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504]);
+
+function keyOf(source: Source, chunkSize: number, index: number, body: string): string {
+  // A file's digest names the whole input; standard input has none, so its chunks are named by content.
+  const name = source.digest ?? `stdin-${createHash('sha256').update(body).digest('hex')}`;
+  return `load-${name.slice(0, 48)}-${chunkSize}-${index}`;
+}
+
+export async function load(source: Source, items: AsyncIterable<InputItem>, options: LoadOptions): Promise<LoadSummary> {
+  const summary: LoadSummary = { records: 0, stored: 0, rejected: 0, chunks: 0, replayed: 0 };
+  let rejects: WriteStream | null = null;
+  const reject = (entry: object) => {
+    rejects ??= createWriteStream(options.rejectsPath);
+    rejects.write(`${JSON.stringify(entry)}\n`);
+  };
+
+  async function send(chunk: InputItem[], index: number): Promise<void> {
+    const body = `${chunk.map((item) => JSON.stringify(item.value)).join('\n')}\n`;
+    const headers: Record<string, string> = { 'content-type': 'application/x-ndjson', 'idempotency-key': keyOf(source, options.chunkSize, index, body) };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let answer: BulkAnswer | null = null;
+    let replayed = false;
+    for (let attempt = 1; answer === null; attempt += 1) {
+      let failure: string;
+      try {
+        const response = await fetch(new URL('/v1/bulk', options.url), { method: 'POST', headers, body });
+        const text = await response.text();
+        if (response.ok) {
+          answer = JSON.parse(text) as BulkAnswer;
+          replayed = response.headers.get('idempotent-replayed') === 'true';
+          break;
+        }
+        const detail = (() => {
+          try {
+            return (JSON.parse(text) as { detail?: string }).detail ?? text;
+          } catch {
+            return text;
+          }
+        })();
+        failure = `HTTP ${response.status}: ${detail}`;
+        if (!RETRYABLE.has(response.status)) throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: the service refused them (${failure})`);
+      } catch (error) {
+        if (error instanceof LoadFailed) throw error;
+        // fetch says "fetch failed"; its cause says why (ECONNREFUSED, a reset, a timeout).
+        const cause = (error as { cause?: { message?: string } }).cause;
+        failure = cause?.message ?? (error as Error).message;
+      }
+      if (attempt >= options.attempts) {
+        throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure} after ${attempt} attempts; run the same command again to resume`);
+      }
+      options.progress.note(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure}; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, (options.retryDelayMs ?? 1000) * 2 ** (attempt - 1)));
+    }
+
+    summary.chunks += 1;
+    if (replayed) summary.replayed += 1;
+    summary.stored += answer.inserted;
+    summary.rejected += answer.rejectedCount;
+    for (const rejection of answer.rejected) {
+      const item = chunk[rejection.line - 1];
+      reject({ record: item?.record, line: item?.line ?? undefined, field: rejection.field, message: rejection.message, item: item?.value });
+    }
+    const unreported = answer.rejectedCount - answer.rejected.length;
+    if (unreported > 0) reject({ records: `${chunk[0]?.record}-${chunk.at(-1)?.record}`, unreported, message: 'rejected; the service itemizes 100 per request (use a smaller --chunk-size)' });
+  }
+
+  try {
+    let chunk: InputItem[] = [];
+    let index = 0;
+    for await (const item of items) {
+      summary.records += 1;
+      chunk.push(item);
+      if (chunk.length === options.chunkSize) {
+        await send(chunk, index++);
+        chunk = [];
+        options.progress.update(summary);
+      }
+    }
+    if (chunk.length > 0) await send(chunk, index);
+    options.progress.update(summary);
+    return summary;
+  } finally {
+    options.progress.done(summary);
+    const open = rejects as WriteStream | null;
+    if (open) await new Promise((resolve) => open.end(resolve));
+  }
+}
