@@ -104,10 +104,20 @@ a database of its own, so it fails the render.
 {{- if .Values.autoscaling.keda.enabled }}keda{{ else if .Values.autoscaling.hpa.enabled }}hpa{{ end }}
 {{- end }}
 
+{{/* The labels Prometheus gives this release's pods' series (target discovery by Service). */}}
+{{- define "records.metricsSelector" -}}
+{{- printf "namespace=%q,service=%q" .Release.Namespace (include "records.fullname" .) }}
+{{- end }}
+
 {{/* The autoscaling query from files/request-rate.promql, scoped to this release's pods. */}}
 {{- define "records.requestRateQuery" -}}
-{{- $selector := printf "namespace=%q,service=%q" .Release.Namespace (include "records.fullname" .) }}
-{{- .Files.Get "files/request-rate.promql" | trim | replace "__SELECTOR__" $selector | replace "__WINDOW__" .Values.autoscaling.keda.prometheus.rateWindow }}
+{{- .Files.Get "files/request-rate.promql" | trim | replace "__SELECTOR__" (include "records.metricsSelector" .) | replace "__WINDOW__" .Values.autoscaling.keda.prometheus.rateWindow }}
+{{- end }}
+
+{{/* The rules of files/alerts.yaml for this release: its series, its objectives. */}}
+{{- define "records.alertRules" -}}
+{{- $rule := .Values.prometheusRule }}
+{{- tpl (.Files.Get "files/alerts.yaml") . | replace "__SELECTOR__" (include "records.metricsSelector" .) | replace "__NAMESPACE__" .Release.Namespace | replace "__NAME__" (include "records.fullname" .) | replace "__AVAILABILITY__" (toString $rule.availabilityObjective) | replace "__LATENCY__" (toString $rule.latencyObjective) | replace "__LATENCY_LE__" $rule.latencyThreshold }}
 {{- end }}
 
 {{/* Restricted Pod Security profile, shared by every pod the chart creates. */}}
