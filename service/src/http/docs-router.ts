@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from './router.js';
 import { parse } from 'yaml';
 
 /** service/openapi.yaml, found from src/ (tsx) and dist/ (the image) alike. */
@@ -51,7 +52,7 @@ const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'un
 
 /** The contract at /openapi.json and a page to read and try it at /docs (not behind user tokens). */
 export function createDocsRouter(): Router {
-  const router = new Router();
+  const router = createRouter();
   const document = JSON.stringify(loadOpenApi());
   const assets = new Map(Object.entries(ASSETS).map(([file, type]) => [file, { type, body: readFileSync(join(swaggerDir, file)) }]));
 

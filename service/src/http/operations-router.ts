@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from './router.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ReadinessCheck } from '../observability/health.js';
 
@@ -7,7 +8,7 @@ import type { ReadinessCheck } from '../observability/health.js';
  * NetworkPolicy and Kong's routes keep them off the public path.
  */
 export function createOperationsRouter({ metrics, readiness }: { metrics: Metrics; readiness: ReadinessCheck }): Router {
-  const router = new Router();
+  const router = createRouter();
 
   // Liveness: answering at all proves the process and its event loop are alive. No dependencies.
   router.get('/healthz', (ctx) => {

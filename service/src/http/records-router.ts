@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from './router.js';
 import type { Middleware } from 'koa';
 import { requireScope } from '../auth/authenticate.js';
 import { SCOPES } from '../auth/principal.js';
@@ -40,7 +41,7 @@ export function createRecordsRouter({
   authenticate: Middleware;
   idempotencyTtlMs: number;
 }): Router {
-  const router = new Router({ prefix: '/v1' });
+  const router = createRouter({ prefix: '/v1' });
   const read = [authenticate, requireScope(SCOPES.read)];
   const write = [authenticate, requireScope(SCOPES.write)];
 
