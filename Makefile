@@ -13,7 +13,7 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token load migrate build typecheck lint test test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench clean
+.PHONY: help install run token load migrate build typecheck lint test test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench dashboard-image clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -100,6 +100,9 @@ samples: install ## regenerate samples/records.json from scripts/generate-record
 
 clean: ## remove build output and the local SQLite database
 	rm -rf service/dist data
+
+dashboard-image: install ## redraw docs/images/dashboard.png from the dashboard's queries against a real Prometheus and two service instances
+	RECORDS_DASHBOARD_IMAGE=$(CURDIR)/docs/images/dashboard.png $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 120000 service/test/dashboard.test.ts
 
 bench: build ## load BENCH_RECORDS (1M) records into MariaDB, compare every scenario with a baseline from the same run
 	scripts/with-test-servers $(NODE_BIN)/tsx scripts/bench.ts

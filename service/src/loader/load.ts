@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { InputItem, Source } from './input.js';
 import type { Progress } from './progress.js';
+import type { LoadSummary } from './summary.js';
 
 /**
  * Sends the items to POST /v1/bulk as NDJSON chunks of a fixed size, one at a time, each with an
@@ -23,8 +24,6 @@ export type LoadOptions = {
   /** Base delay between attempts, doubled each time. */
   retryDelayMs?: number;
 };
-
-export type LoadSummary = { records: number; stored: number; rejected: number; chunks: number; replayed: number };
 
 /** The load stopped: the service refused it, or kept failing. Re-running resumes it. */
 export class LoadFailed extends Error {}

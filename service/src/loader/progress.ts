@@ -1,4 +1,4 @@
-import type { LoadSummary } from './load.js';
+import type { LoadSummary } from './summary.js';
 
 /** How `records load` shows its progress: a redrawn bar on a terminal, plain lines otherwise. */
 export type Progress = {
