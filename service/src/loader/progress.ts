@@ -19,7 +19,7 @@ const formatDuration = (seconds: number) => {
 
 export function createProgress({ output, total, intervalMs = 5000, now = Date.now }: { output: Output; total: number | null; intervalMs?: number; now?: () => number }): Progress {
   const started = now();
-  let lastLine = 0;
+  let lastLine = Number.NEGATIVE_INFINITY; // the first update prints at once
   const describe = ({ records, stored, rejected }: LoadSummary) => {
     const seconds = (now() - started) / 1000;
     const rate = seconds > 0 ? records / seconds : 0;
