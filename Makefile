@@ -104,5 +104,5 @@ clean: ## remove build output and the local SQLite database
 dashboard-image: install ## redraw docs/images/dashboard.png from the dashboard's queries against a real Prometheus and two service instances
 	RECORDS_DASHBOARD_IMAGE=$(CURDIR)/docs/images/dashboard.png $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 120000 service/test/dashboard.test.ts
 
-bench: build ## load BENCH_RECORDS (1M) records into MariaDB, compare every scenario with a baseline from the same run
+bench: build ## grow MariaDB to 100k, 1M (the main table, every scenario vs a same-run baseline) and 5M records; PostgreSQL GIN reference
 	scripts/with-test-servers $(NODE_BIN)/tsx scripts/bench.ts

@@ -1,28 +1,39 @@
 /**
  * `make bench`: loads BENCH_RECORDS generated records (default 1,000,000) into MariaDB through the
- * API as one NDJSON stream (sampling the service's RSS), then measures each scenario against a
+ * API as NDJSON streams (sampling the service's RSS), then measures each scenario against a
  * baseline taken in the same run on the same data, in BENCH_ROUNDS interleaved rounds (default 3),
  * and reports medians. Results: a table on stdout, bench/results/latest.json, latest.md and
  * latest.svg (a bar chart of the ratios), and the README section between the bench markers.
  * Every baseline that answers over HTTP is a bare node:http server in its own process, so a ratio
  * measures what the service adds (Koa, validation, auth, metrics, knex), not HTTP itself.
  *
+ * Growth: before and after the main size, the database is grown to each BENCH_GROWTH size and
+ * contains, range, by-id and bulk are measured once there (bench/results/growth.svg). The
+ * reference row is PostgreSQL 15 with a pg_trgm GIN index over the same folded titles
+ * (scripts/postgres starts it like MariaDB).
+ *
  * Runs under scripts/with-test-servers (TEST_MYSQL_URL, TEST_REDIS_URL). Environment:
- *   BENCH_RECORDS (1000000), BENCH_SECONDS per autocannon run (5), BENCH_CONNECTIONS (16), BENCH_ROUNDS (3)
+ *   BENCH_RECORDS (1000000), BENCH_GROWTH (100000,1000000,5000000), BENCH_SECONDS per autocannon
+ *   run (5), BENCH_CONNECTIONS (16), BENCH_ROUNDS (3)
  * Goals are reported, never asserted: this is a benchmark, not a test.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { trigramsOf } from '../service/src/domain/trigrams.js';
+import { createPostingsBuilder } from '../service/src/data/postings.js';
+import { foldText } from '../service/src/domain/text.js';
 import { generateRecords } from './generate-records.js';
 import { ndjsonChunks, postNdjsonStream, sampleRss } from './ndjson-stream.js';
 import { RAW_SERVER, rowsFor } from './bench/baselines.js';
 import { fourWriters, latencies, load, median, medianFigure, pacedWriter, startProcess, stop, type Figure } from './bench/harness.js';
+import { growthTable, writeGrowthChart, type GrowthPoint } from './bench/growth.js';
+import { measurePostgres } from './bench/postgres.js';
 import { judge, report, SCENARIOS, type Row } from './bench/report.js';
 import { SETTINGS } from './bench/settings.js';
 
-const { records: RECORDS, seconds: SECONDS, rounds: ROUNDS, scanSamples: SCAN_SAMPLES, mysqlServer, redisUrl } = SETTINGS;
+const { records: RECORDS, growth: GROWTH, seconds: SECONDS, rounds: ROUNDS, scanSamples: SCAN_SAMPLES, mysqlServer, redisUrl } = SETTINGS;
 if (!mysqlServer || !redisUrl) throw new Error('run through `make bench` (scripts/with-test-servers provides MariaDB and Redis)');
 
 async function main() {
@@ -44,39 +55,89 @@ async function main() {
   const pool = mysql.createPool({ uri: dbUrl.toString(), connectionLimit: 8 });
   const rows: Row[] = [];
   const notes: string[] = [];
+  let appendix = '';
   try {
-    // 1. Load everything as one NDJSON stream, sampling the service's RSS.
-    console.log(`loading ${RECORDS} records as one NDJSON request...`);
-    const rss = sampleRss(uncached.child.pid as number, 100);
-    const loadStarted = performance.now();
-    const response = await postNdjsonStream(uncached.url, ndjsonChunks(generateRecords(RECORDS, 42, 0), 256 * 1024));
-    const loaded = (await response.json()) as { inserted: number };
-    const peakRss = rss.stop();
-    const loadSeconds = (performance.now() - loadStarted) / 1000;
-    await pool.query('analyze table records, title_trigrams');
-    const [sizes] = (await pool.query(
-      "select table_name as name, data_length + index_length as bytes, table_rows as row_count from information_schema.tables where table_schema = 'records_bench'",
-    )) as unknown as [Array<{ name: string; bytes: number; row_count: number }>];
-    const size = (name: string) => sizes.find((table) => table.name === name);
-    const indexBytes = Number(size('title_trigrams')?.bytes ?? 0);
-    notes.push(
-      `Trigram index: ${Math.round(indexBytes / 2 ** 20)} MiB, about ${Math.round(Number(size('title_trigrams')?.row_count ?? 0) / loaded.inserted)} entries and ${Math.round(indexBytes / loaded.inserted)} bytes per record (records table: ${Math.round(Number(size('records')?.bytes ?? 0) / loaded.inserted)} bytes per record).`,
-      `Loaded ${loaded.inserted} records in ${loadSeconds.toFixed(0)} s (${Math.round(loaded.inserted / loadSeconds)} records/s) as one NDJSON request; peak service RSS ${Math.round(peakRss / 2 ** 20)} MiB (goal < 200 MiB).`,
-    );
-    console.log(notes.join(' '));
-
+    // 1. Load as NDJSON streams from one generator (the first RECORDS are the same titles every run),
+    //    growing through the BENCH_GROWTH sizes below RECORDS, sampling the service's RSS.
+    const source = generateRecords(Math.max(RECORDS, ...GROWTH), 42, 0)[Symbol.iterator]();
+    const take = function* (count: number) {
+      for (let i = 0; i < count; i += 1) {
+        const next = source.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    };
+    let loadedTotal = 0;
+    /** Loads until the table holds `target` records (bulk scenarios add records of their own). */
+    const loadUpTo = async (target: number) => {
+      const [[counted]] = (await pool.query('select count(*) as n from records')) as unknown as [[{ n: number }]];
+      const response = await postNdjsonStream(uncached.url, ndjsonChunks(take(Math.max(0, target - Number(counted.n))), 256 * 1024));
+      loadedTotal += ((await response.json()) as { inserted: number }).inserted;
+    };
+    const indexSize = async () => {
+      await pool.query('analyze table records, title_postings');
+      const [sizes] = (await pool.query(
+        "select table_name as name, data_length + index_length as bytes, table_rows as row_count from information_schema.tables where table_schema = 'records_bench'",
+      )) as unknown as [Array<{ name: string; bytes: number; row_count: number }>];
+      const [[counted]] = (await pool.query('select count(*) as n from records')) as unknown as [[{ n: number }]];
+      const records = Number(counted.n);
+      const size = (name: string) => sizes.find((table) => table.name === name);
+      return { records, bytes: Number(size('title_postings')?.bytes ?? 0) / records, rows: Number(size('title_postings')?.row_count ?? 0) / records, recordBytes: Number(size('records')?.bytes ?? 0) / records };
+    };
     // Inputs, the same for service and baseline.
-    const ids = Array.from({ length: 2000 }, (_, i) => 1 + ((i * 7919) % loaded.inserted));
+    const idPathsUpTo = (count: number) => Array.from({ length: 2000 }, (_, i) => `/v1/${1 + ((i * 7919) % count)}`);
     const sampleTitles = [...generateRecords(5000, 42, 0)].map((record) => record.title ?? '');
     const terms = [...new Set(sampleTitles.map((title) => /no\. (\d{5})/.exec(title)?.[1]).filter(Boolean) as string[])].slice(0, 60);
     const months = Array.from({ length: 60 }, (_, i) => [Date.UTC(1985 + Math.floor(i / 12) * 7, i % 12, 1), Date.UTC(1985 + Math.floor(i / 12) * 7, (i % 12) + 1, 1)] as const);
     const iso = (ms: number) => new Date(ms).toISOString();
     const fetchBody = (url: string) => fetch(url).then((r) => r.arrayBuffer());
 
+    const batches = Array.from({ length: 40 }, (_, b) => [...generateRecords(1000, 1000 + b, 0)]);
+    const bodies = batches.map((items) => JSON.stringify({ items }));
+    const postBatch = (batch: number) =>
+      fetch(`${uncached.url}/v1/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[batch % bodies.length] }).then((r) => r.arrayBuffer());
+    const timeRange = (range: string) => fetchBody(`${uncached.url}/v1/?${range}`);
+    const ranges = months.map(([after, before]) => `after=${iso(after)}&before=${iso(before)}`);
+    let growthSeconds = 0;
+    /** One measurement of each scenario at the current size (a growth point). */
+    const growthPoint = async (): Promise<GrowthPoint> => {
+      const started = performance.now();
+      const { records } = await indexSize();
+      // One unmeasured pass first, as the main table's rounds have: right after a load the pages are cold.
+      await latencies(terms, (term) => fetchBody(`${uncached.url}/v1/?contains=${term}`));
+      const contains = await latencies(terms, (term) => fetchBody(`${uncached.url}/v1/?contains=${term}`));
+      const range = await latencies(ranges, timeRange);
+      const byId = await load(uncached.url, idPathsUpTo(records));
+      const bulkRowsPerSecond = await fourWriters(batches.length, postBatch);
+      growthSeconds += (performance.now() - started) / 1000;
+      console.log(`  at ${records} records: contains p99 ${contains.p99.toFixed(1)} ms, by id ${byId.rps} req/s, bulk ${Math.round(bulkRowsPerSecond)} rows/s`);
+      return { records, containsP50: contains.p50, containsP99: contains.p99, rangeP50: range.p50, byIdRps: byId.rps, bulkRowsPerSecond };
+    };
+
+    const growth: GrowthPoint[] = [];
+    const rss = sampleRss(uncached.child.pid as number, 100);
+    const loadStarted = performance.now();
+    for (const size of GROWTH.filter((n) => n < RECORDS)) {
+      console.log(`growing to ${size} records...`);
+      await loadUpTo(size);
+      growth.push(await growthPoint());
+    }
+    console.log(`loading up to ${RECORDS} records as NDJSON requests...`);
+    await loadUpTo(RECORDS);
+    const peakRss = rss.stop();
+    const loadSeconds = (performance.now() - loadStarted) / 1000 - growthSeconds;
+    const index = await indexSize();
+    const loaded = { inserted: index.records };
+    notes.push(
+      `Search index: ${Math.round((index.bytes * index.records) / 2 ** 20)} MiB, ${index.rows.toFixed(2)} posting rows and ${Math.round(index.bytes)} bytes per record (records table: ${Math.round(index.recordBytes)} bytes per record).`,
+      `Loaded ${loadedTotal} records in ${loadSeconds.toFixed(0)} s (${Math.round(loadedTotal / loadSeconds)} records/s) as NDJSON requests; peak service RSS ${Math.round(peakRss / 2 ** 20)} MiB (goal < 200 MiB).`,
+    );
+    console.log(notes.join(' '));
+
     // Raw baselines as separate processes.
     const rawRedis = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'redis', REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
     const rawMysql = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'mysql', ...database });
-    const idPaths = ids.map((id) => `/v1/${id}`);
+    const idPaths = idPathsUpTo(loaded.inserted);
     await load(cached.url, idPaths); // fills the cache that both the service and the raw Redis server read
 
     const rounds: Record<string, { service: Figure[]; baseline: Figure[] }> = {};
@@ -98,10 +159,7 @@ async function main() {
       );
       add(
         SCENARIOS.range,
-        await latencies(
-          months.map(([after, before]) => `after=${iso(after)}&before=${iso(before)}`),
-          (range) => fetchBody(`${uncached.url}/v1/?${range}`),
-        ),
+        await latencies(ranges, timeRange),
         await latencies(
           months.map(([after, before]) => `${after}/${before}`),
           (range) => fetchBody(`${rawMysql.url}/range/${range}`),
@@ -110,10 +168,6 @@ async function main() {
     }
 
     // 2. Bulk writes: the service vs mysql2 writing the same rows (with and without the trigram index).
-    const batches = Array.from({ length: 40 }, (_, b) => [...generateRecords(1000, 1000 + b, 0)]);
-    const bodies = batches.map((items) => JSON.stringify({ items }));
-    const postBatch = (batch: number) =>
-      fetch(`${uncached.url}/v1/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[batch % bodies.length] }).then((r) => r.arrayBuffer());
     const insertRaw = (table: 'records' | 'records_plain') => async (batch: number) => {
       const values = rowsFor(batches[batch % batches.length] as never);
       const connection = await pool.getConnection();
@@ -122,8 +176,10 @@ async function main() {
         const [result] = await connection.query(`insert into ${table} (title, uri, date_ms, date_raw, title_folded, uri_folded) values ?`, [values]);
         if (table === 'records') {
           const first = (result as { insertId: number }).insertId;
-          const entries = values.flatMap((row, i) => trigramsOf(row[4] as string).map((gram) => [gram, first + i]));
-          for (let s = 0; s < entries.length; s += 4000) await connection.query('insert into title_trigrams (trigram, record_id) values ?', [entries.slice(s, s + 4000)]);
+          const postings = createPostingsBuilder();
+          values.forEach((row, i) => postings.add(first + i, row[4] as string));
+          const entries = postings.drain().map((row) => [row.trigram, row.first_id, row.n, row.ids]);
+          for (let s = 0; s < entries.length; s += 4000) await connection.query('insert into title_postings (trigram, first_id, n, ids) values ?', [entries.slice(s, s + 4000)]);
         }
         await connection.commit();
       } finally {
@@ -180,14 +236,88 @@ async function main() {
       goal: `>= ${goal.toFixed(2)}`,
       met: serviceRate / baseline >= goal,
     });
-    rows.push(rateRow('bulk JSON, 1,000 records/request, 4 connections', 'mysql2, same rows + index entries', median(bulk.raw), 0.8));
-    rows.push(rateRow('the same bulk load vs no search index', 'mysql2, table without index', median(bulk.plain), 0.3));
+    rows.push(rateRow('bulk JSON, 1,000 records/request, 4 connections', 'mysql2, same rows + posting rows', median(bulk.raw), 0.8));
+    rows.push(rateRow('bulk JSON with the search index vs the same load without it', 'mysql2, table without index', median(bulk.plain), 0.4));
+
+    // 4. The reference: PostgreSQL 15 + pg_trgm GIN over the same first RECORDS folded titles.
+    console.log('PostgreSQL pg_trgm GIN reference...');
+    const postgresDir = mkdtempSync(join(tmpdir(), 'records-bench-pg.'));
+    let reference;
+    try {
+      const started = execFileSync('scripts/postgres', ['start', postgresDir], { encoding: 'utf8' });
+      const postgresUrl = /POSTGRES_URL=(\S+)/.exec(started)?.[1] as string;
+      const folded = Array.from(generateRecords(RECORDS, 42, 0), (record) => foldText(record.title ?? ''));
+      reference = await measurePostgres(postgresUrl, folded, terms);
+    } finally {
+      execFileSync('scripts/postgres', ['stop', postgresDir]);
+      rmSync(postgresDir, { recursive: true, force: true });
+    }
+    const containsRow = rounds[SCENARIOS.contains];
+    const containsService = medianFigure(containsRow?.service ?? []);
+    rows.push({
+      scenario: 'search index size per record',
+      service: { rps: 0, p50: 0, p99: 0 },
+      baseline: { rps: 0, p50: 0, p99: 0 },
+      serviceText: `${Math.round(index.bytes)} B, ${index.rows.toFixed(2)} rows`,
+      baselineText: `${Math.round(reference.indexBytesPerRecord)} B`,
+      baselineName: 'PostgreSQL pg_trgm GIN',
+      ratio: index.bytes / reference.indexBytesPerRecord,
+      ratioOf: 'bytes',
+      goal: '<= 100 B',
+      met: index.bytes <= 100,
+    });
+    rows.push({
+      scenario: 'reference: PostgreSQL 15 pg_trgm GIN, COPY with the index vs without, contains',
+      service: { rps: Math.round(reference.copyIndexed), p50: reference.contains.p50, p99: reference.contains.p99 },
+      baseline: { rps: Math.round(reference.copyPlain), p50: 0, p99: 0 },
+      serviceText: `COPY ${Math.round(reference.copyIndexed)} rows/s; contains p50 ${reference.contains.p50.toFixed(1)} ms, p99 ${reference.contains.p99.toFixed(1)} ms`,
+      baselineText: `${Math.round(reference.copyPlain)} rows/s`,
+      baselineName: 'COPY without the index',
+      ratio: reference.copyIndexed / reference.copyPlain,
+      ratioOf: 'rows/s',
+      goal: 'reference (the service: ahead on loads, <= 2x its size)',
+      met: median(bulk.service) / median(bulk.plain) > reference.copyIndexed / reference.copyPlain && index.bytes <= 2 * reference.indexBytesPerRecord,
+    });
+
+    // 5. Growth: the point at RECORDS from the medians above, then the larger sizes.
+    growth.push({
+      records: loaded.inserted,
+      containsP50: containsService.p50,
+      containsP99: containsService.p99,
+      rangeP50: medianFigure(rounds[SCENARIOS.range]?.service ?? []).p50,
+      byIdRps: medianFigure(rounds[SCENARIOS.byId]?.service ?? []).rps,
+      bulkRowsPerSecond: serviceRate,
+    });
+    for (const size of GROWTH.filter((n) => n > RECORDS)) {
+      console.log(`growing to ${size} records...`);
+      await loadUpTo(size);
+      growth.push(await growthPoint());
+    }
+    const largest = growth.at(-1);
+    if (largest && largest.records > loaded.inserted) {
+      const at = await indexSize();
+      rows.push({
+        scenario: `search contains (5-digit term), uncached, at ${(largest.records / 1e6).toFixed(1)}M records`,
+        service: { rps: 0, p50: largest.containsP50, p99: largest.containsP99 },
+        baseline: { rps: 0, p50: containsService.p50, p99: containsService.p99 },
+        serviceText: `p50 ${largest.containsP50.toFixed(1)} ms, p99 ${largest.containsP99.toFixed(1)} ms`,
+        baselineText: `p50 ${containsService.p50.toFixed(1)} ms, p99 ${containsService.p99.toFixed(1)} ms`,
+        baselineName: `the same at ${(loaded.inserted / 1e6).toFixed(1)}M`,
+        ratio: largest.containsP99 / containsService.p99,
+        ratioOf: 'p99 latency',
+        goal: 'p99 <= 50 ms',
+        met: largest.containsP99 <= 50,
+      });
+      notes.push(`At ${at.records} records the search index takes ${Math.round(at.bytes)} bytes and ${at.rows.toFixed(2)} posting rows per record.`);
+    }
+    writeGrowthChart('bench/results/growth.svg', growth);
+    appendix = `Growth with the number of records, one measurement per size (the ${(loaded.inserted / 1e6).toFixed(1)}M row is the medians above):\n\n${growthTable(growth)}\n\n![growth](bench/results/growth.svg)\n`;
   } finally {
     await pool.end();
     await stop(cached);
     await stop(uncached);
   }
-  report(rows, notes);
+  report(rows, notes, appendix);
 }
 
 main().catch((error: unknown) => {

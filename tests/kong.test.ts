@@ -194,6 +194,7 @@ for (const environment of ENVIRONMENTS) {
         records: {} as RecordsService,
         cache: createDisabledCache(),
         bodyLimit: DEFAULT_BODY_LIMIT_BYTES,
+        bulkConcurrency: 1,
         idempotencyTtlMs: 1000,
         authenticate: (async (_ctx, next) => next()) as Middleware,
       });

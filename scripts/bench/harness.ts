@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
@@ -38,21 +41,30 @@ async function waitUntilUp(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
-export async function startProcess(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * Starts a server on a free port. The service logs at its production level (info: a line per
+ * request) to a file, as a container's stdout ends up in one; the cost of the request log is
+ * part of what is measured.
+ */
+export async function startProcess(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess; logFile: string }> {
   const port = await freePort();
+  const logFile = join(tmpdir(), `records-bench-${port}.log`);
+  const log = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_MODE: 'disabled' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled' },
+    stdio: ['ignore', log, 'inherit'],
   });
+  closeSync(log);
   const url = `http://127.0.0.1:${port}`;
   await waitUntilUp(`${url}/healthz`);
-  return { url, child };
+  return { url, child, logFile };
 }
 
-export async function stop(process_: { child: ChildProcess }) {
+export async function stop(process_: { child: ChildProcess; logFile: string }) {
   const exited = new Promise((resolve) => process_.child.once('exit', resolve));
   process_.child.kill('SIGTERM');
   await exited;
+  rmSync(process_.logFile, { force: true });
 }
 
 /** autocannon over a list of paths, cycling through them; `rate` caps the total requests per second. */

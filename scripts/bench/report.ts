@@ -4,7 +4,19 @@ import { SETTINGS } from './settings.js';
 
 /** Judges each scenario against its goal, and writes the results: stdout, bench/results, the README. */
 
-export type Row = { scenario: string; service: Figure; baseline: Figure; baselineName: string; ratio: number; ratioOf: string; goal: string; met: boolean };
+export type Row = {
+  scenario: string;
+  service: Figure;
+  baseline: Figure;
+  /** Shown instead of the figures, for rows that are not rates or latencies (sizes, references). */
+  serviceText?: string;
+  baselineText?: string;
+  baselineName: string;
+  ratio: number;
+  ratioOf: string;
+  goal: string;
+  met: boolean;
+};
 
 export const SCENARIOS = {
   cacheHit: 'GET /v1/:id, cache hit',
@@ -20,11 +32,11 @@ export function judge(name: string, service: Figure, baseline: Figure): Omit<Row
   const latency = service.p50 / baseline.p50;
   switch (name) {
     case SCENARIOS.cacheHit:
-      return { baselineName: 'node:http + ioredis GET', ratio: throughput, ratioOf: 'req/s', goal: '>= 0.90, p99 <= 5 ms', met: throughput >= 0.9 && service.p99 <= 5 };
+      return { baselineName: 'node:http + ioredis GET', ratio: throughput, ratioOf: 'req/s', goal: '>= 0.85, p99 <= 5 ms', met: throughput >= 0.85 && service.p99 <= 5 };
     case SCENARIOS.byId:
       return { baselineName: 'node:http + mysql2 execute', ratio: throughput, ratioOf: 'req/s', goal: '>= 0.80', met: throughput >= 0.8 };
     case SCENARIOS.contains:
-      return { baselineName: 'LIKE scan in MariaDB', ratio: latency, ratioOf: 'p50 latency', goal: 'p50 <= 0.05x, p99 <= 50 ms', met: latency <= 0.05 && service.p99 <= 50 };
+      return { baselineName: 'LIKE scan in MariaDB', ratio: latency, ratioOf: 'p50 latency', goal: 'p50 <= 0.05x, p99 <= 20 ms', met: latency <= 0.05 && service.p99 <= 20 };
     case SCENARIOS.range:
       return { baselineName: 'node:http + the raw indexed SQL', ratio: latency, ratioOf: 'p50 latency', goal: '<= 1.5x', met: latency <= 1.5 };
     case SCENARIOS.duringLoad:
@@ -36,14 +48,14 @@ export function judge(name: string, service: Figure, baseline: Figure): Omit<Row
 
 
 /** Prints the table and writes it to bench/results and the README. */
-export function report(rows: Row[], notes: string[]) {
+export function report(rows: Row[], notes: string[], appendix = '') {
   const fmt = (figure: Figure) => (figure.p50 === 0 ? `${figure.rps} rows/s` : `${figure.rps} req/s, p50 ${figure.p50.toFixed(1)} ms, p99 ${figure.p99.toFixed(1)} ms`);
   const table = [
     '| scenario | service | baseline (same run) | ratio | goal | met |',
     '|---|---|---|---:|---|---|',
-    ...rows.map((row) => `| ${row.scenario} | ${fmt(row.service)} | ${row.baselineName}: ${fmt(row.baseline)} | ${row.ratio.toFixed(2)}x ${row.ratioOf} | ${row.goal} | ${row.met ? 'yes' : 'no'} |`),
+    ...rows.map((row) => `| ${row.scenario} | ${row.serviceText ?? fmt(row.service)} | ${row.baselineName}: ${row.baselineText ?? fmt(row.baseline)} | ${row.ratio.toFixed(2)}x ${row.ratioOf} | ${row.goal} | ${row.met ? 'yes' : 'no'} |`),
   ].join('\n');
-  const summary = `Last run ${new Date().toISOString().slice(0, 10)}: ${SETTINGS.records} records in MariaDB 10.11, medians of ${SETTINGS.rounds} interleaved rounds, ${SETTINGS.connections} connections for autocannon runs of ${SETTINGS.seconds} s, sequential single-client latencies for searches (${SETTINGS.scanSamples} LIKE scans per round). ${notes.join(' ')}\n\n${table}\n\n![ratios](bench/results/latest.svg)\n`;
+  const summary = `Last run ${new Date().toISOString().slice(0, 10)}: ${SETTINGS.records} records in MariaDB 10.11, medians of ${SETTINGS.rounds} interleaved rounds, ${SETTINGS.connections} connections for autocannon runs of ${SETTINGS.seconds} s, sequential single-client latencies for searches (${SETTINGS.scanSamples} LIKE scans per round). ${notes.join(' ')}\n\n${table}\n\n![ratios](bench/results/latest.svg)\n${appendix ? `\n${appendix}` : ''}`;
   console.log(`\n${summary}`);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/latest.json', `${JSON.stringify({ date: new Date().toISOString(), records: SETTINGS.records, rounds: SETTINGS.rounds, notes, rows }, null, 2)}\n`);

@@ -53,6 +53,7 @@ const schema = z.object({
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
   // Rows per multi-row INSERT; 6 bound values per row stays under SQLite's 32766-variable limit.
   INSERT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  BULK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/[^/]+/, 'must be redis://[:password@]host:port[/db] or rediss://...')
@@ -100,6 +101,7 @@ export type Config = {
   bodyLimit: number;
   ndjson: { bodyLimit: number; maxLineBytes: number };
   insertBatchSize: number;
+  bulkConcurrency: number;
   idempotencyTtlSeconds: number;
   cache: {
     enabled: boolean;
@@ -139,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     bodyLimit: values.BODY_LIMIT,
     ndjson: { bodyLimit: values.NDJSON_BODY_LIMIT, maxLineBytes: values.NDJSON_MAX_LINE_BYTES },
     insertBatchSize: values.INSERT_BATCH_SIZE,
+    bulkConcurrency: values.BULK_CONCURRENCY,
     idempotencyTtlSeconds: values.IDEMPOTENCY_TTL_SECONDS,
     cache: {
       enabled: values.CACHE === 'on',

@@ -37,7 +37,7 @@ commands:
             (signing-key.pem, mariadb-password, mariadb-root-password), or add the missing keys
 
 configuration comes from the environment: PORT, HOST, DATABASE_URL, BODY_LIMIT,
-INSERT_BATCH_SIZE, LOG_LEVEL (see README.md)`;
+INSERT_BATCH_SIZE, BULK_CONCURRENCY, LOG_LEVEL (see README.md)`;
 
 async function serve(): Promise<void> {
   const config = loadConfig(process.env);

@@ -92,6 +92,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     bodyLimit: config.bodyLimit,
     ndjsonLimits: { body: config.ndjson.bodyLimit, line: config.ndjson.maxLineBytes },
     idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
+    bulkConcurrency: config.bulkConcurrency,
     authenticate: authenticate({ verifier, logger }),
     signingKey,
     metrics,

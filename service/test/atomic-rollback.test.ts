@@ -5,6 +5,7 @@ import { uniqueTag } from './support/factories.js';
 import { postNdjsonStream } from '../../scripts/ndjson-stream.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';
+import { POSTING_GROUP } from '../src/data/search-index.js';
 
 /**
  * atomic=true keeps nothing of a failed load even after batches were written inside its
@@ -29,6 +30,7 @@ for (const engine of ENGINES) {
       expect(response.status).to.equal(422);
       expect(((await response.json()) as { rejected: Array<{ line: number }> }).rejected.map((r) => r.line)).to.deep.equal([3]);
       expect(await app.countTagged(tag)).to.equal(0);
+      expect(await app.orphanPostings(), 'index entries of rolled-back records').to.deep.equal([]);
     });
 
     if (engine === 'mysql') {
@@ -57,11 +59,37 @@ for (const engine of ENGINES) {
           expect(response.status).to.equal(503);
           expect(((await response.json()) as { type: string }).type).to.equal('/problems/unavailable');
           expect(await app.countTagged(tag)).to.equal(0);
+          expect(await app.orphanPostings(), 'index entries of rolled-back records').to.deep.equal([]);
         } finally {
           release();
           await admin.destroy();
         }
       });
     }
+  });
+
+  describe(`atomic=true rolls back written index groups on ${engine}`, function () {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+    });
+    after(async () => app?.close());
+
+    it('keeps no posting rows when the failing line comes after a whole posting group was written', async function () {
+      this.timeout(60_000);
+      const tag = uniqueTag();
+      // One more than a posting group (data/search-index.ts), so its rows are inserted before line 8194 fails the load.
+      const lines = Array.from({ length: POSTING_GROUP + 1 }, (_, i) => JSON.stringify({ title: `${tag} n${i}`, date: '2020-01-01' }));
+      lines.push(JSON.stringify({ title: `${tag} bad`, date: 'not a date' }));
+      const response = await postNdjsonStream(app.baseUrl, [lines.join('\n')], '?atomic=true');
+      expect(response.status).to.equal(422);
+      expect(await app.countTagged(tag)).to.equal(0);
+      expect(await app.orphanPostings(), 'index entries of rolled-back records').to.deep.equal([]);
+      // The same lines without the bad one are found through the index.
+      const stored = await postNdjsonStream(app.baseUrl, [lines.slice(0, -1).join('\n')], '?atomic=true');
+      expect(stored.status).to.equal(200);
+      const found = await fetch(`${app.baseUrl}/v1/?contains=${encodeURIComponent(`${tag} n8192`)}`);
+      expect(((await found.json()) as { items: Array<{ title: string }> }).items.map((item) => item.title)).to.deep.equal([`${tag} n8192`]);
+    });
   });
 }

@@ -10,6 +10,7 @@ describe('config', function () {
       bodyLimit: 10 * 1024 * 1024,
       ndjson: { bodyLimit: 1024 ** 3, maxLineBytes: 64 * 1024 },
       insertBatchSize: 500,
+      bulkConcurrency: 2,
       idempotencyTtlSeconds: 86_400,
       cache: {
         enabled: true,
@@ -80,6 +81,8 @@ describe('config', function () {
     ['LOG_LEVEL', 'loud'],
     ['DATABASE_URL', 'postgres://db/records'],
     ['INSERT_BATCH_SIZE', '100000'],
+    ['BULK_CONCURRENCY', '0'],
+    ['BULK_CONCURRENCY', 'two'],
     ['REDIS_URL', 'localhost:6379'],
     ['CACHE', 'maybe'],
     ['CACHE_TTL_SECONDS', '0'],

@@ -83,6 +83,18 @@ for (const engine of ENGINES) {
         expect(titles).to.deep.equal([`${tag} #0`, `${tag} #1`, `${tag} #3`, `${tag} #4`]);
       });
 
+      it('stores text with quotes, placeholders, backslashes and NUL exactly as sent', async function () {
+        const tag = uniqueTag();
+        const tricky = [`${tag} it's "?" ?? \\ \\' ; -- /*`, `${tag} ${'\u0000'}\n\t%_ 𝄞 é`];
+        const items = tricky.map((title) => buildItem({ title, uri: `https://example.org/a?b=${title.length}&c='?'`, date: '2020-01-01' }));
+        const response = await postJson(base, '/v1/bulk', { items });
+        expect(response.body.inserted).to.equal(2);
+        const stored = await Promise.all(response.body.ids.map(async (id: number) => (await request(base, `/v1/${id}`)).body));
+        expect(stored.map((record: { title: string; uri: string }) => [record.title, record.uri])).to.deep.equal(items.map((item) => [item.title, item.uri]));
+        const found = await request(base, `/v1/?contains=${encodeURIComponent(`${tag} it's "?"`)}`);
+        expect(found.body.items.map((record: { title: string }) => record.title)).to.deep.equal([tricky[0]]);
+      });
+
       it('accepts null, empty and missing title and uri, and enforces their lengths', async function () {
         const tag = uniqueTag();
         const response = await postJson(base, '/v1/bulk', {

@@ -28,7 +28,8 @@ for (const engine of ENGINES) {
       testDb = await createTestDatabase(engine);
       db = createDatabase(testDb.url);
       await migrateLatest(db.knex);
-      const store = createRecordsStore({ db, batchSize: 300 });
+      // Small posting groups: one transaction writes several, as big loads do.
+      const store = createRecordsStore({ db, batchSize: 300, postingGroup: 128 });
       insert = (records) => store.inTransaction((tx) => tx.insert(records));
       const indexes = { auto: createSearchIndex({ db }), scan: createSearchIndex({ db, strategy: 'scan' }), index: createSearchIndex({ db, strategy: 'index' }) };
       search = (query, strategy) => indexes[strategy].search(query);

@@ -1,5 +1,6 @@
 import type { NewRecord, StoredRecord } from '../domain/record.js';
 import { foldText, foldUri } from '../domain/text.js';
+import type { Engine } from './engine.js';
 
 /** The records table's columns, and the mapping between its rows and the domain's records. */
 
@@ -11,17 +12,13 @@ export function fromRow(row: RecordRow): StoredRecord {
   return { id: Number(row.id), title: row.title, uri: row.uri, dateMs: Number(row.date_ms), dateRaw: row.date_raw };
 }
 
-/** The row to insert, with the folded columns searches match against. */
-export function toRow(record: NewRecord) {
-  return {
-    title: record.title,
-    uri: record.uri,
-    date_ms: record.dateMs,
-    date_raw: record.dateRaw,
-    title_folded: foldText(record.title ?? ''),
-    uri_folded: foldUri(record.uri ?? ''),
-  };
+/** The columns an insert writes, in the order of `toRow`'s values. */
+export const INSERT_COLUMNS = ['title', 'uri', 'date_ms', 'date_raw', 'title_folded', 'uri_folded'] as const;
+
+/** The row to insert (INSERT_COLUMNS), with the folded columns searches match against. */
+export function toRow(record: NewRecord): [string | null, string | null, number, string, string, string] {
+  return [record.title, record.uri, record.dateMs, record.dateRaw, foldText(record.title ?? ''), foldUri(record.uri ?? '')];
 }
 
 /** Rows per INSERT: knex writes SQLite multi-row inserts as a compound SELECT, capped at 500 terms. */
-export const rowsPerStatement = (engine: 'mysql' | 'sqlite') => (engine === 'sqlite' ? 500 : 4000);
+export const rowsPerStatement = (engine: Engine) => (engine === 'sqlite' ? 500 : 4000);

@@ -4,8 +4,9 @@ import type { NewRecord } from '../domain/record.js';
 import type { Database } from './database.js';
 import { guarded } from './guarded.js';
 import { rememberIn } from './idempotency-store.js';
-import { COLUMNS, fromRow, rowsPerStatement, toRow, type RecordRow } from './record-rows.js';
-import { indexTitles } from './search-index.js';
+import { insertRows } from './insert-rows.js';
+import { COLUMNS, fromRow, INSERT_COLUMNS, rowsPerStatement, toRow, type RecordRow } from './record-rows.js';
+import { createIndexWriter, type IndexWriter } from './search-index.js';
 
 /** The hottest read, written once instead of built per request. */
 const FIND_BY_ID = `select ${COLUMNS.join(', ')} from records where id = ?`;
@@ -14,7 +15,11 @@ const FIND_BY_ID = `select ${COLUMNS.join(', ')} from records where id = ?`;
  * The records table, written in batches within one transaction per request, with the search
  * index kept in the same transaction: index and data commit or roll back together.
  */
-export function createRecordsStore({ db, batchSize }: { db: Database; batchSize: number }): RecordsStore {
+/**
+ * `postingGroup`: records per posting row group of the search index (tests lower it to cover
+ * transactions that write several groups).
+ */
+export function createRecordsStore({ db, batchSize, postingGroup }: { db: Database; batchSize: number; postingGroup?: number }): RecordsStore {
   const { knex, engine } = db;
   const recordsPerBatch = Math.min(batchSize, rowsPerStatement(engine));
 
@@ -23,19 +28,19 @@ export function createRecordsStore({ db, batchSize }: { db: Database; batchSize:
    * block in every innodb_autoinc_lock_mode (with auto_increment_increment = 1) and report the
    * first; SQLite runs the statement alone inside the transaction and reports the last.
    */
-  async function insertBatch(trx: Knex.Transaction, batch: NewRecord[]): Promise<number[]> {
+  async function insertBatch(trx: Knex.Transaction, index: IndexWriter, batch: NewRecord[]): Promise<number[]> {
     const rows = batch.map(toRow);
-    const [reported] = (await trx('records').insert(rows)) as number[];
-    const first = engine === 'mysql' ? Number(reported) : Number(reported) - batch.length + 1;
+    const reported = await insertRows(trx, engine, 'records', INSERT_COLUMNS, rows);
+    const first = engine === 'mysql' ? reported : reported - batch.length + 1;
     const ids = batch.map((_, offset) => first + offset);
-    await indexTitles(trx, engine, rows.map((row, offset) => ({ id: ids[offset] as number, titleFolded: row.title_folded })));
+    await index.add(rows.map((row, offset) => ({ id: ids[offset] as number, titleFolded: row[4] })));
     return ids;
   }
 
-  async function insertAll(trx: Knex.Transaction, records: NewRecord[]): Promise<number[]> {
+  async function insertAll(trx: Knex.Transaction, index: IndexWriter, records: NewRecord[]): Promise<number[]> {
     const ids: number[] = [];
     for (let start = 0; start < records.length; start += recordsPerBatch) {
-      ids.push(...(await insertBatch(trx, records.slice(start, start + recordsPerBatch))));
+      ids.push(...(await insertBatch(trx, index, records.slice(start, start + recordsPerBatch))));
     }
     return ids;
   }
@@ -47,11 +52,14 @@ export function createRecordsStore({ db, batchSize }: { db: Database; batchSize:
       return guarded(
         () =>
           knex.transaction(async (trx) => {
+            const index = createIndexWriter(trx, engine, postingGroup);
             try {
-              return await work({
-                insert: (records) => guarded(() => insertAll(trx, records)),
+              const result = await work({
+                insert: (records) => guarded(() => insertAll(trx, index, records)),
                 remember: (entry) => guarded(() => rememberIn(trx, entry)),
               });
+              await guarded(() => index.flush());
+              return result;
             } catch (error) {
               if (typeof error === 'object' && error !== null) own.add(error);
               throw error;

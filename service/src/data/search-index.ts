@@ -5,44 +5,68 @@ import { containsPattern, LIKE_ESCAPE } from '../domain/text.js';
 import { GRAM, trigramsOf } from '../domain/trigrams.js';
 import type { Database, Engine } from './database.js';
 import { guarded } from './guarded.js';
+import { insertRows } from './insert-rows.js';
+import { createPostingsBuilder, decodeIds, POSTING_COLUMNS } from './postings.js';
 import { COLUMNS, fromRow, rowsPerStatement, type RecordRow } from './record-rows.js';
 
 /**
- * Search over the records table: a `contains` term is answered from the title_trigrams index or
- * by a scan of the (date_ms, id) index, whichever the planner estimates cheaper; both give exactly
- * the scan's results (service/test/search-index.test.ts checks it on both engines).
+ * Search over the records table: a `contains` term is answered from the title_postings index
+ * (data/postings.ts) or by a scan of the (date_ms, id) index, whichever the planner estimates
+ * cheaper; both give exactly the scan's results (service/test/search-index.test.ts checks it on
+ * both engines).
  */
 
 /** `auto` lets the planner choose; `scan` and `index` force a path (tests compare them). */
 export type SearchStrategy = 'auto' | 'scan' | 'index';
 
-/** Rows counted at most when estimating how selective a trigram or a date range is. */
+/** Records counted at most when estimating how many fall in a date range. */
 const ESTIMATE_CAP = 2000;
+/** Posting rows read at most to estimate a trigram; a trigram spread over more is treated as common. */
+const ROW_CAP = 2048;
+/** Postings above which a trigram is common: the ordered scan finds `limit` matches sooner. */
+const ENTRY_CAP = 20_000;
 /** Trigrams of a long term sampled for estimates: a few selective ones are enough. */
 const MAX_ESTIMATED_GRAMS = 8;
+/** Posting lists intersected at most, among those within INTERSECT_WITHIN times the rarest's size. */
+const MAX_INTERSECTED = 3;
+const INTERSECT_WITHIN = 4;
+/** Candidate ids per `id in (...)` recheck query. */
+const IDS_PER_QUERY = 1000;
+/** Records whose postings are written as one row per trigram (a group); larger transactions write several. */
+export const POSTING_GROUP = 8192;
+
+export type IndexWriter = {
+  add(records: Array<{ id: number; titleFolded: string }>): Promise<void>;
+  flush(): Promise<void>;
+};
 
 /**
- * Adds the trigrams of newly inserted titles, inside the insert's transaction. Built one statement
- * at a time, so a large batch never holds the event loop (and the reads waiting on it) for longer
- * than one statement's worth of trigrams.
+ * Keeps the search index of one write transaction: titles are collected as they are inserted and
+ * written as posting rows when a group is full and before commit, inside the same transaction, so
+ * index and data commit or roll back together.
  */
-export async function indexTitles(trx: Knex.Transaction, engine: Engine, records: Array<{ id: number; titleFolded: string }>): Promise<void> {
+export function createIndexWriter(trx: Knex.Transaction, engine: Engine, groupSize = POSTING_GROUP): IndexWriter {
+  const builder = createPostingsBuilder();
   const perStatement = rowsPerStatement(engine);
-  let entries: Array<{ trigram: string; record_id: number }> = [];
-  for (const { id, titleFolded } of records) {
-    for (const trigram of trigramsOf(titleFolded)) {
-      entries.push({ trigram, record_id: id });
-      if (entries.length === perStatement) {
-        await trx('title_trigrams').insert(entries);
-        entries = [];
-      }
-    }
+  async function flush(): Promise<void> {
+    if (builder.records === 0) return;
+    const rows = builder.drain().map((row) => [row.trigram, row.first_id, row.n, row.ids]);
+    for (let start = 0; start < rows.length; start += perStatement) await insertRows(trx, engine, 'title_postings', POSTING_COLUMNS, rows.slice(start, start + perStatement));
   }
-  if (entries.length > 0) await trx('title_trigrams').insert(entries);
+  return {
+    async add(records) {
+      for (const { id, titleFolded } of records) builder.add(id, titleFolded);
+      if (builder.records >= groupSize) await flush();
+    },
+    flush,
+  };
 }
 
+type Estimate = { gram: string; n: number; common: boolean };
+type Plan = { path: 'scan' } | { path: 'index'; grams: string[] } | { path: 'empty' };
+
 export function createSearchIndex({ db, strategy = 'auto' }: { db: Database; strategy?: SearchStrategy }): SearchIndex {
-  const { knex, engine } = db;
+  const { knex } = db;
 
   /** Rows matching `where`, counted up to ESTIMATE_CAP (an index range scan of bounded length). */
   async function cappedCount(build: (builder: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<number> {
@@ -51,22 +75,30 @@ export function createSearchIndex({ db, strategy = 'auto' }: { db: Database; str
     return Number(row?.n ?? 0);
   }
 
+  /** How many titles contain `gram`, from at most ROW_CAP of its posting rows (their `n` only). */
+  async function estimate(gram: string): Promise<Estimate> {
+    const inner = knex.select('n').from('title_postings').where('trigram', gram).limit(ROW_CAP).as('p');
+    const [row] = await db.select<{ groups: number | string; n: number | string | null }>(knex.select(knex.raw('count(*) as ??, sum(??) as ??', ['groups', 'n', 'n'])).from(inner));
+    const n = Number(row?.n ?? 0);
+    return { gram, n, common: Number(row?.groups ?? 0) >= ROW_CAP || n >= ENTRY_CAP };
+  }
+
   /**
-   * Picks the cheapest way to answer a `contains` search: the trigram index when its rarest
-   * trigram is rarer than the date range (and not present in nearly every title), else the
-   * (date_ms, id) index in order with the LIKE recheck, which stops after `limit` matches.
+   * Picks the cheapest way to answer a `contains` search: the posting lists of the rarest trigrams
+   * when they are rarer than the date range (and not common), else the (date_ms, id) index in order
+   * with the LIKE recheck, which stops after `limit` matches.
    */
-  async function plan(query: SearchQuery): Promise<{ path: 'scan' } | { path: 'index'; grams: string[] } | { path: 'empty' }> {
+  async function plan(query: SearchQuery): Promise<Plan> {
     const term = query.contains;
     if (term === null || Array.from(term).length < GRAM) return { path: 'scan' };
     const all = trigramsOf(term);
     const step = Math.max(1, Math.floor(all.length / MAX_ESTIMATED_GRAMS));
     const sampled = all.filter((_, index) => index % step === 0).slice(0, MAX_ESTIMATED_GRAMS);
-    const counted = await Promise.all(sampled.map(async (gram) => ({ gram, n: await cappedCount((b) => b.from('title_trigrams').where('trigram', gram)) })));
-    counted.sort((a, b) => a.n - b.n);
-    const rarest = counted[0];
+    const estimates = await Promise.all(sampled.map(estimate));
+    estimates.sort((a, b) => Number(a.common) - Number(b.common) || a.n - b.n);
+    const rarest = estimates[0];
     if (!rarest || rarest.n === 0) return { path: 'empty' };
-    if (rarest.n >= ESTIMATE_CAP) return { path: 'scan' };
+    if (rarest.common) return { path: 'scan' };
     if (query.after !== null || query.before !== null) {
       const inRange = await cappedCount((b) => {
         b.from('records');
@@ -76,7 +108,27 @@ export function createSearchIndex({ db, strategy = 'auto' }: { db: Database; str
       });
       if (inRange < rarest.n) return { path: 'scan' };
     }
-    return { path: 'index', grams: counted.slice(0, 2).map((entry) => entry.gram) };
+    const grams = estimates.filter((e) => !e.common && e.n <= rarest.n * INTERSECT_WITHIN).slice(0, MAX_INTERSECTED);
+    return { path: 'index', grams: grams.map((e) => e.gram) };
+  }
+
+  /** Every id in the posting lists of `gram`. */
+  async function postingsOf(gram: string): Promise<number[]> {
+    const rows = await db.select<{ first_id: number | string; ids: Uint8Array }>(knex.select('first_id', 'ids').from('title_postings').where('trigram', gram));
+    const ids: number[] = [];
+    for (const row of rows) decodeIds(Number(row.first_id), row.ids, ids);
+    return ids;
+  }
+
+  /** Ids in every one of the grams' posting lists: the titles that may contain the term. */
+  async function candidates(grams: string[]): Promise<number[]> {
+    const lists = (await Promise.all(grams.map(postingsOf))).sort((a, b) => a.length - b.length);
+    let result = lists[0] ?? [];
+    for (const list of lists.slice(1)) {
+      const present = new Set(list);
+      result = result.filter((id) => present.has(id));
+    }
+    return result;
   }
 
   function filtered(builder: Knex.QueryBuilder, query: SearchQuery, alias: string): Knex.QueryBuilder {
@@ -96,20 +148,21 @@ export function createSearchIndex({ db, strategy = 'auto' }: { db: Database; str
     return builder.orderBy([{ column: column('date_ms') }, { column: column('id') }]).limit(query.limit + 1);
   }
 
-  /** Candidates from the rarest trigrams (joined in that order), rechecked and sorted. */
-  function indexedQuery(query: SearchQuery, grams: string[]): Knex.QueryBuilder {
-    // STRAIGHT_JOIN (MySQL) and CROSS JOIN (SQLite) keep the join order: rarest trigram first.
-    const join = engine === 'mysql' ? 'straight_join' : 'cross join';
-    const from = grams.map((_, i) => (i === 0 ? 'title_trigrams g0' : `${join} title_trigrams g${i}`)).join(' ');
-    const builder = knex
-      .select(COLUMNS.map((name) => `r.${name}`))
-      .from(knex.raw(`${from} ${join} records r`))
-      .whereRaw('r.id = g0.record_id');
-    grams.forEach((gram, i) => {
-      builder.where(`g${i}.trigram`, gram);
-      if (i > 0) builder.whereRaw(`g${i}.record_id = g0.record_id`);
-    });
-    return filtered(builder, query, 'r');
+  /** The candidates rechecked against the query, a chunk of ids at a time, merged in (date, id) order. */
+  async function indexed(query: SearchQuery, grams: string[]): Promise<RecordRow[]> {
+    const ids = await candidates(grams);
+    const chunks: number[][] = [];
+    for (let start = 0; start < ids.length; start += IDS_PER_QUERY) chunks.push(ids.slice(start, start + IDS_PER_QUERY));
+    const pages = await Promise.all(
+      chunks.map((chunk) => db.select<RecordRow>(filtered(knex.select(COLUMNS.map((c) => `r.${c}`)).from('records as r').whereIn('r.id', chunk), query, 'r'))),
+    );
+    const rows = pages.flat();
+    if (pages.length > 1) rows.sort((a, b) => Number(a.date_ms) - Number(b.date_ms) || Number(a.id) - Number(b.id));
+    return rows.slice(0, query.limit + 1);
+  }
+
+  function scanned(query: SearchQuery): Promise<RecordRow[]> {
+    return db.select<RecordRow>(filtered(knex.select(COLUMNS.map((c) => `r.${c}`)).from('records as r'), query, 'r'));
   }
 
   return {
@@ -117,14 +170,13 @@ export function createSearchIndex({ db, strategy = 'auto' }: { db: Database; str
       guarded(async () => {
         let chosen = await (strategy === 'scan' ? { path: 'scan' as const } : plan(query));
         if (strategy === 'index' && chosen.path === 'scan' && query.contains !== null && Array.from(query.contains).length >= GRAM) {
-          chosen = { path: 'index', grams: trigramsOf(query.contains).slice(0, 2) };
+          chosen = { path: 'index', grams: trigramsOf(query.contains).slice(0, MAX_INTERSECTED) };
         }
         if (chosen.path === 'empty') return { records: [], next: null };
-        const builder = chosen.path === 'index' ? indexedQuery(query, chosen.grams) : filtered(knex.select(COLUMNS.map((c) => `r.${c}`)).from('records as r'), query, 'r');
-        const rows = (await db.select<RecordRow>(builder)).map(fromRow);
-        const records = rows.slice(0, query.limit);
+        const found = (chosen.path === 'index' ? await indexed(query, chosen.grams) : await scanned(query)).map(fromRow);
+        const records = found.slice(0, query.limit);
         const last = records.at(-1);
-        const next = rows.length > query.limit && last ? { dateMs: last.dateMs, id: last.id } : null;
+        const next = found.length > query.limit && last ? { dateMs: last.dateMs, id: last.id } : null;
         return { records, next };
       }),
   };

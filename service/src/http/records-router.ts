@@ -6,6 +6,7 @@ import { SCOPES } from '../auth/principal.js';
 import type { RecordsCache } from '../cache/records-cache.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { RecordsService } from '../domain/records-service.js';
+import { concurrencyLimit } from './concurrency-limit.js';
 import { idempotencyOf } from './idempotency-key.js';
 import { readJsonBody } from './json-body.js';
 import { ndjsonLines } from './ndjson-body.js';
@@ -32,6 +33,7 @@ export function createRecordsRouter({
   ndjsonLimits,
   authenticate,
   idempotencyTtlMs,
+  bulkConcurrency,
 }: {
   records: RecordsService;
   cache: Pick<RecordsCache, 'getRecord' | 'search'>;
@@ -40,12 +42,14 @@ export function createRecordsRouter({
   ndjsonLimits?: { body: number; line: number };
   authenticate: Middleware;
   idempotencyTtlMs: number;
+  /** Bulk requests processed at once by this process; more wait their turn. */
+  bulkConcurrency: number;
 }): Router {
   const router = createRouter({ prefix: '/v1' });
   const read = [authenticate, requireScope(SCOPES.read)];
   const write = [authenticate, requireScope(SCOPES.write)];
 
-  router.post('/bulk', ...write, async (ctx) => {
+  router.post('/bulk', ...write, concurrencyLimit(bulkConcurrency), async (ctx) => {
     const atomic = atomicFlag(ctx.query);
     const key = idempotencyOf(ctx, { atomic, ttlMs: idempotencyTtlMs });
     const options = { atomic, idempotency: key?.request ?? null };

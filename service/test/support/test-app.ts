@@ -8,6 +8,7 @@ import { listen } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import type { Engine } from '../../src/data/database.js';
 import { checkAgainstContract } from './contract.js';
+import { decodeIds } from '../../src/data/postings.js';
 
 export type TestApp = {
   baseUrl: string;
@@ -15,6 +16,8 @@ export type TestApp = {
   runtime: Runtime;
   /** Records whose title contains `tag` (see uniqueTag), counted in the database itself. */
   countTagged(tag: string): Promise<number>;
+  /** Ids the search index lists that no record has: a rolled-back write must leave none. */
+  orphanPostings(): Promise<number[]>;
   close(): Promise<void>;
 };
 
@@ -36,6 +39,12 @@ export async function startTestApp(engine: Engine, env: Record<string, string> =
     async countTagged(tag) {
       const [row] = await runtime.db.knex('records').where('title', 'like', `%${tag}%`).count({ n: '*' });
       return Number(row?.n);
+    },
+    async orphanPostings() {
+      const rows = (await runtime.db.knex('title_postings').select('first_id', 'ids')) as Array<{ first_id: number | string; ids: Uint8Array }>;
+      const indexed = new Set(rows.flatMap((row) => decodeIds(Number(row.first_id), row.ids)));
+      const stored = new Set(((await runtime.db.knex('records').select('id')) as Array<{ id: number | string }>).map((row) => Number(row.id)));
+      return [...indexed].filter((id) => !stored.has(id));
     },
     async close() {
       server.closeAllConnections();

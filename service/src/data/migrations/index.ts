@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as createRecords from './0001_create_records.js';
 import * as titleTrigrams from './0002_title_trigrams.js';
 import * as idempotencyKeys from './0003_idempotency_keys.js';
+import * as titlePostings from './0004_title_postings.js';
 
 type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
@@ -10,6 +11,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0001_create_records', createRecords],
   ['0002_title_trigrams', titleTrigrams],
   ['0003_idempotency_keys', idempotencyKeys],
+  ['0004_title_postings', titlePostings],
 ];
 
 const migrationSource: Knex.MigrationSource<string> = {
