@@ -13,7 +13,7 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token load migrate build typecheck lint test test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench dashboard-image clean
+.PHONY: help install run token load migrate build typecheck lint test test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench dashboard-image release-check sbom clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -103,6 +103,12 @@ clean: ## remove build output and the local SQLite database
 
 dashboard-image: install ## redraw docs/images/dashboard.png from the dashboard's queries against a real Prometheus and two service instances
 	RECORDS_DASHBOARD_IMAGE=$(CURDIR)/docs/images/dashboard.png $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 120000 service/test/dashboard.test.ts
+
+release-check: install ## what a tag vVERSION would publish, after checking every place naming the version agrees: make release-check VERSION=x.y.z
+	$(NODE_BIN)/tsx scripts/release-check.ts $(VERSION)
+
+sbom: install ## a CycloneDX SBOM of the image's npm dependencies (runtime only, from package-lock.json): make sbom [SBOM=file]
+	$(NODE_BIN)/cyclonedx-npm --omit dev --output-format JSON --output-reproducible --output-file $(or $(SBOM),records.cdx.json)
 
 bench: build ## grow MariaDB to 100k, 1M (the main table, every scenario vs a same-run baseline) and 5M records; PostgreSQL GIN reference
 	scripts/with-test-servers $(NODE_BIN)/tsx scripts/bench.ts

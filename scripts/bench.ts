@@ -17,10 +17,8 @@
  *   run (5), BENCH_CONNECTIONS (16), BENCH_ROUNDS (3)
  * Goals are reported, never asserted: this is a benchmark, not a test.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { createPostingsBuilder } from '../service/src/data/postings.js';
 import { foldText } from '../service/src/domain/text.js';
@@ -28,7 +26,10 @@ import { generateRecords } from './generate-records.js';
 import { ndjsonChunks, postNdjsonStream, sampleRss } from './ndjson-stream.js';
 import { RAW_SERVER, rowsFor } from './bench/baselines.js';
 import { fourWriters, latencies, load, median, medianFigure, pacedWriter, startProcess, stop, type Figure } from './bench/harness.js';
+import { startCollector } from './bench/collector.js';
 import { growthTable, writeGrowthChart, type GrowthPoint } from './bench/growth.js';
+import { indexSizeRow, largerTableRow, referenceRow } from './bench/index-rows.js';
+import { tableSizes } from './bench/table-sizes.js';
 import { measurePostgres } from './bench/postgres.js';
 import { judge, report, SCENARIOS, type Row } from './bench/report.js';
 import { SETTINGS } from './bench/settings.js';
@@ -50,8 +51,14 @@ async function main() {
   const keyPrefix = `bench${Date.now()}:`;
   const image = /NODE_OPTIONS="([^"]+)"/.exec(readFileSync('Dockerfile', 'utf8'))?.[1] ?? '';
   const serviceEnv = { ...database, NODE_OPTIONS: image };
-  const cached = await startProcess(['service/dist/main.js', 'serve'], { ...serviceEnv, REDIS_URL: redisUrl, CACHE_KEY_PREFIX: keyPrefix });
-  const uncached = await startProcess(['service/dist/main.js', 'serve'], { ...serviceEnv, CACHE: 'off' });
+  // As the image runs it: the tracing module preloaded, off without a collector endpoint.
+  const entrypoint = ['--import', './service/dist/tracing.js', 'service/dist/main.js', 'serve'];
+  const cached = await startProcess(entrypoint, { ...serviceEnv, REDIS_URL: redisUrl, CACHE_KEY_PREFIX: keyPrefix });
+  const uncached = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off' });
+  // Tracing's cost: the same service without the tracing module, and with tracing on, every request sampled.
+  const collector = await startCollector();
+  const untraced = await startProcess(['service/dist/main.js', 'serve'], { ...serviceEnv, CACHE: 'off' });
+  const traced = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'always_on' });
   const pool = mysql.createPool({ uri: dbUrl.toString(), connectionLimit: 8 });
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -74,16 +81,7 @@ async function main() {
       const response = await postNdjsonStream(uncached.url, ndjsonChunks(take(Math.max(0, target - Number(counted.n))), 256 * 1024));
       loadedTotal += ((await response.json()) as { inserted: number }).inserted;
     };
-    const indexSize = async () => {
-      await pool.query('analyze table records, title_postings');
-      const [sizes] = (await pool.query(
-        "select table_name as name, data_length + index_length as bytes, table_rows as row_count from information_schema.tables where table_schema = 'records_bench'",
-      )) as unknown as [Array<{ name: string; bytes: number; row_count: number }>];
-      const [[counted]] = (await pool.query('select count(*) as n from records')) as unknown as [[{ n: number }]];
-      const records = Number(counted.n);
-      const size = (name: string) => sizes.find((table) => table.name === name);
-      return { records, bytes: Number(size('title_postings')?.bytes ?? 0) / records, rows: Number(size('title_postings')?.row_count ?? 0) / records, recordBytes: Number(size('records')?.bytes ?? 0) / records };
-    };
+    const indexSize = () => tableSizes(pool, 'records_bench');
     // Inputs, the same for service and baseline.
     const idPathsUpTo = (count: number) => Array.from({ length: 2000 }, (_, i) => `/v1/${1 + ((i * 7919) % count)}`);
     const sampleTitles = [...generateRecords(5000, 42, 0)].map((record) => record.title ?? '');
@@ -149,7 +147,10 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round += 1) {
       console.log(`reads, round ${round}/${ROUNDS}`);
       add(SCENARIOS.cacheHit, await load(cached.url, idPaths), await load(rawRedis.url, idPaths));
-      add(SCENARIOS.byId, await load(uncached.url, idPaths), await load(rawMysql.url, idPaths));
+      const byId = await load(uncached.url, idPaths);
+      add(SCENARIOS.byId, byId, await load(rawMysql.url, idPaths));
+      add(SCENARIOS.tracingOff, byId, await load(untraced.url, idPaths));
+      add(SCENARIOS.tracingOn, await load(traced.url, idPaths), byId);
       add(
         SCENARIOS.contains,
         await latencies(terms, (term) => fetchBody(`${uncached.url}/v1/?contains=${term}`)),
@@ -241,43 +242,10 @@ async function main() {
 
     // 4. The reference: PostgreSQL 15 + pg_trgm GIN over the same first RECORDS folded titles.
     console.log('PostgreSQL pg_trgm GIN reference...');
-    const postgresDir = mkdtempSync(join(tmpdir(), 'records-bench-pg.'));
-    let reference;
-    try {
-      const started = execFileSync('scripts/postgres', ['start', postgresDir], { encoding: 'utf8' });
-      const postgresUrl = /POSTGRES_URL=(\S+)/.exec(started)?.[1] as string;
-      const folded = Array.from(generateRecords(RECORDS, 42, 0), (record) => foldText(record.title ?? ''));
-      reference = await measurePostgres(postgresUrl, folded, terms);
-    } finally {
-      execFileSync('scripts/postgres', ['stop', postgresDir]);
-      rmSync(postgresDir, { recursive: true, force: true });
-    }
-    const containsRow = rounds[SCENARIOS.contains];
-    const containsService = medianFigure(containsRow?.service ?? []);
-    rows.push({
-      scenario: 'search index size per record',
-      service: { rps: 0, p50: 0, p99: 0 },
-      baseline: { rps: 0, p50: 0, p99: 0 },
-      serviceText: `${Math.round(index.bytes)} B, ${index.rows.toFixed(2)} rows`,
-      baselineText: `${Math.round(reference.indexBytesPerRecord)} B`,
-      baselineName: 'PostgreSQL pg_trgm GIN',
-      ratio: index.bytes / reference.indexBytesPerRecord,
-      ratioOf: 'bytes',
-      goal: '<= 100 B',
-      met: index.bytes <= 100,
-    });
-    rows.push({
-      scenario: 'reference: PostgreSQL 15 pg_trgm GIN, COPY with the index vs without, contains',
-      service: { rps: Math.round(reference.copyIndexed), p50: reference.contains.p50, p99: reference.contains.p99 },
-      baseline: { rps: Math.round(reference.copyPlain), p50: 0, p99: 0 },
-      serviceText: `COPY ${Math.round(reference.copyIndexed)} rows/s; contains p50 ${reference.contains.p50.toFixed(1)} ms, p99 ${reference.contains.p99.toFixed(1)} ms`,
-      baselineText: `${Math.round(reference.copyPlain)} rows/s`,
-      baselineName: 'COPY without the index',
-      ratio: reference.copyIndexed / reference.copyPlain,
-      ratioOf: 'rows/s',
-      goal: 'reference (the service: ahead on loads, <= 2x its size)',
-      met: median(bulk.service) / median(bulk.plain) > reference.copyIndexed / reference.copyPlain && index.bytes <= 2 * reference.indexBytesPerRecord,
-    });
+    const folded = Array.from(generateRecords(RECORDS, 42, 0), (record) => foldText(record.title ?? ''));
+    const reference = await measurePostgres(folded, terms);
+    const containsService = medianFigure(rounds[SCENARIOS.contains]?.service ?? []);
+    rows.push(indexSizeRow(index, reference), referenceRow(reference, { loadRatio: median(bulk.service) / median(bulk.plain), indexBytes: index.bytes }));
 
     // 5. Growth: the point at RECORDS from the medians above, then the larger sizes.
     growth.push({
@@ -296,26 +264,15 @@ async function main() {
     const largest = growth.at(-1);
     if (largest && largest.records > loaded.inserted) {
       const at = await indexSize();
-      rows.push({
-        scenario: `search contains (5-digit term), uncached, at ${(largest.records / 1e6).toFixed(1)}M records`,
-        service: { rps: 0, p50: largest.containsP50, p99: largest.containsP99 },
-        baseline: { rps: 0, p50: containsService.p50, p99: containsService.p99 },
-        serviceText: `p50 ${largest.containsP50.toFixed(1)} ms, p99 ${largest.containsP99.toFixed(1)} ms`,
-        baselineText: `p50 ${containsService.p50.toFixed(1)} ms, p99 ${containsService.p99.toFixed(1)} ms`,
-        baselineName: `the same at ${(loaded.inserted / 1e6).toFixed(1)}M`,
-        ratio: largest.containsP99 / containsService.p99,
-        ratioOf: 'p99 latency',
-        goal: 'p99 <= 50 ms',
-        met: largest.containsP99 <= 50,
-      });
+      rows.push(largerTableRow(largest, { records: loaded.inserted, contains: containsService }));
       notes.push(`At ${at.records} records the search index takes ${Math.round(at.bytes)} bytes and ${at.rows.toFixed(2)} posting rows per record.`);
     }
     writeGrowthChart('bench/results/growth.svg', growth);
     appendix = `Growth with the number of records, one measurement per size (the ${(loaded.inserted / 1e6).toFixed(1)}M row is the medians above):\n\n${growthTable(growth)}\n\n![growth](bench/results/growth.svg)\n`;
   } finally {
     await pool.end();
-    await stop(cached);
-    await stop(uncached);
+    for (const server of [cached, uncached, untraced, traced]) await stop(server);
+    await collector.stop();
   }
   report(rows, notes, appendix);
 }

@@ -25,6 +25,7 @@ export type KongEnvironment = {
   jwksSync: { intervalSeconds: number; overlapSeconds: number };
   syncImage: string;
   prometheusOperator: boolean;
+  tracing: { tracesEndpoint: string; samplingRate: number };
   exposeDocs: boolean;
 };
 
@@ -47,6 +48,10 @@ export function renderConfig(env: KongEnvironment, base = readFileSync(KONG_CONF
     plugin.config.redis = { ...plugin.config.redis, ...env.rateLimitRedis };
   }
   for (const plugin of allPlugins.filter((candidate) => candidate.name === 'cors')) plugin.config.origins = env.corsOrigins;
+  for (const plugin of allPlugins.filter((candidate) => candidate.name === 'opentelemetry')) {
+    plugin.config.traces_endpoint = env.tracing.tracesEndpoint;
+    plugin.config.sampling_rate = env.tracing.samplingRate;
+  }
   if (env.exposeDocs) {
     // The contract and its page, public like the API's shape; read limits, no token.
     const search = routes.find((route) => route.name === 'records-search') as Route;

@@ -34,3 +34,13 @@ stop_pid() {
     sleep 0.1
   done
 }
+
+# start_process NAME COMMAND...: runs it in the background, logging to $dir/NAME.log, its PID in
+# $dir/NAME.pid (the caller's `dir`), so that stop_pid can stop exactly what was started.
+# shellcheck disable=SC2154 # dir is the sourcing script's working directory, set before any call
+start_process() {
+  local name=$1
+  shift
+  "$@" >"$dir/$name.log" 2>&1 &
+  echo $! >"$dir/$name.pid"
+}

@@ -241,6 +241,24 @@ describe('Helm chart charts/records', function () {
       expect(Number(policy?.metadata.annotations?.['helm.sh/hook-weight'])).to.be.below(Number(job?.metadata.annotations?.['helm.sh/hook-weight']));
     });
 
+    it('turns tracing on only with a collector endpoint: the OpenTelemetry variables, and egress to the collector', function () {
+      const configOf = (objects: K8sObject[]) => find(objects, 'ConfigMap').find((candidate) => candidate.metadata.name === 'records')?.data ?? {};
+      const egressPorts = (objects: K8sObject[]) =>
+        (find(objects, 'NetworkPolicy').find((candidate) => candidate.metadata.name === 'records')?.spec.egress ?? []).flatMap((rule: { ports?: Array<{ port: number }> }) => (rule.ports ?? []).map((p) => p.port));
+      const off = helmTemplate();
+      expect(Object.keys(configOf(off)).filter((name) => name.startsWith('OTEL_'))).to.deep.equal([]);
+      expect(egressPorts(off)).not.to.include(4318);
+      const on = helmTemplate([], ['config.tracing.endpoint=http://collector.observability.svc:4318', 'config.tracing.samplingRatio=0.25']);
+      expect(configOf(on)).to.include({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.observability.svc:4318',
+        OTEL_SERVICE_NAME: 'records',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+      });
+      expect(egressPorts(on)).to.include(4318);
+      expect(() => helmTemplate([], ['config.tracing.endpoint=collector:4318'])).to.throw(/does not match pattern/);
+    });
+
     it('keeps the helm test token out of values and plain env: minted in the pod, or mounted from tests.tokenSecret', function () {
       const pod = (objects: K8sObject[]) => find(objects, 'Pod')[0] as K8sObject;
       const selfTrusting = pod(helmTemplate());

@@ -82,6 +82,17 @@ for (const environment of ENVIRONMENTS) {
       expect([...used].filter((name) => !SCHEMA_PLUGINS.includes(name)), 'plugins without a schema here').to.deep.equal([]);
     });
 
+    it('sends traces in the service\'s propagation format (W3C) to this environment\'s collector', function () {
+      const plugin = kong.plugins.find((candidate) => candidate.name === 'opentelemetry');
+      expect(plugin?.config.propagation).to.deep.equal({ extract: ['w3c'], inject: ['w3c'], default_format: 'w3c' });
+      expect(plugin?.config.traces_endpoint).to.equal(settings.tracing.tracesEndpoint);
+      expect(plugin?.config.traces_endpoint).to.match(/\/v1\/traces$/);
+      expect(plugin?.config.sampling_rate).to.be.within(0, 1);
+      const env = parse(readFileSync('kong/values.yaml', 'utf8')).env;
+      expect(env.plugins.split(','), 'loaded').to.include('opentelemetry');
+      expect(env.tracing_instrumentations, 'Kong makes the request span').to.equal('request');
+    });
+
     it('uses unique names', function () {
       const names = [...kong.services.map((s) => `service:${s.name}`), ...routes.map((r) => `route:${r.name}`), ...kong.consumers.map((c) => `consumer:${c.username}`)];
       expect(new Set(names).size).to.equal(names.length);
@@ -271,6 +282,7 @@ describe('Kong schema validation refuses what Debian\'s decK 1.4 let through', f
     ['a _format_version of 9.9', (c) => (c._format_version = '9.9'), /_format_version must be equal to constant/],
     ['a jwt credential algorithm XX999', (c) => (c.consumers[0].jwt_secrets[0].algorithm = 'XX999'), /algorithm must be equal to one of the allowed values/],
     ['a rate-limit policy redisss', (c) => (plugin(route(c).plugins, 'rate-limiting').config.policy = 'redisss'), /policy must be equal to one of the allowed values/],
+    ['a propagation format w4c', (c) => (plugin(c.plugins, 'opentelemetry').config.propagation.default_format = 'w4c'), /default_format must be equal to one of the allowed values/],
     ['a CORS max_age that is not a number', (c) => (plugin(c.plugins, 'cors').config.max_age = 'soon'), /max_age must be number/],
     ['a correlation-id generator Kong does not have', (c) => (plugin(c.plugins, 'correlation-id').config.generator = 'uuid-v9'), /generator must be equal to one of the allowed values/],
     ['a prometheus flag given as a string', (c) => (plugin(c.plugins, 'prometheus').config.per_consumer = 'yes'), /per_consumer must be boolean/],

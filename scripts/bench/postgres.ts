@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -18,7 +22,21 @@ async function copyRate(client: pg.Client, table: string, body: string, records:
   return records / ((performance.now() - started) / 1000);
 }
 
-export async function measurePostgres(url: string, foldedTitles: string[], terms: string[]): Promise<PostgresReference> {
+/** Starts PostgreSQL (scripts/postgres) in a temporary directory, measures, and stops it. */
+export async function measurePostgres(foldedTitles: string[], terms: string[]): Promise<PostgresReference> {
+  const dir = mkdtempSync(join(tmpdir(), 'records-bench-pg.'));
+  try {
+    const started = execFileSync('scripts/postgres', ['start', dir], { encoding: 'utf8' });
+    const url = /POSTGRES_URL=(\S+)/.exec(started)?.[1];
+    if (!url) throw new Error(`scripts/postgres printed no POSTGRES_URL:\n${started}`);
+    return await measure(url, foldedTitles, terms);
+  } finally {
+    execFileSync('scripts/postgres', ['stop', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(url: string, foldedTitles: string[], terms: string[]): Promise<PostgresReference> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -24,6 +24,8 @@ export const SCENARIOS = {
   contains: 'search contains (5-digit term), uncached',
   range: 'search, one-month date range, uncached',
   duringLoad: 'GET /v1/:id during a bulk load at half speed',
+  tracingOff: 'GET /v1/:id from the database, tracing module loaded but off',
+  tracingOn: 'GET /v1/:id from the database, tracing on (every request sampled)',
 } as const;
 
 /** Each scenario's baseline, ratio and goal, as the issue states them. */
@@ -41,6 +43,10 @@ export function judge(name: string, service: Figure, baseline: Figure): Omit<Row
       return { baselineName: 'node:http + the raw indexed SQL', ratio: latency, ratioOf: 'p50 latency', goal: '<= 1.5x', met: latency <= 1.5 };
     case SCENARIOS.duringLoad:
       return { baselineName: 'the same reads at idle', ratio: service.p99 / baseline.p99, ratioOf: 'p99 latency', goal: 'p99 <= 2x', met: service.p99 / baseline.p99 <= 2 };
+    case SCENARIOS.tracingOff:
+      return { baselineName: 'the same service without the tracing module', ratio: throughput, ratioOf: 'req/s', goal: '>= 0.95 (no measurable cost)', met: throughput >= 0.95 };
+    case SCENARIOS.tracingOn:
+      return { baselineName: 'the same reads, tracing off', ratio: throughput, ratioOf: 'req/s', goal: '>= 0.70', met: throughput >= 0.7 };
     default:
       throw new Error(`no goal for ${name}`);
   }

@@ -14,6 +14,7 @@ import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from 
 import { load, LoadFailed } from './loader/load.js';
 import { createProgress } from './loader/progress.js';
 import { createLogger } from './logger.js';
+import { flushTraces } from './observability/traces.js';
 import { createRuntime } from './runtime.js';
 import { listen } from './server.js';
 import { shutdownGracefully, trackConnections } from './shutdown.js';
@@ -51,7 +52,10 @@ async function serve(): Promise<void> {
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     shutdownGracefully({ server, connections, runtime, logger, ...config.shutdown }).then(
-      (clean) => process.exit(clean ? 0 : 1),
+      async (clean) => {
+        await flushTraces();
+        process.exit(clean ? 0 : 1);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -34,6 +34,7 @@ const redis = closed({
 });
 
 const period = { type: 'number', exclusiveMinimum: 0 };
+const PROPAGATION_FORMATS = ['w3c', 'b3', 'b3-single', 'jaeger', 'ot', 'aws', 'gcp', 'datadog', 'instana'];
 
 const PLUGIN_CONFIGS: Record<string, object> = {
   jwt: {
@@ -96,6 +97,25 @@ const PLUGIN_CONFIGS: Record<string, object> = {
     private_network: boolean,
     preflight_continue: boolean,
     allow_origin_absent: boolean,
+  }),
+  // Kong 3.9's opentelemetry plugin (kong/plugins/opentelemetry/schema.lua, typedefs.propagation).
+  opentelemetry: closed({
+    traces_endpoint: { type: 'string', pattern: '^https?://[^\\s/]+(/\\S*)?$' },
+    logs_endpoint: { type: 'string', pattern: '^https?://[^\\s/]+(/\\S*)?$' },
+    headers: { type: 'object', additionalProperties: string },
+    resource_attributes: { type: 'object', additionalProperties: nonEmpty },
+    queue: { type: 'object' },
+    connect_timeout: timeout,
+    send_timeout: timeout,
+    read_timeout: timeout,
+    http_response_header_for_traceid: string,
+    sampling_rate: { type: 'number', minimum: 0, maximum: 1 },
+    propagation: closed({
+      extract: { type: 'array', items: { enum: PROPAGATION_FORMATS } },
+      inject: { type: 'array', items: { enum: ['preserve', ...PROPAGATION_FORMATS] } },
+      clear: strings,
+      default_format: { enum: PROPAGATION_FORMATS },
+    }),
   }),
   prometheus: closed({
     per_consumer: boolean,

@@ -4,6 +4,7 @@ import type { SearchQuery } from '../domain/search-query.js';
 import { containsPattern, LIKE_ESCAPE } from '../domain/text.js';
 import { GRAM, trigramsOf } from '../domain/trigrams.js';
 import type { Database, Engine } from './database.js';
+import { annotateSpan } from '../observability/traces.js';
 import { guarded } from './guarded.js';
 import { insertRows } from './insert-rows.js';
 import { createPostingsBuilder, decodeIds, POSTING_COLUMNS } from './postings.js';
@@ -172,6 +173,7 @@ export function createSearchIndex({ db, strategy = 'auto' }: { db: Database; str
         if (strategy === 'index' && chosen.path === 'scan' && query.contains !== null && Array.from(query.contains).length >= GRAM) {
           chosen = { path: 'index', grams: trigramsOf(query.contains).slice(0, MAX_INTERSECTED) };
         }
+        annotateSpan({ 'records.search.plan': chosen.path });
         if (chosen.path === 'empty') return { records: [], next: null };
         const found = (chosen.path === 'index' ? await indexed(query, chosen.grams) : await scanned(query)).map(fromRow);
         const records = found.slice(0, query.limit);

@@ -6,6 +6,7 @@ import { SCOPES } from '../auth/principal.js';
 import type { RecordsCache } from '../cache/records-cache.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { RecordsService } from '../domain/records-service.js';
+import { annotateSpan } from '../observability/traces.js';
 import { concurrencyLimit } from './concurrency-limit.js';
 import { idempotencyOf } from './idempotency-key.js';
 import { readJsonBody } from './json-body.js';
@@ -61,6 +62,7 @@ export function createRecordsRouter({
             return records.storeItems(body, options);
           });
     if (outcome.replayed) ctx.set('Idempotent-Replayed', 'true');
+    annotateSpan({ 'records.bulk.inserted': outcome.value.inserted, 'records.idempotent_replay': outcome.replayed });
     ctx.body = outcome.value;
   });
 
@@ -68,6 +70,7 @@ export function createRecordsRouter({
     const query = parseSearchQuery(ctx.query);
     const { value, cache: outcome } = await cache.search(query, async () => searchDocument(await records.search(query), query));
     ctx.set('X-Cache', outcome);
+    annotateSpan({ 'records.cache': outcome });
     ctx.type = 'application/json';
     ctx.body = value;
   });
@@ -79,6 +82,7 @@ export function createRecordsRouter({
       return record ? recordDocument(record) : null;
     });
     ctx.set('X-Cache', outcome);
+    annotateSpan({ 'records.cache': outcome });
     if (value === null) throw new NotFound(`No record has id ${ctx.params.id}.`);
     ctx.type = 'application/json';
     ctx.body = value;

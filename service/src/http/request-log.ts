@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import { requestLogger } from '../logger.js';
+import { traceIds } from '../observability/traces.js';
 
 // Kong's correlation-id plugin sends a UUID; anything else that is short and plain is kept too.
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -36,6 +37,7 @@ export function requestObserver({ logger, metrics }: { logger: Logger; metrics: 
             durationMs: Math.round(seconds * 100_000) / 100,
             subject: ctx.state.principal?.subject,
             issuer: ctx.state.principal?.issuer,
+            ...traceIds(),
           },
           'request',
         );

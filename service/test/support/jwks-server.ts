@@ -20,6 +20,8 @@ export class JwksServer {
   readonly issuer: string;
   keys: TestKey[] = [];
   fetches = 0;
+  /** The `traceparent` header of each fetch (undefined when none was sent). */
+  readonly traceparents: Array<string | undefined> = [];
   private server: Server | null = null;
   private port = 0;
 
@@ -38,6 +40,7 @@ export class JwksServer {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       this.fetches += 1;
+      this.traceparents.push(req.headers.traceparent as string | undefined);
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ keys: this.keys.map((key) => key.jwk) }));
     });

@@ -12,8 +12,8 @@ export class ServiceProcess {
   exitCode: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  private constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts', 'serve'], {
+  private constructor(env: Record<string, string>, preload: string[]) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((module) => ['--import', module]), 'service/src/main.ts', 'serve'], {
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -30,8 +30,9 @@ export class ServiceProcess {
     }
   }
 
-  static async start(env: Record<string, string>): Promise<ServiceProcess> {
-    const service = new ServiceProcess(env);
+  /** `preload`: modules imported before the service, as the image's entrypoint imports tracing. */
+  static async start(env: Record<string, string>, { preload = [] }: { preload?: string[] } = {}): Promise<ServiceProcess> {
+    const service = new ServiceProcess(env, preload);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       const listening = service.logs.find((line) => line.msg === 'listening');

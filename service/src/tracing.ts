@@ -1,0 +1,17 @@
+/**
+ * Distributed tracing, loaded before the service: `node --import ./service/dist/tracing.js
+ * service/dist/main.js` (the image's entrypoint does this). Off unless the standard
+ * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: then, and only then,
+ * the OpenTelemetry SDK is imported and the module hooks are registered, so a service without a
+ * collector loads nothing of it (`make bench` measures both). The standard OTEL_* variables
+ * (sampler, service name, headers, protocol) configure the SDK as usual.
+ */
+import { register } from 'node:module';
+
+const env = process.env;
+if ((env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true') {
+  // ES modules are instrumented through import hooks, registered before the service's imports run.
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  const { startTracing } = await import('./observability/tracing-sdk.js');
+  startTracing();
+}
