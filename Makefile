@@ -13,7 +13,7 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token load migrate build typecheck lint test test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench dashboard-image release-check sbom clean
+.PHONY: help install run token load migrate build typecheck lint test check tools upstream-mirror test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench dashboard-image release-check sbom clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,9 +49,20 @@ lint: install ## eslint, the layer rules of .dependency-cruiser.cjs (the domain 
 	$(NODE_BIN)/depcruise service/src --validate .dependency-cruiser.cjs
 	$(NODE_BIN)/knip --include exports,files,dependencies
 
-test: install typecheck lint test-only image-smoke cluster-test argocd-test ## install what is missing, start real servers on loopback, run every check
+test: install ## after every change (about 4 min): typecheck, lint, unit, API (SQLite, MariaDB, Redis) and static suites; prints where the time went
+	scripts/tier test
 
-test-only: install ## run the mocha suites against real MariaDB, Redis, Prometheus and SQLite (no typecheck/lint)
+check: install ## everything (CI runs it): make test, then tracing, Schemathesis, browser, faults and soak, release, image smoke, cluster and Argo CD suites
+	scripts/tier check
+
+tools: ## build every Go-built test tool into the tools cache, one line per tool with its time (a fresh machine's first step)
+	scripts/tools
+
+upstream-mirror: install ## write the upstream charts' data the tests read (needs the chart repositories): make upstream-mirror OUT=dir
+	@test -n "$(OUT)" || { echo 'usage: make upstream-mirror OUT=dir   (then RECORDS_UPSTREAM_MIRROR=dir)' >&2; exit 2; }
+	$(NODE_BIN)/tsx scripts/upstream.ts mirror '$(OUT)'
+
+test-only: install ## the mocha suites of make test alone, against real MariaDB and Redis (no typecheck/lint)
 	scripts/with-test-servers $(NODE_BIN)/mocha
 
 cluster-test: install ## a real control plane on loopback (built from source once, kwok nodes): dry runs, helm and kubectl installs
@@ -102,7 +113,7 @@ clean: ## remove build output and the local SQLite database
 	rm -rf service/dist data
 
 dashboard-image: install ## redraw docs/images/dashboard.png from the dashboard's queries against a real Prometheus and two service instances
-	RECORDS_DASHBOARD_IMAGE=$(CURDIR)/docs/images/dashboard.png $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 120000 service/test/dashboard.test.ts
+	RECORDS_DASHBOARD_IMAGE=$(CURDIR)/docs/images/dashboard.png scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 120000 service/test/dashboard.test.ts
 
 release-check: install ## what a tag vVERSION would publish, after checking every place naming the version agrees: make release-check VERSION=x.y.z
 	$(NODE_BIN)/tsx scripts/release-check.ts $(VERSION)

@@ -8,7 +8,8 @@ import { ENVIRONMENTS, renderOverlay } from '../scripts/k8s-manifests.js';
 import { chartPolicyViolations } from './support/chart-policy.js';
 import { isBuiltIn, validateAll } from './support/k8s-schema.js';
 import { groupOf, projectViolations, unusedRules } from './support/argocd-projects.js';
-import { helmTemplate, kustomize, parseObjects, renderApps, toolPath, upstreamObjects, type K8sObject } from './support/tools.js';
+import { chartPins, MIRROR_VARIABLE } from './support/upstream.js';
+import { helmTemplate, kongRender, kustomize, parseObjects, renderApps, toolPath, upstreamObjects, type K8sObject } from './support/tools.js';
 
 const REPO = 'https://github.com/records/records.git';
 
@@ -49,12 +50,16 @@ function deployedBy(app: K8sObject, environment: string): K8sObject[] {
       return [...upstream('keda-2.20.2/crds.yaml'), ...upstream('keda-2.20.2/rendered-defaults.yaml')];
     case 'kong': {
       pinned('kong', '2.48.0');
-      // The chart rendered with kong/values.yaml as of b3e13de, plus what this environment's
-      // generated values add (the chart cannot be rendered here): its cert-manager Certificate
-      // (certificates.proxy) and extraObjects, in the release namespace.
+      // The chart's render with this environment's values where the mirror has it; else what the
+      // data allows: the extraObjects of the generated values through the chart's tpl pass. The
+      // chart adds its cert-manager Certificate (certificates.proxy) only where the cluster serves
+      // cert-manager's API, which a plain render does not assume: added here as the cluster has it.
+      const kong = kongRender(environment);
+      if (!kong.complete) console.log(`      kong (${environment}): ${kong.note}`);
       const generated = parse(readFileSync(`kong/generated/${environment}/values.yaml`, 'utf8'));
       const certificate: K8sObject = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'kong-kong-proxy-cert' }, spec: { dnsNames: generated.certificates.proxy.dnsNames } };
-      return [...upstream('kong-2.48.0/crds.yaml'), ...upstream('kong-2.48.0/rendered-with-kong-values-b3e13de.yaml'), certificate, ...(generated.extraObjects as K8sObject[])];
+      const certificates = kong.objects.some((object) => object.kind === 'Certificate') ? [] : [certificate];
+      return [...upstream('kong-2.48.0/crds.yaml'), ...kong.objects, ...certificates];
     }
     case 'mariadb-operator-crds':
       pinned('mariadb-operator-crds', '26.6.0');
@@ -69,6 +74,27 @@ function deployedBy(app: K8sObject, environment: string): K8sObject[] {
       throw new Error(`no rendering known for Application ${app.metadata.name}`);
   }
 }
+
+describe('upstream pins (tools/upstream.yaml)', function () {
+  it('pins the charts Argo CD installs, at the versions argocd/apps/values.yaml installs', function () {
+    const installed = parse(readFileSync('argocd/apps/values.yaml', 'utf8')).charts as Record<string, { repoURL: string; chart: string; version: string }>;
+    const pinned = Object.fromEntries(chartPins().map(({ key, repoURL, chart, version }) => [key, { repoURL, chart, version }]));
+    expect(pinned).to.deep.equal(installed);
+  });
+
+  it('takes Argo CD\'s CRDs from the version scripts/install-argocd builds', function () {
+    const built = /^version=(v\S+)$/m.exec(readFileSync('scripts/install-argocd', 'utf8'))?.[1];
+    const argocd = (parse(readFileSync('tools/upstream.yaml', 'utf8')).crdModules as Array<{ module: string; version: string }>).find((entry) => entry.module.startsWith('github.com/argoproj/argo-cd/'));
+    expect(argocd?.version).to.equal(built);
+  });
+
+  it('fails at once, in one line naming RECORDS_UPSTREAM_MIRROR, without a mirror', function () {
+    const result = spawnSync('node_modules/.bin/tsx', ['scripts/upstream.ts', 'dir'], { encoding: 'utf8', env: { ...process.env, [MIRROR_VARIABLE]: '/nonexistent/mirror' } });
+    expect(result.status).to.equal(2);
+    expect(result.stderr.trim().split('\n')).to.have.length(1);
+    expect(result.stderr).to.contain('RECORDS_UPSTREAM_MIRROR');
+  });
+});
 
 describe('GitOps: argocd/', function () {
   this.timeout(60_000);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Middleware } from 'koa';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { createTokenVerifier } from '../service/src/auth/token-verifier.js';
 import { createDisabledCache } from '../service/src/cache/records-cache.js';
 import { DEFAULT_BODY_LIMIT_BYTES, loadConfig } from '../service/src/config.js';
@@ -16,7 +16,8 @@ import { generateTestKey, JwksServer } from '../service/test/support/jwks-server
 import { ENVIRONMENTS, generatedPath, readEnvironment, renderConfig, renderValues } from '../scripts/kong-config.js';
 import { unknownFieldsOf, validateAll } from './support/k8s-schema.js';
 import { kongSchemaErrors, SCHEMA_PLUGINS } from './support/kong-schema.js';
-import { helmTemplate, parseObjects, UPSTREAM, type K8sObject } from './support/tools.js';
+import { helmTemplate, kongRender, throughTpl, upstreamDefaults, type K8sObject } from './support/tools.js';
+import { chartPin, mirrorFile } from './support/upstream.js';
 
 type Plugin = { name: string; config: Record<string, any> };
 type Route = { name: string; paths: string[]; methods: string[]; protocols: string[]; hosts?: string[]; strip_path?: boolean; https_redirect_status_code?: number; plugins?: Plugin[] };
@@ -153,7 +154,7 @@ for (const environment of ENVIRONMENTS) {
       if (environment === 'production') expect(settings.rateLimitRedis).to.include({ port: 6380, ssl: true, ssl_verify: true });
       else {
         // Staging's Valkey, as its chart names the Service in namespace data.
-        const valkey = parseObjects(readFileSync(join(UPSTREAM, 'valkey-0.11.0/rendered-defaults.yaml'), 'utf8')).find((object) => object.kind === 'Service');
+        const valkey = upstreamDefaults('valkey').find((object) => object.kind === 'Service');
         expect(settings.rateLimitRedis.host).to.equal(`${valkey?.metadata.name}.data.svc.cluster.local`);
         expect(settings.rateLimitRedis.port).to.equal(valkey?.spec.ports[0].port);
       }
@@ -363,11 +364,11 @@ describe('the token rule: Kong and the service admit the tokens of common identi
 });
 
 describe('Kong chart values', function () {
-  const chartValuesText = readFileSync(join(UPSTREAM, 'kong-2.48.0/values.yaml'), 'utf8');
+  const chartValuesText = readFileSync(mirrorFile(chartPin('kong'), 'values.yaml'), 'utf8');
   const chartValues = parse(chartValuesText);
   // Options the chart documents as comments (`# maxUnavailable: "50%"`), or reads without listing
   // them (proxy.externalTrafficPolicy: its render with this project's values carries the field).
-  const rendered = readFileSync(join(UPSTREAM, 'kong-2.48.0/rendered-with-kong-values-b3e13de.yaml'), 'utf8');
+  const rendered = stringify(kongRender('staging').objects);
   const documented = (key: string) => new RegExp(`^\\s*#\\s*${key}:`, 'm').test(chartValuesText) || new RegExp(`^\\s*${key}: `, 'm').test(rendered);
   const files = ['kong/values.yaml', ...ENVIRONMENTS.map((environment) => generatedPath(environment, 'values.yaml')), 'k8s/kind/kong-values.yaml'];
   const values = parse(readFileSync('kong/values.yaml', 'utf8'));
@@ -418,6 +419,31 @@ describe('Kong chart values', function () {
       'old: securityContext.capabilities: unknown field',
     ]);
     expect(unknownKeys({ proxy: { tls: { nodeport: 1 } } }, chartValues, '')).to.deep.equal(['proxy.tls.nodeport: not a value of the chart']);
+  });
+
+  it('survives the chart\'s tpl pass over extraObjects in every environment, alerts keeping their $labels', function () {
+    for (const environment of ENVIRONMENTS) {
+      const files = chartPin('kong').renders[environment]!;
+      const written = parse(readFileSync(generatedPath(environment, 'values.yaml'), 'utf8')).extraObjects as K8sObject[];
+      let emitted: K8sObject[] = [];
+      expect(() => (emitted = throughTpl(files)), environment).not.to.throw();
+      expect(emitted.map((object) => `${object.kind}/${object.metadata.name}`), environment).to.deep.equal(written.map((object) => `${object.kind}/${object.metadata.name}`));
+      const annotations = emitted.filter((object) => object.kind === 'PrometheusRule')
+        .flatMap((rule) => rule.spec.groups.flatMap((group: { rules: Array<{ annotations?: Record<string, string> }> }) => group.rules.flatMap((alert) => Object.values(alert.annotations ?? {}))));
+      for (const text of annotations) expect(text, `${environment}: an alert's text after tpl`).not.to.match(/\{\{\s*"/);
+      if (environment === 'production') expect(annotations.join('\n'), 'the JWKS alert names its consumer').to.contain('{{ $labels.consumer }}');
+    }
+  });
+
+  it('passes extraObjects through tpl as the chart does: a bare {{ $labels }} fails the render', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'kong-tpl-'));
+    try {
+      const file = join(dir, 'values.yaml');
+      writeFileSync(file, stringify({ extraObjects: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' }, data: { text: '{{ $labels.consumer }}' } }] }));
+      expect(() => throughTpl([file])).to.throw(/undefined variable "\$labels"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs Kong OSS 3.9 DB-less, without the ingress controller or an Admin API Service', function () {

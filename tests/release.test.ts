@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { disagreements, versionPlaces } from '../scripts/release/versions.js';
+import { chartPins } from './support/upstream.js';
 
 /**
  * The release pipeline, as far as it can be proven without GitHub: the workflows pass actionlint
@@ -181,6 +182,14 @@ describe('release pipeline', function () {
         'kong@3.9.5',
         'docker.io/library/mariadb@10.11.11',
       ]);
+    });
+
+    it('moves each upstream chart in argocd/apps/values.yaml and tools/upstream.yaml in one pull request', function () {
+      const manager = config.customManagers.find((candidate) => candidate.managerFilePatterns.some((pattern) => pattern.includes('tools/upstream')));
+      expect(manager, 'a manager for tools/upstream.yaml').to.not.equal(undefined);
+      for (const file of ['argocd/apps/values.yaml', 'tools/upstream.yaml']) {
+        expect(captured(manager!, [file]), file).to.include.members(chartPins().map((pin) => `${pin.chart}@${pin.version}`));
+      }
     });
 
     it('pins GitHub Actions by digest and keeps TypeScript below 6.1', function () {

@@ -46,8 +46,11 @@ function createCache(config: Config['cache'], logger: Logger, metrics: Metrics):
   return createRecordsCache({ store, ttlSeconds: config.ttlSeconds, keyPrefix: config.keyPrefix, logger });
 }
 
-/** Builds the whole service graph from config. Tests build the same graph with their own config. */
-export async function createRuntime(config: Config, logger: Logger): Promise<Runtime> {
+/**
+ * Builds the whole service graph from config. Tests build the same graph with their own config,
+ * and may give the clock that idempotency keys expire by.
+ */
+export async function createRuntime(config: Config, logger: Logger, { now = Date.now }: { now?: () => number } = {}): Promise<Runtime> {
   const signingKey = loadSigningKeyIfPresent(config.identity.keyFile);
   if (config.identity.keyFile && !signingKey) logger.warn({ path: config.identity.keyFile }, 'SERVICE_KEY_FILE names no file: the service mints no tokens');
   assertServable(config, signingKey !== null);
@@ -69,6 +72,7 @@ export async function createRuntime(config: Config, logger: Logger): Promise<Run
     cache,
     observer: { stored: (n) => metrics.recordsIngested.inc(n), rejected: (n) => metrics.recordsRejected.inc(n) },
     streamBatchSize: config.insertBatchSize,
+    now,
   });
 
   const self =

@@ -1,8 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
+import { scrape, type ScrapeJob } from './support/prometheus.js';
 import { postJson, request, startTestApp, type TestApp } from './support/test-app.js';
 
 /** The one autoscaling query, as the chart's ScaledObject reads it. */
@@ -66,54 +64,53 @@ describe('metrics', function () {
 });
 
 describe('the autoscaling query (charts/records/files/request-rate.promql), evaluated by a real Prometheus', function () {
-  // The query's rate() window is one minute, so the load has to cover a full minute.
-  this.timeout(120_000);
-  const dir = mkdtempSync(join(tmpdir(), 'records-prometheus-'));
+  this.timeout(60_000);
+  const job = 'records-autoscaling';
   let pods: TestApp[] = [];
-  let prometheusUrl = '';
+  let prometheus: ScrapeJob | undefined;
 
   before(async function () {
     pods = [await startTestApp('sqlite'), await startTestApp('sqlite')];
-    const targets = pods.map((pod) => pod.baseUrl.replace('http://', ''));
-    const output = execFileSync('scripts/prometheus', ['start', dir, 'records', ...targets], { encoding: 'utf8' });
-    prometheusUrl = /PROMETHEUS_URL=(\S+)/.exec(output)?.[1] ?? '';
+    prometheus = await scrape(job, pods.map((pod) => pod.baseUrl.replace('http://', '')));
   });
   after(async function () {
-    execFileSync('scripts/prometheus', ['stop', dir]);
-    rmSync(dir, { recursive: true, force: true });
+    prometheus?.stop();
     for (const pod of pods) await pod.close();
   });
 
-  async function query(promql: string): Promise<number | null> {
-    const response = await fetch(`${prometheusUrl}/api/v1/query?${new URLSearchParams({ query: promql })}`);
-    const body = (await response.json()) as { status: string; data: { result: Array<{ value: [number, string] }> } };
-    expect(body.status).to.equal('success');
-    const first = body.data.result[0];
-    return first ? Number(first.value[1]) : null;
-  }
-
   it('returns the average API request rate per pod', async function () {
-    // 30 req/s on one pod and about 3 req/s on the other for 65 s: about 16.5 req/s per pod.
-    // Health checks and scrapes go on meanwhile and must not count.
+    // 30 req/s on one pod and about 3 req/s on the other: about 16.5 req/s per pod. Health checks
+    // and scrapes go on meanwhile and must not count. Prometheus scrapes every second, so a 10 s
+    // window (the chart's is 1m) is full after 11 s of traffic; the query runs while it goes on.
     const started = Date.now();
     let sent = 0;
-    while (Date.now() - started < 65_000) {
-      const tick = Date.now();
-      const [busy, quiet] = pods as [TestApp, TestApp];
-      const batch = [request(busy.baseUrl, '/v1/?limit=1'), request(busy.baseUrl, '/v1/1'), request(busy.baseUrl, '/v1/?limit=2')];
-      if (sent % 3 === 0) batch.push(request(quiet.baseUrl, '/v1/?limit=1'));
-      batch.push(request(quiet.baseUrl, '/healthz'), request(busy.baseUrl, '/readyz'));
-      await Promise.all(batch);
-      sent += 1;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (Date.now() - tick))));
+    let sending = true;
+    const traffic = (async () => {
+      while (sending) {
+        const tick = Date.now();
+        const [busy, quiet] = pods as [TestApp, TestApp];
+        const batch = [request(busy.baseUrl, '/v1/?limit=1'), request(busy.baseUrl, '/v1/1'), request(busy.baseUrl, '/v1/?limit=2')];
+        if (sent % 3 === 0) batch.push(request(quiet.baseUrl, '/v1/?limit=1'));
+        batch.push(request(quiet.baseUrl, '/healthz'), request(busy.baseUrl, '/readyz'));
+        await Promise.all(batch);
+        sent += 1;
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 100 - (Date.now() - tick))));
+      }
+    })();
+    let perPod: number | null;
+    let sentPerSecond: number;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      await prometheus!.scrapedAfter(Date.now() / 1000);
+      perPod = await prometheus!.value(AUTOSCALING_QUERY.replaceAll('__SELECTOR__', `job="${job}"`).replaceAll('__WINDOW__', '10s'));
+      sentPerSecond = (sent * 3 + Math.ceil(sent / 3)) / ((Date.now() - started) / 1000);
+    } finally {
+      sending = false;
+      await traffic;
     }
-    await new Promise((resolve) => setTimeout(resolve, 2500)); // two more scrapes
-
-    const perPod = await query(AUTOSCALING_QUERY.replaceAll('__SELECTOR__', 'job="records"').replaceAll('__WINDOW__', '1m'));
-    const sentPerSecond = (sent * 3 + Math.ceil(sent / 3)) / ((Date.now() - started - 2500) / 1000);
     expect(perPod, 'query result').to.be.a('number');
     // rate() extrapolates at the edges of the window, so allow a band around the true figure.
     expect(perPod).to.be.within((sentPerSecond / 2) * 0.75, (sentPerSecond / 2) * 1.25);
-    expect(await query('count(up{job="records"} == 1)')).to.equal(2);
+    expect(await prometheus!.value(`count(up{job="${job}"} == 1)`)).to.equal(2);
   });
 });

@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { asKubectlInput, kubectl, must } from '../cluster/cluster.js';
-import { kongAsPlacedNow, parseObjects, renderApps, upstreamObjects, type K8sObject } from '../support/tools.js';
+import { kongRender, parseObjects, renderApps, upstreamObjects, type K8sObject } from '../support/tools.js';
+import { crdFiles } from '../support/upstream.js';
 import { applications, asYaml, eventually, isConverged, repositoryOfWorkingTree, Repository, waveOf, type Application, type LiveObject } from './argocd.js';
 import { leftOut, OUTSIDE_THE_CLUSTER, playStandIns, STAND_INS } from './stand-ins.js';
 
@@ -32,10 +32,10 @@ function mirrorsFor(environment: string): Record<string, { path: string; objects
   const kong = `kong-${versions.kong!.version}`;
   const operator = `mariadb-operator-${versions.mariadbOperator!.version}`;
   const valkey = `valkey-${versions.valkey!.version}`;
-  const kongExtras = (parse(readFileSync(`kong/generated/${environment}/values.yaml`, 'utf8')).extraObjects ?? []) as K8sObject[];
+  const kongRendered = kongRender(environment);
   return {
     keda: { path: keda, objects: [...upstreamObjects(`${keda}/crds.yaml`), ...upstreamObjects(`${keda}/rendered-defaults.yaml`)], note: 'its CRDs and what it renders by default (the Application passes no values)' },
-    kong: { path: `${kong}-${environment}`, objects: [...kongAsPlacedNow(), ...kongExtras], note: `its render with kong/values.yaml, security settings as placed now, plus kong/generated/${environment} extraObjects` },
+    kong: { path: `${kong}-${environment}`, objects: kongRendered.objects, note: kongRendered.note },
     mariadbOperatorCrds: { path: `mariadb-operator-crds-${versions.mariadbOperatorCrds!.version}`, objects: upstreamObjects(`${operator}/crds.yaml`), note: 'its CRDs' },
     mariadbOperator: { path: operator, objects: upstreamObjects(`${operator}/rendered-defaults.yaml`), note: 'what it renders by default, CRDs off (as argocd/values/mariadb-operator sets)' },
     valkey: { path: valkey, objects: upstreamObjects(`${valkey}/rendered-defaults.yaml`), note: 'what it renders by default (without the ACL values of argocd/values/valkey)' },
@@ -82,10 +82,7 @@ const apply = (objects: K8sObject[], what: string) => must(kubectl(['apply', '-f
 /** Prerequisites docs/gitops.md asks of the cluster: the CRDs of cert-manager and, in production, of the Prometheus Operator. */
 function installPrerequisites(environment: string): void {
   const wanted = parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')).prerequisites;
-  const files = execFileSync('scripts/upstream-crds', { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .filter((file) => (wanted.certManagerCRDs && file.includes('/cert-manager')) || (wanted.prometheusOperatorCRDs && file.includes('/prometheus-operator')));
+  const files = crdFiles().filter((file) => (wanted.certManagerCRDs && file.includes('/cert-manager')) || (wanted.prometheusOperatorCRDs && file.includes('/prometheus-operator')));
   must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', ...files.flatMap((file) => ['-f', file])]), 'applying prerequisite CRDs');
 }
 

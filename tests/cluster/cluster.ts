@@ -1,6 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseObjects, toolPath, type K8sObject } from '../support/tools.js';
+import { crdFiles } from '../support/upstream.js';
 
 /**
  * The test control plane that scripts/with-cluster started: kubectl and helm against it (its
@@ -33,9 +34,9 @@ export const warningsIn = (stderr: string) => stderr.split('\n').filter((line) =
  */
 export const asKubectlInput = (objects: K8sObject[]) => JSON.stringify(objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects });
 
-/** CRDs at the pinned versions (scripts/upstream-crds), applied and established. */
+/** CRDs at the pinned versions (tools/upstream.yaml), applied and established. */
 export function installCrds(): string[] {
-  const files = execFileSync('scripts/upstream-crds', { encoding: 'utf8' }).trim().split('\n');
+  const files = crdFiles();
   const crds = files.flatMap((file) => parseObjects(readFileSync(file, 'utf8')).filter((object) => object.kind === 'CustomResourceDefinition'));
   must(kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager', 'records-test', '-f', '-'], asKubectlInput(crds)), 'applying CRDs');
   must(kubectl(['wait', '--for', 'condition=Established', '--timeout', '120s', ...crds.map((crd) => `crd/${crd.metadata.name}`)]), 'waiting for CRDs');

@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments, parseDocument } from 'yaml';
+import { parseAllDocuments } from 'yaml';
+import { chartFolder, chartPin, mirrorDir, renderWithTodaysValues } from './upstream.js';
 
 export type K8sObject = {
   apiVersion: string;
@@ -41,29 +42,33 @@ export function helmTemplate(valuesFiles: string[] = [], sets: string[] = [], re
   return parseObjects(result.stdout);
 }
 
-/**
- * What the pinned upstream charts render (../shared/upstream/README.md): kept beside the checkout,
- * read in place, never copied into it.
- */
-export const UPSTREAM = '../shared/upstream';
+/** Objects of a file in the upstream mirror (tests/support/upstream.ts), e.g. `keda-2.20.2/crds.yaml`. */
+export const upstreamObjects = (file: string): K8sObject[] => parseObjects(readFileSync(join(mirrorDir(), file), 'utf8'));
 
-/** What an upstream chart renders at its pinned version (a file of ../shared/upstream). */
-export const upstreamObjects = (file: string): K8sObject[] => parseObjects(readFileSync(join(UPSTREAM, file), 'utf8'));
+/** A pinned chart's default render from the mirror. */
+export const upstreamDefaults = (key: string): K8sObject[] => upstreamObjects(`${chartFolder(chartPin(key))}/rendered-defaults.yaml`);
 
 /**
- * The Kong chart cannot be rendered here: its b3e13de render, with the security settings where
- * kong/values.yaml now puts them (the chart feeds securityContext to the pod and
- * containerSecurityContext to each container).
+ * A values file's extraObjects as the Kong chart emits them: each passed through Helm's `tpl`
+ * (tests/support/tpl-pass, the project's one-template chart doing what the chart's
+ * templates/extraManifests.yaml does). Throws with Helm's message when `tpl` fails.
  */
-export function kongAsPlacedNow(): K8sObject[] {
-  const values = parseDocument(readFileSync('kong/values.yaml', 'utf8')).toJS();
-  return upstreamObjects('kong-2.48.0/rendered-with-kong-values-b3e13de.yaml').map((object) => {
-    if (object.kind !== 'Deployment') return object;
-    const pod = object.spec.template.spec;
-    pod.securityContext = values.securityContext;
-    for (const container of [...(pod.initContainers ?? []), ...pod.containers]) container.securityContext = values.containerSecurityContext;
-    return object;
-  });
+export function throughTpl(valuesFiles: string[]): K8sObject[] {
+  const result = run('helm', ['template', 'kong', 'tests/support/tpl-pass', '--namespace', 'kong', ...valuesFiles.flatMap((file) => ['-f', file])]);
+  if (result.status !== 0) throw new Error(result.stderr.trim());
+  return parseObjects(result.stdout);
+}
+
+/**
+ * Kong as the chart renders it with an environment's values today: the mirror's render whose
+ * digest matches them. Where the mirror has none (the values changed since it was written), what
+ * the data allows: the project's extraObjects through the chart's `tpl` pass, and a note saying so.
+ */
+export function kongRender(environment: string): { objects: K8sObject[]; note: string; complete: boolean } {
+  const lookup = renderWithTodaysValues('kong', environment);
+  if (lookup.found) return { objects: parseObjects(readFileSync(lookup.file, 'utf8')), note: `the chart's render with today's values (${lookup.file})`, complete: true };
+  const objects = throughTpl(chartPin('kong').renders[environment]!);
+  return { objects, note: `only the project's extraObjects: ${lookup.why}`, complete: false };
 }
 
 function rendered(tool: 'helm' | 'kubectl', args: string[]): K8sObject[] {

@@ -14,7 +14,7 @@ type Row = { request_hash: string; response: string; expires_at_ms: number | str
  * so the caller replays it. An expired row is replaced. No DELETE runs first: its gap lock would
  * make racing inserts deadlock.
  */
-export async function rememberIn(trx: Knex.Transaction, entry: RememberedResponse): Promise<void> {
+export async function rememberIn(trx: Knex.Transaction, entry: RememberedResponse, nowMs: number): Promise<void> {
   const row = {
     scope: entry.scope,
     idempotency_key: entry.key,
@@ -34,7 +34,7 @@ export async function rememberIn(trx: Knex.Transaction, entry: RememberedRespons
     // Only an expired row may be taken over; racing requests see a deadlock here, which is the same answer.
     const expired = await trx('idempotency_keys')
       .where({ scope: entry.scope, idempotency_key: entry.key })
-      .where('expires_at_ms', '<', Date.now())
+      .where('expires_at_ms', '<', nowMs)
       .update({ request_hash: row.request_hash, status: row.status, response: row.response, expires_at_ms: row.expires_at_ms })
       .catch((updateError: { code?: string }) => {
         if (updateError.code === 'ER_LOCK_DEADLOCK') return 0;

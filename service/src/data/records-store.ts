@@ -56,7 +56,7 @@ export function createRecordsStore({ db, batchSize, postingGroup }: { db: Databa
             try {
               const result = await work({
                 insert: (records) => guarded(() => insertAll(trx, index, records)),
-                remember: (entry) => guarded(() => rememberIn(trx, entry)),
+                remember: (entry, nowMs) => guarded(() => rememberIn(trx, entry, nowMs)),
               });
               await guarded(() => index.flush());
               return result;

@@ -19,7 +19,7 @@ export type Idempotent<T> = { value: T; replayed: boolean };
  * "stored" and "remembered" cannot disagree; when two requests race, the store's unique key lets
  * one commit, and the other rolls back and replays it.
  */
-export function createIdempotentWriter({ store, idempotency }: { store: RecordsStore; idempotency: IdempotencyStore }) {
+export function createIdempotentWriter({ store, idempotency, now = Date.now }: { store: RecordsStore; idempotency: IdempotencyStore; now?: () => number }) {
   return async function writeOnce<T>(
     request: IdempotencyRequest | null,
     work: (tx: WriteTransaction) => Promise<T>,
@@ -29,7 +29,7 @@ export function createIdempotentWriter({ store, idempotency }: { store: RecordsS
     if (request === null) return { value: await store.inTransaction(work), replayed: false };
 
     const replay = async (): Promise<Idempotent<T> | null> => {
-      const remembered = await idempotency.find(request.scope, request.key, Date.now());
+      const remembered = await idempotency.find(request.scope, request.key, now());
       if (!remembered) return null;
       await drain();
       if (remembered.requestHash !== request.requestHash()) {
@@ -43,13 +43,14 @@ export function createIdempotentWriter({ store, idempotency }: { store: RecordsS
     try {
       const value = await store.inTransaction(async (tx) => {
         const result = await work(tx);
+        const at = now();
         await tx.remember({
           scope: request.scope,
           key: request.key,
           requestHash: request.requestHash(),
           response: JSON.stringify(result),
-          expiresAtMs: Date.now() + request.ttlMs,
-        });
+          expiresAtMs: at + request.ttlMs,
+        }, at);
         return result;
       });
       return { value, replayed: false };

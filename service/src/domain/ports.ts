@@ -15,8 +15,11 @@ export type RememberedResponse = { scope: string; key: string; requestHash: stri
 export type WriteTransaction = {
   /** Stores a batch of records (and their search entries) and returns their ids in order. */
   insert(records: NewRecord[]): Promise<number[]>;
-  /** Remembers the response; throws IdempotencyKeyTaken when another request committed the key first. */
-  remember(entry: RememberedResponse): Promise<void>;
+  /**
+   * Remembers the response, taking over a row of the same key expired at `nowMs`; throws
+   * IdempotencyKeyTaken when another request committed the key first.
+   */
+  remember(entry: RememberedResponse, nowMs: number): Promise<void>;
 };
 
 export type RecordsStore = {

@@ -18,6 +18,7 @@ export function createRecordsService({
   cache,
   observer = IGNORE,
   streamBatchSize,
+  now = Date.now,
 }: {
   store: RecordsStore;
   index: SearchIndex;
@@ -25,8 +26,10 @@ export function createRecordsService({
   cache: ReadCache;
   observer?: IngestObserver;
   streamBatchSize: number;
+  /** The clock idempotency keys expire by (milliseconds since the epoch). */
+  now?: () => number;
 }) {
-  const writeOnce = createIdempotentWriter({ store, idempotency });
+  const writeOnce = createIdempotentWriter({ store, idempotency, now });
   return {
     ...createWriteRecords({ writeOnce, cache, observer, streamBatchSize }),
     findRecord: (id: number): Promise<StoredRecord | null> => store.findById(id),

@@ -26,9 +26,9 @@ export function createInMemoryPorts() {
             staged.push(stored);
             return stored.id;
           }),
-        remember: async (entry) => {
+        remember: async (entry, nowMs) => {
           const earlier = remembered.get(slot(entry.scope, entry.key));
-          if (earlier && earlier.expiresAtMs >= Date.now()) throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
+          if (earlier && earlier.expiresAtMs >= nowMs) throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
           stagedKeys.set(slot(entry.scope, entry.key), entry);
         },
       });

@@ -25,10 +25,10 @@ export type TestApp = {
  * Starts the real service graph on port 0 over a fresh database of the given engine, or over
  * `shared` (another app's database, which then stays owned by that app).
  */
-export async function startTestApp(engine: Engine, env: Record<string, string> = {}, shared?: TestDatabase): Promise<TestApp> {
+export async function startTestApp(engine: Engine, env: Record<string, string> = {}, shared?: TestDatabase, clock?: { now: () => number }): Promise<TestApp> {
   const database = shared ?? (await createTestDatabase(engine));
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', AUTH_MODE: 'disabled', ...env });
-  const runtime = await createRuntime(config, createLogger(config));
+  const runtime = await createRuntime(config, createLogger(config), clock);
   await migrateLatest(runtime.db.knex);
   const server: Server = await listen(runtime.app, 0, '127.0.0.1');
   const { port } = server.address() as AddressInfo;
