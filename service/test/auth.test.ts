@@ -8,6 +8,7 @@ import jwt from 'jsonwebtoken';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createRuntime } from '../src/runtime.js';
+import { waitFor } from './support/wait.js';
 import { loadSigningKey } from '../src/auth/signing-key.js';
 import { createTokenMinter } from '../src/auth/token-minter.js';
 import { generateTestKey, JwksServer } from './support/jwks-server.js';
@@ -240,7 +241,8 @@ describe('removed keys', function () {
     const [retired, current] = idp.keys as [ReturnType<typeof generateTestKey>, ReturnType<typeof generateTestKey>];
     expect((await get(app, '/v1/', idp.sign({}, retired))).status).to.equal(200);
     idp.keys = [current];
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // The 1 s key cache expires on jwks-rsa's own clock: poll for the refusal, bounded past it.
+    await waitFor('the retired key refused', async () => (await get(app, '/v1/', idp.sign({}, retired))).status === 401, 3_000, 100);
     expect401(await get(app, '/v1/', idp.sign({}, retired)));
     expect((await get(app, '/v1/', idp.sign({}, current))).status).to.equal(200);
   });

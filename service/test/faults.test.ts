@@ -82,14 +82,25 @@ describe('Redis killed and restarted under load', function () {
       }
     };
     const clients = Array.from({ length: 6 }, (_, n) => client(n));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    redis.stop();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    redis.start();
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    stop = true;
-    await Promise.all(clients);
-    expect(statuses.length).to.be.greaterThan(200);
+    // Each phase lasts until enough requests were answered in it, not for a fixed time.
+    const answered = (more: number) => {
+      const target = statuses.length + more;
+      return waitFor(`${more} more requests answered`, async () => statuses.length >= target, 30_000, 20);
+    };
+    const redisUp = async () => /^redis_up 1$/m.test((await request(app.baseUrl, '/metrics')).body as string);
+    try {
+      await answered(100);
+      redis.stop();
+      await waitFor('the service to see Redis down', async () => !(await redisUp()), 30_000, 20);
+      await answered(100);
+      redis.start();
+      await waitFor('the service back on Redis', redisUp, 30_000, 20);
+      await answered(100);
+    } finally {
+      stop = true;
+      await Promise.all(clients);
+    }
+    expect(statuses.length).to.be.greaterThan(300);
     expect(statuses.filter((status) => status !== 200)).to.deep.equal([]);
   });
 });

@@ -115,7 +115,7 @@ describe('graceful shutdown under load', function () {
       };
 
       const running = [...Array.from({ length: 6 }, (_, n) => client(n)), watchReadiness()];
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await waitFor('requests in flight before the signal', async () => outcomes.length >= 60, 30_000, 10);
       service.signal('SIGTERM');
       const exitCode = await service.exitCode;
       stopping = true;
@@ -175,7 +175,7 @@ describe('graceful shutdown with keep-alive clients that keep sending', function
         }
       };
       const running = Array.from({ length: 8 }, () => client());
-      await new Promise((resolve) => setTimeout(resolve, 800));
+      await waitFor('requests answered before the signal', async () => answered >= 120, 30_000, 10);
       signalledAt = Date.now();
       service.signal('SIGTERM');
       await Promise.all(running);

@@ -34,6 +34,24 @@ export const warningsIn = (stderr: string) => stderr.split('\n').filter((line) =
  */
 export const asKubectlInput = (objects: K8sObject[]) => JSON.stringify(objects.length === 1 ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects });
 
+/**
+ * Waits until every namespace has its `default` ServiceAccount. The controller manager creates it
+ * just after the namespace; until then the API server refuses every pod there, dry runs included
+ * ("error looking up service account NS/default"). On a machine's first run, with the controller
+ * manager still starting, the cluster suite's first dry runs met exactly that.
+ */
+export function serviceAccountsReady(seconds = 120): void {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const namespaces = must(kubectl(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']), 'listing namespaces').trim().split(/\s+/);
+    const accounts = must(kubectl(['get', 'serviceaccounts', '--all-namespaces', '--field-selector', 'metadata.name=default', '-o', 'jsonpath={.items[*].metadata.namespace}']), 'listing ServiceAccounts').trim().split(/\s+/);
+    const waiting = namespaces.filter((namespace) => !accounts.includes(namespace));
+    if (waiting.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`no default ServiceAccount after ${seconds} s in ${waiting.join(', ')}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+}
+
 /** CRDs at the pinned versions (tools/upstream.yaml), applied and established. */
 export function installCrds(): string[] {
   const files = crdFiles();

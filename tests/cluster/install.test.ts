@@ -4,7 +4,7 @@ import { helmTemplate, kongRender, kustomize, parseObjects, renderApps, throughT
 import { chartPin } from '../support/upstream.js';
 import { ensureGeneratedSecret } from '../../service/src/kubernetes/generated-secret.js';
 import { allowed } from '../support/network-policy.js';
-import { dryRun, helm, installCrds, kubectl, must, objectsLeft, asKubectlInput, warningsIn } from './cluster.js';
+import { dryRun, helm, installCrds, kubectl, must, objectsLeft, asKubectlInput, serviceAccountsReady, warningsIn } from './cluster.js';
 
 /**
  * Installs against a real API server (scripts/with-cluster: kube-apiserver, controller manager,
@@ -30,6 +30,7 @@ describe('a real control plane: installs the API server accepts', function () {
     // default-deny policies, quotas. Then the CRDs every object below needs.
     must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-k', 'k8s']), 'applying k8s/');
     kubectl(['create', 'namespace', 'argocd']);
+    serviceAccountsReady();
     installCrds();
   });
 
@@ -80,6 +81,7 @@ describe('a real control plane: installs the API server accepts', function () {
   it('lets the init-secret hook, with the chart\'s own Role and a token of its ServiceAccount, create the Secret and add keys, and nothing more', async function () {
     const namespace = 'init-secret-test';
     kubectl(['create', 'namespace', namespace]);
+    serviceAccountsReady();
     const rbac = helmTemplate([], [], 'records', namespace).filter((object) => object.metadata.name === 'records-init-secret' && object.kind !== 'Job' && object.kind !== 'NetworkPolicy');
     expect(rbac.map((object) => object.kind).sort()).to.deep.equal(['Role', 'RoleBinding', 'ServiceAccount']);
     must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-n', namespace, '-f', '-'], asKubectlInput(rbac)), 'RBAC');
