@@ -17,7 +17,7 @@ import { leftOut, OUTSIDE_THE_CLUSTER, playStandIns, STAND_INS } from './stand-i
  *  - every destination: the environment's API server -> https://kubernetes.default.svc (this one);
  *  - every upstream chart (KEDA, Kong, mariadb-operator and its CRDs, Valkey): its chart
  *    repository -> a directory of a mirror repository on the same daemon holding what the chart
- *    renders at its pinned version (../shared/upstream), minus LEFT_OUT_OF_MIRRORS.
+ *    renders at its pinned version (the upstream mirror, tools/upstream.yaml), minus LEFT_OUT_OF_MIRRORS.
  * The projects get the test's repositories added to their sourceRepos, as a user adds a mirror.
  * Controllers that run in containers are played by STAND_INS (status writes only).
  */
