@@ -1,28 +1,57 @@
 /**
- * The service's layers (docs/architecture.md): dependencies point inward. The domain declares the
- * ports it needs (service/src/domain/ports.ts); data/, cache/ and http/ implement or use them and
- * import the domain, never the reverse. `make lint` runs this; a violation fails the build.
+ * The programs of service/src and the layers of the API (docs/architecture.md). `make lint` runs
+ * this; a violation fails the build (tests/architecture.test.ts shows one failing).
+ *
+ *   main.ts                     dispatches to each program's command module, nothing else
+ *   api/ kong-sync/ loader/ cluster/   the four programs: each imports only itself, the shared
+ *                               clients (clients/) and shared/ (config parsing, the logger)
+ *   clients/                    JSON over HTTP, the Kubernetes API, Kong's Admin API
+ *   shared/                     imports nothing of the others
+ * Inside the API, dependencies point inward: the domain owns its ports (api/domain/ports.ts) and
+ * imports nothing outside itself; data/, cache/ and auth/ never import http/.
  */
+const SRC = '^service/src/';
+const onlyItself = (folder, ...allowed) => ({
+  name: `${folder}-imports-only-itself${allowed.length ? `-${allowed.join('-')}` : ''}`,
+  comment: `${folder}/ imports only itself${allowed.length ? ` and ${allowed.map((name) => `${name}/`).join(', ')}` : ''}.`,
+  severity: 'error',
+  from: { path: `${SRC}${folder}/` },
+  to: { path: SRC, pathNot: `${SRC}(${[folder, ...allowed].join('|')})/` },
+});
+
 module.exports = {
   forbidden: [
+    {
+      name: 'main-only-dispatches',
+      comment: 'main.ts knows each program by its command module only.',
+      severity: 'error',
+      from: { path: `${SRC}main\\.ts$` },
+      to: { path: SRC, pathNot: `${SRC}((api/commands|kong-sync/command|loader/command|cluster/command)\\.ts|shared/)` },
+    },
+    onlyItself('api', 'shared'),
+    onlyItself('kong-sync', 'clients', 'shared'),
+    onlyItself('loader', 'clients', 'shared'),
+    onlyItself('cluster', 'clients', 'shared'),
+    onlyItself('clients', 'shared'),
+    onlyItself('shared'),
     {
       name: 'domain-depends-on-nothing-outside',
       comment: 'The domain owns its ports: it never imports an adapter, the HTTP layer, auth, config or the wiring.',
       severity: 'error',
-      from: { path: '^service/src/domain/' },
-      to: { path: '^service/src/', pathNot: '^service/src/domain/' },
+      from: { path: `${SRC}api/domain/` },
+      to: { path: SRC, pathNot: `${SRC}api/domain/` },
     },
     {
       name: 'adapters-do-not-import-http',
       comment: 'Stores and auth raise their own errors; only http/ speaks HTTP.',
       severity: 'error',
-      from: { path: '^service/src/(data|cache|auth)/' },
-      to: { path: '^service/src/http/' },
+      from: { path: `${SRC}api/(data|cache|auth)/` },
+      to: { path: `${SRC}api/http/` },
     },
     {
       name: 'no-circular',
       severity: 'error',
-      from: { path: '^service/src/' },
+      from: { path: SRC },
       to: { circular: true },
     },
   ],

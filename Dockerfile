@@ -41,5 +41,5 @@ ENV NODE_ENV=production \
     DATABASE_URL=/tmp/records.sqlite
 USER 10001:10001
 EXPOSE 8000
-ENTRYPOINT ["node", "--import", "./service/dist/tracing.js", "service/dist/main.js"]
+ENTRYPOINT ["node", "--import", "./service/dist/api/tracing.js", "service/dist/main.js"]
 CMD ["serve"]

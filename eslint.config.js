@@ -12,7 +12,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Read configuration through service/src/config.ts.' },
+        { selector: "MemberExpression[object.name='process'][property.name='env']", message: 'Read the environment through your program\'s config (service/src/*/config.ts): main.ts hands it to each command.' },
       ],
     },
   },
@@ -29,7 +29,7 @@ export default tseslint.config(
   {
     // Tracing is preloaded before the service's config exists and follows the OpenTelemetry SDK's own
     // standard variables (OTEL_*), which the SDK reads from the environment itself.
-    files: ['service/src/tracing.ts', 'service/src/observability/tracing-sdk.ts'],
+    files: ['service/src/api/tracing.ts', 'service/src/api/observability/tracing-sdk.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

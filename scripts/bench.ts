@@ -20,8 +20,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
-import { createPostingsBuilder } from '../service/src/data/postings.js';
-import { foldText } from '../service/src/domain/text.js';
+import { createPostingsBuilder } from '../service/src/api/data/postings.js';
+import { foldText } from '../service/src/api/domain/text.js';
 import { generateRecords } from './generate-records.js';
 import { ndjsonChunks, postNdjsonStream, sampleRss } from './ndjson-stream.js';
 import { RAW_SERVER, rowsFor } from './bench/baselines.js';
@@ -52,7 +52,7 @@ async function main() {
   const image = /NODE_OPTIONS="([^"]+)"/.exec(readFileSync('Dockerfile', 'utf8'))?.[1] ?? '';
   const serviceEnv = { ...database, NODE_OPTIONS: image };
   // As the image runs it: the tracing module preloaded, off without a collector endpoint.
-  const entrypoint = ['--import', './service/dist/tracing.js', 'service/dist/main.js', 'serve'];
+  const entrypoint = ['--import', './service/dist/api/tracing.js', 'service/dist/main.js', 'serve'];
   const cached = await startProcess(entrypoint, { ...serviceEnv, REDIS_URL: redisUrl, CACHE_KEY_PREFIX: keyPrefix });
   const uncached = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off' });
   // Tracing's cost: the same service without the tracing module, and with tracing on, every request sampled.

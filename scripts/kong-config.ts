@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { consumerOf, type Jwk } from '../service/src/gateway/kong-consumers.js';
+import { consumerOf, type Jwk } from '../service/src/kong-sync/kong-consumers.js';
 
 export const KONG_CONFIG = 'kong/kong.yaml';
 export const KEYS_DIR = 'kong/keys';

@@ -1,5 +1,5 @@
-import { parseRecordDate } from '../../service/src/domain/dates.js';
-import { foldText, foldUri } from '../../service/src/domain/text.js';
+import { parseRecordDate } from '../../service/src/api/domain/dates.js';
+import { foldText, foldUri } from '../../service/src/api/domain/text.js';
 
 // A raw node:http server answering GET /:id from Redis or MySQL: the floor the service is compared with.
 export const RAW_SERVER = `

@@ -5,7 +5,7 @@ import { uniqueTag } from './support/factories.js';
 import { postNdjsonStream } from '../../scripts/ndjson-stream.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { waitFor } from './support/wait.js';
-import { POSTING_GROUP } from '../src/data/search-index.js';
+import { POSTING_GROUP } from '../src/api/data/search-index.js';
 
 /**
  * atomic=true keeps nothing of a failed load even after batches were written inside its

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { createRuntime } from '../src/runtime.js';
+import { loadConfig } from '../src/api/config.js';
+import { createLogger } from '../src/shared/logger.js';
+import { createRuntime } from '../src/api/runtime.js';
 import { waitFor } from './support/wait.js';
-import { loadSigningKey } from '../src/auth/signing-key.js';
-import { createTokenMinter } from '../src/auth/token-minter.js';
+import { loadSigningKey } from '../src/api/auth/signing-key.js';
+import { createTokenMinter } from '../src/api/auth/token-minter.js';
 import { generateTestKey, JwksServer } from './support/jwks-server.js';
 import { request, startTestApp, type JsonResponse, type TestApp } from './support/test-app.js';
 

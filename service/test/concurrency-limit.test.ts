@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Context, Next } from 'koa';
-import { concurrencyLimit } from '../src/http/concurrency-limit.js';
+import { concurrencyLimit } from '../src/api/http/concurrency-limit.js';
 
 /** A request that records when it starts and finishes only when the test lets it. */
 function controlledRequest(log: string[], name: string) {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { assertServable, ConfigError, loadConfig } from '../src/config.js';
+import { assertServable, loadConfig } from '../src/api/config.js';
+import { ConfigError } from '../src/shared/environment.js';
 
 describe('config', function () {
   it('has defaults for the embedded setup', function () {

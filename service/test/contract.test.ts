@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { OPENAPI_PATH, loadOpenApi } from '../src/http/docs-router.js';
+import { OPENAPI_PATH, loadOpenApi } from '../src/api/http/docs-router.js';
 import { checkAgainstContract } from './support/contract.js';
 import { request, startTestApp, type TestApp } from './support/test-app.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DateTime } from 'luxon';
-import { parseQueryInstant, parseRecordDate } from '../src/domain/dates.js';
+import { parseQueryInstant, parseRecordDate } from '../src/api/domain/dates.js';
 
 /** What the service answered when luxon parsed dates: the reference for the hand-written parsers. */
 function luxonAnswer(parsed: DateTime): string {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import type { NdjsonLine } from '../src/domain/ndjson-ingest.js';
-import { IdempotencyKeyReused, InvalidInput, UnprocessableItems } from '../src/domain/errors.js';
-import type { IdempotencyRequest } from '../src/domain/idempotent-write.js';
-import { createRecordsService } from '../src/domain/records-service.js';
+import type { NdjsonLine } from '../src/api/domain/ndjson-ingest.js';
+import { IdempotencyKeyReused, InvalidInput, UnprocessableItems } from '../src/api/domain/errors.js';
+import type { IdempotencyRequest } from '../src/api/domain/idempotent-write.js';
+import { createRecordsService } from '../src/api/domain/records-service.js';
 import { createInMemoryPorts } from './support/in-memory-ports.js';
 
 /** The domain's rules through its ports, in memory: no database, no HTTP. */

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadSigningKey } from '../src/auth/signing-key.js';
-import { ensureGeneratedSecret, type KubernetesApi } from '../src/kubernetes/generated-secret.js';
+import { loadSigningKey } from '../src/api/auth/signing-key.js';
+import type { KubernetesApi } from '../src/clients/kubernetes.js';
+import { ensureGeneratedSecret } from '../src/cluster/generated-secret.js';
 
 /**
  * The Secrets part of the Kubernetes API, as the API server answers it (201/409 on create, 404 on

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { createRuntime, type Runtime } from '../src/runtime.js';
+import { loadConfig } from '../src/api/config.js';
+import { createLogger } from '../src/shared/logger.js';
+import { createRuntime, type Runtime } from '../src/api/runtime.js';
 import { createTestDatabase } from './support/databases.js';
 import { request, startTestApp, type TestApp } from './support/test-app.js';
 

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { loadKongSyncConfig } from '../src/config.js';
-import { createJwksSync, type KongAdmin } from '../src/gateway/jwks-sync.js';
-import { createKongAdmin } from '../src/gateway/kong-admin.js';
-import { consumerOf, withConsumers } from '../src/gateway/kong-consumers.js';
-import { createRedisProbe, fetchJwksOver, runKongSync } from '../src/gateway/kong-sync.js';
-import { createLogger } from '../src/logger.js';
+import { loadKongSyncConfig } from '../src/kong-sync/config.js';
+import { createJwksSync } from '../src/kong-sync/jwks-sync.js';
+import { createKongAdmin, type KongAdmin } from '../src/clients/kong-admin.js';
+import { consumerOf, withConsumers } from '../src/kong-sync/kong-consumers.js';
+import { createRedisProbe, fetchJwksOver, runKongSync } from '../src/kong-sync/kong-sync.js';
+import { createLogger } from '../src/shared/logger.js';
 import { generateTestKey, JwksServer, type TestKey } from './support/jwks-server.js';
 import { OwnRedis } from './support/redis-server.js';
 

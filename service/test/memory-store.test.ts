@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createMemoryStore } from '../src/cache/memory-store.js';
+import { createMemoryStore } from '../src/api/cache/memory-store.js';
 
 describe('in-memory LRU store', function () {
   it('keeps at most maxEntries, evicting the least recently used', async function () {

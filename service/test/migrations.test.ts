@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { createDatabase } from '../src/data/database.js';
-import { migrateLatest, migrationConfig, migrationsCurrent } from '../src/data/migrations/index.js';
-import { decodeIds } from '../src/data/postings.js';
+import { createDatabase } from '../src/api/data/database.js';
+import { migrateLatest, migrationConfig, migrationsCurrent } from '../src/api/data/migrations/index.js';
+import { decodeIds } from '../src/api/data/postings.js';
 import { createTestDatabase } from './support/databases.js';
 import { ENGINES } from './support/databases.js';
 

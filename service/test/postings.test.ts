@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { createPostingsBuilder, decodeIds, encodeIds } from '../src/data/postings.js';
+import { createPostingsBuilder, decodeIds, encodeIds } from '../src/api/data/postings.js';
 
 describe('posting lists', function () {
   it('decode to the ids they encode, for any increasing ids from any base', function () {

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadSigningKey } from '../src/auth/signing-key.js';
-import { createTokenMinter } from '../src/auth/token-minter.js';
+import { loadSigningKey } from '../src/api/auth/signing-key.js';
+import { createTokenMinter } from '../src/api/auth/token-minter.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 /**

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { createDatabase, type Database } from '../src/data/database.js';
-import { migrateLatest } from '../src/data/migrations/index.js';
-import { createRecordsStore } from '../src/data/records-store.js';
-import { createSearchIndex, type SearchStrategy } from '../src/data/search-index.js';
-import type { NewRecord } from '../src/domain/record.js';
-import type { SearchQuery } from '../src/domain/search-query.js';
-import { parseSearchQuery } from '../src/http/search-params.js';
+import { createDatabase, type Database } from '../src/api/data/database.js';
+import { migrateLatest } from '../src/api/data/migrations/index.js';
+import { createRecordsStore } from '../src/api/data/records-store.js';
+import { createSearchIndex, type SearchStrategy } from '../src/api/data/search-index.js';
+import type { NewRecord } from '../src/api/domain/record.js';
+import type { SearchQuery } from '../src/api/domain/search-query.js';
+import { parseSearchQuery } from '../src/api/http/search-params.js';
 import { createTestDatabase, ENGINES, type TestDatabase } from './support/databases.js';
 
 // Letters that fold in interesting ways, the LIKE wildcards and escape, and spaces.

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { containsPattern, foldText, foldUri } from '../src/domain/text.js';
+import { containsPattern, foldText, foldUri } from '../src/api/domain/text.js';
 
 describe('search folding', function () {
   it('folds case, accents, ligatures and compatibility forms', function () {

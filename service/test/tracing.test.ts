@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { createDatabase } from '../src/data/database.js';
-import { migrateLatest } from '../src/data/migrations/index.js';
-import { statementShape } from '../src/observability/tracing-sdk.js';
+import { createDatabase } from '../src/api/data/database.js';
+import { migrateLatest } from '../src/api/data/migrations/index.js';
+import { statementShape } from '../src/api/observability/tracing-sdk.js';
 import { createTestDatabase, type TestDatabase } from './support/databases.js';
 import { uniqueTag } from './support/factories.js';
 import { JwksServer, generateTestKey } from './support/jwks-server.js';
@@ -91,7 +91,7 @@ describe('OpenTelemetry traces through a real collector', function () {
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
         OTEL_BSP_SCHEDULE_DELAY: '100',
       },
-      { preload: ['./service/src/tracing.ts'] },
+      { preload: ['./service/src/api/tracing.ts'] },
     );
   });
 
@@ -199,7 +199,7 @@ describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', function () {
     const recorder = `import { registerHooks } from 'node:module'; globalThis.resolved = []; registerHooks({ resolve(specifier, context, next) { globalThis.resolved.push(specifier); return next(specifier, context); } });`;
     const output = execFileSync(
       process.execPath,
-      ['--import', `data:text/javascript,${encodeURIComponent(recorder)}`, '--import', 'tsx', '--import', './service/src/tracing.ts', '--input-type=module', '-e', 'await new Promise((r) => setTimeout(r, 200)); console.log(JSON.stringify(globalThis.resolved))'],
+      ['--import', `data:text/javascript,${encodeURIComponent(recorder)}`, '--import', 'tsx', '--import', './service/src/api/tracing.ts', '--input-type=module', '-e', 'await new Promise((r) => setTimeout(r, 200)); console.log(JSON.stringify(globalThis.resolved))'],
       { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } },
     );
     return JSON.parse(output.trim().split('\n').at(-1) as string) as string[];

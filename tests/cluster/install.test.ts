@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { helmTemplate, kongRender, kustomize, parseObjects, renderApps, throughTpl, upstreamDefaults, upstreamObjects, type K8sObject } from '../support/tools.js';
 import { chartPin } from '../support/upstream.js';
-import { ensureGeneratedSecret } from '../../service/src/kubernetes/generated-secret.js';
+import { ensureGeneratedSecret } from '../../service/src/cluster/generated-secret.js';
 import { allowed } from '../support/network-policy.js';
 import { dryRun, helm, installCrds, kubectl, must, objectsLeft, asKubectlInput, serviceAccountsReady, warningsIn } from './cluster.js';
 

@@ -1,5 +1,5 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { loadOpenApi } from '../../src/http/docs-router.js';
+import { loadOpenApi } from '../../src/api/http/docs-router.js';
 
 /**
  * Checks every response the API tests receive against service/openapi.yaml: the status is

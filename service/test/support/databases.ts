@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knex from 'knex';
-import type { Engine } from '../../src/data/database.js';
+import type { Engine } from '../../src/api/data/database.js';
 
 /**
  * The databases every API test runs against. MariaDB comes from scripts/with-test-servers

@@ -1,6 +1,6 @@
-import { IdempotencyKeyTaken } from '../../src/domain/errors.js';
-import type { IdempotencyStore, ReadCache, RecordsStore, RememberedResponse, SearchIndex } from '../../src/domain/ports.js';
-import type { NewRecord, StoredRecord } from '../../src/domain/record.js';
+import { IdempotencyKeyTaken } from '../../src/api/domain/errors.js';
+import type { IdempotencyStore, ReadCache, RecordsStore, RememberedResponse, SearchIndex } from '../../src/api/domain/ports.js';
+import type { NewRecord, StoredRecord } from '../../src/api/domain/record.js';
 
 /**
  * The domain's ports in memory, for fast unit tests of its rules without MariaDB. They keep the

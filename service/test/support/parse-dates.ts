@@ -1,4 +1,4 @@
-import { parseQueryInstant, parseRecordDate } from '../../src/domain/dates.js';
+import { parseQueryInstant, parseRecordDate } from '../../src/api/domain/dates.js';
 
 /**
  * Prints what the date parsers make of each argument, as JSON lines: run in a child process with

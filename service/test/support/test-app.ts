@@ -1,14 +1,14 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../../src/config.js';
-import { migrateLatest } from '../../src/data/migrations/index.js';
-import { createLogger } from '../../src/logger.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { listen } from '../../src/server.js';
+import { loadConfig } from '../../src/api/config.js';
+import { migrateLatest } from '../../src/api/data/migrations/index.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createRuntime, type Runtime } from '../../src/api/runtime.js';
+import { listen } from '../../src/api/server.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
-import type { Engine } from '../../src/data/database.js';
+import type { Engine } from '../../src/api/data/database.js';
 import { checkAgainstContract } from './contract.js';
-import { decodeIds } from '../../src/data/postings.js';
+import { decodeIds } from '../../src/api/data/postings.js';
 
 export type TestApp = {
   baseUrl: string;

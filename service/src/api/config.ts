@@ -1,39 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { bytes, ConfigError, logLevel, parseEnvironment, parseJsonVariable, port, type LogLevel } from '../shared/environment.js';
 import type { TrustedIssuer } from './auth/token-verifier.js';
 import { engineOf } from './data/engine.js';
-import { z } from 'zod';
 
-/** The only module that reads the environment. A bad value stops start-up naming the variable. */
-
-const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1000, kib: 1024, mb: 1000 ** 2, mib: 1024 ** 2, gb: 1000 ** 3, gib: 1024 ** 3 };
-
-const bytes = z.string().transform((text, ctx) => {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = UNITS[match?.[2]?.toLowerCase() ?? 'invalid'];
-  const value = match && unit ? Math.floor(Number(match[1]) * unit) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    ctx.addIssue({ code: 'custom', message: 'must be a size such as 10485760, 10mb or 10MiB' });
-    return z.NEVER;
-  }
-  return value;
-});
+/** The API's configuration (`records serve`, `migrate`, `token`): the only reader of its environment. */
 
 /** The default JSON body limit; Kong's request-size-limiting must not exceed it (kong/ tests import this). */
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
-
-const port = z.coerce.number().int().min(0).max(65535);
-const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
-
-/** Parses the environment with `shape`; empty variables count as unset, as in most twelve-factor tooling. */
-function parseEnvironment<Shape extends z.ZodType>(shape: Shape, env: NodeJS.ProcessEnv): z.infer<Shape> {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = shape.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
-  }
-  return parsed.data;
-}
 
 const schema = z.object({
   PORT: port.default(8000),
@@ -91,7 +65,7 @@ const trustedIssuers = z
       audience: z.string().min(1),
     }),
   )
-  .refine((list) => new Set(list.map((entry) => entry.issuer)).size === list.length, 'issuers must be unique');
+;
 
 
 export type Config = {
@@ -125,11 +99,9 @@ export type Config = {
   identity: { name: string; issuer: string | null; keyFile: string | null };
   requestTimeoutSeconds: number;
   shutdown: { drainSeconds: number; timeoutSeconds: number };
-  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  logLevel: LogLevel;
   logFormat: 'json' | 'pretty';
 };
-
-export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const values = parseEnvironment(schema, env);
@@ -197,79 +169,18 @@ export function assertServable(config: Config, hasSigningKey: boolean): void {
   }
 }
 
-/** Trusted issuers from AUTH_ISSUERS (JSON) and/or AUTH_ISSUERS_FILE (a JSON file, e.g. a mounted ConfigMap). */
+/**
+ * Trusted issuers from AUTH_ISSUERS (JSON) and/or AUTH_ISSUERS_FILE (a JSON file, e.g. a mounted
+ * ConfigMap); an issuer may be listed once across both.
+ */
 function loadIssuers(inline: string | undefined, file: string | undefined): TrustedIssuer[] {
-  const read = (name: string, text: () => string): TrustedIssuer[] => {
-    let json: unknown;
-    try {
-      json = JSON.parse(text());
-    } catch (error) {
-      throw new ConfigError(`invalid configuration:\n  ${name}: ${(error as Error).message}`);
-    }
-    const parsed = trustedIssuers.safeParse(json);
-    if (!parsed.success) {
-      const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(list)'} ${issue.message}`).join('; ');
-      throw new ConfigError(`invalid configuration:\n  ${name}: must be a JSON list of {"issuer", "jwksUri", "audience"}: ${detail}`);
-    }
-    return parsed.data;
-  };
+  const what = 'a JSON list of {"issuer", "jwksUri", "audience"}';
   const all = [
-    ...(inline ? read('AUTH_ISSUERS', () => inline) : []),
-    ...(file ? read('AUTH_ISSUERS_FILE', () => readFileSync(file, 'utf8')) : []),
+    ...(inline ? parseJsonVariable('AUTH_ISSUERS', inline, trustedIssuers, what) : []),
+    ...(file ? parseJsonVariable('AUTH_ISSUERS_FILE', readFileSync(file, 'utf8'), trustedIssuers, what) : []),
   ];
   if (new Set(all.map((entry) => entry.issuer)).size !== all.length) {
     throw new ConfigError('invalid configuration:\n  AUTH_ISSUERS: an issuer is listed twice');
   }
   return all;
-}
-
-/** `records kong-sync`, the sidecar that keeps Kong's consumers in step with the issuers' JWKS. */
-const kongSyncSchema = z.object({
-  KONG_SYNC_ISSUERS: z.string().min(1),
-  KONG_SYNC_BASE_CONFIG: z.string().min(1).default('/kong_dbless/kong.yml'),
-  KONG_SYNC_ADMIN_URL: z.url({ protocol: /^https?$/ }).default('https://127.0.0.1:8444'),
-  KONG_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
-  KONG_SYNC_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(3600),
-  KONG_SYNC_METRICS_PORT: port.default(9542),
-  KONG_SYNC_REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/[^/]+/, 'must be redis://host:port[/db] or rediss://...')
-    .optional(),
-  KONG_SYNC_REDIS_PASSWORD: z.string().min(1).optional(),
-  LOG_LEVEL: logLevel,
-});
-
-const syncIssuers = z
-  .array(z.strictObject({ consumer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), jwksUri: z.url({ protocol: /^https?$/ }) }))
-  .min(1);
-
-export type KongSyncConfig = {
-  issuers: z.infer<typeof syncIssuers>;
-  baseConfigFile: string;
-  adminUrl: string;
-  intervalSeconds: number;
-  overlapSeconds: number;
-  metricsPort: number;
-  redis: { url: string; password: string | null } | null;
-  logLevel: Config['logLevel'];
-};
-
-export function loadKongSyncConfig(env: NodeJS.ProcessEnv): KongSyncConfig {
-  const values = parseEnvironment(kongSyncSchema, env);
-  let issuers: KongSyncConfig['issuers'];
-  try {
-    issuers = syncIssuers.parse(JSON.parse(values.KONG_SYNC_ISSUERS));
-  } catch (error) {
-    throw new ConfigError(`invalid configuration:\n  KONG_SYNC_ISSUERS: must be a JSON list of {"consumer", "jwksUri"}: ${(error as Error).message.slice(0, 300)}`);
-  }
-  return {
-    issuers,
-    baseConfigFile: values.KONG_SYNC_BASE_CONFIG,
-    adminUrl: values.KONG_SYNC_ADMIN_URL,
-    intervalSeconds: values.KONG_SYNC_INTERVAL_SECONDS,
-    overlapSeconds: values.KONG_SYNC_OVERLAP_SECONDS,
-    metricsPort: values.KONG_SYNC_METRICS_PORT,
-    redis: values.KONG_SYNC_REDIS_URL ? { url: values.KONG_SYNC_REDIS_URL, password: values.KONG_SYNC_REDIS_PASSWORD ?? null } : null,
-    logLevel: values.LOG_LEVEL,
-  };
 }

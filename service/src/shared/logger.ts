@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import type { Config } from './config.js';
+import type { LogLevel } from './environment.js';
 
 /**
  * JSON lines by default; LOG_FORMAT=pretty (local development, needs the pino-pretty dev dependency).
@@ -8,7 +8,7 @@ import type { Config } from './config.js';
  * per request (a sixth of the CPU of a cached read in the profile in docs/performance.md). pino
  * flushes what is queued when the process exits.
  */
-export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat'>>): Logger {
+export function createLogger(config: { logLevel: LogLevel; logFormat?: 'json' | 'pretty' }): Logger {
   const options = {
     level: config.logLevel,
     base: { service: 'records' },

@@ -1,5 +1,5 @@
 /**
- * Distributed tracing, loaded before the service: `node --import ./service/dist/tracing.js
+ * Distributed tracing, loaded before the service: `node --import ./service/dist/api/tracing.js
  * service/dist/main.js` (the image's entrypoint does this). Off unless the standard
  * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: then, and only then,
  * the OpenTelemetry SDK is imported and the module hooks are registered, so a service without a

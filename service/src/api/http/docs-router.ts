@@ -7,7 +7,7 @@ import { createRouter } from './router.js';
 import { parse } from 'yaml';
 
 /** service/openapi.yaml, found from src/ (tsx) and dist/ (the image) alike. */
-export const OPENAPI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'openapi.yaml');
+export const OPENAPI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'openapi.yaml');
 
 export function loadOpenApi(): Record<string, unknown> {
   return parse(readFileSync(OPENAPI_PATH, 'utf8')) as Record<string, unknown>;

@@ -2,7 +2,7 @@ import { context, trace, type Attributes } from '@opentelemetry/api';
 
 /**
  * What the service itself says to tracing, through the OpenTelemetry API only: without the SDK
- * (tracing off, service/src/tracing.ts) every call here is a no-op on a no-op span.
+ * (tracing off, service/src/api/tracing.ts) every call here is a no-op on a no-op span.
  */
 
 /** Adds attributes to the span of the current request step (the Koa route span). */

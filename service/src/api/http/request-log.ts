@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
-import { requestLogger } from '../logger.js';
+import { requestLogger } from '../../shared/logger.js';
 import { traceIds } from '../observability/traces.js';
 
 // Kong's correlation-id plugin sends a UUID; anything else that is short and plain is kept too.

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { requestJson, type JsonResponse } from '../json-request.js';
+import type { JsonResponse } from '../clients/json-request.js';
+import { callKubernetes, type KubernetesApi } from '../clients/kubernetes.js';
 
 /**
  * Creates a Secret of generated values once, and only adds missing keys afterwards. It runs as the
@@ -27,11 +28,7 @@ function generate(key: GeneratedKey): string {
   return password();
 }
 
-export type KubernetesApi = { url: string; token: string; ca?: Buffer };
-
-function call(api: KubernetesApi, method: string, path: string, body?: unknown, contentType?: string): Promise<JsonResponse> {
-  return requestJson({ method, url: new URL(path, api.url), body, contentType, headers: { authorization: `Bearer ${api.token}` }, ca: api.ca });
-}
+const call = callKubernetes;
 
 function failed(what: string, response: JsonResponse): Error {
   const message = response.json?.message ?? JSON.stringify(response.json).slice(0, 300);

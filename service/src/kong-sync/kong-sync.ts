@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { KongSyncConfig } from '../config.js';
-import { createKongAdmin } from './kong-admin.js';
-import { createJwksSync, type KongAdmin } from './jwks-sync.js';
+import type { KongSyncConfig } from './config.js';
+import { createKongAdmin, type KongAdmin } from '../clients/kong-admin.js';
+import { createJwksSync } from './jwks-sync.js';
 import type { Jwk } from './kong-consumers.js';
 
 /** The sidecar's metrics: what the Kong alerts (kong/alerts.yaml) watch. */

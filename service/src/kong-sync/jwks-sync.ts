@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import type { KongAdmin } from '../clients/kong-admin.js';
 import { consumerWith, jwtSecretOf, withConsumers, type Consumer, type Jwk, type JwtSecret } from './kong-consumers.js';
 
 /**
@@ -12,13 +13,6 @@ import { consumerWith, jwtSecretOf, withConsumers, type Consumer, type Jwk, type
  */
 
 export type SyncIssuer = { consumer: string; jwksUri: string };
-
-export type KongAdmin = {
-  /** The hash Kong reports for the configuration it runs (GET /status). */
-  configurationHash(): Promise<string>;
-  /** Replaces Kong's whole configuration (POST /config); returns the hash Kong then reports. */
-  load(config: string): Promise<string>;
-};
 
 export type SyncEvents = {
   fetched(consumer: string, ok: boolean, keys: number): void;

@@ -1,5 +1,11 @@
-import { requestJson } from '../json-request.js';
-import type { KongAdmin } from './jwks-sync.js';
+import { requestJson } from './json-request.js';
+
+export type KongAdmin = {
+  /** The hash Kong reports for the configuration it runs (GET /status). */
+  configurationHash(): Promise<string>;
+  /** Replaces Kong's whole configuration (POST /config); returns the hash Kong then reports. */
+  load(config: string): Promise<string>;
+};
 
 /**
  * Kong's Admin API as the sidecar reaches it: on the pod's loopback, where the Kong chart keeps it

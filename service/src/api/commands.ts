@@ -1,0 +1,87 @@
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../shared/environment.js';
+import { createLogger } from '../shared/logger.js';
+import type { Program } from '../shared/program.js';
+import { loadSigningKeyIfPresent } from './auth/signing-key.js';
+import { createTokenMinter } from './auth/token-minter.js';
+import { loadConfig } from './config.js';
+import { createDatabase } from './data/database.js';
+import { migrateLatest } from './data/migrations/index.js';
+import { waitForDatabase } from './data/wait-for-database.js';
+import { flushTraces } from './observability/traces.js';
+import { createRuntime } from './runtime.js';
+import { listen } from './server.js';
+import { shutdownGracefully, trackConnections } from './shutdown.js';
+
+/** The API program: `records serve`, `migrate` and `token`. */
+
+async function serve(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const config = loadConfig(env);
+  const logger = createLogger(config);
+  const runtime = await createRuntime(config, logger);
+  const server = await listen(runtime.app, config.port, config.host, config.requestTimeoutSeconds * 1000);
+  const connections = trackConnections(server);
+  const { port } = server.address() as AddressInfo;
+  logger.info({ port, engine: runtime.db.engine }, 'listening');
+
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    shutdownGracefully({ server, connections, runtime, logger, ...config.shutdown }).then(
+      async (clean) => {
+        await flushTraces();
+        process.exit(clean ? 0 : 1);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+async function migrate(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { wait: { type: 'string', default: '0' } } });
+  const waitSeconds = Number(values.wait);
+  if (!Number.isSafeInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > 3600) throw new ConfigError('usage: records migrate [--wait SECONDS (0-3600)]');
+  const config = loadConfig(env);
+  const logger = createLogger(config);
+  const db = createDatabase(config.databaseUrl);
+  try {
+    await waitForDatabase(db, waitSeconds, logger);
+    const applied = await migrateLatest(db.knex);
+    logger.info({ applied, engine: db.engine }, applied.length > 0 ? 'migrations applied' : 'database already current');
+  } finally {
+    await db.close();
+  }
+}
+
+async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { aud: { type: 'string' }, scope: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '300' } },
+  });
+  const config = loadConfig(env);
+  const ttlSeconds = Number(values.ttl);
+  if (!values.aud || values.scope === undefined || !Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
+    throw new ConfigError('usage: records token --aud AUDIENCE --scope SCOPES [--sub NAME] [--ttl SECONDS (1-86400)]');
+  }
+  const key = loadSigningKeyIfPresent(config.identity.keyFile);
+  if (!key || !config.identity.issuer) {
+    throw new ConfigError('records token needs SERVICE_KEY_FILE (an existing private key file) and SERVICE_ISSUER (this service\'s issuer URL)');
+  }
+  const minter = createTokenMinter({ key, issuer: config.identity.issuer, name: config.identity.name });
+  console.log(minter.token({ audience: values.aud, scope: values.scope, subject: values.sub, ttlSeconds }));
+}
+
+export const api: Program = {
+  usage: `  serve     serve the HTTP API (migrates the embedded SQLite database first)
+  migrate   apply pending database migrations (idempotent)
+  migrate --wait SECONDS
+            first wait up to SECONDS for the database to accept connections
+  token     print a token signed with SERVICE_KEY_FILE, issued by SERVICE_ISSUER:
+            records token --aud AUDIENCE --scope "records:read records:write" [--sub NAME] [--ttl SECONDS]`,
+  commands: { serve, migrate, token },
+};

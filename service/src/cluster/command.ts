@@ -1,0 +1,28 @@
+import { parseArgs } from 'node:util';
+import { inClusterApi } from '../clients/kubernetes.js';
+import { ConfigError } from '../shared/environment.js';
+import type { Program } from '../shared/program.js';
+import { loadClusterConfig } from './config.js';
+import { ensureGeneratedSecret, GENERATED_KEYS, type GeneratedKey } from './generated-secret.js';
+
+/** The cluster commands: `records init-secret`, the chart's hook that makes its generated Secret. */
+async function initSecret(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { name: { type: 'string' }, keys: { type: 'string' } } });
+  const keys = (values.keys ?? '').split(',').filter(Boolean);
+  const unknown = keys.filter((key) => !(GENERATED_KEYS as readonly string[]).includes(key));
+  if (!values.name || keys.length === 0 || unknown.length > 0) {
+    throw new ConfigError(`usage: records init-secret --name NAME --keys ${GENERATED_KEYS.join(',')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+  }
+  const config = loadClusterConfig(env);
+  const pod = inClusterApi(config.apiHost, config.apiPort);
+  if (!pod) throw new ConfigError('records init-secret runs in a pod with a service account token');
+  const result = await ensureGeneratedSecret(pod.api, { namespace: pod.namespace, name: values.name, keys: keys as GeneratedKey[] });
+  console.log(JSON.stringify({ secret: `${pod.namespace}/${values.name}`, ...result }));
+}
+
+export const cluster: Program = {
+  usage: `  init-secret --name NAME --keys KEY[,KEY...]
+            in a pod: create Secret NAME in the pod's namespace with generated values
+            (signing-key.pem, mariadb-password, mariadb-root-password), or add the missing keys`,
+  commands: { 'init-secret': initSecret },
+};

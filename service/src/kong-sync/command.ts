@@ -1,0 +1,20 @@
+import { createLogger } from '../shared/logger.js';
+import type { Program } from '../shared/program.js';
+import { loadKongSyncConfig } from './config.js';
+import { runKongSync } from './kong-sync.js';
+
+/** The Kong sidecar program: `records kong-sync`. */
+async function kongSync(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const config = loadKongSyncConfig(env);
+  const logger = createLogger(config);
+  const server = await runKongSync(config, logger);
+  logger.info({ issuers: config.issuers.length, intervalSeconds: config.intervalSeconds, overlapSeconds: config.overlapSeconds }, 'kong-sync running');
+  const stop = () => server.close(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+export const kongSyncProgram: Program = {
+  usage: `  kong-sync in a Kong pod: keep Kong's consumers in step with the issuers' JWKS (KONG_SYNC_*)`,
+  commands: { 'kong-sync': kongSync },
+};

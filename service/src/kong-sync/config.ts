@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { logLevel, parseEnvironment, parseJsonVariable, port, type LogLevel } from '../shared/environment.js';
+
+/** `records kong-sync`, the sidecar that keeps Kong's consumers in step with the issuers' JWKS: its configuration. */
+
+const schema = z.object({
+  KONG_SYNC_ISSUERS: z.string().min(1),
+  KONG_SYNC_BASE_CONFIG: z.string().min(1).default('/kong_dbless/kong.yml'),
+  KONG_SYNC_ADMIN_URL: z.url({ protocol: /^https?$/ }).default('https://127.0.0.1:8444'),
+  KONG_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  KONG_SYNC_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(3600),
+  KONG_SYNC_METRICS_PORT: port.default(9542),
+  KONG_SYNC_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^/]+/, 'must be redis://host:port[/db] or rediss://...')
+    .optional(),
+  KONG_SYNC_REDIS_PASSWORD: z.string().min(1).optional(),
+  LOG_LEVEL: logLevel,
+});
+
+const syncIssuers = z
+  .array(z.strictObject({ consumer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), jwksUri: z.url({ protocol: /^https?$/ }) }))
+  .min(1);
+
+export type KongSyncConfig = {
+  issuers: z.infer<typeof syncIssuers>;
+  baseConfigFile: string;
+  adminUrl: string;
+  intervalSeconds: number;
+  overlapSeconds: number;
+  metricsPort: number;
+  redis: { url: string; password: string | null } | null;
+  logLevel: LogLevel;
+};
+
+export function loadKongSyncConfig(env: NodeJS.ProcessEnv): KongSyncConfig {
+  const values = parseEnvironment(schema, env);
+  return {
+    issuers: parseJsonVariable('KONG_SYNC_ISSUERS', values.KONG_SYNC_ISSUERS, syncIssuers, 'a JSON list of {"consumer", "jwksUri"}'),
+    baseConfigFile: values.KONG_SYNC_BASE_CONFIG,
+    adminUrl: values.KONG_SYNC_ADMIN_URL,
+    intervalSeconds: values.KONG_SYNC_INTERVAL_SECONDS,
+    overlapSeconds: values.KONG_SYNC_OVERLAP_SECONDS,
+    metricsPort: values.KONG_SYNC_METRICS_PORT,
+    redis: values.KONG_SYNC_REDIS_URL ? { url: values.KONG_SYNC_REDIS_URL, password: values.KONG_SYNC_REDIS_PASSWORD ?? null } : null,
+    logLevel: values.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../shared/environment.js';
+import type { Program } from '../shared/program.js';
+import { loadLoaderConfig } from './config.js';
+import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
+import { load, LoadFailed } from './load.js';
+import { createProgress } from './progress.js';
+
+/** The loader program: `records load`. */
+
+/** Exit codes of `records load`. */
+const LOAD_EXIT = { stored: 0, failed: 1, rejected: 3 } as const;
+
+async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const config = loadLoaderConfig(env);
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string', default: config.url },
+      token: { type: 'string', default: config.token },
+      'chunk-size': { type: 'string', default: '100' },
+      rejects: { type: 'string' },
+      format: { type: 'string' },
+      attempts: { type: 'string', default: '6' },
+    },
+  });
+  const [path] = positionals;
+  const attempts = Number(values.attempts);
+  const chunkSize = Number(values['chunk-size']);
+  const format = values.format as Format | undefined;
+  if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
+    throw new ConfigError('usage: records load FILE|- --url URL (or RECORDS_URL) [--token TOKEN] [--chunk-size 1-10000] [--rejects FILE] [--format items|array|ndjson] [--attempts N]');
+  }
+  const rejectsPath = values.rejects ?? (path === '-' ? 'records-load.rejected.ndjson' : `${path}.rejected.ndjson`);
+  try {
+    const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };
+    const progress = createProgress({ output: process.stderr, total: prepared.source.records });
+    const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress });
+    const resumed = summary.replayed > 0 ? `; ${summary.replayed} of ${summary.chunks} chunks were stored by an earlier run` : '';
+    console.error(`records load: ${summary.stored} of ${summary.records} records stored${summary.rejected > 0 ? `, ${summary.rejected} rejected (reasons in ${rejectsPath})` : ''}${resumed}`);
+    return summary.rejected > 0 ? LOAD_EXIT.rejected : LOAD_EXIT.stored;
+  } catch (error) {
+    if (!(error instanceof MalformedInput || error instanceof LoadFailed)) throw error;
+    console.error(`records load: ${error.message}`);
+    return LOAD_EXIT.failed;
+  }
+}
+
+export const loader: Program = {
+  usage: `  load FILE|- [--url URL] [--token TOKEN] [--chunk-size N] [--rejects FILE] [--format items|array|ndjson] [--attempts N]
+            send {"items": [...]}, a JSON array or NDJSON of any size to POST /v1/bulk in chunks,
+            resumably (URL and token also from RECORDS_URL and RECORDS_TOKEN); exit 0: all stored,
+            3: some items rejected (see --rejects), 1: the load failed (run it again to resume)`,
+  commands: { load: loadCommand },
+};
