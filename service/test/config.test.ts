@@ -1,42 +1,27 @@
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { assertServable, loadConfig } from '../src/api/config.js';
 import { ConfigError } from '../src/shared/environment.js';
 
 describe('config', function () {
-  it('has defaults for the embedded setup', function () {
-    expect(loadConfig({ AUTH_MODE: 'disabled' })).to.deep.equal({
-      port: 8000,
-      host: '0.0.0.0',
-      databaseUrl: './data/records.sqlite',
-      bodyLimit: 10 * 1024 * 1024,
-      ndjson: { bodyLimit: 1024 ** 3, maxLineBytes: 64 * 1024 },
-      insertBatchSize: 500,
-      bulkConcurrency: 2,
-      idempotencyTtlSeconds: 86_400,
-      cache: {
-        enabled: true,
-        redisUrl: null,
-        redisPassword: null,
-        ttlSeconds: 60,
-        timeoutMs: 50,
-        maxEntries: 10_000,
-        maxBytes: 64 * 1024 * 1024,
-        keyPrefix: 'records:',
-      },
-      auth: {
-        mode: 'disabled',
-        issuers: [],
-        clockToleranceSeconds: 10,
-        jwksCacheSeconds: 600,
-        jwksRequestsPerMinute: 10,
-        jwksTimeoutMs: 2000,
-      },
-      identity: { name: 'records', issuer: null, keyFile: null },
-      requestTimeoutSeconds: 900,
-      shutdown: { drainSeconds: 5, timeoutSeconds: 20 },
-      logLevel: 'info',
-      logFormat: 'json',
-    });
+  it('has the defaults README.md documents: each one, given explicitly, changes nothing', function () {
+    const table = readFileSync('README.md', 'utf8').split('## Configuration')[1]!.split('\n## ')[0]!;
+    const defaults = loadConfig({ AUTH_MODE: 'disabled' });
+    let checked = 0;
+    for (const row of table.split('\n').filter((line) => /^\| `[A-Z]/.test(line))) {
+      const [names, values] = row.split('|').slice(1, 3).map((cell) => cell.trim());
+      const variables = [...names!.matchAll(/`([A-Z_]+)`/g)].map((match) => match[1]!);
+      const documented = values!.split(', ').map((value) => /^`([^`]*)`$/.exec(value)?.[1]);
+      variables.forEach((variable, index) => {
+        const value = documented[index];
+        if (value === undefined || variable === 'AUTH_MODE') return; // unset, none, or not a plain value
+        expect(loadConfig({ AUTH_MODE: 'disabled', [variable]: value }), `${variable}=${value}`).to.deep.equal(defaults);
+        checked += 1;
+      });
+    }
+    expect(checked, 'documented defaults checked').to.be.at.least(25);
+    expect(defaults.databaseUrl, 'the embedded default').to.equal('./data/records.sqlite');
+    expect(defaults.cache.redisUrl, 'an in-process cache without REDIS_URL').to.equal(null);
   });
 
   it('requires trusted issuers by default, since AUTH_MODE defaults to required', function () {

@@ -3,6 +3,7 @@ import type { NdjsonLine } from '../src/api/domain/ndjson-ingest.js';
 import { IdempotencyKeyReused, InvalidInput, UnprocessableItems } from '../src/api/domain/errors.js';
 import type { IdempotencyRequest } from '../src/api/domain/idempotent-write.js';
 import { createRecordsService } from '../src/api/domain/records-service.js';
+import { foldText, foldUri } from '../src/api/domain/text.js';
 import { createInMemoryPorts } from './support/in-memory-ports.js';
 
 /** The domain's rules through its ports, in memory: no database, no HTTP. */
@@ -33,6 +34,15 @@ describe('the records domain, through in-memory ports', function () {
     expect(ports.records.map((record) => record.title)).to.deep.equal(['a', 'c']);
     expect(counted).to.deep.equal({ stored: 2, rejected: 1 });
     expect(ports.afterWrites()).to.equal(1);
+  });
+
+  it('searches as the real stores do: folded titles (any case, any accents) and uris', async function () {
+    const { records } = service();
+    await records.storeItems({ items: [{ title: 'Crème Brûlée CAFÉ', uri: 'https://Example.org/Ñandú', date: '2020-01-01' }, item('other')] }, { atomic: false, idempotency: null });
+    const query = { after: null, before: null, uri: null, limit: 10, cursor: null };
+    const titles = async (contains: string | null, uri: string | null = null) => (await records.search({ ...query, contains, uri })).records.map((record) => record.title);
+    expect(await titles(foldText('creme brulee cafe'))).to.deep.equal(['Crème Brûlée CAFÉ']);
+    expect(await titles(null, foldUri('example.org/ñandú'))).to.deep.equal(['Crème Brûlée CAFÉ']);
   });
 
   it('with atomic, stores nothing when any item is invalid, and says which', async function () {

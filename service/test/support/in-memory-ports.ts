@@ -1,6 +1,7 @@
 import { IdempotencyKeyTaken } from '../../src/api/domain/errors.js';
 import type { IdempotencyStore, ReadCache, RecordsStore, RememberedResponse, SearchIndex } from '../../src/api/domain/ports.js';
 import type { NewRecord, StoredRecord } from '../../src/api/domain/record.js';
+import { foldText, foldUri } from '../../src/api/domain/text.js';
 
 /**
  * The domain's ports in memory, for fast unit tests of its rules without MariaDB. They keep the
@@ -43,8 +44,9 @@ export function createInMemoryPorts() {
     async search(query) {
       const matches = records
         .filter((record) => (query.after === null || record.dateMs >= query.after) && (query.before === null || record.dateMs < query.before))
-        .filter((record) => query.contains === null || (record.title ?? '').toLowerCase().includes(query.contains))
-        .filter((record) => query.uri === null || (record.uri ?? '').toLowerCase().includes(query.uri))
+        // Folded as the real stores fold what they index (the query's terms arrive folded).
+        .filter((record) => query.contains === null || foldText(record.title ?? '').includes(query.contains))
+        .filter((record) => query.uri === null || foldUri(record.uri ?? '').includes(query.uri))
         .filter((record) => query.cursor === null || record.dateMs > query.cursor.dateMs || (record.dateMs === query.cursor.dateMs && record.id > query.cursor.id))
         .sort((a, b) => a.dateMs - b.dateMs || a.id - b.id);
       const page = matches.slice(0, query.limit);
