@@ -96,6 +96,26 @@ describe('upstream pins (tools/upstream.yaml)', function () {
   });
 });
 
+describe('the databases of argocd/database', function () {
+  /** The server settings of a MariaDB's myCnf, as name -> value. */
+  const settingsOf = (environment: string) => {
+    const mariadb = kustomize(`argocd/database/${environment}`).find((object) => object.kind === 'MariaDB')!;
+    return { mariadb, settings: Object.fromEntries((mariadb.spec.myCnf as string).split('\n').map((line) => line.trim()).filter((line) => /^[a-z_-]+=/.test(line)).map((line) => line.split('=') as [string, string])) };
+  };
+
+  it('give one multi-row INSERT consecutive ids: Galera steps none, and the service writes to the primary', function () {
+    for (const environment of ['staging', 'production']) {
+      const { mariadb, settings } = settingsOf(environment);
+      if (mariadb.spec.galera?.enabled) {
+        expect(settings, `${environment}: Galera's auto-increment control off`).to.include({ wsrep_auto_increment_control: 'OFF', auto_increment_increment: '1' });
+        const url = parse(readFileSync(`argocd/values/records/${environment}.yaml`, 'utf8')).database.url as string;
+        expect(new URL(url).hostname, `${environment}: every write through the primary Service`).to.match(/^records-db-primary\./);
+      }
+      expect(settings.auto_increment_increment ?? '1', environment).to.equal('1');
+    }
+  });
+});
+
 describe('GitOps: argocd/', function () {
   this.timeout(60_000);
   const projects = argocdManifests().filter((object) => object.kind === 'AppProject');

@@ -9,7 +9,8 @@ import { createMemoryStore } from './cache/memory-store.js';
 import { countingOutcomes, createDisabledCache, createRecordsCache, type RecordsCache } from './cache/records-cache.js';
 import { createRedisStore } from './cache/redis-store.js';
 import { assertServable, trustsOnlyItself, type Config } from './config.js';
-import { createDatabase, type Database } from './data/database.js';
+import { createDatabase, idStepRefusal, type Database } from './data/database.js';
+import { ConfigError } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
 import { createIdempotencyStore } from './data/idempotency-store.js';
 import { createRecordsStore } from './data/records-store.js';
@@ -56,6 +57,11 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   assertServable(config, signingKey !== null);
   const metrics = createMetrics();
   const db = createDatabase(config.databaseUrl);
+  const refusal = await idStepRefusal(db);
+  if (refusal) {
+    await db.close();
+    throw new ConfigError(`invalid configuration:\n  DATABASE_URL: ${refusal.message}`);
+  }
   observeQueries(db.knex, metrics);
   // The embedded default has no separate migration step to run, so it migrates itself.
   if (db.engine === 'sqlite') {

@@ -47,6 +47,29 @@ function directSelect(db: Knex) {
   };
 }
 
+/**
+ * A multi-row INSERT must get consecutive ids (records-store.ts reads them from the first id). A
+ * server stepping ids by more than one (auto_increment_increment, which Galera's default
+ * wsrep_auto_increment_control sets to the cluster size) would make bulk responses, replays and
+ * the search index name ids that do not exist: every connection is checked, and refused.
+ */
+export class InconsecutiveIds extends Error {}
+
+const ID_STEP = 'SELECT @@auto_increment_increment AS step';
+
+function stepError(step: unknown): InconsecutiveIds | null {
+  if (Number(step) === 1) return null;
+  return new InconsecutiveIds(
+    `the database steps AUTO_INCREMENT ids by ${String(step)} (@@auto_increment_increment); one multi-row INSERT must get consecutive ids: set auto_increment_increment=1 (on Galera also wsrep_auto_increment_control=OFF, with every write on one primary)`,
+  );
+}
+
+type CheckedConnection = { query(sql: string, callback: (error: Error | null, rows: Array<{ step: unknown }>) => void): void };
+
+function checkIdStep(connection: CheckedConnection, done: (error: Error | null, connection: unknown) => void): void {
+  connection.query(ID_STEP, (error, rows) => done(error ?? stepError(rows?.[0]?.step), connection));
+}
+
 function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {
   const url = new URL(databaseUrl);
   return {
@@ -73,7 +96,7 @@ export function createDatabase(databaseUrl: string, options: { poolMax?: number 
       ? {
           client: 'mysql2',
           connection: mysqlConnection(databaseUrl),
-          pool: { min: 0, max: options.poolMax ?? 10 },
+          pool: { min: 0, max: options.poolMax ?? 10, afterCreate: checkIdStep },
           acquireConnectionTimeout: 10_000,
         }
       : {
@@ -97,4 +120,18 @@ export function createDatabase(databaseUrl: string, options: { poolMax?: number 
       : async <Row>(statement: ReadStatement) =>
           ('toSQL' in statement ? await statement : await db.raw(statement.sql, statement.bindings as Knex.RawBinding[])) as Row[];
   return { knex: db, engine, select, close: () => db.destroy() };
+}
+
+/**
+ * The id-step check at start-up: the error when a reachable database steps ids, null when it does
+ * not or cannot be reached yet (every later connection is checked as it is made).
+ */
+export async function idStepRefusal(db: Database): Promise<InconsecutiveIds | null> {
+  if (db.engine !== 'mysql') return null;
+  try {
+    await db.knex.raw('select 1');
+    return null;
+  } catch (error) {
+    return error instanceof InconsecutiveIds ? error : null;
+  }
 }
