@@ -64,10 +64,15 @@ function stepError(step: unknown): InconsecutiveIds | null {
   );
 }
 
-type CheckedConnection = { query(sql: string, callback: (error: Error | null, rows: Array<{ step: unknown }>) => void): void };
+type CheckedConnection = { query(sql: string, callback: (error: Error | null, rows: Array<{ step: unknown }>) => void): void; destroy(): void };
 
 function checkIdStep(connection: CheckedConnection, done: (error: Error | null, connection: unknown) => void): void {
-  connection.query(ID_STEP, (error, rows) => done(error ?? stepError(rows?.[0]?.step), connection));
+  connection.query(ID_STEP, (error, rows) => {
+    const refused = error ?? stepError(rows?.[0]?.step);
+    // A refused connection never joins the pool, so the pool would never close it.
+    if (refused) connection.destroy();
+    done(refused, connection);
+  });
 }
 
 function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {
