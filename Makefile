@@ -19,8 +19,10 @@ help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # One retry from scratch: an interrupted or flaky install can leave node_modules half-written.
+# NPM_CI_FLAGS=--ignore-scripts where no package may run code (the release job's SBOM step).
+NPM_CI := npm ci --no-audit --no-fund $(NPM_CI_FLAGS)
 node_modules/.installed: package.json package-lock.json $(NODE_DIR)/node
-	npm ci --no-audit --no-fund || { rm -rf node_modules && npm ci --no-audit --no-fund; }
+	$(NPM_CI) || { rm -rf node_modules && $(NPM_CI); }
 	@touch $@
 
 install: node_modules/.installed ## install npm dependencies (npm ci) when package-lock.json changed

@@ -67,6 +67,31 @@ describe('release pipeline', function () {
     });
   });
 
+  describe('install scripts', function () {
+    it('run in no job that can publish: every npm install there is --ignore-scripts', function () {
+      const release = workflow('.github/workflows/release.yaml');
+      const installs: string[] = [];
+      for (const [name, job] of Object.entries(release.jobs) as Array<[string, { permissions?: Record<string, string>; steps: Array<{ name?: string; run?: string; env?: Record<string, string> }> }]>) {
+        const canPublish = Object.entries(job.permissions ?? {}).some(([scope, level]) => level === 'write' && scope !== 'contents');
+        if (!canPublish) continue;
+        for (const step of job.steps.filter((candidate) => candidate.run)) {
+          // `make` targets install npm packages first (Makefile: node_modules/.installed); so does npm ci/install.
+          const installsPackages = /\bmake\b|\bnpm (ci|install|i)\b/.test(step.run!);
+          const ignored = /--ignore-scripts/.test(step.run!) || /--ignore-scripts/.test(step.env?.NPM_CI_FLAGS ?? '');
+          if (installsPackages && !ignored) installs.push(`${name}: ${step.name ?? step.run}`);
+        }
+      }
+      expect(installs, 'steps that may run install scripts with publishing rights').to.deep.equal([]);
+    });
+
+    it('are each allowed or refused by name in package.json (allowScripts): none is left to npm\'s default', function () {
+      const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+      const withScripts = new Set(Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript).map(([path]) => path.split('node_modules/').at(-1)!));
+      const listed = Object.keys((JSON.parse(readFileSync('package.json', 'utf8')) as { allowScripts: Record<string, boolean> }).allowScripts);
+      expect([...withScripts].filter((name) => !listed.includes(name)), 'packages with install scripts not in allowScripts').to.deep.equal([]);
+    });
+  });
+
   describe('one version', function () {
     const files = new Map<string, string>();
     const read = (file: string) => files.get(file) ?? readFileSync(file, 'utf8');

@@ -8,7 +8,6 @@ import jwt from 'jsonwebtoken';
 import { loadConfig } from '../src/api/config.js';
 import { createLogger } from '../src/shared/logger.js';
 import { createRuntime } from '../src/api/runtime.js';
-import { waitFor } from './support/wait.js';
 import { loadSigningKey } from '../src/api/auth/signing-key.js';
 import { createTokenMinter } from '../src/api/auth/token-minter.js';
 import { generateTestKey, JwksServer } from './support/jwks-server.js';
@@ -42,6 +41,10 @@ describe('authentication and authorization', function () {
   const rsaIdp = new JwksServer();
   const ecIdp = new JwksServer('records-internal');
   let app: TestApp;
+  // Real time, moved past the unknown-kid interval (600 ms at 100 fetches a minute) when a test needs a refetch.
+  let skippedMs = 0;
+  const clock = { now: () => Date.now() + skippedMs };
+  const pastTheInterval = () => (skippedMs += 600);
 
   before(async function () {
     rsaIdp.keys = [generateTestKey('RS256')];
@@ -52,7 +55,7 @@ describe('authentication and authorization', function () {
       AUTH_MODE: 'required',
       AUTH_ISSUERS: JSON.stringify([rsaIdp.trusted, ecIdp.trusted]),
       AUTH_JWKS_REQUESTS_PER_MINUTE: '100',
-    });
+    }, undefined, clock);
   });
   after(async function () {
     await app?.close();
@@ -156,6 +159,8 @@ describe('authentication and authorization', function () {
           return `${header}.${b64({ iss: rsaIdp.issuer, aud: 'records', sub: 'admin', scope: 'records:read', exp: now + 60 })}.${signature}`;
         },
       ],
+      ['a token valid for 100 years', () => rsaIdp.sign({ exp: Math.floor(Date.now() / 1000) + 100 * 365 * 86_400 })],
+      ['a token issued a year ago that expires in an hour', () => rsaIdp.sign({ iat: Math.floor(Date.now() / 1000) - 365 * 86_400, exp: Math.floor(Date.now() / 1000) + 3600 })],
       ['a token signed by a key the issuer never published', () => rsaIdp.sign({}, { ...generateTestKey('RS256'), kid: rsaIdp.keys[0]!.kid })],
     ];
     // The reason the service gives, where it is specific: the algorithm check comes before any key is used.
@@ -164,6 +169,7 @@ describe('authentication and authorization', function () {
       "an HS256 token signed with the issuer's RSA public key (algorithm confusion)": 'algorithm not allowed',
       'an expired token': 'token expired',
       'a token from an untrusted issuer': 'untrusted issuer',
+      'a token valid for 100 years': 'token lives too long',
     };
     for (const [name, make] of cases) {
       it(`answers 401 for ${name}, without echoing it`, async function () {
@@ -185,14 +191,18 @@ describe('authentication and authorization', function () {
   });
 
   describe('key rotation and JWKS outages', function () {
-    it('refetches the JWKS once for an unknown kid and accepts a newly published key', async function () {
+    it('refetches the JWKS for an unknown kid at most once per interval, and accepts a newly published key', async function () {
       const rotated = generateTestKey('RS256');
+      pastTheInterval();
       const fetchesBefore = rsaIdp.fetches;
       const early = rsaIdp.sign({}, rotated);
       expect401(await get(app, '/v1/', early), early);
       expect(rsaIdp.fetches).to.equal(fetchesBefore + 1);
 
       rsaIdp.keys.push(rotated);
+      expect401(await get(app, '/v1/', early), early);
+      expect(rsaIdp.fetches, 'within the interval, an unknown kid is not fetched for again').to.equal(fetchesBefore + 1);
+      pastTheInterval();
       expect((await get(app, '/v1/', rsaIdp.sign({}, rotated))).status).to.equal(200);
       expect((await get(app, '/v1/', rsaIdp.sign({}, rotated))).status).to.equal(200);
       expect(rsaIdp.fetches, 'the new key is cached after one more fetch').to.equal(fetchesBefore + 2);
@@ -204,6 +214,7 @@ describe('authentication and authorization', function () {
       await ecIdp.stop();
       try {
         expect((await get(app, '/v1/', ecIdp.sign())).status).to.equal(200);
+        pastTheInterval();
         const unknown = ecIdp.sign({}, generateTestKey('ES256'));
         const started = Date.now();
         const response = await get(app, '/v1/', unknown);
@@ -227,10 +238,11 @@ describe('authentication and authorization', function () {
 describe('removed keys', function () {
   const idp = new JwksServer();
   let app: TestApp;
+  let skippedMs = 0;
   before(async function () {
     idp.keys = [generateTestKey('ES256'), generateTestKey('RS256')];
     await idp.start();
-    app = await startTestApp('sqlite', { AUTH_MODE: 'required', AUTH_ISSUERS: JSON.stringify([idp.trusted]), AUTH_JWKS_CACHE_SECONDS: '1' });
+    app = await startTestApp('sqlite', { AUTH_MODE: 'required', AUTH_ISSUERS: JSON.stringify([idp.trusted]), AUTH_JWKS_CACHE_SECONDS: '1' }, undefined, { now: () => Date.now() + skippedMs });
   });
   after(async function () {
     await app?.close();
@@ -241,10 +253,42 @@ describe('removed keys', function () {
     const [retired, current] = idp.keys as [ReturnType<typeof generateTestKey>, ReturnType<typeof generateTestKey>];
     expect((await get(app, '/v1/', idp.sign({}, retired))).status).to.equal(200);
     idp.keys = [current];
-    // The 1 s key cache expires on jwks-rsa's own clock: poll for the refusal, bounded past it.
-    await waitFor('the retired key refused', async () => (await get(app, '/v1/', idp.sign({}, retired))).status === 401, 3_000, 100);
+    expect((await get(app, '/v1/', idp.sign({}, retired))).status, 'within the 1 s the key set is kept').to.equal(200);
+    skippedMs += 1000;
     expect401(await get(app, '/v1/', idp.sign({}, retired)));
     expect((await get(app, '/v1/', idp.sign({}, current))).status).to.equal(200);
+  });
+});
+
+describe('a flood of tokens with made-up kids from a trusted issuer', function () {
+  const idp = new JwksServer();
+  let app: TestApp;
+  before(async function () {
+    idp.keys = [generateTestKey('ES256')];
+    await idp.start();
+    // The default of 10 fetches a minute; keys kept 1 s, so the real key's entry expires during the flood.
+    app = await startTestApp('sqlite', { AUTH_MODE: 'required', AUTH_ISSUERS: JSON.stringify([idp.trusted]), AUTH_JWKS_CACHE_SECONDS: '1' });
+  });
+  after(async function () {
+    await app?.close();
+    await idp.stop();
+  });
+
+  it('cannot lock real tokens out, and costs the issuer a bounded number of fetches', async function () {
+    expect((await get(app, '/v1/', idp.sign())).status).to.equal(200);
+    const fetchesBefore = idp.fetches;
+    const flood = async () => {
+      for (let i = 0; i < 15; i += 1) {
+        const token = idp.sign({}, generateTestKey('ES256'));
+        expect401(await get(app, '/v1/', token), token);
+      }
+    };
+    await flood();
+    // Past the real key's 1 s lifetime in real time (the lockout ran on jwks-rsa's own clock), the flood going on.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await flood();
+    expect((await get(app, '/v1/', idp.sign())).status, 'a real token during the flood').to.equal(200);
+    expect(idp.fetches - fetchesBefore, 'JWKS fetches the flood caused').to.be.at.most(2);
   });
 });
 

@@ -141,8 +141,14 @@ for (const engine of ENGINES) {
       expectHandled(await request(app.baseUrl, `/v1/?contains=${'a'.repeat(256)}`), [400], 'contains');
       expectHandled(await request(app.baseUrl, `/v1/?uri=${'a'.repeat(2049)}`), [400], 'uri');
       expectHandled(await request(app.baseUrl, `/v1/?cursor=${'a'.repeat(201)}`), [400], 'cursor');
-      const huge = await fetch(`${app.baseUrl}/v1/`, { headers: { 'x-filler': 'y'.repeat(20_000) } });
-      expect(huge.status).to.equal(431);
+      // Refused by Node's parser before any middleware, answered as a documented problem all the same
+      // (Schemathesis found the bare 431 of a 20 KB query string).
+      const tooLong = [await request(app.baseUrl, `/v1/?uri=${'u'.repeat(20_000)}`), await request(app.baseUrl, '/v1/', { headers: { 'x-filler': 'y'.repeat(20_000) } })];
+      for (const huge of tooLong) {
+        expect(huge.status).to.equal(431);
+        expect(huge.headers.get('content-type')).to.match(/^application\/problem\+json/);
+        expect(huge.body).to.include({ type: '/problems/headers-too-large', status: 431 });
+      }
     });
 
     it('sends security headers suited to a JSON API', async function () {

@@ -47,6 +47,8 @@ const schema = z.object({
   AUTH_JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
   AUTH_JWKS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(10),
   AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  // A stolen token is a key for as long as it lives: longer-lived ones are refused, whoever signed them.
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
   SERVICE_NAME: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes').default('records'),
   SERVICE_ISSUER: z.url().optional(),
   SERVICE_KEY_FILE: z.string().min(1).optional(),
@@ -94,6 +96,7 @@ export type Config = {
     jwksCacheSeconds: number;
     jwksRequestsPerMinute: number;
     jwksTimeoutMs: number;
+    maxTokenLifetimeSeconds: number;
   };
   /** This service as a token issuer (for calls it makes, and `records token`). */
   identity: { name: string; issuer: string | null; keyFile: string | null };
@@ -132,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       jwksCacheSeconds: values.AUTH_JWKS_CACHE_SECONDS,
       jwksRequestsPerMinute: values.AUTH_JWKS_REQUESTS_PER_MINUTE,
       jwksTimeoutMs: values.AUTH_JWKS_TIMEOUT_MS,
+      maxTokenLifetimeSeconds: values.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
     },
     identity: { name: values.SERVICE_NAME, issuer: values.SERVICE_ISSUER ?? null, keyFile: values.SERVICE_KEY_FILE ?? null },
     requestTimeoutSeconds: values.REQUEST_TIMEOUT_SECONDS,

@@ -49,7 +49,7 @@ function createCache(config: Config['cache'], logger: Logger, metrics: Metrics):
 
 /**
  * Builds the whole service graph from config. Tests build the same graph with their own config,
- * and may give the clock that idempotency keys expire by.
+ * and may give the clock that idempotency keys expire and issuers' key sets age by.
  */
 export async function createRuntime(config: Config, logger: Logger, { now = Date.now }: { now?: () => number } = {}): Promise<Runtime> {
   const signingKey = loadSigningKeyIfPresent(config.identity.keyFile);
@@ -86,7 +86,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
       ? [{ issuer: config.identity.issuer, audience: config.identity.name, kid: signingKey.kid, publicKey: createPublicKey(signingKey.privateKey) }]
       : [];
   if (self.length > 0) logger.info({ issuer: config.identity.issuer, audience: config.identity.name }, 'no AUTH_ISSUERS: trusting only tokens this service mints');
-  const verifier = config.auth.mode === 'required' ? createTokenVerifier({ ...config.auth, localIssuers: self }) : null;
+  const verifier = config.auth.mode === 'required' ? createTokenVerifier({ ...config.auth, localIssuers: self, now }) : null;
   if (verifier === null) {
     logger.warn('AUTH_MODE=disabled: every request is treated as an authenticated developer. Never run like this outside local development.');
   }

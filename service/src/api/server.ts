@@ -1,5 +1,27 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+
+/** The most a request line and its headers may take; beyond it Node's parser refuses the request. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * Requests Node's parser refuses before any middleware runs (headers or URL over the limit, a
+ * malformed request line) are answered as problem+json like every other refusal, not with Node's
+ * bare status line; then the connection is closed, since its framing cannot be trusted.
+ */
+function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || (error.code !== 'HPE_HEADER_OVERFLOW' && error.code !== 'HPE_INVALID_URL' && !error.code?.startsWith('HPE_'))) {
+    socket.destroy();
+    return;
+  }
+  const [status, slug, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers-too-large', `The request line and headers take more than ${MAX_HEADER_BYTES} bytes.`]
+      : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
+  const body = JSON.stringify({ type: `/problems/${slug}`, title: STATUS_CODES[status], status, detail });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
 
 /**
  * Starts the HTTP server. Timeouts are deliberate: keep-alive outlives the gateway's idle timeout
@@ -7,8 +29,9 @@ import type Koa from 'koa';
  * headersTimeout exceeds keepAliveTimeout as Node requires. Header size is bounded explicitly.
  */
 export function listen(app: Koa, port: number, host: string, requestTimeoutMs = 900_000): Promise<Server> {
-  // Headers beyond 16 KiB are refused by Node with 431 before any code of ours runs.
-  const server = createServer({ maxHeaderSize: 16 * 1024 }, app.callback());
+  // Headers beyond 16 KiB are refused by Node's parser (refuseUnparsable answers them).
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app.callback());
+  server.on('clientError', refuseUnparsable);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   // Bounds a whole request, body included; an NDJSON load of millions of records takes minutes.

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
-import { JwksClient } from 'jwks-rsa';
+import { createIssuerKeys, InvalidToken, KeysUnavailable } from './issuer-keys.js';
 import type { Principal } from './principal.js';
 
 export type TrustedIssuer = { issuer: string; jwksUri: string; audience: string };
@@ -15,15 +15,16 @@ export type VerifierOptions = {
   jwksCacheSeconds: number;
   jwksRequestsPerMinute: number;
   jwksTimeoutMs: number;
+  /** The longest a token may live, from its `iat` (or from now, without one) to its `exp`. */
+  maxTokenLifetimeSeconds: number;
+  /** The clock key sets age by (milliseconds since the epoch). */
+  now?: () => number;
 };
 
 /** Only asymmetric algorithms: a shared secret would let any verifier mint tokens. */
 const ALLOWED_ALGORITHMS = ['RS256', 'ES256'] as const;
 
-/** The token is not acceptable; `reason` is short and never contains the token. */
-export class InvalidToken extends Error {}
-/** The issuer's keys cannot be fetched right now: an outage, not a bad token. */
-export class KeysUnavailable extends Error {}
+export { InvalidToken, KeysUnavailable };
 
 function scopesOf(payload: JwtPayload): Set<string> {
   const scopes = new Set<string>();
@@ -33,9 +34,10 @@ function scopesOf(payload: JwtPayload): Set<string> {
 }
 
 /**
- * Verifies bearer tokens from configured issuers through their JWKS. One jwks-rsa client per
- * issuer caches keys by kid for `jwksCacheSeconds` and rate-limits fetches, so an unknown kid
- * triggers at most a bounded number of refetches (which is how a rotated-in key is found).
+ * Verifies bearer tokens from configured issuers through their JWKS, each issuer's key set held by
+ * issuer-keys.ts: refreshed when it is older than `jwksCacheSeconds`, and for a kid it lacks at
+ * most once per 60 / `jwksRequestsPerMinute` seconds, so tokens with made-up kids can neither
+ * hammer the issuer nor push its real keys out.
  */
 export function createTokenVerifier(options: VerifierOptions) {
   const clients = new Map(
@@ -43,28 +45,16 @@ export function createTokenVerifier(options: VerifierOptions) {
       trusted.issuer,
       {
         trusted,
-        jwks: new JwksClient({
+        keys: createIssuerKeys({
           jwksUri: trusted.jwksUri,
-          cache: true,
-          cacheMaxAge: options.jwksCacheSeconds * 1000,
-          rateLimit: true,
-          jwksRequestsPerMinute: options.jwksRequestsPerMinute,
-          timeout: options.jwksTimeoutMs,
+          maxAgeMs: options.jwksCacheSeconds * 1000,
+          unknownKidIntervalMs: 60_000 / options.jwksRequestsPerMinute,
+          timeoutMs: options.jwksTimeoutMs,
+          now: options.now,
         }),
       },
     ]),
   );
-
-  async function keyFor(jwks: JwksClient, kid: string | undefined): Promise<string> {
-    try {
-      return (await jwks.getSigningKey(kid)).getPublicKey();
-    } catch (error) {
-      if ((error as { isEndpointUnavailable?: boolean }).isEndpointUnavailable) {
-        throw new KeysUnavailable('the issuer\'s keys cannot be fetched', { cause: error });
-      }
-      throw new InvalidToken('unknown signing key', { cause: error });
-    }
-  }
 
   const locals = new Map((options.localIssuers ?? []).map((local) => [local.issuer, local]));
   const trusted = (iss: unknown) => {
@@ -78,7 +68,7 @@ export function createTokenVerifier(options: VerifierOptions) {
       return { issuer: local.issuer, audience: local.audience, key };
     }
     const remote = clients.get(iss);
-    return remote && { issuer: remote.trusted.issuer, audience: remote.trusted.audience, key: (kid: string | undefined) => keyFor(remote.jwks, kid) };
+    return remote && { issuer: remote.trusted.issuer, audience: remote.trusted.audience, key: (kid: string | undefined) => remote.keys.key(kid) };
   };
 
   return {
@@ -104,6 +94,9 @@ export function createTokenVerifier(options: VerifierOptions) {
         throw new InvalidToken(name === 'TokenExpiredError' ? 'token expired' : name === 'NotBeforeError' ? 'token not yet valid' : 'invalid token');
       }
       if (typeof verified.exp !== 'number') throw new InvalidToken('token has no expiry');
+      const nowSeconds = Math.floor((options.now ?? Date.now)() / 1000);
+      const issuedAt = typeof verified.iat === 'number' ? Math.min(verified.iat, nowSeconds) : nowSeconds;
+      if (verified.exp - issuedAt > options.maxTokenLifetimeSeconds + options.clockToleranceSeconds) throw new InvalidToken('token lives too long');
       if (typeof verified.sub !== 'string' || verified.sub === '') throw new InvalidToken('token has no subject');
       return { subject: verified.sub, issuer: issuer.issuer, scopes: scopesOf(verified) };
     },
