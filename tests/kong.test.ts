@@ -511,6 +511,15 @@ describe('Kong and the records chart', function () {
     }
   });
 
+  it('admits the tokens of exactly the issuers the service trusts, in every environment', function () {
+    for (const environment of ENVIRONMENTS) {
+      const kong = readEnvironment(environment).issuers.map((issuer) => issuer.jwksUri).sort();
+      const values = parse(readFileSync(`argocd/values/records/${environment}.yaml`, 'utf8'));
+      const service = (values.config.auth.issuers as Array<{ jwksUri: string }>).map((issuer) => issuer.jwksUri).sort();
+      expect(kong, `${environment}: Kong's consumers (kong/environments) vs the service's issuers (argocd/values/records)`).to.deep.equal(service);
+    }
+  });
+
   it('admits Kong\'s namespace in the chart\'s NetworkPolicy', function () {
     const policy = helmTemplate().find((object) => object.kind === 'NetworkPolicy' && object.metadata.name === 'records');
     const namespaces = policy?.spec.ingress.flatMap((rule: any) => (rule.from ?? []).map((from: any) => from.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']));

@@ -81,3 +81,16 @@ describe('network policies of the chart and k8s/ together', function () {
     });
   });
 });
+
+describe('network policies of the operator-run database (argocd/database) and k8s/ together', function () {
+  const policies = [...clusterPolicies(), ...kustomize('argocd/database/production').filter((object) => object.kind === 'NetworkPolicy')];
+  const galera: Endpoint = { name: 'a Galera node', namespace: 'records', labels: { 'app.kubernetes.io/name': 'mariadb', 'app.kubernetes.io/instance': 'records-db' } };
+  const peer: Endpoint = { ...galera, name: 'another Galera node' };
+
+  it('lets Galera\'s init container and agent reach the Kubernetes API, its peers and DNS, and nothing else', function () {
+    for (const port of [443, 6443]) expect(allowed(policies, { from: galera, to: outside('the Kubernetes API'), port }), `API :${port}`).to.equal(true);
+    expect(allowed(policies, { from: galera, to: peer, port: 4567 }), 'Galera replication').to.equal(true);
+    expect(allowed(policies, { from: galera, to: outside('a DNS server'), port: 53, protocol: 'UDP' })).to.equal(true);
+    expect(allowed(policies, { from: galera, to: outside('the internet'), port: 80 })).to.equal(false);
+  });
+});

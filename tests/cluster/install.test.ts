@@ -4,6 +4,7 @@ import { helmTemplate, kongRender, kustomize, parseObjects, renderApps, throughT
 import { chartPin } from '../support/upstream.js';
 import { ensureGeneratedSecret } from '../../service/src/cluster/generated-secret.js';
 import { allowed } from '../support/network-policy.js';
+import { operatorPod } from './mariadb-pods.js';
 import { dryRun, helm, installCrds, kubectl, must, objectsLeft, asKubectlInput, serviceAccountsReady, warningsIn } from './cluster.js';
 
 /**
@@ -78,6 +79,14 @@ describe('a real control plane: installs the API server accepts', function () {
     expect(result.stderr).to.match(/violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
     // The same pod in a namespace without a Pod Security level is admitted: the refusal is the profile's.
     expect(kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], asKubectlInput([{ ...pod, metadata: { name: 'intruder', namespace: 'default' } } as K8sObject])).status).to.equal(0);
+  });
+
+  it('admits the pods mariadb-operator builds for each environment\'s MariaDB: restricted Pod Security and the LimitRange', function () {
+    for (const environment of ['staging', 'production']) {
+      const mariadb = kustomize(`argocd/database/${environment}`).find((object) => object.kind === 'MariaDB')!;
+      const { problems } = dryRun([operatorPod(mariadb)], 'records');
+      expect(problems, environment).to.deep.equal([]);
+    }
   });
 
   it('lets the init-secret hook, with the chart\'s own Role and a token of its ServiceAccount, create the Secret and add keys, and nothing more', async function () {

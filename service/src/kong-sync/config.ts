@@ -18,9 +18,13 @@ const schema = z.object({
   LOG_LEVEL: logLevel,
 });
 
-const syncIssuers = z
-  .array(z.strictObject({ consumer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), jwksUri: z.url({ protocol: /^https?$/ }) }))
-  .min(1);
+/** An issuer's keys decide who gets in: fetched over https only, or plain http on this pod's loopback (tests, a local proxy). */
+const jwksUri = z.url({ protocol: /^https?$/ }).refine((uri) => {
+  const url = new URL(uri);
+  return url.protocol === 'https:' || ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+}, 'must be https:// (plain http only on loopback)');
+
+const syncIssuers = z.array(z.strictObject({ consumer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), jwksUri })).min(1);
 
 export type KongSyncConfig = {
   issuers: z.infer<typeof syncIssuers>;

@@ -16,6 +16,8 @@ export type SyncIssuer = { consumer: string; jwksUri: string };
 
 export type SyncEvents = {
   fetched(consumer: string, ok: boolean, keys: number): void;
+  /** A key whose kid another issuer already holds: refused for this issuer only (Kong needs each jwt_secrets key unique). */
+  collided(consumer: string, kid: string, holder: string): void;
   applied(changed: boolean): void;
 };
 
@@ -44,28 +46,35 @@ export function createJwksSync({
   for (const consumer of (parse(base) as { consumers?: Consumer[] }).consumers ?? []) {
     for (const secret of consumer.jwt_secrets ?? []) known.get(consumer.username)?.set(secret.key, { secret, lastSeen: now() });
   }
+  /** Another issuer holding `kid`: the first to hold a kid keeps it, so a newcomer cannot break every config post. */
+  const holderOf = (kid: string, consumer: string) => [...known].find(([other, keys]) => other !== consumer && keys.has(kid))?.[0];
   let lastAppliedHash: string | null = null;
   let lastAppliedConfig: string | null = null;
 
-  async function refresh(issuer: SyncIssuer): Promise<void> {
+  /** Applies one issuer's fetched JWKS (null: the fetch failed, keep its keys). */
+  function apply(issuer: SyncIssuer, jwks: { keys: Jwk[] } | null): void {
     const keys = known.get(issuer.consumer) as Map<string, Known>;
-    try {
-      const jwks = await fetchJwks(issuer.jwksUri);
-      for (const jwk of jwks.keys ?? []) {
-        let secret: JwtSecret;
-        try {
-          secret = jwtSecretOf(jwk, issuer.jwksUri);
-        } catch {
-          continue; // an encryption key, an HS key, a key without kid: not for Kong
-        }
-        keys.set(secret.key, { secret, lastSeen: now() });
-      }
-      // Retire only on what the issuer says: keys it stopped publishing more than overlapMs ago.
-      for (const [kid, entry] of keys) if (now() - entry.lastSeen > overlapMs) keys.delete(kid);
-      events?.fetched?.(issuer.consumer, true, keys.size);
-    } catch {
+    if (jwks === null) {
       events?.fetched?.(issuer.consumer, false, keys.size);
+      return;
     }
+    for (const jwk of jwks.keys ?? []) {
+      let secret: JwtSecret;
+      try {
+        secret = jwtSecretOf(jwk, issuer.jwksUri);
+      } catch {
+        continue; // an encryption key, an HS key, a key without kid: not for Kong
+      }
+      const holder = holderOf(secret.key, issuer.consumer);
+      if (holder) {
+        events?.collided?.(issuer.consumer, secret.key, holder);
+        continue;
+      }
+      keys.set(secret.key, { secret, lastSeen: now() });
+    }
+    // Retire only on what the issuer says: keys it stopped publishing more than overlapMs ago.
+    for (const [kid, entry] of keys) if (now() - entry.lastSeen > overlapMs) keys.delete(kid);
+    events?.fetched?.(issuer.consumer, true, keys.size);
   }
 
   function consumers(): Consumer[] {
@@ -77,7 +86,9 @@ export function createJwksSync({
   return {
     /** One cycle: fetch every JWKS, then make Kong run the resulting configuration. */
     async cycle(): Promise<{ config: string; changed: boolean }> {
-      await Promise.all(issuers.map(refresh));
+      // Fetched together, applied in the configured order: which issuer holds a contested kid never depends on timing.
+      const fetched = await Promise.all(issuers.map((issuer) => fetchJwks(issuer.jwksUri).catch(() => null)));
+      issuers.forEach((issuer, index) => apply(issuer, fetched[index] ?? null));
       const config = withConsumers(base, consumers());
       const running = await admin.configurationHash();
       const changed = config !== lastAppliedConfig || running !== lastAppliedHash;

@@ -16,15 +16,30 @@ function createSyncMetrics() {
     lastSuccess: new Gauge({ name: 'kong_jwks_sync_last_success_timestamp_seconds', help: 'When Kong last ran the configuration built from every issuer\'s JWKS', registers: [registry] }),
     keys: new Gauge({ name: 'kong_jwks_keys', help: 'Keys Kong admits per issuer (consumer)', labelNames: ['consumer'], registers: [registry] }),
     fetchFailures: new Counter({ name: 'kong_jwks_fetch_failures_total', help: 'JWKS fetches that failed, per issuer', labelNames: ['consumer'], registers: [registry] }),
+    collisions: new Counter({ name: 'kong_jwks_kid_collisions_total', help: 'Keys refused because another issuer already holds their kid, per issuer refused', labelNames: ['consumer'], registers: [registry] }),
     loads: new Counter({ name: 'kong_config_loads_total', help: 'Configurations posted to Kong\'s Admin API', registers: [registry] }),
     redisUp: new Gauge({ name: 'kong_ratelimit_redis_up', help: '1 when the rate limiter\'s Redis answers PING with Kong\'s settings, else 0', registers: [registry] }),
   };
 }
 
-export async function fetchJwksOver(uri: string, timeoutMs = 5000): Promise<{ keys: Jwk[] }> {
-  const response = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+/** A JWKS of a few dozen keys takes a few KiB: anything near this is not one. */
+const MAX_JWKS_BYTES = 256 * 1024;
+
+/**
+ * Fetches an issuer's JWKS: no redirects (the configured URL is the trusted one), at most
+ * MAX_JWKS_BYTES read, within the timeout. The config allows only https (or http on loopback).
+ */
+export async function fetchJwksOver(uri: string, timeoutMs = 5000, maxBytes = MAX_JWKS_BYTES): Promise<{ keys: Jwk[] }> {
+  const response = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' }, redirect: 'error' });
   if (!response.ok) throw new Error(`${uri}: HTTP ${response.status}`);
-  return (await response.json()) as { keys: Jwk[] };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw new Error(`${uri}: larger than ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as { keys: Jwk[] };
 }
 
 /**
@@ -70,6 +85,10 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
       fetched: (consumer, ok, keys) => {
         if (!ok) metrics.fetchFailures.inc({ consumer });
         metrics.keys.set({ consumer }, keys);
+      },
+      collided: (consumer, kid, holder) => {
+        metrics.collisions.inc({ consumer });
+        logger.warn({ consumer, kid, holder }, 'key refused: another issuer already holds its kid (Kong needs jwt_secrets keys unique)');
       },
       applied: (changed) => {
         metrics.lastSuccess.set(Date.now() / 1000);
