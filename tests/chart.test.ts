@@ -182,8 +182,10 @@ describe('Helm chart charts/records', function () {
         },
         { type: 'cpu', metricType: 'Utilization', metadata: { value: '70' } },
       ]);
-      // A fallback never scales below what the CPU trigger asked for.
-      expect(scaled?.spec.fallback).to.deep.equal({ failureThreshold: 3, replicas: 4, behavior: 'currentReplicasIfHigher' });
+      // A fallback never scales below what the CPU trigger asked for, and by default holds the
+      // minimum: a cluster without Prometheus must not run above it.
+      expect(scaled?.spec.fallback).to.deep.equal({ failureThreshold: 3, replicas: scaled?.spec.minReplicaCount, behavior: 'currentReplicasIfHigher' });
+      expect(scaled?.spec.minReplicaCount).to.equal(2);
       expect(scaled?.spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleDown.stabilizationWindowSeconds).to.equal(300);
       expect(find(objects, 'Deployment')[0]?.spec).not.to.have.property('replicas');
     });

@@ -8,8 +8,8 @@ import { ENVIRONMENTS, renderOverlay } from '../scripts/k8s-manifests.js';
 import { chartPolicyViolations } from './support/chart-policy.js';
 import { isBuiltIn, validateAll } from './support/k8s-schema.js';
 import { groupOf, projectViolations, unusedRules } from './support/argocd-projects.js';
-import { chartPins, MIRROR_VARIABLE } from './support/upstream.js';
-import { helmTemplate, kongRender, kustomize, parseObjects, renderApps, toolPath, upstreamObjects, type K8sObject } from './support/tools.js';
+import { chartPin, chartPins, MIRROR_VARIABLE } from './support/upstream.js';
+import { helmTemplate, kongRender, kustomize, parseObjects, renderApps, toolPath, upstreamDefaults, upstreamObjects, type K8sObject } from './support/tools.js';
 
 const REPO = 'https://github.com/records/records.git';
 
@@ -103,6 +103,14 @@ describe('the databases of argocd/database', function () {
     return { mariadb, settings: Object.fromEntries((mariadb.spec.myCnf as string).split('\n').map((line) => line.trim()).filter((line) => /^[a-z_-]+=/.test(line)).map((line) => line.split('=') as [string, string])) };
   };
 
+  it('run Galera\'s init container and agent from the operator\'s own image at its pinned version', function () {
+    const { mariadb } = settingsOf('production');
+    const operator = upstreamDefaults('mariadbOperator').find((object) => object.kind === 'Deployment' && object.metadata.name === 'mariadb-operator')!;
+    const image = operator.spec.template.spec.containers[0].image as string;
+    expect(image).to.match(new RegExp(`:${chartPin('mariadbOperator').version}$`));
+    expect([mariadb.spec.galera.initContainer.image, mariadb.spec.galera.agent.image]).to.deep.equal([image, image]);
+  });
+
   it('give one multi-row INSERT consecutive ids: Galera steps none, and the service writes to the primary', function () {
     for (const environment of ['staging', 'production']) {
       const { mariadb, settings } = settingsOf(environment);
@@ -123,12 +131,16 @@ describe('GitOps: argocd/', function () {
 
   it('has manifests that validate against the Argo CD schemas', async function () {
     const manifests = argocdManifests();
-    expect(manifests.map((object) => object.kind).sort()).to.deep.equal(['AppProject', 'AppProject', 'AppProject', 'Application', 'Application']);
+    expect(manifests.map((object) => object.kind).sort()).to.deep.equal(['AppProject', 'AppProject', 'AppProject', 'AppProject', 'Application', 'Application']);
     expect(await validateAll(manifests)).to.deep.equal([]);
   });
 
   it('splits projects: roots create only Applications; platform and app projects never deploy into argocd', function () {
-    expect(projects.map((candidate) => candidate.metadata.name).sort()).to.deep.equal(['records-apps', 'records-bootstrap', 'records-platform']);
+    expect(projects.map((candidate) => candidate.metadata.name).sort()).to.deep.equal(['default', 'records-apps', 'records-bootstrap', 'records-platform']);
+    // Argo CD's stock default project permits everything: shipped locked.
+    expect(project('default').spec).to.deep.include({ sourceRepos: [], destinations: [], clusterResourceWhitelist: [] });
+    expect(project('default').spec.namespaceResourceBlacklist).to.deep.equal([{ group: '*', kind: '*' }]);
+    const servers = ENVIRONMENTS.map((environment) => parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')).destinationServer);
     expect(project('records-bootstrap').spec.destinations).to.deep.equal([{ server: 'https://kubernetes.default.svc', namespace: 'argocd' }]);
     expect(project('records-bootstrap').spec.namespaceResourceWhitelist).to.deep.equal([{ group: 'argoproj.io', kind: 'Application' }]);
     expect(project('records-bootstrap').spec.clusterResourceWhitelist).to.deep.equal([]);
@@ -137,8 +149,16 @@ describe('GitOps: argocd/', function () {
       expect(namespaces, name).not.to.include('argocd');
       expect(namespaces, name).not.to.include('*');
       expect(project(name).spec.sourceRepos, name).not.to.include('*');
+      const destinationServers = [...new Set(project(name).spec.destinations.map((destination: { server: string }) => destination.server))].sort();
+      expect(destinationServers, `${name}: each environment's cluster, never "*"`).to.deep.equal([...servers].sort());
     }
-    expect(project('records-apps').spec.destinations.map((destination: { namespace: string }) => destination.namespace)).to.deep.equal(['records']);
+    for (const environment of ENVIRONMENTS) {
+      for (const app of renderApps(environment)) expect(['records-platform', 'records-apps'], `${app.metadata.name}'s project`).to.include(app.spec.project);
+    }
+    // ClusterRoles and ClusterRoleBindings only by the names the upstream charts use.
+    const rbac = project('records-platform').spec.clusterResourceWhitelist.filter((entry: { group: string }) => entry.group === 'rbac.authorization.k8s.io');
+    expect(rbac.every((entry: { name?: string }) => entry.name && entry.name !== '*'), 'every cluster-wide RBAC entry names its objects').to.equal(true);
+    expect([...new Set(project('records-apps').spec.destinations.map((destination: { namespace: string }) => destination.namespace))]).to.deep.equal(['records']);
     expect(project('records-apps').spec.clusterResourceWhitelist, 'namespaced objects only').to.deep.equal([]);
     for (const environment of ENVIRONMENTS) {
       const root = argocdManifests().find((object) => object.kind === 'Application' && object.metadata.name === `root-${environment}`) as K8sObject;

@@ -56,11 +56,14 @@ function pushMirrors(mirrors: Repository, environment: string): string[] {
 
 /** The committed projects, with the test's repositories added to their sourceRepos. */
 function projects(records: Repository, mirrors: Repository): K8sObject[] {
+  const environmentServers = ['staging', 'production'].map((environment) => parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')).destinationServer as string);
   return parseObjects(readFileSync('argocd/projects.yaml', 'utf8')).map((project) => {
     const repos: string[] = project.spec.sourceRepos;
     const chartRepos = Object.values(versions).map((chart) => chart.repoURL);
     if (repos.includes(GITHUB)) repos.push(records.url);
     if (repos.some((repo) => chartRepos.includes(repo))) repos.push(mirrors.url);
+    // The environments' clusters are this one, as the root's destinationServer says.
+    for (const destination of project.spec.destinations ?? []) if (environmentServers.includes(destination.server)) destination.server = IN_CLUSTER;
     return project;
   });
 }
@@ -254,6 +257,38 @@ describe('Argo CD syncs this repository on a real control plane', function () {
         expect(kubectl(['get', 'mariadb', 'records-db', '-n', 'kube-system']).status, 'nothing deployed into kube-system').to.not.equal(0);
       } finally {
         kubectl(['delete', 'application', 'escape-destination', 'escape-kinds', '-n', 'argocd', '--wait=true']);
+      }
+    });
+
+    it('refuses an Application naming the locked default project, and a ClusterRoleBinding no upstream chart names', async function () {
+      // A binding of cluster-admin under a name no upstream chart uses, in a path of this repository.
+      records.write('escape/binding.yaml', asYaml([{
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'escape-admin' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+        subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'kong' }],
+      }]));
+      records.commit('an escape attempt');
+      const attempt = (name: string, project: string, path: string, namespace: string): K8sObject => ({
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: { name, namespace: 'argocd' },
+        spec: { project, source: { repoURL: records.url, targetRevision: 'main', path }, destination: { server: IN_CLUSTER, namespace }, syncPolicy: { automated: {} } },
+      });
+      apply([attempt('escape-default', 'default', 'argocd/database/staging', 'records'), attempt('escape-binding', 'records-platform', 'escape', 'kong')], 'applying the Applications');
+      try {
+        const messages = await eventually('both refused', 180, () => {
+          const apps = applications();
+          const viaDefault = (byName(apps, 'escape-default')?.status?.conditions ?? []).map((condition) => condition.message).join('\n');
+          const binding = byName(apps, 'escape-binding')?.status?.operationState?.message ?? '';
+          return viaDefault && /not permitted/.test(binding) ? { viaDefault, binding } : false;
+        });
+        expect(messages.viaDefault).to.match(/in project '?default'?/);
+        expect(messages.binding).to.match(/ClusterRoleBinding.*not permitted in project records-platform/);
+        expect(kubectl(['get', 'clusterrolebinding', 'escape-admin']).status, 'no binding made').to.not.equal(0);
+      } finally {
+        kubectl(['delete', 'application', 'escape-default', 'escape-binding', '-n', 'argocd', '--wait=true']);
       }
     });
   });

@@ -25,6 +25,7 @@ function kongOf(environment: string): K8sObject[] {
 
 describe('a real control plane: installs the API server accepts', function () {
   this.timeout(600_000);
+  let crds: string[] = [];
 
   before(function () {
     // The cluster basics go first, for real: namespaces (with their Pod Security labels), the
@@ -32,7 +33,16 @@ describe('a real control plane: installs the API server accepts', function () {
     must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-k', 'k8s']), 'applying k8s/');
     kubectl(['create', 'namespace', 'argocd']);
     serviceAccountsReady();
-    installCrds();
+    crds = installCrds();
+  });
+
+  // The Argo CD suite runs next on this control plane and must find it as a new cluster is: it
+  // syncs the CRDs and namespaces itself (an Application whose objects already exist has nothing
+  // to sync, and its wave order cannot be observed).
+  after(function () {
+    if (crds.length > 0) must(kubectl(['delete', 'crd', ...crds, '--wait=true', '--timeout=180s', '--ignore-not-found']), 'removing the CRDs');
+    must(kubectl(['delete', '-k', 'k8s', '--wait=true', '--timeout=300s', '--ignore-not-found']), 'removing k8s/');
+    must(kubectl(['delete', 'namespace', 'argocd', '--wait=true', '--timeout=180s', '--ignore-not-found']), 'removing namespace argocd');
   });
 
   describe('every object the project ships passes a server-side dry run with strict field validation and no warning', function () {

@@ -16,10 +16,11 @@ const CLUSTER_SCOPED = new Set([
 const isClusterScoped = (object: K8sObject) => CLUSTER_SCOPED.has(object.kind);
 export const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? (apiVersion.split('/')[0] as string) : '');
 
-type GroupKind = { group: string; kind: string };
+/** A whitelist entry; `name` (cluster-scoped kinds, Argo CD 3.x) narrows it to matching names. */
+type GroupKind = { group: string; kind: string; name?: string };
 const glob = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*')}$`).test(value);
 const listed = (list: GroupKind[] | undefined, object: K8sObject) =>
-  (list ?? []).some((entry) => glob(entry.group, groupOf(object.apiVersion)) && glob(entry.kind, object.kind));
+  (list ?? []).some((entry) => glob(entry.group, groupOf(object.apiVersion)) && glob(entry.kind, object.kind) && (entry.name === undefined || glob(entry.name, object.metadata.name)));
 
 /**
  * What Argo CD refuses when it syncs `objects` for `app` in `project`: the Application's own
@@ -59,7 +60,7 @@ export function unusedRules(project: K8sObject, deployed: Array<{ app: K8sObject
   const unused: string[] = [];
   const all = deployed.flatMap(({ app, objects }) => objects.map((object) => ({ app, object })));
   for (const entry of project.spec.clusterResourceWhitelist ?? []) {
-    if (!all.some(({ object }) => isClusterScoped(object) && listed([entry], object))) unused.push(`clusterResourceWhitelist ${entry.group}/${entry.kind}`);
+    if (!all.some(({ object }) => isClusterScoped(object) && listed([entry], object))) unused.push(`clusterResourceWhitelist ${entry.group}/${entry.kind}${entry.name ? ` ${entry.name}` : ''}`);
   }
   for (const entry of project.spec.namespaceResourceWhitelist ?? []) {
     if (!all.some(({ object }) => !isClusterScoped(object) && listed([entry], object))) unused.push(`namespaceResourceWhitelist ${entry.group}/${entry.kind}`);
