@@ -45,11 +45,11 @@ export function mirrorDir(environment: NodeJS.ProcessEnv = process.env): string 
   const named = environment[MIRROR_VARIABLE];
   const dir = resolve(named || WORKSPACE_MIRROR);
   if (!named && !existsSync(dir)) {
-    throw new MirrorMissing(`no upstream mirror: set ${MIRROR_VARIABLE} to a directory written by `make upstream-mirror OUT=dir` (see tools/upstream.yaml)`);
+    throw new MirrorMissing(`no upstream mirror: set ${MIRROR_VARIABLE} to a directory written by "make upstream-mirror OUT=dir" (see tools/upstream.yaml)`);
   }
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new MirrorMissing(`${MIRROR_VARIABLE}=${named}: not a directory`);
   const absent = chartPins().map(chartFolder).filter((folder) => !existsSync(join(dir, folder, 'Chart.yaml')));
-  if (absent.length > 0) throw new MirrorMissing(`the upstream mirror ${dir} (${MIRROR_VARIABLE}) lacks ${absent.join(', ')} (pinned in ${PINS_FILE}): refresh it with `make upstream-mirror OUT=dir``);
+  if (absent.length > 0) throw new MirrorMissing(`the upstream mirror ${dir} (${MIRROR_VARIABLE}) lacks ${absent.join(', ')} (pinned in ${PINS_FILE}): refresh it with "make upstream-mirror OUT=dir"`);
   return dir;
 }
 
@@ -103,7 +103,7 @@ export function renderWithTodaysValues(key: string, environment: string): Render
   const others = readdirSync(folder).filter((file) => file.startsWith(`rendered-${environment}-`));
   return {
     found: false,
-    why: `the mirror has no render of ${chartFolder(pin)} with today's ${files.join(' + ')} (digest ${digest}${others.length ? `; it has ${others.join(', ')}` : ''}): refresh it with `make upstream-mirror OUT=dir``,
+    why: `the mirror has no render of ${chartFolder(pin)} with today's ${files.join(' + ')} (digest ${digest}${others.length ? `; it has ${others.join(', ')}` : ''}): refresh it with "make upstream-mirror OUT=dir"`,
   };
 }
 
