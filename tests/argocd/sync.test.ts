@@ -230,21 +230,18 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       }, standIns);
     });
 
+    /** An Application a user might try: `path` of this repository, auto-synced, into `namespace` here. */
+    const attempt = (name: string, project: string, path: string, namespace: string): K8sObject => ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name, namespace: 'argocd' },
+      spec: { project, source: { repoURL: records.url, targetRevision: 'main', path }, destination: { server: IN_CLUSTER, namespace }, syncPolicy: { automated: {} } },
+    });
+
     it("refuses what a project does not permit, with Argo CD's message", async function () {
-      const escape = (name: string, path: string, namespace: string): K8sObject => ({
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Application',
-        metadata: { name, namespace: 'argocd' },
-        spec: {
-          project: 'records-apps',
-          source: { repoURL: records.url, targetRevision: 'main', path },
-          destination: { server: IN_CLUSTER, namespace },
-          syncPolicy: { automated: {} },
-        },
-      });
       // A destination outside the project: refused before anything is rendered.
       // Kinds outside the project (k8s/ holds Namespaces and cluster-wide policy): the sync fails.
-      apply([escape('escape-destination', 'argocd/database/staging', 'kube-system'), escape('escape-kinds', 'k8s', 'records')], 'applying the Applications');
+      apply([attempt('escape-destination', 'records-apps', 'argocd/database/staging', 'kube-system'), attempt('escape-kinds', 'records-apps', 'k8s', 'records')], 'applying the Applications');
       try {
         const messages = await eventually('both refused', 180, () => {
           const apps = applications();
@@ -270,12 +267,6 @@ describe('Argo CD syncs this repository on a real control plane', function () {
         subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: 'kong' }],
       }]));
       records.commit('an escape attempt');
-      const attempt = (name: string, project: string, path: string, namespace: string): K8sObject => ({
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Application',
-        metadata: { name, namespace: 'argocd' },
-        spec: { project, source: { repoURL: records.url, targetRevision: 'main', path }, destination: { server: IN_CLUSTER, namespace }, syncPolicy: { automated: {} } },
-      });
       apply([attempt('escape-default', 'default', 'argocd/database/staging', 'records'), attempt('escape-binding', 'records-platform', 'escape', 'kong')], 'applying the Applications');
       try {
         const messages = await eventually('both refused', 180, () => {

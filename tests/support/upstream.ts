@@ -37,12 +37,17 @@ export const chartFolder = (pin: ChartPin) => `${pin.chart}-${pin.version}`;
 
 export class MirrorMissing extends Error {}
 
+const checkedMirrors = new Map<string | undefined, string>();
+
 /**
  * The mirror directory, absolute. Fails with one line naming RECORDS_UPSTREAM_MIRROR when there is
  * none, or when it lacks a pinned chart's folder (a mirror of other versions).
  */
 export function mirrorDir(environment: NodeJS.ProcessEnv = process.env): string {
   const named = environment[MIRROR_VARIABLE];
+  // Checked once per process and variable: every upstream file read asks for the directory.
+  const checked = checkedMirrors.get(named);
+  if (checked) return checked;
   const dir = resolve(named || WORKSPACE_MIRROR);
   if (!named && !existsSync(dir)) {
     throw new MirrorMissing(`no upstream mirror: set ${MIRROR_VARIABLE} to a directory written by "make upstream-mirror OUT=dir" (see tools/upstream.yaml)`);
@@ -50,6 +55,7 @@ export function mirrorDir(environment: NodeJS.ProcessEnv = process.env): string 
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new MirrorMissing(`${MIRROR_VARIABLE}=${named}: not a directory`);
   const absent = chartPins().map(chartFolder).filter((folder) => !existsSync(join(dir, folder, 'Chart.yaml')));
   if (absent.length > 0) throw new MirrorMissing(`the upstream mirror ${dir} (${MIRROR_VARIABLE}) lacks ${absent.join(', ')} (pinned in ${PINS_FILE}): refresh it with "make upstream-mirror OUT=dir"`);
+  checkedMirrors.set(named, dir);
   return dir;
 }
 

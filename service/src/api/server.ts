@@ -11,7 +11,8 @@ const MAX_HEADER_BYTES = 16 * 1024;
  * bare status line; then the connection is closed, since its framing cannot be trusted.
  */
 function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable || (error.code !== 'HPE_HEADER_OVERFLOW' && error.code !== 'HPE_INVALID_URL' && !error.code?.startsWith('HPE_'))) {
+  // Only the parser's own refusals (HPE_*) get an answer; a reset or timed-out socket is just closed.
+  if (!socket.writable || !error.code?.startsWith('HPE_')) {
     socket.destroy();
     return;
   }
