@@ -1,12 +1,14 @@
 /**
  * The programs of service/src and the layers of the API (docs/architecture.md). `make lint` runs
- * this; a violation fails the build (tests/architecture.test.ts shows one failing).
+ * this; a violation fails the build (tests/static/architecture.test.ts shows one failing).
  *
  *   main.ts                     dispatches to each program's command module, nothing else
  *   api/ kong-sync/ loader/ cluster/   the four programs: each imports only itself, the shared
  *                               clients (clients/) and shared/ (config parsing, the logger)
  *   clients/                    JSON over HTTP, the Kubernetes API, Kong's Admin API
  *   shared/                     imports nothing of the others
+ * Around it: tooling/ (the TypeScript tools behind make's generators and checks) and tests/ import
+ * service/src; service/src imports neither, and tooling/ never imports tests/.
  * Inside the API, dependencies point inward: the domain owns its ports (api/domain/ports.ts) and
  * imports nothing outside itself; data/, cache/ and auth/ never import http/.
  */
@@ -47,6 +49,20 @@ module.exports = {
       severity: 'error',
       from: { path: `${SRC}api/(data|cache|auth)/` },
       to: { path: `${SRC}api/http/` },
+    },
+    {
+      name: 'product-imports-no-tooling-or-tests',
+      comment: 'service/src ships alone: it never imports tooling/ or tests/.',
+      severity: 'error',
+      from: { path: SRC },
+      to: { path: '^(tooling|tests)/' },
+    },
+    {
+      name: 'tooling-imports-no-tests',
+      comment: 'tooling/ (generators, checks, bench) is what tests verify, never the other way round.',
+      severity: 'error',
+      from: { path: '^tooling/' },
+      to: { path: '^tests/' },
     },
     {
       name: 'no-circular',

@@ -32,7 +32,7 @@ COPY --from=build /app/service/openapi.yaml service/
 # Writes go to /tmp only (an emptyDir under a read-only root filesystem); the embedded SQLite
 # default lives there, production sets DATABASE_URL to MySQL.
 # A bounded old space makes V8 collect garbage before RSS grows: a 1M-record NDJSON load stays
-# under 200 MB (service/test/ndjson.test.ts runs with this same value). Node 24's larger default
+# under 200 MB (tests/service/ndjson.test.ts runs with this same value). Node 24's larger default
 # young generation took the same load to 280 MiB; 8 MiB semi-spaces bring it back to about 160.
 # The chart overrides it (config.nodeOptions).
 ENV NODE_ENV=production \

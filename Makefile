@@ -48,7 +48,7 @@ typecheck: install ## tsc --noEmit over service, tests and scripts
 
 lint: install ## eslint, the layer rules of .dependency-cruiser.cjs (the domain imports no adapter), knip (no dead exports, files or dependencies)
 	$(NODE_BIN)/eslint .
-	$(NODE_BIN)/depcruise service/src --validate .dependency-cruiser.cjs
+	$(NODE_BIN)/depcruise service/src tooling tests --validate .dependency-cruiser.cjs
 	$(NODE_BIN)/knip --include exports,files,dependencies
 
 test: install ## after every change (about 4 min): typecheck, lint, unit, API (SQLite, MariaDB, Redis) and static suites; prints where the time went
@@ -62,7 +62,7 @@ tools: ## build every Go-built test tool into the tools cache, one line per tool
 
 upstream-mirror: install ## write the upstream charts' data the tests read (needs the chart repositories): make upstream-mirror OUT=dir
 	@test -n "$(OUT)" || { echo 'usage: make upstream-mirror OUT=dir   (then RECORDS_UPSTREAM_MIRROR=dir)' >&2; exit 2; }
-	$(NODE_BIN)/tsx scripts/upstream.ts mirror '$(OUT)'
+	$(NODE_BIN)/tsx tooling/upstream.ts mirror '$(OUT)'
 
 test-only: install ## the mocha suites of make test alone, against real MariaDB and Redis (no typecheck/lint)
 	scripts/with-test-servers $(NODE_BIN)/mocha
@@ -74,7 +74,7 @@ argocd-test: install ## Argo CD (built from source once) syncs this repository o
 	scripts/with-cluster scripts/with-argocd $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 900000 'tests/argocd/**/*.test.ts'
 
 reliability: install ## the reliability and security suites: idempotency, faults, soak (SOAK_SECONDS), hostile input
-	scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --node-option expose-gc --timeout 60000 service/test/idempotency.test.ts service/test/faults.test.ts service/test/hostile-input.test.ts
+	scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --node-option expose-gc --timeout 60000 tests/service/idempotency.test.ts tests/service/faults.test.ts tests/service/hostile-input.test.ts
 
 image-smoke: install ## reproduce the Dockerfile's stages without Docker and run the result against MariaDB
 	scripts/with-test-servers scripts/image-smoke
@@ -83,7 +83,7 @@ helm-template: install ## render charts/records (VALUES=file.yaml to add a value
 	@$$(scripts/install-k8s-tools)/helm template records charts/records --namespace records $(if $(VALUES),-f $(VALUES))
 
 chart-check: install ## helm lint, render every ci/ values file, validate schemas and policies
-	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/chart.test.ts
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/chart.test.ts
 
 chart-readme: install ## regenerate the parameter table in charts/records/README.md from the @param comments of values.yaml
 	$(NODE_BIN)/readme-generator --values charts/records/values.yaml --readme charts/records/README.md
@@ -93,35 +93,35 @@ kong-config: install ## regenerate kong/generated/<env>/ from kong/kong.yaml, ko
 
 kong-check: install ## Kong 3.9 schema validation, invariants, route coverage, values placement and alert tests
 	scripts/ensure-packages
-	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/kong.test.ts
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/kong.test.ts
 
 k8s-manifests: install ## regenerate k8s/overlays/<env>/records.yaml from the chart (kubectl-only installs)
-	$(NODE_BIN)/tsx scripts/k8s-manifests.ts
+	$(NODE_BIN)/tsx tooling/k8s-manifests.ts
 
 gitops-check: install ## validate argocd/ and k8s/ (schemas, references, waves, drift, shellcheck)
 	scripts/ensure-packages
-	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/gitops.test.ts
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/gitops.test.ts
 
 deploy-check: install ## fail while ENV's (staging|production) deploy files hold placeholders (docs/gitops.md)
-	$(NODE_BIN)/tsx scripts/deploy-check.ts $(ENV)
+	$(NODE_BIN)/tsx tooling/deploy-check.ts $(ENV)
 
 e2e-kind: install ## the cluster test, on a machine with Docker: kind + KEDA + the chart with its defaults + Kong
 	scripts/e2e-kind
 
-samples: install ## regenerate samples/records.json from scripts/generate-records.ts
-	$(NODE_BIN)/tsx scripts/generate-records.ts > samples/records.json
+samples: install ## regenerate samples/records.json from tooling/generate-records.ts
+	$(NODE_BIN)/tsx tooling/generate-records.ts > samples/records.json
 
 clean: ## remove build output and the local SQLite database
 	rm -rf service/dist data
 
 dashboard-image: install ## redraw docs/images/dashboard.png from the dashboard's queries against a real Prometheus and two service instances
-	RECORDS_DASHBOARD_IMAGE=$(CURDIR)/docs/images/dashboard.png scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 120000 service/test/dashboard.test.ts
+	RECORDS_DASHBOARD_IMAGE=$(CURDIR)/docs/images/dashboard.png scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 120000 tests/service/dashboard.test.ts
 
 release-check: install ## what a tag vVERSION would publish, after checking every place naming the version agrees: make release-check VERSION=x.y.z
-	$(NODE_BIN)/tsx scripts/release-check.ts $(VERSION)
+	$(NODE_BIN)/tsx tooling/release-check.ts $(VERSION)
 
 sbom: install ## a CycloneDX SBOM of the image's npm dependencies (runtime only, from package-lock.json): make sbom [SBOM=file]
 	$(NODE_BIN)/cyclonedx-npm --omit dev --output-format JSON --output-reproducible --output-file $(or $(SBOM),records.cdx.json)
 
 bench: build ## grow MariaDB to 100k, 1M (the main table, every scenario vs a same-run baseline) and 5M records; PostgreSQL GIN reference
-	scripts/with-test-servers $(NODE_BIN)/tsx scripts/bench.ts
+	scripts/with-test-servers $(NODE_BIN)/tsx tooling/bench.ts

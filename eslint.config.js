@@ -23,7 +23,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['service/src/main.ts', 'service/test/**', 'tests/**', 'scripts/**'],
+    files: ['service/src/main.ts', 'tests/**', 'tooling/**', 'scripts/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

@@ -44,3 +44,22 @@ start_process() {
   "$@" >"$dir/$name.log" 2>&1 &
   echo $! >"$dir/$name.pid"
 }
+
+# stop_process NAME [GRACE]: stops what start_process NAME started in $dir, if anything.
+# shellcheck disable=SC2154 # dir, as for start_process
+stop_process() {
+  local pid_file=$dir/$1.pid
+  [ -f "$pid_file" ] || return 0
+  stop_pid "$(cat "$pid_file")" "${2:-20}"
+}
+
+# tools_cache NAME: the directory of one built tool version in the tools cache, outside the
+# checkout, shared by every clone on the machine (make tools warms it).
+tools_cache() {
+  echo "${RECORDS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/records-tools}/$1"
+}
+
+# go_module_dir MODULE@VERSION: the module's directory in the Go module cache (downloaded once).
+go_module_dir() {
+  go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
+}

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { asKubectlInput, kubectl, must } from '../cluster/cluster.js';
 import { kongRender, parseObjects, renderApps, upstreamObjects, type K8sObject } from '../support/tools.js';
-import { crdFiles } from '../support/upstream.js';
+import { crdFiles } from '../../tooling/upstream-mirror.js';
 import { applications, asYaml, eventually, isConverged, repositoryOfWorkingTree, Repository, waveOf, type Application, type LiveObject } from './argocd.js';
 import { leftOut, OUTSIDE_THE_CLUSTER, playStandIns, STAND_INS } from './stand-ins.js';
 
@@ -56,7 +57,7 @@ function pushMirrors(mirrors: Repository, environment: string): string[] {
 
 /** The committed projects, with the test's repositories added to their sourceRepos. */
 function projects(records: Repository, mirrors: Repository): K8sObject[] {
-  const environmentServers = ['staging', 'production'].map((environment) => parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')).destinationServer as string);
+  const environmentServers = ENVIRONMENTS.map((environment) => parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')).destinationServer as string);
   return parseObjects(readFileSync('argocd/projects.yaml', 'utf8')).map((project) => {
     const repos: string[] = project.spec.sourceRepos;
     const chartRepos = Object.values(versions).map((chart) => chart.repoURL);

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseObjects, toolPath, type K8sObject } from '../support/tools.js';
-import { crdFiles } from '../support/upstream.js';
+import { crdFiles } from '../../tooling/upstream-mirror.js';
 
 /**
  * The test control plane that scripts/with-cluster started: kubectl and helm against it (its

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { expect } from 'chai';
 import { helmTemplate, kongRender, kustomize, parseObjects, renderApps, throughTpl, upstreamDefaults, upstreamObjects, type K8sObject } from '../support/tools.js';
-import { chartPin } from '../support/upstream.js';
+import { chartPin } from '../../tooling/upstream-mirror.js';
 import { ensureGeneratedSecret } from '../../service/src/cluster/generated-secret.js';
 import { allowed } from '../support/network-policy.js';
 import { operatorPod } from './mariadb-pods.js';
@@ -52,13 +53,13 @@ describe('a real control plane: installs the API server accepts', function () {
       ['k8s/', () => kustomize('k8s'), undefined],
       ['k8s/overlays/staging', () => kustomize('k8s/overlays/staging'), undefined],
       ['k8s/overlays/production', () => kustomize('k8s/overlays/production'), undefined],
-      ['argocd/projects.yaml and the roots', () => [...parseObjects(readFileSync('argocd/projects.yaml', 'utf8')), ...['staging', 'production'].flatMap((env) => parseObjects(readFileSync(`argocd/root/${env}.yaml`, 'utf8')))], 'argocd'],
+      ['argocd/projects.yaml and the roots', () => [...parseObjects(readFileSync('argocd/projects.yaml', 'utf8')), ...ENVIRONMENTS.flatMap((env) => parseObjects(readFileSync(`argocd/root/${env}.yaml`, 'utf8')))], 'argocd'],
       ['the staging Applications', () => renderApps('staging'), 'argocd'],
       ['the production Applications', () => renderApps('production'), 'argocd'],
       ['the staging database', () => kustomize('argocd/database/staging'), undefined],
       ['the production database', () => kustomize('argocd/database/production'), undefined],
       ['KEDA as it renders', () => upstreamDefaults('keda'), 'keda'],
-      ...['staging', 'production'].map((environment): [string, () => K8sObject[], string] => [`Kong with ${environment}'s values, as the chart renders them`, () => kongOf(environment), 'kong']),
+      ...ENVIRONMENTS.map((environment): [string, () => K8sObject[], string] => [`Kong with ${environment}'s values, as the chart renders them`, () => kongOf(environment), 'kong']),
       ['mariadb-operator as it renders', () => upstreamDefaults('mariadbOperator'), 'mariadb-operator'],
       ['Valkey as it renders', () => upstreamDefaults('valkey'), 'data'],
       ['the Kong objects of kong/generated/production, through the chart\'s tpl pass', () => throughTpl(chartPin('kong').renders.production!), 'kong'],
@@ -92,7 +93,7 @@ describe('a real control plane: installs the API server accepts', function () {
   });
 
   it('admits the pods mariadb-operator builds for each environment\'s MariaDB: restricted Pod Security and the LimitRange', function () {
-    for (const environment of ['staging', 'production']) {
+    for (const environment of ENVIRONMENTS) {
       const mariadb = kustomize(`argocd/database/${environment}`).find((object) => object.kind === 'MariaDB')!;
       const { problems } = dryRun([operatorPod(mariadb)], 'records');
       expect(problems, environment).to.deep.equal([]);
@@ -198,7 +199,7 @@ describe('a real control plane: installs the API server accepts', function () {
     });
   });
 
-  for (const environment of ['staging', 'production']) {
+  for (const environment of ENVIRONMENTS) {
     it(`installs k8s/overlays/${environment} with kubectl apply -k: its Jobs complete and the Deployment becomes Available`, function () {
       const result = kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-k', `k8s/overlays/${environment}`]);
       expect(result.status, result.stderr).to.equal(0);

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { chartFolder, chartPin, mirrorDir, renderWithTodaysValues } from './upstream.js';
+import { chartFolder, chartPin, mirrorDir, renderWithTodaysValues } from '../../tooling/upstream-mirror.js';
 
 export type K8sObject = {
   apiVersion: string;
@@ -42,7 +42,7 @@ export function helmTemplate(valuesFiles: string[] = [], sets: string[] = [], re
   return parseObjects(result.stdout);
 }
 
-/** Objects of a file in the upstream mirror (tests/support/upstream.ts), e.g. `keda-2.20.2/crds.yaml`. */
+/** Objects of a file in the upstream mirror (tooling/upstream-mirror.ts), e.g. `keda-2.20.2/crds.yaml`. */
 export const upstreamObjects = (file: string): K8sObject[] => parseObjects(readFileSync(join(mirrorDir(), file), 'utf8'));
 
 /** A pinned chart's default render from the mirror. */
@@ -61,14 +61,21 @@ export function throughTpl(valuesFiles: string[]): K8sObject[] {
 
 /**
  * Kong as the chart renders it with an environment's values today: the mirror's render whose
- * digest matches them. Where the mirror has none (the values changed since it was written), what
- * the data allows: the project's extraObjects through the chart's `tpl` pass, and a note saying so.
+ * digest matches them. Where the mirror has none (the values changed since it was written), the
+ * best the data allows, said in `note`: the mirror's earlier render for that environment with its
+ * objects of today's extraObjects replaced by today's (through the chart's `tpl` pass), or only
+ * today's extraObjects where it has no earlier render. Objects of other values changed since are
+ * as the earlier render had them.
  */
 export function kongRender(environment: string): { objects: K8sObject[]; note: string; complete: boolean } {
   const lookup = renderWithTodaysValues('kong', environment);
   if (lookup.found) return { objects: parseObjects(readFileSync(lookup.file, 'utf8')), note: `the chart's render with today's values (${lookup.file})`, complete: true };
-  const objects = throughTpl(chartPin('kong').renders[environment]!);
-  return { objects, note: `only the project's extraObjects: ${lookup.why}`, complete: false };
+  const extra = throughTpl(chartPin('kong').renders[environment]!);
+  if (lookup.earlier === null) return { objects: extra, note: `only the project's extraObjects: ${lookup.why}`, complete: false };
+  const id = (object: K8sObject) => `${object.kind}/${object.metadata.name}`;
+  const replaced = new Set(extra.map(id));
+  const earlier = parseObjects(readFileSync(lookup.earlier, 'utf8')).filter((object) => !replaced.has(id(object)));
+  return { objects: [...earlier, ...extra], note: `${lookup.earlier} with today's extraObjects: ${lookup.why}`, complete: false };
 }
 
 function rendered(tool: 'helm' | 'kubectl', args: string[]): K8sObject[] {

@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
-import { authenticate } from './auth/authenticate.js';
+import { authenticate } from './http/authenticate.js';
 import { loadSigningKeyIfPresent } from './auth/signing-key.js';
 import { createTokenVerifier } from './auth/token-verifier.js';
 import { createMemoryStore } from './cache/memory-store.js';
@@ -75,7 +75,6 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     store: createRecordsStore({ db, batchSize: config.insertBatchSize }),
     index: createSearchIndex({ db }),
     idempotency: createIdempotencyStore({ db }),
-    cache,
     observer: { stored: (n) => metrics.recordsIngested.inc(n), rejected: (n) => metrics.recordsRejected.inc(n) },
     streamBatchSize: config.insertBatchSize,
     now,

@@ -4,7 +4,7 @@ import { parseDocument } from 'yaml';
 /**
  * Kong OSS cannot fetch a JWKS, so its jwt plugin needs each trusted issuer's keys as consumer
  * credentials: one consumer per issuer, one jwt_secrets entry per key (`key` = kid, the JWK's
- * algorithm, the key as SPKI PEM). Used by scripts/kong-config.ts (the committed configs) and by
+ * algorithm, the key as SPKI PEM). Used by tooling/kong-config.ts (the committed configs) and by
  * `records kong-sync` (the live ones).
  */
 

@@ -13,7 +13,7 @@ import { COLUMNS, fromRow, rowsPerStatement, type RecordRow } from './record-row
 /**
  * Search over the records table: a `contains` term is answered from the title_postings index
  * (data/postings.ts) or by a scan of the (date_ms, id) index, whichever the planner estimates
- * cheaper; both give exactly the scan's results (service/test/search-index.test.ts checks it on
+ * cheaper; both give exactly the scan's results (tests/service/search-index.test.ts checks it on
  * both engines).
  */
 

@@ -41,7 +41,3 @@ export type IdempotencyStore = {
   find(scope: string, key: string, nowMs: number): Promise<RememberedResponse | null>;
 };
 
-/** Caches reads; the domain only tells it when committed writes made its entries stale. */
-export type ReadCache = {
-  afterWrite(): Promise<void>;
-};

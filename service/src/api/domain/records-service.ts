@@ -1,21 +1,33 @@
-import { createIdempotentWriter } from './idempotent-write.js';
-import type { IdempotencyStore, ReadCache, RecordsStore, SearchIndex, SearchPage } from './ports.js';
+import { itemsOf, validateItems, type Rejection } from './bulk-items.js';
+import { UnprocessableItems } from './errors.js';
+import { writeOnce, type IdempotencyRequest, type Idempotent } from './idempotent-write.js';
+import { ingestStream, type IngestLine, type StreamResult } from './stream-ingest.js';
+import type { IdempotencyStore, RecordsStore, SearchIndex, SearchPage } from './ports.js';
 import type { StoredRecord } from './record.js';
 import type { SearchQuery } from './search-query.js';
-import { createWriteRecords, type IngestObserver } from './write-records.js';
+
+export type BulkResult = { inserted: number; ids: number[]; rejected: Rejection[] };
+export type WriteOptions = { atomic: boolean; idempotency: IdempotencyRequest | null };
+
+/** What the service reports about ingestion (metrics subscribe here). */
+export type IngestObserver = { stored(count: number): void; rejected(count: number): void };
 
 const IGNORE: IngestObserver = { stored: () => {}, rejected: () => {} };
 
+function rejectionPointer({ index, field }: Rejection): string {
+  return field === 'item' ? `#/items/${index}` : `#/items/${index}/${field}`;
+}
+
 /**
- * The records use cases, over the ports the domain declares: store items or a stream (idempotently
- * when asked), find one record, search. HTTP-free, so routes stay thin and tests can call them
- * with in-memory ports.
+ * The records use cases, over the ports the domain declares. The two writes (a parsed
+ * `{"items": [...]}` document, and a stream of items read line by line) each validate, run once
+ * per Idempotency-Key and commit in one transaction. Reads need no rule of their own: the ports
+ * answer them. HTTP-free, so routes stay thin and tests can call them with in-memory ports.
  */
 export function createRecordsService({
   store,
   index,
   idempotency,
-  cache,
   observer = IGNORE,
   streamBatchSize,
   now = Date.now,
@@ -23,15 +35,62 @@ export function createRecordsService({
   store: RecordsStore;
   index: SearchIndex;
   idempotency: IdempotencyStore;
-  cache: ReadCache;
   observer?: IngestObserver;
+  /** Records per insert step of a stream (memory is bounded by this). */
   streamBatchSize: number;
   /** The clock idempotency keys expire by (milliseconds since the epoch). */
   now?: () => number;
 }) {
-  const writeOnce = createIdempotentWriter({ store, idempotency, now });
+  const writes = { store, idempotency, now };
+  const counted = <T extends { inserted: number }>(outcome: Idempotent<T>, rejected: number): Idempotent<T> => {
+    if (!outcome.replayed) {
+      observer.rejected(rejected);
+      observer.stored(outcome.value.inserted);
+    }
+    return outcome;
+  };
+
   return {
-    ...createWriteRecords({ writeOnce, cache, observer, streamBatchSize }),
+    async storeItems(body: unknown, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<BulkResult>> {
+      const { accepted, rejected } = validateItems(itemsOf(body));
+      if (atomic && rejected.length > 0) {
+        observer.rejected(rejected.length);
+        throw new UnprocessableItems(
+          `${rejected.length} item(s) are invalid; with atomic=true nothing was stored.`,
+          rejected.map((rejection) => ({ pointer: rejectionPointer(rejection), detail: rejection.message })),
+          { rejected },
+        );
+      }
+      const outcome = await writeOnce<BulkResult>(
+        writes,
+        key,
+        async (tx) => {
+          const ids = accepted.length > 0 ? await tx.insert(accepted) : [];
+          return { inserted: ids.length, ids, rejected };
+        },
+        async () => {},
+      );
+      return counted(outcome, rejected.length);
+    },
+
+    async storeStream(lines: AsyncIterable<IngestLine>, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<StreamResult>> {
+      try {
+        const outcome = await writeOnce<StreamResult>(
+          writes,
+          key,
+          (tx) => ingestStream(tx, lines, { atomic, batchSize: streamBatchSize }),
+          // A replay still reads the whole body, to compare its digest with the first one's.
+          async () => {
+            for await (const line of lines) void line;
+          },
+        );
+        return counted(outcome, outcome.value.rejectedCount);
+      } catch (error) {
+        if (error instanceof UnprocessableItems && typeof error.extensions.rejectedCount === 'number') observer.rejected(error.extensions.rejectedCount);
+        throw error;
+      }
+    },
+
     findRecord: (id: number): Promise<StoredRecord | null> => store.findById(id),
     search: (query: SearchQuery): Promise<SearchPage> => index.search(query),
   };

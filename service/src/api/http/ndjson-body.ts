@@ -1,19 +1,19 @@
-import type { Hash } from 'node:crypto';
 import type { Context } from 'koa';
-import type { NdjsonLine } from '../domain/ndjson-ingest.js';
+import type { IngestLine } from '../domain/stream-ingest.js';
+import type { BodyDigest } from './idempotency-key.js';
 import { HttpProblem } from './problem.js';
 
 const NEWLINE = 0x0a;
 
 /**
- * Splits an application/x-ndjson request body into lines as it arrives, holding at most one line
- * (up to `maxLineBytes`) in memory. A longer line is reported and skipped, not buffered. Blank
- * lines are ignored. More than `limit` bytes in all is a 413.
+ * Splits an application/x-ndjson request body into lines as it arrives and parses each, holding at
+ * most one line (up to `maxLineBytes`) in memory. A longer line, or one that is not UTF-8 or JSON,
+ * is reported and skipped. Blank lines are ignored. More than `limit` bytes in all is a 413.
  */
 export async function* ndjsonLines(
   ctx: Context,
-  { limit, maxLineBytes, hash }: { limit: number; maxLineBytes: number; hash?: Hash },
-): AsyncGenerator<NdjsonLine> {
+  { limit, maxLineBytes, digest }: { limit: number; maxLineBytes: number; digest?: BodyDigest | undefined },
+): AsyncGenerator<IngestLine> {
   const tooLarge = (headers: Record<string, string> = {}) =>
     new HttpProblem(413, 'body-too-large', `The body is larger than the NDJSON limit of ${limit} bytes.`, [], headers);
   if (Number(ctx.get('content-length') || 0) > limit) throw tooLarge();
@@ -24,7 +24,7 @@ export async function* ndjsonLines(
   let lineNumber = 0;
   let total = 0;
 
-  const finishLine = (): NdjsonLine | null => {
+  const finishLine = (): IngestLine | null => {
     lineNumber += 1;
     const bytes = partBytes;
     const wasTooLong = tooLong;
@@ -39,12 +39,17 @@ export async function* ndjsonLines(
     } catch {
       return { line: lineNumber, problem: 'line is not valid UTF-8' };
     }
-    return bytes === 0 || text.trim() === '' ? null : { line: lineNumber, text };
+    if (bytes === 0 || text.trim() === '') return null;
+    try {
+      return { line: lineNumber, item: JSON.parse(text) as unknown };
+    } catch {
+      return { line: lineNumber, problem: 'malformed JSON' };
+    }
   };
 
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     total += chunk.length;
-    hash?.update(chunk);
+    digest?.update(chunk);
     if (total > limit) {
       // The rest of the body will not be read: close the connection after answering.
       throw tooLarge({ Connection: 'close' });
@@ -73,4 +78,5 @@ export async function* ndjsonLines(
     const line = finishLine();
     if (line) yield line;
   }
+  digest?.end();
 }

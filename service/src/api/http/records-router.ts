@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { createRouter } from './router.js';
 import type { Middleware } from 'koa';
-import { requireScope } from '../auth/authenticate.js';
+import { requireScope } from './authenticate.js';
 import { SCOPES } from '../auth/principal.js';
 import type { RecordsCache } from '../cache/records-cache.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
@@ -23,9 +23,10 @@ function atomicFlag(query: Record<string, unknown>): boolean {
 }
 
 /**
- * HTTP for the records API: requests to use-case calls, results to responses. Reads go through
- * the response cache, which holds the documents themselves, so a hit is sent without re-encoding;
- * X-Cache says whether it was a hit, a miss or bypassed.
+ * HTTP for the records API: requests to use-case calls, results to responses. The response cache
+ * sits here, in front of the domain, for reads and invalidation alike: reads go through it (it
+ * holds the documents themselves, so a hit is sent without re-encoding; X-Cache says whether it
+ * was a hit, a miss or bypassed), and a committed write that stored something makes it stale.
  */
 export function createRecordsRouter({
   records,
@@ -37,7 +38,7 @@ export function createRecordsRouter({
   bulkConcurrency,
 }: {
   records: RecordsService;
-  cache: Pick<RecordsCache, 'getRecord' | 'search'>;
+  cache: Pick<RecordsCache, 'getRecord' | 'search' | 'afterWrite'>;
   bodyLimit: number;
   /** Limits of the NDJSON stream (whole body, one line); without them NDJSON is not accepted. */
   ndjsonLimits?: { body: number; line: number };
@@ -56,11 +57,14 @@ export function createRecordsRouter({
     const options = { atomic, idempotency: key?.request ?? null };
     const outcome =
       ndjsonLimits && ctx.request.is('application/x-ndjson')
-        ? await records.storeStream(ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line, hash: key?.hash }), options)
+        ? await records.storeStream(ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line, digest: key?.digest }), options)
         : await readJsonBody(ctx, bodyLimit).then(({ body, raw }) => {
-            key?.hash.update(raw);
+            key?.digest.update(raw);
+            key?.digest.end();
             return records.storeItems(body, options);
           });
+    // The write has committed: the cached reads it made stale go before the writer hears back.
+    if (!outcome.replayed && outcome.value.inserted > 0) await cache.afterWrite();
     if (outcome.replayed) ctx.set('Idempotent-Replayed', 'true');
     annotateSpan({ 'records.bulk.inserted': outcome.value.inserted, 'records.idempotent_replay': outcome.replayed });
     ctx.body = outcome.value;

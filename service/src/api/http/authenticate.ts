@@ -1,0 +1,50 @@
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { InsufficientScope, Unauthenticated, VerificationUnavailable } from '../auth/errors.js';
+import { SCOPES, type Principal } from '../auth/principal.js';
+import { InvalidToken, KeysUnavailable, type TokenVerifier } from '../auth/token-verifier.js';
+
+/** Only the Authorization header counts; tokens in query strings or cookies are ignored. */
+function bearerToken(header: string | undefined): string | null {
+  const match = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)[ ]*$/i.exec(header ?? '');
+  return match?.[1] ?? null;
+}
+
+/** The principal used for every request when AUTH_MODE=disabled (local development only). */
+const DEVELOPER: Principal = { subject: 'anonymous-developer', issuer: 'auth-disabled', scopes: new Set(Object.values(SCOPES)) };
+
+/**
+ * Establishes `ctx.state.principal` for routes that need one. With a verifier, a request without
+ * a valid token is 401, and an issuer whose keys cannot be fetched is 503 with Retry-After.
+ */
+export function authenticate({ verifier, logger }: { verifier: TokenVerifier | null; logger: Logger }): Middleware {
+  return async (ctx, next) => {
+    if (verifier === null) {
+      ctx.state.principal = DEVELOPER;
+      return next();
+    }
+    const token = bearerToken(ctx.get('authorization') || undefined);
+    if (token === null) throw new Unauthenticated(ctx.get('authorization') ? 'malformed authorization header' : 'missing bearer token');
+    try {
+      ctx.state.principal = await verifier.verify(token);
+    } catch (error) {
+      if (error instanceof InvalidToken) throw new Unauthenticated(error.message);
+      if (error instanceof KeysUnavailable) {
+        logger.warn({ err: error.cause }, 'JWKS endpoint unreachable; cannot verify token');
+        throw new VerificationUnavailable({ cause: error });
+      }
+      throw error;
+    }
+    return next();
+  };
+}
+
+/** 403 unless the authenticated principal holds `scope`. */
+export function requireScope(scope: string): Middleware {
+  return async (ctx, next) => {
+    const principal = ctx.state.principal;
+    if (!principal) throw new Unauthenticated('missing bearer token');
+    if (!principal.scopes.has(scope)) throw new InsufficientScope(scope);
+    return next();
+  };
+}

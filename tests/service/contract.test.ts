@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { OPENAPI_PATH, loadOpenApi } from '../../service/src/api/http/docs-router.js';
+import { checkAgainstContract } from '../support/contract.js';
+import { request, startTestApp, type TestApp } from '../support/test-app.js';
+
+const json = new Headers({ 'content-type': 'application/json' });
+const problem = new Headers({ 'content-type': 'application/problem+json' });
+
+describe('the OpenAPI contract (service/openapi.yaml)', function () {
+  it('is a valid OpenAPI 3.1 document', async function () {
+    await SwaggerParser.validate(OPENAPI_PATH);
+  });
+
+  it('passes the project lint rules: ids, summaries, tags, security, examples, problem responses', function () {
+    const spec = loadOpenApi() as { paths: Record<string, Record<string, any>>; components: any };
+    const ids = new Set<string>();
+    for (const [path, item] of Object.entries(spec.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        expect(operation.operationId, where).to.match(/^[a-z][A-Za-z]+$/);
+        expect(ids.has(operation.operationId), where).to.equal(false);
+        ids.add(operation.operationId);
+        expect(operation.summary, where).to.be.a('string');
+        expect(operation.tags, where).to.have.length.greaterThan(0);
+        expect(operation.security?.[0]?.bearer, `${where} declares its scope`).to.have.length(1);
+        for (const status of ['200', '400', '401', '403', '503']) expect(operation.responses, where).to.have.property(status);
+        const ok = operation.responses['200'].content['application/json'];
+        expect(ok.example, `${where} has an example`).to.not.equal(undefined);
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (status.startsWith('4') || status.startsWith('5')) {
+            const resolved = (response as any).$ref ? spec.components.responses[(response as any).$ref.split('/').at(-1)] : response;
+            expect(Object.keys(resolved.content), `${where} ${status}`).to.deep.equal(['application/problem+json']);
+          }
+        }
+      }
+    }
+    expect([...ids].sort()).to.deep.equal(['bulkLoad', 'getRecord', 'searchRecords']);
+    expect(spec.components.securitySchemes.bearer).to.include({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  });
+
+  it('catches responses that drift from it', function () {
+    expect(() => checkAgainstContract('GET', '/v1/1', 200, json, { id: 1, title: 'x', uri: null, date: '2020-01-01T00:00:00.000Z' })).to.throw(/rawDate/);
+    expect(() => checkAgainstContract('GET', '/v1/1', 418, problem, {})).to.throw(/not a documented response/);
+    expect(() => checkAgainstContract('GET', '/v1/', 200, new Headers({ 'content-type': 'text/plain' }), '')).to.throw(/answered text\/plain/);
+    expect(() => checkAgainstContract('GET', '/v1/', 200, json, { items: [], next: null })).not.to.throw();
+    // A path the spec does not have: only a problem document may answer it.
+    expect(() => checkAgainstContract('GET', '/v2/records', 200, json, { items: [] })).to.throw(/not an operation of service\/openapi.yaml/);
+    expect(() => checkAgainstContract('DELETE', '/v1/1', 200, json, {})).to.throw(/not an operation/);
+    const notFound = { type: '/problems/not-found', title: 'Not Found', status: 404, detail: 'GET /v2/records is not served here.' };
+    expect(() => checkAgainstContract('GET', '/v2/records', 404, problem, notFound)).not.to.throw();
+  });
+
+  describe('served by the service', function () {
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp('sqlite');
+    });
+    after(async () => app?.close());
+
+    it('at /openapi.json, identical to the YAML file', async function () {
+      const response = await request(app.baseUrl, '/openapi.json');
+      expect(response.status).to.equal(200);
+      expect(response.body).to.deep.equal(loadOpenApi());
+    });
+
+    it('with a documentation page at /docs from the installed Swagger UI, under a strict CSP', async function () {
+      const page = await fetch(`${app.baseUrl}/docs`);
+      expect(page.status).to.equal(200);
+      expect(page.headers.get('content-security-policy')).to.contain("default-src 'self'");
+      const html = await page.text();
+      for (const asset of html.match(/\/docs\/[\w.-]+/g) ?? []) {
+        expect((await fetch(`${app.baseUrl}${asset}`)).status, asset).to.equal(200);
+      }
+      expect(html).not.to.match(/https?:\/\//);
+    });
+  });
+});

@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import knex from 'knex';
+import { loadConfig } from '../../service/src/api/config.js';
+import { createDatabase, InconsecutiveIds } from '../../service/src/api/data/database.js';
+import { createRuntime } from '../../service/src/api/runtime.js';
+import { createLogger } from '../../service/src/shared/logger.js';
+import { ConfigError } from '../../service/src/shared/environment.js';
+
+/**
+ * One multi-row INSERT must get consecutive ids. A MariaDB stepping AUTO_INCREMENT by 3 (what
+ * Galera's default wsrep_auto_increment_control does on a 3-node cluster) is refused at start-up,
+ * and every connection made later is checked too. The test's MariaDB is told so with SET GLOBAL
+ * (new sessions take it), and put back whatever happens.
+ */
+describe('a MySQL stepping AUTO_INCREMENT ids by more than one', function () {
+  const url = process.env.TEST_MYSQL_URL;
+  const admin = url ? knex({ client: 'mysql2', connection: url, pool: { min: 0, max: 1 } }) : null;
+  const setStep = (step: number) => admin!.raw(`SET GLOBAL auto_increment_increment = ${step}`);
+
+  before(function () {
+    if (!admin) throw new Error('TEST_MYSQL_URL is unset: run through scripts/with-test-servers');
+  });
+  after(async () => admin?.destroy());
+
+  it('stops start-up with a message naming the setting, and refuses each new connection', async function () {
+    await setStep(3);
+    try {
+      const config = loadConfig({ DATABASE_URL: url, AUTH_MODE: 'disabled', LOG_LEVEL: 'silent' });
+      let refused: unknown;
+      await createRuntime(config, createLogger(config)).catch((error: unknown) => (refused = error));
+      expect(refused).to.be.instanceOf(ConfigError);
+      expect((refused as Error).message).to.match(/DATABASE_URL: the database steps AUTO_INCREMENT ids by 3 \(@@auto_increment_increment\).*wsrep_auto_increment_control=OFF/);
+
+      const db = createDatabase(url!);
+      try {
+        let error: unknown;
+        await db.knex.raw('select 1').catch((caught: unknown) => (error = caught));
+        expect(error).to.be.instanceOf(InconsecutiveIds);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await setStep(1);
+    }
+  });
+
+  it('starts on a MySQL stepping by one', async function () {
+    const config = loadConfig({ DATABASE_URL: url, AUTH_MODE: 'disabled', LOG_LEVEL: 'silent' });
+    const runtime = await createRuntime(config, createLogger(config));
+    await runtime.close();
+  });
+});

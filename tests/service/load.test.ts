@@ -1,0 +1,140 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { expect } from 'chai';
+import { generateRecords } from '../../tooling/generate-records.js';
+import { ServiceProcess } from '../support/service-process.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * `records load` as a user runs it, against the service as a process over a SQLite file: counts
+ * are read from that file, so "stored once" means exactly one row per record.
+ */
+
+type Run = { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> };
+
+function startLoader(args: string[]): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts', 'load', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+  return { child, done };
+}
+
+// Enough chunks that a kill lands between two of them; the big loads are make bench's.
+const RECORDS = 10_000;
+const CHUNK = '100';
+
+describe('records load, the loader for big files', function () {
+  this.timeout(300_000);
+  const dir = mkdtempSync(join(tmpdir(), 'records-load-'));
+  const file = join(dir, 'records.ndjson');
+  let database = 0;
+
+  before(function () {
+    // Every record valid, so each run must end with exactly RECORDS rows.
+    writeFileSync(file, `${Array.from(generateRecords(RECORDS, 11, 0), (record) => JSON.stringify(record)).join('\n')}\n`);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A fresh database and a service over it; `rows()` counts what it stored. */
+  async function freshService() {
+    const path = join(dir, `db-${(database += 1)}.sqlite`);
+    const service = await ServiceProcess.start({ DATABASE_URL: path });
+    const rows = () => {
+      const db = new Database(path, { readonly: true, timeout: 5000 });
+      try {
+        return (db.prepare('select count(*) as n from records').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    return { path, service, rows };
+  }
+
+  it(`loads ${RECORDS.toLocaleString('en')} records with the right counts`, async function () {
+    const { service, rows } = await freshService();
+    try {
+      const { code, stderr } = await startLoader([file, '--url', service.baseUrl, '--chunk-size', CHUNK]).done;
+      expect(code, stderr).to.equal(0);
+      expect(stderr).to.contain(`records load: ${RECORDS} of ${RECORDS} records stored`);
+      expect(stderr, 'plain progress lines when not on a terminal').to.match(new RegExp(`sent \\d+/${RECORDS} records, stored \\d+, rejected 0, [\\d.k]+ records/s, ETA`));
+      expect(rows()).to.equal(RECORDS);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('stores each record once when the loader is killed halfway and run again', async function () {
+    const { service, rows } = await freshService();
+    try {
+      const first = startLoader([file, '--url', service.baseUrl, '--chunk-size', CHUNK]);
+      await waitFor('a quarter of the records stored', async () => rows() >= RECORDS / 4, 120_000, 10);
+      first.child.kill('SIGKILL');
+      await first.done;
+      expect(rows()).to.be.below(RECORDS);
+      const { code, stderr } = await startLoader([file, '--url', service.baseUrl, '--chunk-size', CHUNK]).done;
+      expect(code, stderr).to.equal(0);
+      expect(stderr).to.match(/chunks were stored by an earlier run/);
+      expect(rows()).to.equal(RECORDS);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('stores each record once when the service is killed halfway and the load is run again', async function () {
+    const { path, service, rows } = await freshService();
+    let restarted: ServiceProcess | null = null;
+    try {
+      const first = startLoader([file, '--url', service.baseUrl, '--chunk-size', CHUNK, '--attempts', '2']);
+      await waitFor('a quarter of the records stored', async () => rows() >= RECORDS / 4, 120_000, 10);
+      service.signal('SIGKILL');
+      const failed = await first.done;
+      expect(failed.code, failed.stderr).to.equal(1);
+      expect(failed.stderr).to.match(/after 2 attempts; run the same command again to resume/);
+      restarted = await ServiceProcess.start({ DATABASE_URL: path });
+      const { code, stderr } = await startLoader([file, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
+      expect(code, stderr).to.equal(0);
+      expect(rows()).to.equal(RECORDS);
+    } finally {
+      await service.stop();
+      await restarted?.stop();
+    }
+  });
+
+  it('writes rejected items with their reasons, and says so in its exit code', async function () {
+    const { service, rows } = await freshService();
+    const small = join(dir, 'some-bad.json');
+    writeFileSync(small, JSON.stringify({ items: [{ title: 'a', date: '2020-01-01' }, { title: 'b', date: 'May 23' }, { title: 'c', date: '2020-01-03' }] }));
+    try {
+      const { code, stderr } = await startLoader([small, '--url', service.baseUrl]).done;
+      expect(code, stderr).to.equal(3);
+      const rejected = readFileSync(`${small}.rejected.ndjson`, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      expect(rejected).to.deep.equal([{ record: 2, field: 'date', message: 'date has no year', item: { title: 'b', date: 'May 23' } }]);
+      expect(rows()).to.equal(2);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('fails on a malformed file before sending anything, naming the line or the byte', async function () {
+    const { service, rows } = await freshService();
+    const ndjson = join(dir, 'broken.ndjson');
+    const json = join(dir, 'broken.json');
+    writeFileSync(ndjson, '{"title":"a","date":"2020-01-01"}\n{"title":"b","date":"2020-01-02"}\n{"title": "c", "date":\n');
+    writeFileSync(json, '[{"title":"a","date":"2020-01-01"},\n {"title":"b",,"date":"2020-01-02"}]');
+    try {
+      const brokenLines = await startLoader([ndjson, '--url', service.baseUrl]).done;
+      expect(brokenLines.code).to.equal(1);
+      expect(brokenLines.stderr).to.contain(`${ndjson}: line 3 is not JSON`);
+      const brokenJson = await startLoader([json, '--url', service.baseUrl]).done;
+      expect(brokenJson.code).to.equal(1);
+      expect(brokenJson.stderr).to.contain(`${json}: malformed JSON at line 2, column 15 (byte 50)`);
+      expect(rows()).to.equal(0);
+    } finally {
+      await service.stop();
+    }
+  });
+});

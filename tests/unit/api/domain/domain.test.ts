@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { IdempotencyKeyReused, InvalidInput, UnprocessableItems } from '../../../../service/src/api/domain/errors.js';
+import type { IdempotencyRequest } from '../../../../service/src/api/domain/idempotent-write.js';
+import { createRecordsService } from '../../../../service/src/api/domain/records-service.js';
+import type { IngestLine } from '../../../../service/src/api/domain/stream-ingest.js';
+import { foldText, foldUri } from '../../../../service/src/api/domain/text.js';
+import { createInMemoryPorts } from '../../../support/in-memory-ports.js';
+
+/** The domain's rules through its ports, in memory: no database, no HTTP. */
+
+function service(streamBatchSize = 1) {
+  const ports = createInMemoryPorts();
+  const counted = { stored: 0, rejected: 0 };
+  const records = createRecordsService({
+    ...ports,
+    observer: { stored: (n) => (counted.stored += n), rejected: (n) => (counted.rejected += n) },
+    streamBatchSize,
+  });
+  return { records, ports, counted };
+}
+
+const item = (title: string, date = '2020-01-01') => ({ title, uri: null, date });
+const key = (requestHash: string, name = 'k1'): IdempotencyRequest => ({ scope: 'caller', key: name, digest: Promise.resolve(requestHash), ttlMs: 60_000 });
+async function* lines(...items: unknown[]): AsyncGenerator<IngestLine> {
+  for (const [index, item] of items.entries()) yield { line: index + 1, item };
+}
+
+describe('the records domain, through in-memory ports', function () {
+  it('stores valid items and reports invalid ones', async function () {
+    const { records, ports, counted } = service();
+    const outcome = await records.storeItems({ items: [item('a'), item('b', 'May 23'), item('c')] }, { atomic: false, idempotency: null });
+    expect(outcome.value.inserted).to.equal(2);
+    expect(outcome.value.rejected).to.deep.equal([{ index: 1, field: 'date', message: 'date has no year' }]);
+    expect(ports.records.map((record) => record.title)).to.deep.equal(['a', 'c']);
+    expect(counted).to.deep.equal({ stored: 2, rejected: 1 });
+  });
+
+  it('searches as the real stores do: folded titles (any case, any accents) and uris', async function () {
+    const { records } = service();
+    await records.storeItems({ items: [{ title: 'Crème Brûlée CAFÉ', uri: 'https://Example.org/Ñandú', date: '2020-01-01' }, item('other')] }, { atomic: false, idempotency: null });
+    const query = { after: null, before: null, uri: null, limit: 10, cursor: null };
+    const titles = async (contains: string | null, uri: string | null = null) => (await records.search({ ...query, contains, uri })).records.map((record) => record.title);
+    expect(await titles(foldText('creme brulee cafe'))).to.deep.equal(['Crème Brûlée CAFÉ']);
+    expect(await titles(null, foldUri('example.org/ñandú'))).to.deep.equal(['Crème Brûlée CAFÉ']);
+  });
+
+  it('with atomic, stores nothing when any item is invalid, and says which', async function () {
+    const { records, ports } = service();
+    const attempt = records.storeItems({ items: [item('a'), item('b', '')] }, { atomic: true, idempotency: null });
+    const error = await attempt.then(() => null, (caught: unknown) => caught);
+    expect(error).to.be.instanceOf(UnprocessableItems);
+    expect((error as UnprocessableItems).errors).to.deep.equal([{ pointer: '#/items/1/date', detail: 'date is empty' }]);
+    expect(ports.records).to.deep.equal([]);
+  });
+
+  it('refuses a body that is not {"items": [...]} before storing anything', async function () {
+    const { records, ports } = service();
+    const error = await records.storeItems([item('a')], { atomic: false, idempotency: null }).catch((caught: unknown) => caught);
+    expect(error).to.be.instanceOf(InvalidInput);
+    expect(ports.records).to.deep.equal([]);
+  });
+
+  it('with atomic, rolls back a stream whose batches were already written', async function () {
+    const { records, ports } = service(1);
+    const stream = lines(item('a'), item('b'), item('c', 'nope'));
+    const error = await records.storeStream(stream, { atomic: true, idempotency: null }).catch((caught: unknown) => caught);
+    expect(error).to.be.instanceOf(UnprocessableItems);
+    expect((error as UnprocessableItems).extensions.rejectedCount).to.equal(1);
+    expect(ports.records).to.deep.equal([]);
+  });
+
+  it('runs a write once per key: a retry is replayed, another request with the key is refused', async function () {
+    const { records, ports, counted } = service();
+    const first = await records.storeItems({ items: [item('a')] }, { atomic: false, idempotency: key('digest-1') });
+    const retry = await records.storeItems({ items: [item('a')] }, { atomic: false, idempotency: key('digest-1') });
+    expect(first.replayed).to.equal(false);
+    expect(retry).to.deep.equal({ value: first.value, replayed: true });
+    expect(ports.records).to.have.length(1);
+    expect(counted.stored, 'a replay is not counted again').to.equal(1);
+    const other = await records.storeItems({ items: [item('b')] }, { atomic: false, idempotency: key('digest-2') }).catch((caught: unknown) => caught);
+    expect(other).to.be.instanceOf(IdempotencyKeyReused);
+    expect(ports.records).to.have.length(1);
+  });
+
+  it('reads what it stored: by id, and by search in date order', async function () {
+    const { records } = service();
+    const { value } = await records.storeItems({ items: [item('Zeta', '2021-01-01'), item('alpha zeta', '2020-01-01')] }, { atomic: false, idempotency: null });
+    expect((await records.findRecord(value.ids[0] as number))?.title).to.equal('Zeta');
+    expect(await records.findRecord(999)).to.equal(null);
+    const page = await records.search({ after: null, before: null, contains: 'zeta', uri: null, limit: 1, cursor: null });
+    expect(page.records.map((record) => record.title)).to.deep.equal(['alpha zeta']);
+    expect(page.next).to.not.equal(null);
+  });
+});

@@ -1,0 +1,13 @@
+/** make bench's settings, from the environment (tooling/bench.ts documents them). */
+export const SETTINGS = {
+  records: Number(process.env.BENCH_RECORDS ?? 1_000_000),
+  /** Sizes the database grows through for the growth chart (one measurement each). */
+  growth: (process.env.BENCH_GROWTH ?? '100000,1000000,5000000').split(',').filter(Boolean).map(Number),
+  seconds: Number(process.env.BENCH_SECONDS ?? 5),
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 16),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+  /** LIKE scans per round: a scan of a million rows takes a second or more. */
+  scanSamples: 10,
+  mysqlServer: process.env.TEST_MYSQL_URL as string,
+  redisUrl: process.env.TEST_REDIS_URL as string,
+};

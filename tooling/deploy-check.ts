@@ -1,0 +1,62 @@
+/**
+ * `make deploy-check ENV=production`: fails while the files an environment deploys from still
+ * hold a placeholder (docs/gitops.md, "Before the first sync"): the example repository and hosts,
+ * the all-zero image digest, a branch where production needs a tag or commit.
+ *
+ * usage: tsx tooling/deploy-check.ts ENV
+ */
+import { readFileSync } from 'node:fs';
+import { isEnvironment } from './environments.js';
+
+const PLACEHOLDERS: Array<[RegExp, string]> = [
+  [/github\.com\/records\/records/, 'the example repository URL (github.com/records/records): your fork or mirror'],
+  [/ghcr\.io\/records\//, 'the example image repository (ghcr.io/records/...): your registry'],
+  [/[a-z0-9.-]*example\.org/, 'an example.org host: your cluster, identity provider or service URL'],
+  [/sha256:0{64}/, 'the all-zero image digest: the digest of the release you deploy'],
+];
+
+export function deployFiles(environment: string): string[] {
+  return [
+    'argocd/projects.yaml',
+    `argocd/root/${environment}.yaml`,
+    'argocd/apps/values.yaml',
+    `argocd/apps/values-${environment}.yaml`,
+    `argocd/values/records/${environment}.yaml`,
+    `kong/environments/${environment}.yaml`,
+  ];
+}
+
+/** Every placeholder left in `files` (path -> text), one line each; empty when ready to deploy. */
+export function placeholdersIn(environment: string, files: Record<string, string>): string[] {
+  const found: string[] = [];
+  for (const [path, text] of Object.entries(files)) {
+    text.split('\n').forEach((line, index) => {
+      if (/^\s*#/.test(line)) return;
+      for (const [pattern, what] of PLACEHOLDERS) if (pattern.test(line)) found.push(`${path}:${index + 1}: ${what}`);
+      const revision = /^\s*targetRevision:\s*"?([^"\s]+)/.exec(line)?.[1];
+      // argocd/apps/values.yaml holds the shared default, which values-<env>.yaml overrides.
+      if (environment === 'production' && path !== 'argocd/apps/values.yaml' && revision && /^(main|master|HEAD)$/.test(revision)) {
+        found.push(`${path}:${index + 1}: production tracks ${revision}: pin a release tag or commit`);
+      }
+    });
+  }
+  return found;
+}
+
+function main() {
+  const environment = process.argv[2];
+  if (!environment || !isEnvironment(environment)) {
+    console.error('usage: make deploy-check ENV=staging|production');
+    process.exit(2);
+  }
+  const files = Object.fromEntries(deployFiles(environment).map((path) => [path, readFileSync(path, 'utf8')]));
+  const found = placeholdersIn(environment, files);
+  for (const line of found) console.error(line);
+  if (found.length > 0) {
+    console.error(`deploy-check: ${found.length} placeholder(s) left for ${environment} (docs/gitops.md, "Before the first sync")`);
+    process.exit(1);
+  }
+  console.log(`deploy-check: ${environment} has no placeholders left`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();
