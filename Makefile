@@ -91,9 +91,9 @@ chart-readme: install ## regenerate the parameter table in charts/records/README
 kong-config: install ## regenerate kong/generated/<env>/ from kong/kong.yaml, kong/environments/ and kong/keys/
 	$(NODE_BIN)/tsx scripts/kong-config.ts
 
-kong-check: install ## Kong 3.9 schema validation, invariants, route coverage, values placement and alert tests
+kong-check: install ## the project's model of Kong 3.9.3's schemas and its two corpora (refused, accepted), invariants, route coverage, values placement and alert tests
 	scripts/ensure-packages
-	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/kong.test.ts
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/kong.test.ts tests/static/kong-model.test.ts
 
 k8s-manifests: install ## regenerate k8s/overlays/<env>/records.yaml from the chart (kubectl-only installs)
 	$(NODE_BIN)/tsx tooling/k8s-manifests.ts

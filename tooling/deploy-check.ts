@@ -13,6 +13,7 @@ const PLACEHOLDERS: Array<[RegExp, string]> = [
   [/ghcr\.io\/records\//, 'the example image repository (ghcr.io/records/...): your registry'],
   [/[a-z0-9.-]*example\.org/, 'an example.org host: your cluster, identity provider or service URL'],
   [/sha256:0{64}/, 'the all-zero image digest: the digest of the release you deploy'],
+  [/\b(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+/, 'a documentation address range (RFC 5737): the real CIDR, e.g. your managed Redis\'s subnet'],
 ];
 
 export function deployFiles(environment: string): string[] {

@@ -5,7 +5,7 @@ import { uniqueTag } from '../support/factories.js';
 import { postNdjsonStream } from '../../tooling/ndjson-stream.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
-import { POSTING_GROUP } from '../../service/src/api/data/search-index.js';
+import { POSTING_GROUP } from '../../service/src/api/data/index-writer.js';
 
 /**
  * atomic=true keeps nothing of a failed load even after batches were written inside its

@@ -31,7 +31,7 @@ for (const engine of ENGINES) {
       // Small posting groups: one transaction writes several, as big loads do.
       const store = createRecordsStore({ db, batchSize: 300, postingGroup: 128 });
       insert = (records) => store.inTransaction((tx) => tx.insert(records));
-      const indexes = { auto: createSearchIndex({ db }), scan: createSearchIndex({ db, strategy: 'scan' }), index: createSearchIndex({ db, strategy: 'index' }) };
+      const indexes = { auto: createSearchIndex({ db, timeLimitMs: 60_000 }), scan: createSearchIndex({ db, timeLimitMs: 60_000, strategy: 'scan' }), index: createSearchIndex({ db, timeLimitMs: 60_000, strategy: 'index' }) };
       search = (query, strategy) => indexes[strategy].search(query);
       titles = fc.sample(text(0, 24), { numRuns: 600, seed: 42 });
       const records = titles.map((title, i) => ({

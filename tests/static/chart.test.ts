@@ -39,6 +39,17 @@ describe('Helm chart charts/records', function () {
         expect(chartPolicyViolations(objects, variant.external)).to.deep.equal([]);
       });
 
+      it('opens egress only to named destinations: every rule but DNS and the API server says where it may go', function () {
+        const only = (rule: { ports?: Array<{ port: number | string }> }, ports: number[]) => (rule.ports ?? []).length > 0 && (rule.ports ?? []).every((port) => ports.includes(Number(port.port)));
+        for (const policy of objects.filter((object) => object.kind === 'NetworkPolicy')) {
+          for (const rule of (policy.spec.egress ?? []) as Array<{ to?: unknown[]; ports?: Array<{ port: number | string }> }>) {
+            // The API server's address differs per cluster: apiServerPeers pins it where it is known.
+            if (only(rule, [53]) || (policy.metadata.name === 'records-init-secret' && only(rule, [443, 6443]))) continue;
+            expect((rule.to ?? []).length, `${policy.metadata.name}: egress on ${JSON.stringify(rule.ports)} to any address`).to.be.above(0);
+          }
+        }
+      });
+
       it('labels every object with the app.kubernetes.io set', function () {
         for (const object of objects) {
           expect(object.metadata.labels, `${object.kind}/${object.metadata.name}`).to.include.keys(

@@ -363,7 +363,8 @@ describe('make deploy-check', function () {
           .replaceAll('github.com/records/records', 'git.acme.test/platform/records')
           .replaceAll('ghcr.io/records/', 'registry.acme.test/records/')
           .replace(/([a-z0-9.-]*)example\.org/g, '$1acme.test')
-          .replace(/sha256:0{64}/, `sha256:${'ab'.repeat(32)}`),
+          .replace(/sha256:0{64}/, `sha256:${'ab'.repeat(32)}`)
+          .replaceAll('192.0.2.', '10.20.30.'),
       ]),
     );
     expect(placeholdersIn('production', filled)).to.deep.equal([]);

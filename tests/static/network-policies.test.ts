@@ -38,7 +38,8 @@ describe('network policies of the chart and k8s/ together', function () {
       [initSecret!, dns, 53, 'UDP', true],
       [test!, dns, 53, 'UDP', true],
       [initSecret!, outside('the Kubernetes API server'), 443, 'TCP', true],
-      [records!, valkey, 6379, 'TCP', true],
+      // By default Redis is reached in the release's namespace only; staging's values name data.
+      [records!, valkey, 6379, 'TCP', false],
       [kong, valkey, 6379, 'TCP', true],
       [records!, outside('an identity provider\'s JWKS'), 443, 'TCP', true],
       [stranger, records!, 8000, 'TCP', false],
@@ -69,15 +70,42 @@ describe('network policies of the chart and k8s/ together', function () {
     });
   });
 
+  describe('with staging\'s values (Valkey in the data namespace)', function () {
+    const chart = helmTemplate(['argocd/values/records/staging.yaml']);
+    const policies = [...clusterPolicies(), ...chart.filter((object) => object.kind === 'NetworkPolicy').map((policy) => ({ ...policy, metadata: { ...policy.metadata, namespace: 'records' } }))];
+    const records = podsOf(chart, 'records').find((candidate) => candidate.name === 'Deployment/records') as Endpoint;
+    const valkey = podsOf(upstreamObjects('valkey-0.11.0/rendered-defaults.yaml'), 'data')[0] as Endpoint;
+
+    it('lets the service reach Valkey, and not a stranger on the same port', function () {
+      expect(allowed(policies, { from: records, to: valkey, port: 6379 })).to.equal(true);
+      expect(allowed(policies, { from: records, to: stranger, port: 6379 })).to.equal(false);
+    });
+  });
+
   describe('with an external database (the migrations hook)', function () {
     const chart = helmTemplate(['charts/records/ci/keda-off-values.yaml']);
     const policies = [...clusterPolicies(), ...chart.filter((object) => object.kind === 'NetworkPolicy').map((policy) => ({ ...policy, metadata: { ...policy.metadata, namespace: 'records' } }))];
     const migrate = podsOf(chart, 'records').find((candidate) => candidate.name === 'Job/records-migrate') as Endpoint;
+    const records = podsOf(chart, 'records').find((candidate) => candidate.name === 'Deployment/records') as Endpoint;
+    // The values put the database and Redis in the data namespace (networkPolicy.*Peers).
+    const mysql: Endpoint = { name: 'mysql', namespace: 'data', labels: { 'app.kubernetes.io/name': 'mysql' } };
+    const redis: Endpoint = { name: 'redis', namespace: 'data', labels: { 'app.kubernetes.io/name': 'redis' } };
+    const elsewhere: Endpoint = { name: 'a database of another team', namespace: 'other', labels: { app: 'db' } };
+    // Whether those stores admit the pods is their namespace's policy, not this chart's: its egress alone here.
+    const egress = policies.filter((policy) => policy.metadata.namespace === 'records');
 
     it('lets the pre-install hook resolve names and reach the database, and nothing else', function () {
       expect(allowed(policies, { from: migrate, to: dns, port: 53, protocol: 'UDP' })).to.equal(true);
-      expect(allowed(policies, { from: migrate, to: outside('the managed database'), port: 3306 })).to.equal(true);
+      expect(allowed(egress, { from: migrate, to: mysql, port: 3306 })).to.equal(true);
+      expect(allowed(egress, { from: migrate, to: elsewhere, port: 3306 })).to.equal(false);
       expect(allowed(policies, { from: migrate, to: outside('the internet'), port: 443 })).to.equal(false);
+    });
+
+    it('lets the service reach its database and Redis where the values name them, not another namespace on those ports', function () {
+      expect(allowed(egress, { from: records, to: mysql, port: 3306 })).to.equal(true);
+      expect(allowed(egress, { from: records, to: redis, port: 6379 })).to.equal(true);
+      expect(allowed(egress, { from: records, to: elsewhere, port: 3306 })).to.equal(false);
+      expect(allowed(egress, { from: records, to: { ...elsewhere, name: 'a Redis of another team' }, port: 6379 })).to.equal(false);
     });
   });
 });

@@ -181,6 +181,14 @@ generated Secret. Takes (dict "root" $ "secretName" NAME).
       protocol: TCP
 {{- end }}
 
+{{/* An egress rule's `to:` from a list of NetworkPolicy peers; none (an explicit []) means any address. */}}
+{{- define "records.egressTo" -}}
+{{- with . }}
+to:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
 {{- define "records.mariadbSelectorLabels" -}}
 app.kubernetes.io/name: {{ include "records.name" . }}-mariadb
 app.kubernetes.io/instance: {{ .Release.Name }}

@@ -22,12 +22,16 @@ const schema = z.object({
   // Kept apart from DATABASE_URL so the URL can live in a ConfigMap and the password in a Secret.
   DATABASE_PASSWORD: z.string().min(1).optional(),
   BODY_LIMIT: bytes.default(DEFAULT_BODY_LIMIT_BYTES),
+  // A bulk body slower than this (after 5 s of grace) is refused, freeing its slot and transaction.
+  BODY_MIN_BYTES_PER_SECOND: bytes.default(16 * 1024),
   NDJSON_BODY_LIMIT: bytes.default(1024 ** 3),
   NDJSON_MAX_LINE_BYTES: bytes.default(64 * 1024),
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
   // Rows per multi-row INSERT; 6 bound values per row stays under SQLite's 32766-variable limit.
   INSERT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   BULK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  // The longest a search may run; a broader one is stopped (422) instead of keeping the database busy.
+  SEARCH_TIME_LIMIT_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/[^/]+/, 'must be redis://[:password@]host:port[/db] or rediss://...')
@@ -78,6 +82,8 @@ export type Config = {
   ndjson: { bodyLimit: number; maxLineBytes: number };
   insertBatchSize: number;
   bulkConcurrency: number;
+  searchTimeLimitMs: number;
+  bodyMinBytesPerSecond: number;
   idempotencyTtlSeconds: number;
   cache: {
     enabled: boolean;
@@ -117,6 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     ndjson: { bodyLimit: values.NDJSON_BODY_LIMIT, maxLineBytes: values.NDJSON_MAX_LINE_BYTES },
     insertBatchSize: values.INSERT_BATCH_SIZE,
     bulkConcurrency: values.BULK_CONCURRENCY,
+    searchTimeLimitMs: values.SEARCH_TIME_LIMIT_MS,
+    bodyMinBytesPerSecond: values.BODY_MIN_BYTES_PER_SECOND,
     idempotencyTtlSeconds: values.IDEMPOTENCY_TTL_SECONDS,
     cache: {
       enabled: values.CACHE === 'on',

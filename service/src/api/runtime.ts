@@ -73,7 +73,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   );
   const records = createRecordsService({
     store: createRecordsStore({ db, batchSize: config.insertBatchSize }),
-    index: createSearchIndex({ db }),
+    index: createSearchIndex({ db, timeLimitMs: config.searchTimeLimitMs }),
     idempotency: createIdempotencyStore({ db }),
     observer: { stored: (n) => metrics.recordsIngested.inc(n), rejected: (n) => metrics.recordsRejected.inc(n) },
     streamBatchSize: config.insertBatchSize,
@@ -99,6 +99,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     cache,
     logger,
     bodyLimit: config.bodyLimit,
+    bodyRate: config.bodyMinBytesPerSecond,
     ndjsonLimits: { body: config.ndjson.bodyLimit, line: config.ndjson.maxLineBytes },
     idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
     bulkConcurrency: config.bulkConcurrency,

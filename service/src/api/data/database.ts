@@ -3,11 +3,19 @@ import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
 
 import { engineOf, type Engine } from './engine.js';
+import { flavorOf, registerSqliteTimeLimit, withTimeLimit, type Flavor } from './time-limit.js';
 
 export type { Engine };
 
 /** A read statement: a knex builder, or SQL with `?` placeholders and its bindings. */
 export type ReadStatement = Knex.QueryBuilder | { sql: string; bindings: readonly unknown[] };
+
+/**
+ * Bounds of one read on MySQL/MariaDB: stopped by the server after `timeLimitMs`, and by
+ * `KILL QUERY` when `signal` aborts. SQLite runs a statement synchronously: neither applies there
+ * (a search bounds its scans itself: time-limit.ts).
+ */
+export type ReadLimits = { timeLimitMs?: number; signal?: AbortSignal | undefined };
 
 export type Database = {
   knex: Knex;
@@ -17,22 +25,33 @@ export type Database = {
    * query runner (about a third of the service's CPU per primary-key read in `make bench`); the
    * statement still emits knex's `query` and `query-response` events, so metrics see it.
    */
-  select<Row>(statement: ReadStatement): Promise<Row[]>;
+  select<Row>(statement: ReadStatement, limits?: ReadLimits): Promise<Row[]>;
   close(): Promise<void>;
 };
 
 type MysqlConnection = {
+  threadId: number;
   query(sql: string, bindings: readonly unknown[], callback: (error: Error | null, rows: unknown) => void): void;
 };
 
-function directSelect(db: Knex) {
+/** What the pool's connections found the server to be (set as the first connects). */
+type Server = { flavor: Flavor };
+
+function directSelect(db: Knex, server: Server) {
   let sequence = 0;
-  return async <Row>(statement: ReadStatement): Promise<Row[]> => {
-    const { sql, bindings } = 'toSQL' in statement ? statement.toSQL().toNative() : statement;
-    const event = { __knexQueryUid: `direct-${(sequence += 1)}`, sql, bindings, method: 'select' };
+  return async <Row>(statement: ReadStatement, limits: ReadLimits = {}): Promise<Row[]> => {
+    const native = 'toSQL' in statement ? statement.toSQL().toNative() : statement;
     const connection = (await db.client.acquireConnection()) as MysqlConnection;
+    const sql = limits.timeLimitMs === undefined ? native.sql : withTimeLimit(native.sql, server.flavor, limits.timeLimitMs);
+    const { bindings } = native;
+    // Observers (metrics, traces) see the statement itself; the time limit is how it is sent.
+    const event = { __knexQueryUid: `direct-${(sequence += 1)}`, sql: native.sql, bindings, method: 'select' };
+    // The caller went away: the server stops the statement, from another connection of the pool.
+    const kill = () => void db.raw('KILL QUERY ?', [connection.threadId]).catch(() => undefined);
+    limits.signal?.addEventListener('abort', kill, { once: true });
     db.emit('query', event);
     try {
+      limits.signal?.throwIfAborted();
       const rows = await new Promise<Row[]>((resolve, reject) =>
         connection.query(sql, bindings, (error, result) => (error ? reject(error) : resolve(result as Row[]))),
       );
@@ -42,6 +61,7 @@ function directSelect(db: Knex) {
       db.emit('query-error', error, event);
       throw error;
     } finally {
+      limits.signal?.removeEventListener('abort', kill);
       await db.client.releaseConnection(connection);
     }
   };
@@ -55,7 +75,7 @@ function directSelect(db: Knex) {
  */
 export class InconsecutiveIds extends Error {}
 
-const ID_STEP = 'SELECT @@auto_increment_increment AS step';
+const ID_STEP = 'SELECT @@auto_increment_increment AS step, VERSION() AS version';
 
 function stepError(step: unknown): InconsecutiveIds | null {
   if (Number(step) === 1) return null;
@@ -64,16 +84,18 @@ function stepError(step: unknown): InconsecutiveIds | null {
   );
 }
 
-type CheckedConnection = { query(sql: string, callback: (error: Error | null, rows: Array<{ step: unknown }>) => void): void; destroy(): void };
+type CheckedConnection = { query(sql: string, callback: (error: Error | null, rows: Array<{ step: unknown; version: string }>) => void): void; destroy(): void };
 
-function checkIdStep(connection: CheckedConnection, done: (error: Error | null, connection: unknown) => void): void {
+/** Checks each new connection's id step, and notes which server it reached. */
+const checkConnection = (server: Server) => (connection: CheckedConnection, done: (error: Error | null, connection: unknown) => void): void => {
   connection.query(ID_STEP, (error, rows) => {
     const refused = error ?? stepError(rows?.[0]?.step);
     // A refused connection never joins the pool, so the pool would never close it.
     if (refused) connection.destroy();
+    else server.flavor = flavorOf(String(rows[0]?.version ?? ''));
     done(refused, connection);
   });
-}
+};
 
 function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {
   const url = new URL(databaseUrl);
@@ -96,12 +118,13 @@ function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {
  */
 export function createDatabase(databaseUrl: string, options: { poolMax?: number } = {}): Database {
   const engine = engineOf(databaseUrl);
+  const server: Server = { flavor: 'mysql' };
   const config: Knex.Config =
     engine === 'mysql'
       ? {
           client: 'mysql2',
           connection: mysqlConnection(databaseUrl),
-          pool: { min: 0, max: options.poolMax ?? 10, afterCreate: checkIdStep },
+          pool: { min: 0, max: options.poolMax ?? 10, afterCreate: checkConnection(server) },
           acquireConnectionTimeout: 10_000,
         }
       : {
@@ -109,10 +132,11 @@ export function createDatabase(databaseUrl: string, options: { poolMax?: number 
           connection: { filename: databaseUrl },
           useNullAsDefault: true,
           pool: {
-            afterCreate(connection: { pragma(statement: string): unknown }, done: (error: Error | null, c: unknown) => void) {
+            afterCreate(connection: { pragma(statement: string): unknown } & Parameters<typeof registerSqliteTimeLimit>[0], done: (error: Error | null, c: unknown) => void) {
               // WAL lets readers proceed during a bulk write; busy_timeout waits for another process's lock.
               connection.pragma('journal_mode = WAL');
               connection.pragma('busy_timeout = 5000');
+              registerSqliteTimeLimit(connection);
               done(null, connection);
             },
           },
@@ -121,7 +145,7 @@ export function createDatabase(databaseUrl: string, options: { poolMax?: number 
   const db = knex(config);
   const select =
     engine === 'mysql'
-      ? directSelect(db)
+      ? directSelect(db, server)
       : async <Row>(statement: ReadStatement) =>
           ('toSQL' in statement ? await statement : await db.raw(statement.sql, statement.bindings as Knex.RawBinding[])) as Row[];
   return { knex: db, engine, select, close: () => db.destroy() };

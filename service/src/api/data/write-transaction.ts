@@ -6,7 +6,7 @@ import { guarded } from './guarded.js';
 import { rememberIn } from './idempotency-store.js';
 import { insertRows } from './insert-rows.js';
 import { INSERT_COLUMNS, rowsPerStatement, toRow } from './record-rows.js';
-import { createIndexWriter, type IndexWriter } from './search-index.js';
+import { createIndexWriter, type IndexWriter } from './index-writer.js';
 
 /**
  * What one write transaction touches, in one place: the records table, its search index and the

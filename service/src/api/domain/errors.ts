@@ -26,6 +26,9 @@ export class UnprocessableItems extends DomainError {}
 
 export class NotFound extends DomainError {}
 
+/** A search ran past its time limit and was stopped: too broad to answer as asked. */
+export class SearchTooBroad extends DomainError {}
+
 /** A store failed; nothing was changed, and the caller may retry. */
 export class Unavailable extends DomainError {}
 

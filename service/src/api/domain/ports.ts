@@ -31,9 +31,12 @@ export type RecordsStore = {
 /** One page of a search, and where the next one starts. */
 export type SearchPage = { records: StoredRecord[]; next: Position | null };
 
-/** Answers searches exactly as a scan of every record would, choosing its own plan. */
+/**
+ * Answers searches exactly as a scan of every record would, choosing its own plan, within its time
+ * limit (SearchTooBroad past it). An aborted `signal` (the caller went away) stops the search.
+ */
 export type SearchIndex = {
-  search(query: SearchQuery): Promise<SearchPage>;
+  search(query: SearchQuery, signal?: AbortSignal): Promise<SearchPage>;
 };
 
 export type IdempotencyStore = {

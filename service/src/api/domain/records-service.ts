@@ -92,7 +92,7 @@ export function createRecordsService({
     },
 
     findRecord: (id: number): Promise<StoredRecord | null> => store.findById(id),
-    search: (query: SearchQuery): Promise<SearchPage> => index.search(query),
+    search: (query: SearchQuery, signal?: AbortSignal): Promise<SearchPage> => index.search(query, signal),
   };
 }
 

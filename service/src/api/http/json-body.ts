@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { InvalidInput } from '../domain/errors.js';
+import { bodyChunks } from './body-chunks.js';
 import { HttpProblem } from './problem.js';
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -10,9 +11,10 @@ function tooLarge(limit: number): HttpProblem {
 
 /**
  * Reads and parses a JSON request body: only `application/json` in UTF-8, at most `limit`
- * bytes (checked against Content-Length before reading, and while reading).
+ * bytes (checked against Content-Length before reading, and while reading), arriving at
+ * `minBytesPerSecond` at least.
  */
-export async function readJsonBody(ctx: Context, limit: number): Promise<{ body: unknown; raw: Buffer }> {
+export async function readJsonBody(ctx: Context, limit: number, minBytesPerSecond: number): Promise<{ body: unknown; raw: Buffer }> {
   if (!ctx.request.is('application/json')) {
     throw new HttpProblem(415, 'unsupported-media-type', 'The body must be sent as Content-Type: application/json or application/x-ndjson.', [], {
       Accept: 'application/json, application/x-ndjson',
@@ -27,7 +29,7 @@ export async function readJsonBody(ctx: Context, limit: number): Promise<{ body:
 
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+  for await (const chunk of bodyChunks(ctx.req, minBytesPerSecond)) {
     size += chunk.length;
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { IngestLine } from '../domain/stream-ingest.js';
+import { bodyChunks } from './body-chunks.js';
 import type { BodyDigest } from './idempotency-key.js';
 import { HttpProblem } from './problem.js';
 
@@ -12,7 +13,7 @@ const NEWLINE = 0x0a;
  */
 export async function* ndjsonLines(
   ctx: Context,
-  { limit, maxLineBytes, digest }: { limit: number; maxLineBytes: number; digest?: BodyDigest | undefined },
+  { limit, maxLineBytes, minBytesPerSecond, digest }: { limit: number; maxLineBytes: number; minBytesPerSecond: number; digest?: BodyDigest | undefined },
 ): AsyncGenerator<IngestLine> {
   const tooLarge = (headers: Record<string, string> = {}) =>
     new HttpProblem(413, 'body-too-large', `The body is larger than the NDJSON limit of ${limit} bytes.`, [], headers);
@@ -47,7 +48,7 @@ export async function* ndjsonLines(
     }
   };
 
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+  for await (const chunk of bodyChunks(ctx.req, minBytesPerSecond)) {
     total += chunk.length;
     digest?.update(chunk);
     if (total > limit) {

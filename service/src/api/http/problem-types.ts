@@ -5,6 +5,7 @@ import {
   IdempotencyKeyTaken,
   InvalidInput,
   NotFound,
+  SearchTooBroad,
   TooManyItems,
   Unavailable,
   UnprocessableItems,
@@ -29,6 +30,7 @@ const PROBLEM_TYPES = new Map<new (...args: never[]) => Error, ProblemType>([
   [TooManyItems, { status: 413, slug: 'too-many-items' }],
   [UnprocessableItems, { status: 422, slug: 'unprocessable-items' }],
   [IdempotencyKeyReused, { status: 422, slug: 'idempotency-key-reused' }],
+  [SearchTooBroad, { status: 422, slug: 'search-too-broad' }],
   [Unavailable, { status: 503, slug: 'unavailable' }],
   [
     Unauthenticated,

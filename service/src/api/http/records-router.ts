@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { createRouter } from './router.js';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { requireScope } from './authenticate.js';
 import { SCOPES } from '../auth/principal.js';
 import type { RecordsCache } from '../cache/records-cache.js';
@@ -13,6 +13,15 @@ import { readJsonBody } from './json-body.js';
 import { ndjsonLines } from './ndjson-body.js';
 import { parseRecordId, parseSearchQuery } from './search-params.js';
 import { recordDocument, searchDocument } from './views.js';
+
+/** Aborts when the client goes away before its response is sent: the search it asked for stops. */
+function whileConnected(ctx: Context): AbortSignal {
+  const controller = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
 
 function atomicFlag(query: Record<string, unknown>): boolean {
   const unknown = Object.keys(query).filter((name) => name !== 'atomic');
@@ -32,6 +41,7 @@ export function createRecordsRouter({
   records,
   cache,
   bodyLimit,
+  bodyRate,
   ndjsonLimits,
   authenticate,
   idempotencyTtlMs,
@@ -40,6 +50,8 @@ export function createRecordsRouter({
   records: RecordsService;
   cache: Pick<RecordsCache, 'getRecord' | 'search' | 'afterWrite'>;
   bodyLimit: number;
+  /** The slowest a bulk body may arrive, in bytes per second (after a short grace). */
+  bodyRate: number;
   /** Limits of the NDJSON stream (whole body, one line); without them NDJSON is not accepted. */
   ndjsonLimits?: { body: number; line: number };
   authenticate: Middleware;
@@ -57,8 +69,8 @@ export function createRecordsRouter({
     const options = { atomic, idempotency: key?.request ?? null };
     const outcome =
       ndjsonLimits && ctx.request.is('application/x-ndjson')
-        ? await records.storeStream(ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line, digest: key?.digest }), options)
-        : await readJsonBody(ctx, bodyLimit).then(({ body, raw }) => {
+        ? await records.storeStream(ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line, minBytesPerSecond: bodyRate, digest: key?.digest }), options)
+        : await readJsonBody(ctx, bodyLimit, bodyRate).then(({ body, raw }) => {
             key?.digest.update(raw);
             key?.digest.end();
             return records.storeItems(body, options);
@@ -72,7 +84,7 @@ export function createRecordsRouter({
 
   router.get('/', ...read, async (ctx) => {
     const query = parseSearchQuery(ctx.query);
-    const { value, cache: outcome } = await cache.search(query, async () => searchDocument(await records.search(query), query));
+    const { value, cache: outcome } = await cache.search(query, async () => searchDocument(await records.search(query, whileConnected(ctx)), query));
     ctx.set('X-Cache', outcome);
     annotateSpan({ 'records.cache': outcome });
     ctx.type = 'application/json';

@@ -1,0 +1,34 @@
+import type { IncomingMessage } from 'node:http';
+import { HttpProblem } from './problem.js';
+
+/** Waiting allowed before the minimum rate applies: a connection's first bytes may be slow to come. */
+const GRACE_MS = 5000;
+
+/**
+ * The request body's chunks, refusing a sender slower than `minBytesPerSecond`: a trickled body
+ * would otherwise hold a bulk slot (and, for a stream, a transaction) until the request timeout.
+ * Only time spent waiting for the client counts, not time the caller spends on each chunk, so a
+ * slow database never looks like a slow client. Past the allowance: 408, connection closed.
+ */
+export async function* bodyChunks(request: IncomingMessage, minBytesPerSecond: number): AsyncGenerator<Buffer> {
+  const chunks = request[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let received = 0;
+  let waited = 0;
+  for (;;) {
+    const allowance = GRACE_MS + (received / minBytesPerSecond) * 1000 - waited;
+    const started = Date.now();
+    const next = chunks.next();
+    // Abandoned when the sender is too slow: its rejection, when the socket closes, is expected.
+    next.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, allowance))));
+    const result = await Promise.race([next, late]).finally(() => clearTimeout(timer));
+    waited += Date.now() - started;
+    if (result === 'late') {
+      throw new HttpProblem(408, 'body-too-slow', `The body arrived slower than ${minBytesPerSecond} bytes per second; nothing was stored.`, [], { Connection: 'close' });
+    }
+    if (result.done) return;
+    received += result.value.length;
+    yield result.value;
+  }
+}

@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import knex, { type Knex } from 'knex';
+import { ENGINES } from '../support/databases.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
+import { generateRecords } from '../../tooling/generate-records.js';
+import { ndjsonChunks, postNdjsonStream } from '../../tooling/ndjson-stream.js';
+
+/**
+ * A search is bounded: a scan-shaped query (a `uri` filter, a short or common term) that runs past
+ * SEARCH_TIME_LIMIT_MS is stopped by the database itself and answered 422 search-too-broad, and a
+ * search whose caller goes away is stopped at once (MySQL/MariaDB; SQLite runs a statement
+ * synchronously, bounded by the same limit). Either way the database is idle right after.
+ */
+const ROWS = 60_000;
+
+/** Statements of the records user running right now, other than this one. */
+async function running(admin: Knex): Promise<string[]> {
+  const [rows] = (await admin.raw(
+    "select info from information_schema.processlist where command = 'Query' and id <> connection_id() and info like '%from `records`%'",
+  )) as [Array<{ info: string }>];
+  return rows.map((row) => row.info);
+}
+
+for (const engine of ENGINES) {
+  describe(`search time limits on ${engine}`, function () {
+    this.timeout(120_000);
+    let app: TestApp;
+    let admin: Knex | undefined;
+
+    before(async function () {
+      app = await startTestApp(engine, { SEARCH_TIME_LIMIT_MS: '10', CACHE: 'off' });
+      const loaded = await postNdjsonStream(app.baseUrl, ndjsonChunks(generateRecords(ROWS, 7, 0)));
+      expect(loaded.status).to.equal(200);
+      if (engine === 'mysql') admin = knex({ client: 'mysql2', connection: app.database.url, pool: { min: 0, max: 1 } });
+    });
+    after(async () => {
+      await admin?.destroy();
+      await app?.close();
+    });
+
+    it('stops a scan that runs past the limit: 422 search-too-broad naming what narrows it, and the database idle after', async function () {
+      const response = await fetch(`${app.baseUrl}/v1/?uri=no-such-uri-anywhere&limit=10`);
+      expect(response.status).to.equal(422);
+      expect(response.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      const problem = (await response.json()) as { type: string; errors: Array<{ parameter: string }> };
+      expect(problem.type).to.equal('/problems/search-too-broad');
+      expect(problem.errors.map((error) => error.parameter)).to.include.members(['contains', 'uri']);
+      if (admin) expect(await running(admin)).to.deep.equal([]);
+    });
+
+    it('answers the same search in full when the limit allows it', async function () {
+      const relaxed = await startTestApp(engine, { SEARCH_TIME_LIMIT_MS: '60000', CACHE: 'off' }, app.database);
+      try {
+        const response = await fetch(`${relaxed.baseUrl}/v1/?uri=no-such-uri-anywhere&limit=10`);
+        expect(response.status).to.equal(200);
+        expect(((await response.json()) as { items: unknown[] }).items).to.deep.equal([]);
+      } finally {
+        await relaxed.close();
+      }
+    });
+
+    if (engine === 'mysql') {
+      it('stops the statement when the caller goes away', async function () {
+        const relaxed = await startTestApp(engine, { SEARCH_TIME_LIMIT_MS: '60000', CACHE: 'off' }, app.database);
+        const locker = knex({ client: 'mysql2', connection: app.database.url, pool: { min: 1, max: 1 } });
+        const caller = new AbortController();
+        try {
+          // The table is locked, so the search's statement waits, as a long scan would run.
+          await locker.raw('lock tables records write');
+          try {
+            const pending = fetch(`${relaxed.baseUrl}/v1/?uri=waiting-for-the-lock`, { signal: caller.signal }).catch(() => null);
+            await waitFor('the search to wait for the lock', async () => (await running(admin!)).length === 1);
+            caller.abort();
+            await pending;
+            await waitFor('the statement to be stopped', async () => (await running(admin!)).length === 0, 5000);
+          } finally {
+            await locker.raw('unlock tables');
+          }
+        } finally {
+          caller.abort();
+          await locker.destroy();
+          await relaxed.close();
+        }
+      });
+    }
+  });
+}

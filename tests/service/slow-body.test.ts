@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { request as httpRequest } from 'node:http';
+import { ENGINES } from '../support/databases.js';
+import { uniqueTag } from '../support/factories.js';
+import { postJson, startTestApp, type TestApp } from '../support/test-app.js';
+
+/**
+ * A bulk body trickled slower than BODY_MIN_BYTES_PER_SECOND (after 5 s of grace) is refused with
+ * 408: it no longer holds a bulk slot, nor an NDJSON load's transaction, until the request timeout.
+ */
+
+/** Sends the headers and `first`, then nothing more; resolves with the answer, if one comes. */
+function stalledPost(baseUrl: string, type: string, first: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${baseUrl}/v1/bulk`, { method: 'POST', headers: { 'content-type': type, 'transfer-encoding': 'chunked' } }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+    request.write(first);
+  });
+}
+
+// An NDJSON load on MariaDB holds a transaction while it reads; a JSON body is read first.
+const CASES = [
+  ['mysql', 'application/x-ndjson', (tag: string) => `${JSON.stringify({ title: `${tag} a`, date: '2020-01-01' })}\n`],
+  ['sqlite', 'application/json', (tag: string) => `{"items": [{"title": "${tag} a", "date": "2020-01-01"}`],
+] as const;
+
+for (const [engine, type, first] of CASES.filter(([engine]) => ENGINES.includes(engine))) {
+  describe(`a bulk body sent too slowly, on ${engine}`, function () {
+    this.timeout(30_000);
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine, { BULK_CONCURRENCY: '1', BODY_MIN_BYTES_PER_SECOND: '1mb' });
+    });
+    after(async () => app?.close());
+
+    it(`is refused with 408 (${type}), stores nothing, and frees its slot`, async function () {
+      const tag = uniqueTag();
+      const stalled = stalledPost(app.baseUrl, type, first(tag));
+      // With one slot, this waits behind the stalled request until that one is refused.
+      const next = postJson(app.baseUrl, '/v1/bulk', { items: [{ title: `${tag} next`, date: '2020-01-02' }] });
+      const answer = await stalled;
+      expect(answer.status).to.equal(408);
+      expect(JSON.parse(answer.body)).to.include({ type: '/problems/body-too-slow', status: 408 });
+      expect((await next).status).to.equal(200);
+      expect(await app.countTagged(tag)).to.equal(1);
+    });
+  });
+}
