@@ -27,6 +27,8 @@ export type KongEnvironment = {
   prometheusOperator: boolean;
   tracing: { tracesEndpoint: string; samplingRate: number };
   exposeDocs: boolean;
+  /** The load balancer's ranges: only they may name the client in X-Forwarded-For. */
+  trustedIps: string[];
 };
 
 export const generatedPath = (environment: string, file: 'kong.yaml' | 'values.yaml') => `kong/generated/${environment}/${file}`;
@@ -140,6 +142,7 @@ export function renderValues(env: KongEnvironment, config: string): string {
       ];
   const values = {
     dblessConfig: { config },
+    env: { trusted_ips: env.trustedIps.join(',') },
     certificates: {
       enabled: true,
       clusterIssuer: env.tls.clusterIssuer,

@@ -10,7 +10,8 @@ import { ndjsonChunks, postNdjsonStream } from '../../tooling/ndjson-stream.js';
  * A search is bounded: a scan-shaped query (a `uri` filter, a short or common term) that runs past
  * SEARCH_TIME_LIMIT_MS is stopped by the database itself and answered 422 search-too-broad, and a
  * search whose caller goes away is stopped at once (MySQL/MariaDB; SQLite runs a statement
- * synchronously, bounded by the same limit). Either way the database is idle right after.
+ * synchronously, bounded by the same limit). Either way the database is idle right after. One
+ * caller runs at most SEARCHES_PER_CALLER searches at once on a process.
  */
 const ROWS = 60_000;
 
@@ -61,6 +62,30 @@ for (const engine of ENGINES) {
     });
 
     if (engine === 'mysql') {
+      it('runs at most SEARCHES_PER_CALLER searches of one caller at once: the next is answered 429 at once', async function () {
+        const bounded = await startTestApp(engine, { SEARCH_TIME_LIMIT_MS: '60000', SEARCHES_PER_CALLER: '1', CACHE: 'off' }, app.database);
+        const locker = knex({ client: 'mysql2', connection: app.database.url, pool: { min: 1, max: 1 } });
+        try {
+          await locker.raw('lock tables records write');
+          let first: Promise<Response> | undefined;
+          try {
+            first = fetch(`${bounded.baseUrl}/v1/?uri=the-first-search`);
+            await waitFor('the first search to wait for the lock', async () => (await running(admin!)).length === 1);
+            const second = await fetch(`${bounded.baseUrl}/v1/?uri=the-second-search`);
+            expect(second.status).to.equal(429);
+            expect(second.headers.get('retry-after')).to.equal('1');
+            expect(((await second.json()) as { type: string }).type).to.equal('/problems/too-many-searches');
+          } finally {
+            await locker.raw('unlock tables');
+          }
+          expect((await first).status, 'the first search, once the table is free').to.equal(200);
+          expect((await fetch(`${bounded.baseUrl}/v1/?uri=the-third-search`)).status, 'its slot is free again').to.equal(200);
+        } finally {
+          await locker.destroy();
+          await bounded.close();
+        }
+      });
+
       it('stops the statement when the caller goes away', async function () {
         const relaxed = await startTestApp(engine, { SEARCH_TIME_LIMIT_MS: '60000', CACHE: 'off' }, app.database);
         const locker = knex({ client: 'mysql2', connection: app.database.url, pool: { min: 1, max: 1 } });

@@ -381,7 +381,7 @@ describe('Kong chart values', function () {
   });
 
   it('documents real-IP handling, exposes status for metrics, and is resilient', function () {
-    expect(values.env.trusted_ips).to.be.a('string').and.not.equal('');
+    // trusted_ips is per environment: 'the client address Kong rate-limits by' below.
     expect(values.env.real_ip_header).to.equal('X-Forwarded-For');
     expect(values.status.enabled).to.equal(true);
     expect(values.proxy.type).to.equal('LoadBalancer');
@@ -423,6 +423,19 @@ describe('Kong chart values', function () {
       expect(moved.stdout + moved.stderr).to.contain('KongUnauthorizedSpike');
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the client address Kong rate-limits by', function () {
+  const PRIVATE_RANGES = ['0.0.0.0/0', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'];
+
+  it('trusts X-Forwarded-For only from each environment\'s load balancer ranges, never a private range wholesale', function () {
+    expect(parse(readFileSync('kong/values.yaml', 'utf8')).env.trusted_ips, 'kong/values.yaml: no shared default').to.equal(undefined);
+    for (const environment of ENVIRONMENTS) {
+      const trusted = String(valuesOf(environment).env?.trusted_ips ?? '').split(',').filter(Boolean);
+      expect(trusted, environment).to.deep.equal(readEnvironment(environment).trustedIps);
+      expect(trusted.filter((range) => PRIVATE_RANGES.includes(range)), environment).to.deep.equal([]);
     }
   });
 });

@@ -20,6 +20,7 @@ export type AppDependencies = {
   logger: Logger;
   bodyLimit: number;
   bodyRate: number;
+  searchesPerCaller: number;
   ndjsonLimits: { body: number; line: number };
   idempotencyTtlMs: number;
   bulkConcurrency: number;
@@ -34,7 +35,7 @@ export type AppDependencies = {
 
 /** Composes the HTTP application from its parts; nothing here reads config or opens connections. */
 export function createApp(dependencies: AppDependencies): Koa {
-  const { records, cache, logger, bodyLimit, bodyRate, ndjsonLimits, idempotencyTtlMs, bulkConcurrency, authenticate, signingKey, metrics, readiness, isClosing } = dependencies;
+  const { records, cache, logger, bodyLimit, bodyRate, searchesPerCaller, ndjsonLimits, idempotencyTtlMs, bulkConcurrency, authenticate, signingKey, metrics, readiness, isClosing } = dependencies;
   const app = new Koa();
   app.use(requestObserver({ logger, metrics }));
   app.use(async (ctx, next) => {
@@ -45,7 +46,7 @@ export function createApp(dependencies: AppDependencies): Koa {
   app.use(problemMiddleware({ logger }));
 
   // The API first: its requests, nearly all of the traffic, never run the other routers' matching.
-  const router = createRecordsRouter({ records, cache, bodyLimit, bodyRate, ndjsonLimits, idempotencyTtlMs, bulkConcurrency, authenticate });
+  const router = createRecordsRouter({ records, cache, bodyLimit, bodyRate, searchesPerCaller, ndjsonLimits, idempotencyTtlMs, bulkConcurrency, authenticate });
   app.use(router.routes());
   app.use(router.allowedMethods());
 

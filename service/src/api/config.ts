@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { bytes, ConfigError, logLevel, parseEnvironment, parseJsonVariable, port, type LogLevel } from '../shared/environment.js';
+import { bytes, ConfigError, logLevel, parseEnvironment, port, type LogLevel } from '../shared/environment.js';
 import type { TrustedIssuer } from './auth/token-verifier.js';
 import { engineOf } from './data/engine.js';
+import { loadIssuers } from './trusted-issuers.js';
 
 /** The API's configuration (`records serve`, `migrate`, `token`): the only reader of its environment. */
 
@@ -32,6 +32,7 @@ const schema = z.object({
   BULK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   // The longest a search may run; a broader one is stopped (422) instead of keeping the database busy.
   SEARCH_TIME_LIMIT_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
+  SEARCHES_PER_CALLER: z.coerce.number().int().min(1).max(1000).default(4),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/[^/]+/, 'must be redis://[:password@]host:port[/db] or rediss://...')
@@ -63,17 +64,6 @@ const schema = z.object({
   LOG_LEVEL: logLevel,
 });
 
-const trustedIssuers = z
-  .array(
-    z.strictObject({
-      issuer: z.string().min(1),
-      jwksUri: z.url({ protocol: /^https?$/ }),
-      audience: z.string().min(1),
-    }),
-  )
-;
-
-
 export type Config = {
   port: number;
   host: string;
@@ -83,6 +73,7 @@ export type Config = {
   insertBatchSize: number;
   bulkConcurrency: number;
   searchTimeLimitMs: number;
+  searchesPerCaller: number;
   bodyMinBytesPerSecond: number;
   idempotencyTtlSeconds: number;
   cache: {
@@ -124,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     insertBatchSize: values.INSERT_BATCH_SIZE,
     bulkConcurrency: values.BULK_CONCURRENCY,
     searchTimeLimitMs: values.SEARCH_TIME_LIMIT_MS,
+    searchesPerCaller: values.SEARCHES_PER_CALLER,
     bodyMinBytesPerSecond: values.BODY_MIN_BYTES_PER_SECOND,
     idempotencyTtlSeconds: values.IDEMPOTENCY_TTL_SECONDS,
     cache: {
@@ -179,20 +171,4 @@ export function assertServable(config: Config, hasSigningKey: boolean): void {
       'invalid configuration:\n  AUTH_ISSUERS: at least one trusted issuer is required when AUTH_MODE=required, or SERVICE_KEY_FILE and SERVICE_ISSUER so the service trusts its own tokens (AUTH_MODE=disabled is for local development only)',
     );
   }
-}
-
-/**
- * Trusted issuers from AUTH_ISSUERS (JSON) and/or AUTH_ISSUERS_FILE (a JSON file, e.g. a mounted
- * ConfigMap); an issuer may be listed once across both.
- */
-function loadIssuers(inline: string | undefined, file: string | undefined): TrustedIssuer[] {
-  const what = 'a JSON list of {"issuer", "jwksUri", "audience"}';
-  const all = [
-    ...(inline ? parseJsonVariable('AUTH_ISSUERS', inline, trustedIssuers, what) : []),
-    ...(file ? parseJsonVariable('AUTH_ISSUERS_FILE', readFileSync(file, 'utf8'), trustedIssuers, what) : []),
-  ];
-  if (new Set(all.map((entry) => entry.issuer)).size !== all.length) {
-    throw new ConfigError('invalid configuration:\n  AUTH_ISSUERS: an issuer is listed twice');
-  }
-  return all;
 }

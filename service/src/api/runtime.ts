@@ -100,6 +100,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     logger,
     bodyLimit: config.bodyLimit,
     bodyRate: config.bodyMinBytesPerSecond,
+    searchesPerCaller: config.searchesPerCaller,
     ndjsonLimits: { body: config.ndjson.bodyLimit, line: config.ndjson.maxLineBytes },
     idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
     bulkConcurrency: config.bulkConcurrency,

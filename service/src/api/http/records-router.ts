@@ -7,6 +7,7 @@ import type { RecordsCache } from '../cache/records-cache.js';
 import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { RecordsService } from '../domain/records-service.js';
 import { annotateSpan } from '../observability/traces.js';
+import { callerLimit } from './caller-limit.js';
 import { concurrencyLimit } from './concurrency-limit.js';
 import { idempotencyOf } from './idempotency-key.js';
 import { readJsonBody } from './json-body.js';
@@ -46,6 +47,7 @@ export function createRecordsRouter({
   authenticate,
   idempotencyTtlMs,
   bulkConcurrency,
+  searchesPerCaller,
 }: {
   records: RecordsService;
   cache: Pick<RecordsCache, 'getRecord' | 'search' | 'afterWrite'>;
@@ -58,6 +60,8 @@ export function createRecordsRouter({
   idempotencyTtlMs: number;
   /** Bulk requests processed at once by this process; more wait their turn. */
   bulkConcurrency: number;
+  /** Searches one caller may run at once on this process; more are answered 429. */
+  searchesPerCaller: number;
 }): Router {
   const router = createRouter({ prefix: '/v1' });
   const read = [authenticate, requireScope(SCOPES.read)];
@@ -82,9 +86,13 @@ export function createRecordsRouter({
     ctx.body = outcome.value;
   });
 
+  const searchSlot = callerLimit(searchesPerCaller);
+
   router.get('/', ...read, async (ctx) => {
     const query = parseSearchQuery(ctx.query);
-    const { value, cache: outcome } = await cache.search(query, async () => searchDocument(await records.search(query, whileConnected(ctx)), query));
+    const { value, cache: outcome } = await cache.search(query, () =>
+      searchSlot(ctx.state.principal, async () => searchDocument(await records.search(query, whileConnected(ctx)), query)),
+    );
     ctx.set('X-Cache', outcome);
     annotateSpan({ 'records.cache': outcome });
     ctx.type = 'application/json';

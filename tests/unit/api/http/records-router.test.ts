@@ -28,7 +28,7 @@ describe('the records router and the read cache', function () {
       ctx.state.principal = { subject: 'tester', issuer: 'test', scopes: new Set(['records:read', 'records:write']) };
       return next();
     };
-    const router = createRecordsRouter({ records, cache, bodyLimit: 1 << 20, bodyRate: 16 * 1024, ndjsonLimits: { body: 1 << 20, line: 4096 }, authenticate: principal, idempotencyTtlMs: 60_000, bulkConcurrency: 1 });
+    const router = createRecordsRouter({ records, cache, bodyLimit: 1 << 20, bodyRate: 16 * 1024, searchesPerCaller: 4, ndjsonLimits: { body: 1 << 20, line: 4096 }, authenticate: principal, idempotencyTtlMs: 60_000, bulkConcurrency: 1 });
     const app = new Koa().use(problemMiddleware({ logger })).use(router.routes());
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
