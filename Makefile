@@ -117,8 +117,8 @@ clean: ## remove build output and the local SQLite database
 dashboard-image: install ## redraw docs/images/dashboard.png from the dashboard's queries against a real Prometheus and two service instances
 	RECORDS_DASHBOARD_IMAGE=$(CURDIR)/docs/images/dashboard.png scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 120000 tests/service/dashboard.test.ts
 
-release-check: install ## what a tag vVERSION would publish, after checking every place naming the version agrees: make release-check VERSION=x.y.z
-	$(NODE_BIN)/tsx tooling/release-check.ts $(VERSION)
+release-check: install ## what a tag vVERSION would publish, after checking every place naming the version, and the chart's default image, agree: make release-check VERSION=x.y.z [OWNER=github-owner]
+	$(NODE_BIN)/tsx tooling/release-check.ts $(VERSION) $(if $(OWNER),--owner $(OWNER))
 
 sbom: install ## a CycloneDX SBOM of the image's npm dependencies (runtime only, from package-lock.json): make sbom [SBOM=file]
 	$(NODE_BIN)/cyclonedx-npm --omit dev --output-format JSON --output-reproducible --output-file $(or $(SBOM),records.cdx.json)

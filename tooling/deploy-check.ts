@@ -3,10 +3,15 @@
  * hold a placeholder (docs/gitops.md, "Before the first sync"): the example repository and hosts,
  * the all-zero image digest, a branch where production needs a tag or commit.
  *
- * usage: tsx tooling/deploy-check.ts ENV
+ * With CLUSTER=1 it then checks the cluster of the current kubectl context for the prerequisites
+ * of tooling/prerequisites.ts (Secrets, argocd-cm's Application health check, cert-manager, ...).
+ *
+ * usage: [CLUSTER=1] tsx tooling/deploy-check.ts ENV
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { isEnvironment } from './environments.js';
+import { isEnvironment, type Environment } from './environments.js';
+import { prerequisitesOf } from './prerequisites.js';
 
 const PLACEHOLDERS: Array<[RegExp, string]> = [
   [/github\.com\/records\/records/, 'the example repository URL (github.com/records/records): your fork or mirror'],
@@ -44,6 +49,16 @@ export function placeholdersIn(environment: string, files: Record<string, string
   return found;
 }
 
+/** The prerequisites the current kubectl context lacks, one line each (`kubectl` is the binary to run). */
+export function missingPrerequisites(environment: Environment, kubectl: string): string[] {
+  return prerequisitesOf(environment)
+    .filter((prerequisite) => {
+      const result = spawnSync(kubectl, prerequisite.kubectl, { encoding: 'utf8' });
+      return result.status !== 0 || result.stdout.trim() === '' || (prerequisite.contains !== undefined && !result.stdout.includes(prerequisite.contains)) || /(^|\/)\/|\/$/.test(result.stdout.trim());
+    })
+    .map((prerequisite) => `missing: ${prerequisite.what}\n    ${prerequisite.how}`);
+}
+
 function main() {
   const environment = process.argv[2];
   if (!environment || !isEnvironment(environment)) {
@@ -58,6 +73,17 @@ function main() {
     process.exit(1);
   }
   console.log(`deploy-check: ${environment} has no placeholders left`);
+  if (process.env.CLUSTER !== '1') {
+    console.log(`Before the first sync the cluster needs (CLUSTER=1 checks the current kubectl context):\n${prerequisitesOf(environment).map((p) => `  - ${p.what}`).join('\n')}`);
+    return;
+  }
+  const missing = missingPrerequisites(environment, process.env.KUBECTL ?? 'kubectl');
+  for (const line of missing) console.error(line);
+  if (missing.length > 0) {
+    console.error(`deploy-check: the cluster lacks ${missing.length} prerequisite(s) of ${environment}`);
+    process.exit(1);
+  }
+  console.log(`deploy-check: the cluster has every prerequisite of ${environment}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

@@ -15,7 +15,8 @@ export function renderOverlay(environment: string): string {
   const helm = `${execFileSync('scripts/install-k8s-tools', { encoding: 'utf8' }).trim()}/helm`;
   const rendered = execFileSync(
     helm,
-    ['template', 'records', 'charts/records', '--namespace', 'records', '-f', `argocd/values/records/${environment}.yaml`],
+    // The overlays are for clusters with KEDA, as the GitOps values require.
+    ['template', 'records', 'charts/records', '--namespace', 'records', '--api-versions', 'keda.sh/v1alpha1/ScaledObject', '-f', `argocd/values/records/${environment}.yaml`],
     { encoding: 'utf8' },
   );
   const objects = parseAllDocuments(rendered)

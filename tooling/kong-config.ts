@@ -20,7 +20,7 @@ export type KongEnvironment = {
   hosts: string[];
   tls: { clusterIssuer: string };
   corsOrigins: string[];
-  rateLimitRedis: { host: string; port: number; ssl: boolean; ssl_verify?: boolean; server_name?: string };
+  rateLimitRedis: { host: string; port: number; username: string; ssl: boolean; ssl_verify?: boolean; server_name?: string };
   issuers: Array<{ consumer: string; jwksUri: string; seed: string }>;
   jwksSync: { intervalSeconds: number; overlapSeconds: number };
   syncImage: string;
@@ -89,7 +89,8 @@ const restricted = {
 /** The Kong chart values of one environment (YAML), around its declarative config. */
 export function renderValues(env: KongEnvironment, config: string): string {
   const [host] = env.hosts;
-  const redisUrl = `${env.rateLimitRedis.ssl ? 'rediss' : 'redis'}://${env.rateLimitRedis.host}:${env.rateLimitRedis.port}`;
+  const redis = env.rateLimitRedis;
+  const redisUrl = `${redis.ssl ? 'rediss' : 'redis'}://${redis.username}@${redis.host}:${redis.port}`;
   const sidecar = {
     name: 'jwks-sync',
     image: env.syncImage,

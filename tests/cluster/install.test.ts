@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { helmTemplate, kongRender, kustomize, parseObjects, renderApps, throughTpl, upstreamDefaults, upstreamObjects, type K8sObject } from '../support/tools.js';
 import { chartPin } from '../../tooling/upstream-mirror.js';
 import { ensureGeneratedSecret } from '../../service/src/cluster/generated-secret.js';
+import { missingPrerequisites } from '../../tooling/deploy-check.js';
 import { allowed } from '../support/network-policy.js';
 import { operatorPod } from './mariadb-pods.js';
 import { dryRun, helm, installCrds, kubectl, must, objectsLeft, asKubectlInput, serviceAccountsReady, warningsIn } from './cluster.js';
@@ -81,6 +82,31 @@ describe('a real control plane: installs the API server accepts', function () {
     // The API server names the first unknown field it meets, and its order varies from run to run
     // (a Go map): any of the three container-level settings misplaced in the pod's securityContext.
     expect(problems.join('\n'), problems.join('\n')).to.match(/\.spec\.template\.spec\.securityContext\.(allowPrivilegeEscalation|capabilities|readOnlyRootFilesystem): field not declared in schema/);
+  });
+
+  it('checks what the first sync needs (make deploy-check CLUSTER=1): names each missing prerequisite, passes once all are there', function () {
+    const missing = missingPrerequisites('staging', 'kubectl');
+    for (const name of ['argocd-cm', 'kong/kong-ratelimit-redis', 'data/valkey-users', 'records/valkey-users', 'letsencrypt-staging']) {
+      expect(missing.some((line) => line.includes(name)), `${name} in ${missing.join('; ')}`).to.equal(true);
+    }
+    const made: string[][] = [];
+    const make = (args: string[], undo: string[], input?: string) => {
+      must(kubectl(args, input), args.join(' '));
+      made.push(undo);
+    };
+    try {
+      make(['create', 'secret', 'generic', '-n', 'kong', 'kong-ratelimit-redis', '--from-literal=password=k'], ['delete', 'secret', '-n', 'kong', 'kong-ratelimit-redis']);
+      make(['create', 'secret', 'generic', '-n', 'data', 'valkey-users', '--from-literal=default=d', '--from-literal=records=r'], ['delete', 'secret', '-n', 'data', 'valkey-users']);
+      make(['create', 'secret', 'generic', '-n', 'records', 'valkey-users', '--from-literal=records=r'], ['delete', 'secret', '-n', 'records', 'valkey-users']);
+      make(['create', 'configmap', '-n', 'argocd', 'argocd-cm', '--from-file=resource.customizations.health.argoproj.io_Application=/dev/stdin'], ['delete', 'configmap', '-n', 'argocd', 'argocd-cm'], 'hs = {}\nhs.status = "Progressing"\nreturn hs\n');
+      make(['apply', '-f', '-'], ['delete', 'clusterissuer', 'letsencrypt-staging'], JSON.stringify({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt-staging' }, spec: { selfSigned: {} } }));
+      // Valkey's Secret lacks the kong user's password: still missing, and said so.
+      expect(missingPrerequisites('staging', 'kubectl').join('; ')).to.contain('data/valkey-users');
+      must(kubectl(['patch', 'secret', '-n', 'data', 'valkey-users', '-p', JSON.stringify({ stringData: { kong: 'k' } })]), 'adding the kong user');
+      expect(missingPrerequisites('staging', 'kubectl')).to.deep.equal([]);
+    } finally {
+      for (const undo of made.reverse()) kubectl([...undo, '--ignore-not-found']);
+    }
   });
 
   it('has real admission: a pod below the restricted profile is refused in the records namespace', function () {
@@ -196,6 +222,23 @@ describe('a real control plane: installs the API server accepts', function () {
       // The MariaDB volume (and the generated Secret, which kwok's pods never create) outlive the release by design.
       expect(left.filter((name) => !name.startsWith('persistentvolumeclaim/data-records-mariadb-'))).to.deep.equal([]);
       kubectl(['delete', 'pvc', '-n', 'records', '-l', 'app.kubernetes.io/instance=records', '--wait=false']);
+    });
+
+    it('installs with no values on a cluster without KEDA: a CPU HPA owns the replicas, and NOTES say so', function () {
+      const release = ['-n', 'records'];
+      must(kubectl(['delete', 'crd', 'scaledobjects.keda.sh', '--wait=true', '--timeout=120s']), 'removing KEDA\'s ScaledObject CRD');
+      try {
+        const result = helm(['install', 'no-keda', 'charts/records', ...release, '--wait', '--timeout', '5m']);
+        expect(result.status, result.stderr).to.equal(0);
+        expect(result.stdout).to.contain('KEDA is not installed in this cluster');
+        const hpa = JSON.parse(must(kubectl(['get', 'hpa', 'no-keda-records', ...release, '-o', 'json']), 'the HPA'));
+        expect(hpa.spec.scaleTargetRef).to.deep.include({ kind: 'Deployment', name: 'no-keda-records' });
+        expect(hpa.spec).to.deep.include({ minReplicas: 2, maxReplicas: 10 });
+        must(helm(['uninstall', 'no-keda', ...release, '--wait', '--timeout', '3m']), 'helm uninstall');
+        kubectl(['delete', 'pvc', ...release, '-l', 'app.kubernetes.io/instance=no-keda', '--wait=false']);
+      } finally {
+        installCrds();
+      }
     });
   });
 

@@ -213,6 +213,23 @@ describe('Helm chart charts/records', function () {
       expect(find(objects, 'Deployment')[0]?.spec.replicas).to.equal(3);
     });
 
+    it('renders for a cluster without KEDA: a CPU HPA with KEDA\'s bounds stands in', function () {
+      const objects = helmTemplate([], [], 'records', 'records', []);
+      expect(find(objects, 'ScaledObject')).to.deep.equal([]);
+      const [hpa] = find(objects, 'HorizontalPodAutoscaler');
+      const values = parse(readFileSync('charts/records/values.yaml', 'utf8')).autoscaling.keda;
+      expect(hpa?.spec).to.deep.include({ minReplicas: values.minReplicas, maxReplicas: values.maxReplicas });
+      expect(hpa?.spec.metrics[0].resource.target.averageUtilization).to.equal(values.cpu.utilization);
+      expect(find(objects, 'Deployment')[0]?.spec.replicas, 'the HPA owns the count').to.equal(undefined);
+    });
+
+    it('fails a render without KEDA when the values require it (GitOps), and never stands an HPA in for it', function () {
+      expect(() => helmTemplate([], ['autoscaling.keda.required=true'], 'records', 'records', [])).to.throw(/autoscaling.keda.required: the cluster serves no keda.sh\/v1alpha1 ScaledObject API/);
+      for (const environment of ['staging', 'production']) {
+        expect(() => helmTemplate([`argocd/values/records/${environment}.yaml`], [], 'records', 'records', []), environment).to.throw(/autoscaling.keda.required/);
+      }
+    });
+
     it('refuses KEDA and the HPA together', function () {
       expect(() => helmTemplate([], ['autoscaling.hpa.enabled=true'])).to.throw(/autoscaling.*'not' failed/);
     });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { deployFiles, placeholdersIn } from '../../tooling/deploy-check.js';
+import { prerequisitesOf } from '../../tooling/prerequisites.js';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { renderOverlay } from '../../tooling/k8s-manifests.js';
 import { chartPolicyViolations } from '../support/chart-policy.js';
@@ -346,6 +347,42 @@ describe('GitOps: argocd/', function () {
       expect(readFileSync(file, 'utf8'), file).not.to.match(/\blookup\b|\brand[A-Za-z]*\b|\buuidv4\b|genPrivateKey|genCA|\.Release\.Is(Upgrade|Install)|\bnow\b/);
     }
   });
+});
+
+describe('the prerequisites of the first sync (tooling/prerequisites.ts)', function () {
+  /** `namespace/name` of every Secret a tree names under the keys the charts and operators read. */
+  function secretsNamed(tree: unknown, namespace: string, generatedOnly = false): string[] {
+    const found: string[] = [];
+    const walk = (node: unknown, key = ''): void => {
+      if (typeof node === 'string' && key === 'usersExistingSecret' && node && !generatedOnly) found.push(`${namespace}/${node}`);
+      if (node === null || typeof node !== 'object') return;
+      const record = node as Record<string, unknown>;
+      if (/^(secretKeyRef|passwordSecret|passwordSecretKeyRef|rootPasswordSecretKeyRef)$/.test(key) && typeof record.name === 'string' && record.name) {
+        if (!generatedOnly || record.generate === true) found.push(`${namespace}/${record.name}`);
+      }
+      for (const [child, value] of Object.entries(record)) walk(value, child);
+    };
+    walk(tree);
+    return found;
+  }
+
+  for (const environment of ENVIRONMENTS) {
+    it(`lists every Secret ${environment} reads that nothing in the project makes`, function () {
+      const read = (file: string) => parse(readFileSync(file, 'utf8'));
+      const apps = read(`argocd/apps/values-${environment}.yaml`);
+      const referenced = [
+        ...secretsNamed(read(`argocd/values/records/${environment}.yaml`), 'records'),
+        ...secretsNamed(read(`kong/generated/${environment}/values.yaml`), 'kong'),
+        ...(apps.valkey?.enabled ? secretsNamed(read('argocd/values/valkey/staging.yaml'), 'data') : []),
+      ];
+      // Made in the cluster: the passwords mariadb-operator generates for the MariaDB it runs.
+      const made = new Set(kustomize(`argocd/database/${environment}`).flatMap((object) => secretsNamed(object, 'records', true)));
+      const listed = prerequisitesOf(environment)
+        .filter((prerequisite) => prerequisite.kubectl[1] === 'secret')
+        .map((prerequisite) => `${prerequisite.kubectl[3]}/${prerequisite.kubectl[4]}`);
+      expect([...new Set(referenced)].filter((secret) => !made.has(secret)).sort()).to.deep.equal([...new Set(listed)].sort());
+    });
+  }
 });
 
 describe('make deploy-check', function () {

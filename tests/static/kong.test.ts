@@ -402,7 +402,7 @@ describe('Kong chart values', function () {
       expect(sidecar.args).to.deep.equal(['kong-sync']);
       expect(JSON.parse(env.KONG_SYNC_ISSUERS)).to.deep.equal(settings.issuers.map(({ consumer, jwksUri }) => ({ consumer, jwksUri })));
       expect(env.KONG_SYNC_ADMIN_URL ?? 'https://127.0.0.1:8444', 'the Admin API stays on loopback').to.match(/^https:\/\/127\.0\.0\.1:/);
-      expect(env.KONG_SYNC_REDIS_URL).to.equal(`${settings.rateLimitRedis.ssl ? 'rediss' : 'redis'}://${settings.rateLimitRedis.host}:${settings.rateLimitRedis.port}`);
+      expect(env.KONG_SYNC_REDIS_URL).to.equal(`${settings.rateLimitRedis.ssl ? 'rediss' : 'redis'}://${settings.rateLimitRedis.username}@${settings.rateLimitRedis.host}:${settings.rateLimitRedis.port}`);
       const kinds = (generated.extraObjects as K8sObject[]).map((object) => object.kind).sort();
       expect(kinds).to.deep.equal(settings.prometheusOperator ? ['PodMonitor', 'PrometheusRule'] : ['Service']);
       expect(await validateAll(generated.extraObjects)).to.deep.equal([]);

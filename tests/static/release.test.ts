@@ -132,9 +132,13 @@ describe('release pipeline', function () {
 
     it('make release-check says what a tag publishes, and refuses a version the files do not say', function () {
       const version = JSON.parse(readFileSync('package.json', 'utf8')).version as string;
-      const ok = spawnSync('node_modules/.bin/tsx', ['tooling/release-check.ts', version, '--owner', 'Example'], { encoding: 'utf8' });
+      const ok = spawnSync('node_modules/.bin/tsx', ['tooling/release-check.ts', version, '--owner', 'Records'], { encoding: 'utf8' });
       expect(ok.status, ok.stderr).to.equal(0);
-      expect(ok.stdout).to.contain(`ghcr.io/example/records:${version}`).and.to.contain(`oci://ghcr.io/example/charts/records  version ${version}`);
+      expect(ok.stdout).to.contain(`ghcr.io/records/records:${version}`).and.to.contain(`oci://ghcr.io/records/charts/records  version ${version}`);
+      // A fork publishes under its own owner: the chart's default image must say so before a tag.
+      const fork = spawnSync('node_modules/.bin/tsx', ['tooling/release-check.ts', version, '--owner', 'Example'], { encoding: 'utf8' });
+      expect(fork.status).to.equal(1);
+      expect(fork.stderr).to.contain('charts/records/values.yaml image.repository is ghcr.io/records/records, but the release publishes ghcr.io/example/records');
       const other = spawnSync('node_modules/.bin/tsx', ['tooling/release-check.ts', '9.9.9'], { encoding: 'utf8' });
       expect(other.status).to.equal(1);
       expect(other.stderr).to.contain('package.json version (package.json) says');

@@ -33,9 +33,16 @@ export function parseObjects(yamlText: string): K8sObject[] {
     .filter((object): object is K8sObject => object !== null);
 }
 
-/** `helm template` of charts/records; throws with helm's message when rendering fails. */
-export function helmTemplate(valuesFiles: string[] = [], sets: string[] = [], release = 'records', namespace = 'records'): K8sObject[] {
+/** KEDA's API, as a cluster with KEDA serves it (helm template assumes only the built-in APIs). */
+const KEDA_API = 'keda.sh/v1alpha1/ScaledObject';
+
+/**
+ * `helm template` of charts/records, for a cluster serving `apiVersions` besides the built-in ones
+ * (by default KEDA's, which the project's installs have); throws with helm's message on failure.
+ */
+export function helmTemplate(valuesFiles: string[] = [], sets: string[] = [], release = 'records', namespace = 'records', apiVersions: string[] = [KEDA_API]): K8sObject[] {
   const args = ['template', release, 'charts/records', '--namespace', namespace, ...valuesFiles.flatMap((file) => ['-f', file])];
+  for (const api of apiVersions) args.push('--api-versions', api);
   for (const set of sets) args.push('--set', set);
   const result = run('helm', args);
   if (result.status !== 0) throw new Error(result.stderr.trim());

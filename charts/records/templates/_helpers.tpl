@@ -99,9 +99,19 @@ a database of its own, so it fails the render.
 {{- default (printf "http://%s.%s.svc.cluster.local:%v" (include "records.fullname" .) .Release.Namespace .Values.service.port) .Values.config.serviceIssuer }}
 {{- end }}
 
-{{/* Who owns the replica count: keda, hpa, or nobody (then the Deployment sets replicas). */}}
+{{/*
+Who owns the replica count: keda, hpa, or nobody (then the Deployment sets replicas). KEDA only
+where the cluster serves its ScaledObject API (helm install and Argo CD render with the cluster's
+API versions); elsewhere a CPU HPA stands in, with KEDA's bounds, unless keda.required says a
+render without KEDA is an error (GitOps: no silent switch while KEDA's CRDs are on their way).
+*/}}
 {{- define "records.autoscaler" -}}
-{{- if .Values.autoscaling.keda.enabled }}keda{{ else if .Values.autoscaling.hpa.enabled }}hpa{{ end }}
+{{- $keda := .Values.autoscaling.keda }}
+{{- if $keda.enabled }}
+{{- if .Capabilities.APIVersions.Has "keda.sh/v1alpha1/ScaledObject" }}keda
+{{- else if $keda.required }}{{ fail "autoscaling.keda.required: the cluster serves no keda.sh/v1alpha1 ScaledObject API; install KEDA (its CRDs) first, or set autoscaling.keda.required=false to scale on CPU without it" }}
+{{- else }}hpa{{ end }}
+{{- else if .Values.autoscaling.hpa.enabled }}hpa{{ end }}
 {{- end }}
 
 {{/* The labels Prometheus gives this release's pods' series (target discovery by Service). */}}

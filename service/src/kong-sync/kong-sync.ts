@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { redisUrlWith } from '../shared/redis-url.js';
 import { createServer, type Server } from 'node:http';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -48,8 +49,7 @@ export async function fetchJwksOver(uri: string, timeoutMs = 5000, maxBytes = MA
  */
 export function createRedisProbe(redis: KongSyncConfig['redis']) {
   if (!redis) return { check: async () => null as boolean | null, close: async () => undefined };
-  const client = new Redis(redis.url, {
-    password: redis.password ?? undefined,
+  const client = new Redis(redisUrlWith(redis.url, redis.password), {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { redisUrlWith } from '../../shared/redis-url.js';
 import type { Logger } from 'pino';
 import type { CacheStore } from './cache-store.js';
 
@@ -28,8 +29,7 @@ export function createRedisStore({
   logger: Logger;
   events?: RedisStoreEvents;
 }): CacheStore {
-  const redis = new Redis(url, {
-    ...(password ? { password } : {}),
+  const redis = new Redis(redisUrlWith(url, password), {
     enableOfflineQueue: false,
     commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 0,

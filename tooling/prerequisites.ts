@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { Environment } from './environments.js';
+
+/**
+ * What an environment's cluster must hold before Argo CD's first sync, in one place: without them
+ * the sync waves stall (a pod waiting for a Secret never turns healthy, and Applications only wait
+ * for each other when Argo CD assesses their health). `make deploy-check ENV=... CLUSTER=1` checks
+ * each against the current kubectl context; docs/gitops.md ("Before the first sync") lists them.
+ */
+export type Prerequisite = {
+  what: string;
+  /** kubectl arguments that succeed, printing the found value, when the prerequisite is met. */
+  kubectl: string[];
+  /** For `jsonpath` checks: the text the output must contain. */
+  contains?: string;
+  how: string;
+};
+
+const secret = (namespace: string, name: string, keys: string[], why: string): Prerequisite => ({
+  what: `Secret ${namespace}/${name} with ${keys.map((key) => `"${key}"`).join(', ')}: ${why}`,
+  kubectl: ['get', 'secret', '-n', namespace, name, '-o', `jsonpath={${keys.map((key) => `.data.${key}`).join('}{"/"}{')}}`],
+  contains: '',
+  how: `kubectl create namespace ${namespace}; then your secret manager (External Secrets, Sealed Secrets, ...) makes the Secret; by hand: kubectl create secret generic -n ${namespace} ${name} ${keys.map((key) => `--from-literal=${key}=...`).join(' ')}`,
+});
+
+export function prerequisitesOf(environment: Environment): Prerequisite[] {
+  const apps = parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')) as { valkey?: { enabled?: boolean }; prerequisites?: Record<string, boolean> };
+  const kong = parse(readFileSync(`kong/environments/${environment}.yaml`, 'utf8')) as { tls: { clusterIssuer: string } };
+  const list: Prerequisite[] = [
+    {
+      what: 'argocd-cm assesses the health of Applications (resource.customizations.health.argoproj.io_Application), so sync waves wait for each other',
+      kubectl: ['get', 'configmap', '-n', 'argocd', 'argocd-cm', '-o', 'jsonpath={.data.resource\\.customizations\\.health\\.argoproj\\.io_Application}'],
+      contains: 'hs.status',
+      how: 'add the health check of docs/gitops.md ("Before the first sync") to argocd-cm',
+    },
+    secret('kong', 'kong-ratelimit-redis', ['password'], "the password of Kong's Redis ACL user kong (its rate limiter and the jwks-sync probe)"),
+  ];
+  if (apps.valkey?.enabled) {
+    list.push(
+      secret('data', 'valkey-users', ['default', 'records', 'kong'], "the passwords of Valkey's ACL users (argocd/values/valkey/staging.yaml)"),
+      secret('records', 'valkey-users', ['records'], "the password of Valkey's ACL user records, for the service"),
+    );
+  } else {
+    list.push(secret('records', 'records-redis', ['password'], "the password of the managed Redis's ACL user records (create the users of docs/gitops.md there)"));
+  }
+  if (apps.prerequisites?.certManagerCRDs) {
+    list.push({
+      what: `cert-manager and its ClusterIssuer ${kong.tls.clusterIssuer} (Kong's certificate, a DNS-01 solver: docs/gateway.md)`,
+      kubectl: ['get', 'clusterissuer', kong.tls.clusterIssuer, '-o', 'name'],
+      how: 'install cert-manager and create the ClusterIssuer with a DNS-01 solver',
+    });
+  }
+  if (apps.prerequisites?.prometheusOperatorCRDs) {
+    list.push({
+      what: 'the Prometheus Operator (kube-prometheus-stack): ServiceMonitor, PodMonitor and PrometheusRule CRDs',
+      kubectl: ['get', 'crd', 'servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com', '-o', 'name'],
+      how: 'install kube-prometheus-stack (its release label: kube-prometheus-stack)',
+    });
+  }
+  return list;
+}
