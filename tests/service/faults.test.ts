@@ -58,7 +58,8 @@ describe('Redis killed and restarted under load', function () {
   let app: TestApp;
   before(async () => {
     redis = new OwnRedis().start();
-    app = await startTestApp('mysql', { REDIS_URL: redis.url, CACHE_TIMEOUT_MS: '100' });
+    // One process standing for many callers: the per-caller search bound (SEARCHES_PER_CALLER) is not what is tested.
+    app = await startTestApp('mysql', { REDIS_URL: redis.url, CACHE_TIMEOUT_MS: '100', SEARCHES_PER_CALLER: '1000' });
     await request(app.baseUrl, '/v1/bulk', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -110,7 +111,7 @@ describe('soak: mixed reads and writes at fixed concurrency', function () {
   this.timeout((seconds + 60) * 1000);
   let app: TestApp;
   before(async () => {
-    app = await startTestApp('mysql', { REDIS_URL: process.env.TEST_REDIS_URL ?? '', CACHE_KEY_PREFIX: `soak${Date.now()}:` });
+    app = await startTestApp('mysql', { REDIS_URL: process.env.TEST_REDIS_URL ?? '', CACHE_KEY_PREFIX: `soak${Date.now()}:`, SEARCHES_PER_CALLER: '1000' });
   });
   after(async () => app?.close());
 

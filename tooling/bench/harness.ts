@@ -51,7 +51,8 @@ export async function startProcess(args: string[], env: Record<string, string>):
   const logFile = join(tmpdir(), `records-bench-${port}.log`);
   const log = openSync(logFile, 'w');
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled' },
+    // The load generator is one caller standing for many: the per-caller search bound stays out of the way.
+    env: { ...process.env, SEARCHES_PER_CALLER: '1000', ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled' },
     stdio: ['ignore', log, 'inherit'],
   });
   closeSync(log);
