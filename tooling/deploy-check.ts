@@ -54,7 +54,10 @@ export function missingPrerequisites(environment: Environment, kubectl: string):
   return prerequisitesOf(environment)
     .filter((prerequisite) => {
       const result = spawnSync(kubectl, prerequisite.kubectl, { encoding: 'utf8' });
-      return result.status !== 0 || result.stdout.trim() === '' || (prerequisite.contains !== undefined && !result.stdout.includes(prerequisite.contains)) || /(^|\/)\/|\/$/.test(result.stdout.trim());
+      if (result.status !== 0 || result.stdout.trim() === '') return true;
+      if (prerequisite.contains !== undefined && !result.stdout.includes(prerequisite.contains)) return true;
+      const data = prerequisite.keys ? ((JSON.parse(result.stdout) as { data?: Record<string, string> }).data ?? {}) : {};
+      return (prerequisite.keys ?? []).some((key) => !data[key]);
     })
     .map((prerequisite) => `missing: ${prerequisite.what}\n    ${prerequisite.how}`);
 }

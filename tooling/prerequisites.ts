@@ -10,17 +10,19 @@ import type { Environment } from './environments.js';
  */
 export type Prerequisite = {
   what: string;
-  /** kubectl arguments that succeed, printing the found value, when the prerequisite is met. */
+  /** kubectl arguments that succeed, printing what was found, when the prerequisite is met. */
   kubectl: string[];
-  /** For `jsonpath` checks: the text the output must contain. */
+  /** The text the output must contain. */
   contains?: string;
+  /** For a Secret (`kubectl ... -o json`): the keys its data must hold, each non-empty. */
+  keys?: string[];
   how: string;
 };
 
 const secret = (namespace: string, name: string, keys: string[], why: string): Prerequisite => ({
   what: `Secret ${namespace}/${name} with ${keys.map((key) => `"${key}"`).join(', ')}: ${why}`,
-  kubectl: ['get', 'secret', '-n', namespace, name, '-o', `jsonpath={${keys.map((key) => `.data.${key}`).join('}{"/"}{')}}`],
-  contains: '',
+  kubectl: ['get', 'secret', '-n', namespace, name, '-o', 'json'],
+  keys,
   how: `kubectl create namespace ${namespace}; then your secret manager (External Secrets, Sealed Secrets, ...) makes the Secret; by hand: kubectl create secret generic -n ${namespace} ${name} ${keys.map((key) => `--from-literal=${key}=...`).join(' ')}`,
 });
 

@@ -98,7 +98,8 @@ describe('a real control plane: installs the API server accepts', function () {
       make(['create', 'secret', 'generic', '-n', 'kong', 'kong-ratelimit-redis', '--from-literal=password=k'], ['delete', 'secret', '-n', 'kong', 'kong-ratelimit-redis']);
       make(['create', 'secret', 'generic', '-n', 'data', 'valkey-users', '--from-literal=default=d', '--from-literal=records=r'], ['delete', 'secret', '-n', 'data', 'valkey-users']);
       make(['create', 'secret', 'generic', '-n', 'records', 'valkey-users', '--from-literal=records=r'], ['delete', 'secret', '-n', 'records', 'valkey-users']);
-      make(['create', 'configmap', '-n', 'argocd', 'argocd-cm', '--from-file=resource.customizations.health.argoproj.io_Application=/dev/stdin'], ['delete', 'configmap', '-n', 'argocd', 'argocd-cm'], 'hs = {}\nhs.status = "Progressing"\nreturn hs\n');
+      const health = { 'resource.customizations.health.argoproj.io_Application': 'hs = {}\nhs.status = "Progressing"\nreturn hs\n' };
+      make(['apply', '-f', '-'], ['delete', 'configmap', '-n', 'argocd', 'argocd-cm'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'argocd-cm', namespace: 'argocd' }, data: health }));
       make(['apply', '-f', '-'], ['delete', 'clusterissuer', 'letsencrypt-staging'], JSON.stringify({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: 'letsencrypt-staging' }, spec: { selfSigned: {} } }));
       // Valkey's Secret lacks the kong user's password: still missing, and said so.
       expect(missingPrerequisites('staging', 'kubectl').join('; ')).to.contain('data/valkey-users');

@@ -50,3 +50,26 @@ for (const [engine, type, first] of CASES.filter(([engine]) => ENGINES.includes(
     });
   });
 }
+
+describe('an answer sent before the body was read whole', function () {
+  let app: TestApp;
+  before(async () => {
+    app = await startTestApp('sqlite');
+  });
+  after(async () => app?.close());
+
+  it('closes the connection, so the unread rest of the body is not left on it', async function () {
+    const answer = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      // Declared over the 10 MiB limit: refused before the body is read.
+      const request = httpRequest(`${app.baseUrl}/v1/bulk`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(20 * 1024 * 1024) } }, (response) => {
+        response.resume();
+        resolve({ status: response.statusCode ?? 0, connection: response.headers.connection });
+        request.destroy();
+      });
+      request.on('error', (error) => (error.message.includes('socket hang up') ? undefined : reject(error)));
+      request.write('{"items": [');
+    });
+    expect(answer.status).to.equal(413);
+    expect(answer.connection).to.equal('close');
+  });
+});

@@ -6,6 +6,7 @@
 export function redisUrlWith(url: string, password: string | null | undefined): string {
   if (!password) return url;
   const parsed = new URL(url);
-  parsed.password = password;
+  // ioredis decodes the URL's password: a `%` in it must reach it encoded.
+  parsed.password = encodeURIComponent(password);
   return parsed.toString();
 }

@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { filtersKey, type SearchQuery } from '../domain/search-query.js';
 import type { CacheStore } from './cache-store.js';
+import { loadAlone, type LoadOptions } from './loads.js';
 
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
 export type Cached<T> = { value: T; cache: CacheOutcome };
+
 
 /**
  * Cache-aside for the two reads, correct across replicas that share the store:
@@ -21,8 +23,11 @@ export type Cached<T> = { value: T; cache: CacheOutcome };
 export type RecordsCache = {
   /** The record's JSON document, or null when absent. */
   getRecord(id: number, load: () => Promise<string | null>): Promise<Cached<string | null>>;
-  /** The search response's JSON document. */
-  search(query: SearchQuery, load: () => Promise<string>): Promise<Cached<string>>;
+  /**
+   * The search response's JSON document. The load's signal aborts once every caller waiting for
+   * it has gone (one caller leaving does not fail the others' searches).
+   */
+  search(query: SearchQuery, load: (signal: AbortSignal) => Promise<string>, options?: LoadOptions): Promise<Cached<string>>;
   /** Call after a write has committed, before answering the writer. */
   afterWrite(): Promise<void>;
   close(): Promise<void>;
@@ -43,7 +48,8 @@ export function createRecordsCache({
   logger: Logger;
 }): RecordsCache {
   const generationKey = `${keyPrefix}generation`;
-  const inflight = new Map<string, Promise<unknown>>();
+  /** Loads running, with how many callers wait for each and what stops it. */
+  const inflight = new Map<string, { promise: Promise<unknown>; waiting: number; controller: AbortController }>();
   let owedBump = false;
 
   const settleOwedBump = async (): Promise<boolean> => {
@@ -70,19 +76,41 @@ export function createRecordsCache({
    * value is written to the store: a caller whose store read missed just before the write lands
    * still finds the load here instead of starting another.
    */
-  function loadOnce<T>(key: string, generation: string, load: () => Promise<T>, entryOf: (value: T) => string): Promise<T> {
+  function loadOnce<T>(key: string, generation: string, load: (signal: AbortSignal) => Promise<T>, entryOf: (value: T) => string, { signal, admit }: LoadOptions = {}): Promise<T> {
     // Loads started under an older generation may predate a write; never join them.
     const flight = `${generation}/${key}`;
-    const running = inflight.get(flight) as Promise<T> | undefined;
-    if (running) return running;
-    const started = (async () => {
-      const value = await load();
-      // A failed write only costs a later miss.
-      await store.set(key, entryOf(value), ttlSeconds).catch(() => undefined);
-      return value;
-    })().finally(() => inflight.delete(flight));
-    inflight.set(flight, started);
-    return started;
+    let running = inflight.get(flight);
+    if (!running) {
+      const release = admit?.();
+      const controller = new AbortController();
+      const started = {
+        controller,
+        waiting: 0,
+        promise: (async () => {
+          const value = await load(controller.signal);
+          // A failed write only costs a later miss.
+          await store.set(key, entryOf(value), ttlSeconds).catch(() => undefined);
+          return value;
+        })().finally(() => {
+          if (inflight.get(flight) === started) inflight.delete(flight);
+          release?.();
+        }),
+      };
+      running = started;
+      inflight.set(flight, running);
+    }
+    const joined = running;
+    joined.waiting += 1;
+    // The load stops once every caller waiting for it has gone; a caller coming later starts anew.
+    const leave = () => {
+      joined.waiting -= 1;
+      if (joined.waiting > 0) return;
+      if (inflight.get(flight) === joined) inflight.delete(flight);
+      joined.controller.abort();
+    };
+    if (signal?.aborted) leave();
+    else signal?.addEventListener('abort', leave, { once: true });
+    return joined.promise as Promise<T>;
   }
 
   return {
@@ -100,12 +128,12 @@ export function createRecordsCache({
       } catch {
         return { value: await load(), cache: 'bypass' };
       }
-      const record = await loadOnce(key, generation, load, (found) => found ?? MISSING + generation);
+      const record = await loadOnce(key, generation, () => load(), (found) => found ?? MISSING + generation);
       return { value: record, cache: 'miss' };
     },
 
-    async search(query, load) {
-      if (!(await usable())) return { value: await load(), cache: 'bypass' };
+    async search(query, load, options) {
+      if (!(await usable())) return { value: await loadAlone(load, options), cache: 'bypass' };
       // The same canonical filters that bind cursors, plus the page's own limit and position.
       const canonical = JSON.stringify([filtersKey(query), query.limit, query.cursor]);
       const digest = createHash('sha256').update(canonical).digest('base64url');
@@ -118,9 +146,9 @@ export function createRecordsCache({
         const [cached] = await store.getMany([key]);
         if (cached !== null && cached !== undefined) return { value: cached, cache: 'hit' };
       } catch {
-        return { value: await load(), cache: 'bypass' };
+        return { value: await loadAlone(load, options), cache: 'bypass' };
       }
-      const page = await loadOnce(key, generation, load, (loaded) => loaded);
+      const page = await loadOnce(key, generation, load, (loaded) => loaded, options);
       return { value: page, cache: 'miss' };
     },
 
@@ -137,32 +165,5 @@ export function createRecordsCache({
     },
 
     close: () => store.close(),
-  };
-}
-
-/** CACHE=off: every read goes to the database and says so. */
-export function createDisabledCache(): RecordsCache {
-  return {
-    getRecord: async (_id, load) => ({ value: await load(), cache: 'bypass' }),
-    search: async (_query, load) => ({ value: await load(), cache: 'bypass' }),
-    afterWrite: async () => {},
-    close: async () => {},
-  };
-}
-
-/** Counts every read's outcome, whatever the store (or none). */
-export function countingOutcomes(cache: RecordsCache, count: (operation: 'record' | 'search', outcome: CacheOutcome) => void): RecordsCache {
-  return {
-    ...cache,
-    async getRecord(id, load) {
-      const result = await cache.getRecord(id, load);
-      count('record', result.cache);
-      return result;
-    },
-    async search(query, load) {
-      const result = await cache.search(query, load);
-      count('search', result.cache);
-      return result;
-    },
   };
 }

@@ -31,6 +31,7 @@ export type Database = {
 
 type MysqlConnection = {
   threadId: number;
+  destroy(): void;
   query(sql: string, bindings: readonly unknown[], callback: (error: Error | null, rows: unknown) => void): void;
 };
 
@@ -47,7 +48,11 @@ function directSelect(db: Knex, server: Server) {
     // Observers (metrics, traces) see the statement itself; the time limit is how it is sent.
     const event = { __knexQueryUid: `direct-${(sequence += 1)}`, sql: native.sql, bindings, method: 'select' };
     // The caller went away: the server stops the statement, from another connection of the pool.
-    const kill = () => void db.raw('KILL QUERY ?', [connection.threadId]).catch(() => undefined);
+    let abandoned = false;
+    const kill = () => {
+      abandoned = true;
+      void db.raw('KILL QUERY ?', [connection.threadId]).catch(() => undefined);
+    };
     limits.signal?.addEventListener('abort', kill, { once: true });
     db.emit('query', event);
     try {
@@ -62,6 +67,9 @@ function directSelect(db: Knex, server: Server) {
       throw error;
     } finally {
       limits.signal?.removeEventListener('abort', kill);
+      // A KILL may still be queued for this thread: the connection serves no other statement (the
+      // pool drops it), and a thread id is never reused, so a late KILL finds nothing to stop.
+      if (abandoned) connection.destroy();
       await db.client.releaseConnection(connection);
     }
   };

@@ -5,7 +5,7 @@ import { containsPattern, LIKE_ESCAPE } from '../domain/text.js';
 import { GRAM, trigramsOf } from '../domain/trigrams.js';
 import type { Database, ReadLimits, ReadStatement } from './database.js';
 import { annotateSpan } from '../observability/traces.js';
-import { SearchTooBroad } from '../domain/errors.js';
+import { Abandoned, SearchTooBroad } from '../domain/errors.js';
 import { guarded } from './guarded.js';
 import { decodeIds } from './postings.js';
 import { COLUMNS, fromRow, type RecordRow } from './record-rows.js';
@@ -49,7 +49,8 @@ export function createSearchIndex({ db, timeLimitMs, strategy = 'auto' }: { db: 
 
   function readerFor(signal: AbortSignal | undefined): Reader {
     const deadline = Date.now() + timeLimitMs;
-    const read = <Row>(statement: ReadStatement): Promise<Row[]> => {
+    // Async, so running out of time rejects (never throws while sibling reads are in flight).
+    const read = async <Row>(statement: ReadStatement): Promise<Row[]> => {
       const left = deadline - Date.now();
       if (left <= 0) throw tooBroad();
       const limits: ReadLimits = { timeLimitMs: left, signal };
@@ -181,6 +182,7 @@ export function createSearchIndex({ db, timeLimitMs, strategy = 'auto' }: { db: 
     search: (query, signal) =>
       guarded(() =>
         searchWith(readerFor(signal), query).catch((error: unknown) => {
+          if (signal?.aborted) throw new Abandoned('The caller went away before its search was answered.', [], {}, { cause: error });
           throw isTimeLimit(error) ? tooBroad() : error;
         }),
       ),

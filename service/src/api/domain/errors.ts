@@ -29,6 +29,9 @@ export class NotFound extends DomainError {}
 /** A search ran past its time limit and was stopped: too broad to answer as asked. */
 export class SearchTooBroad extends DomainError {}
 
+/** The caller went away before its answer: the work was stopped, and nobody reads the response. */
+export class Abandoned extends DomainError {}
+
 /** A store failed; nothing was changed, and the caller may retry. */
 export class Unavailable extends DomainError {}
 

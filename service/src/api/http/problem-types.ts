@@ -4,6 +4,7 @@ import {
   IdempotencyKeyReused,
   IdempotencyKeyTaken,
   InvalidInput,
+  Abandoned,
   NotFound,
   SearchTooBroad,
   TooManyItems,
@@ -31,6 +32,8 @@ const PROBLEM_TYPES = new Map<new (...args: never[]) => Error, ProblemType>([
   [UnprocessableItems, { status: 422, slug: 'unprocessable-items' }],
   [IdempotencyKeyReused, { status: 422, slug: 'idempotency-key-reused' }],
   [SearchTooBroad, { status: 422, slug: 'search-too-broad' }],
+  // Never reaches anyone (the client is gone); a 4xx, so a client's disconnect is no server error in the logs or the SLO.
+  [Abandoned, { status: 408, slug: 'request-abandoned' }],
   [Unavailable, { status: 503, slug: 'unavailable' }],
   [
     Unauthenticated,

@@ -86,6 +86,10 @@ export function problemMiddleware({ logger }: { logger: Logger }): Middleware {
       };
       ctx.status = problem.status;
       ctx.set(headers);
+      // Answered before the body was read whole (a database failure mid-load): the rest of it
+      // would sit unread on a kept-alive connection, so this connection ends with the answer.
+      const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+      if (hasBody && !ctx.req.complete) ctx.set('Connection', 'close');
       ctx.type = 'application/problem+json';
       ctx.body = problem;
     }

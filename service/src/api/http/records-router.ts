@@ -18,6 +18,8 @@ import { recordDocument, searchDocument } from './views.js';
 /** Aborts when the client goes away before its response is sent: the search it asked for stops. */
 function whileConnected(ctx: Context): AbortSignal {
   const controller = new AbortController();
+  // Gone already (its 'close' has passed): nothing is waiting for this answer.
+  if (ctx.req.socket.destroyed) controller.abort();
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) controller.abort();
   });
@@ -90,9 +92,10 @@ export function createRecordsRouter({
 
   router.get('/', ...read, async (ctx) => {
     const query = parseSearchQuery(ctx.query);
-    const { value, cache: outcome } = await cache.search(query, () =>
-      searchSlot(ctx.state.principal, async () => searchDocument(await records.search(query, whileConnected(ctx)), query)),
-    );
+    const { value, cache: outcome } = await cache.search(query, async (signal) => searchDocument(await records.search(query, signal), query), {
+      signal: whileConnected(ctx),
+      admit: () => searchSlot(ctx.state.principal),
+    });
     ctx.set('X-Cache', outcome);
     annotateSpan({ 'records.cache': outcome });
     ctx.type = 'application/json';

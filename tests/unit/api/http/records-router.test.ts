@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createRecordsService } from '../../../../service/src/api/domain/records-service.js';
 import { problemMiddleware } from '../../../../service/src/api/http/problem.js';
 import { createRecordsRouter } from '../../../../service/src/api/http/records-router.js';
-import { createDisabledCache } from '../../../../service/src/api/cache/records-cache.js';
+import { createDisabledCache } from '../../../../service/src/api/cache/disabled-cache.js';
 import { createLogger } from '../../../../service/src/shared/logger.js';
 import { createInMemoryPorts } from '../../../support/in-memory-ports.js';
 
