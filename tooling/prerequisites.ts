@@ -16,6 +16,8 @@ export type Prerequisite = {
   contains?: string;
   /** For a Secret (`kubectl ... -o json`): the keys its data must hold, each non-empty. */
   keys?: string[];
+  /** A host the service connects to that this prerequisite provides. */
+  host?: string;
   how: string;
 };
 
@@ -25,6 +27,34 @@ const secret = (namespace: string, name: string, keys: string[], why: string): P
   keys,
   how: `kubectl create namespace ${namespace}; then your secret manager (External Secrets, Sealed Secrets, ...) makes the Secret; by hand: kubectl create secret generic -n ${namespace} ${name} ${keys.map((key) => `--from-literal=${key}=...`).join(' ')}`,
 });
+
+/**
+ * What `kubectl apply -k k8s/overlays/<env>` needs besides what the overlay holds: the operators
+ * whose kinds it applies, and the Redis its values name with that Redis's password Secret.
+ */
+export function kubectlPrerequisitesOf(environment: Environment): Prerequisite[] {
+  const values = parse(readFileSync(`argocd/values/records/${environment}.yaml`, 'utf8')) as { redis: { url: string; passwordSecret: { name: string; key: string } } };
+  const redis = new URL(values.redis.url);
+  return [
+    {
+      what: 'mariadb-operator (its CRDs and controller): it runs the MariaDB of argocd/database/<env> and generates records-db-password',
+      kubectl: ['get', 'crd', 'mariadbs.k8s.mariadb.com', '-o', 'name'],
+      how: 'install the mariadb-operator-crds and mariadb-operator charts at the versions argocd/apps/values.yaml pins',
+    },
+    {
+      what: 'KEDA (its CRDs and operator): the service scales with a ScaledObject',
+      kubectl: ['get', 'crd', 'scaledobjects.keda.sh', '-o', 'name'],
+      how: 'install the keda chart at the version argocd/apps/values.yaml pins',
+    },
+    {
+      what: `Redis at ${redis.host}, with the ACL user ${decodeURIComponent(redis.username)} (docs/gitops.md, "Redis users")`,
+      kubectl: redis.hostname.endsWith('.svc.cluster.local') ? ['get', 'service', '-n', redis.hostname.split('.')[1] as string, redis.hostname.split('.')[0] as string, '-o', 'name'] : ['version', '--client'],
+      host: redis.hostname,
+      how: redis.hostname.endsWith('.svc.cluster.local') ? 'install Valkey with argocd/values/valkey/staging.yaml (the valkey chart, namespace data)' : 'your managed Redis, with the ACL users of docs/gitops.md',
+    },
+    secret('records', values.redis.passwordSecret.name, [values.redis.passwordSecret.key], 'the service\'s Redis password'),
+  ];
+}
 
 export function prerequisitesOf(environment: Environment): Prerequisite[] {
   const apps = parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')) as { valkey?: { enabled?: boolean }; prerequisites?: Record<string, boolean> };
