@@ -5,7 +5,8 @@
  * usage: tsx scripts/kong-config.ts [--check]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { ENVIRONMENTS, generatedPath, readEnvironment, renderConfig, renderValues } from '../tooling/kong-config.js';
+import { ENVIRONMENTS } from '../tooling/environments.js';
+import { generatedPath, readEnvironment, renderConfig, renderValues } from '../tooling/kong-config.js';
 
 const check = process.argv.includes('--check');
 for (const environment of ENVIRONMENTS) {

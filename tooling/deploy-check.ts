@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { isEnvironment, type Environment } from './environments.js';
-import { prerequisitesOf } from './prerequisites.js';
+import { prerequisitesOf, type Prerequisite } from './prerequisites.js';
 
 const PLACEHOLDERS: Array<[RegExp, string]> = [
   [/github\.com\/records\/records/, 'the example repository URL (github.com/records/records): your fork or mirror'],
@@ -49,16 +49,22 @@ export function placeholdersIn(environment: string, files: Record<string, string
   return found;
 }
 
+/** Whether the current kubectl context has `prerequisite` (`kubectl` is the binary to run). */
+function present(prerequisite: Prerequisite, kubectl: string): boolean {
+  const { secret } = prerequisite;
+  const args = secret ? ['get', 'secret', '-n', secret.namespace, secret.name, '-o', 'json'] : prerequisite.kubectl;
+  if (!args) return true;
+  const result = spawnSync(kubectl, args, { encoding: 'utf8' });
+  if (result.status !== 0 || result.stdout.trim() === '') return false;
+  if (prerequisite.contains !== undefined && !result.stdout.includes(prerequisite.contains)) return false;
+  const data = secret ? ((JSON.parse(result.stdout) as { data?: Record<string, string> }).data ?? {}) : {};
+  return (secret?.keys ?? []).every((key) => Boolean(data[key]));
+}
+
 /** The prerequisites the current kubectl context lacks, one line each (`kubectl` is the binary to run). */
 export function missingPrerequisites(environment: Environment, kubectl: string): string[] {
   return prerequisitesOf(environment)
-    .filter((prerequisite) => {
-      const result = spawnSync(kubectl, prerequisite.kubectl, { encoding: 'utf8' });
-      if (result.status !== 0 || result.stdout.trim() === '') return true;
-      if (prerequisite.contains !== undefined && !result.stdout.includes(prerequisite.contains)) return true;
-      const data = prerequisite.keys ? ((JSON.parse(result.stdout) as { data?: Record<string, string> }).data ?? {}) : {};
-      return (prerequisite.keys ?? []).some((key) => !data[key]);
-    })
+    .filter((prerequisite) => !present(prerequisite, kubectl))
     .map((prerequisite) => `missing: ${prerequisite.what}\n    ${prerequisite.how}`);
 }
 

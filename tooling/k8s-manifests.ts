@@ -37,12 +37,11 @@ type Rendered = { kind?: string; spec?: unknown; metadata?: { name?: string; nam
  * with "field is immutable"; an unchanged one is left as it ran.
  */
 function asPlainObject(object: Rendered): Rendered {
-  const annotations = Object.fromEntries(Object.entries(object.metadata?.annotations ?? {}).filter(([key]) => !key.startsWith('helm.sh/hook')));
-  const hookJob = object.kind === 'Job' && object.metadata?.annotations?.['helm.sh/hook'] !== undefined;
-  const name = hookJob ? `${object.metadata?.name}-${createHash('sha256').update(JSON.stringify(object.spec)).digest('hex').slice(0, 8)}` : object.metadata?.name;
-  const metadata = { ...object.metadata, name, namespace: 'records', ...(Object.keys(annotations).length > 0 ? { annotations } : {}) };
-  if (Object.keys(annotations).length === 0) delete (metadata as { annotations?: unknown }).annotations;
-  return { ...object, metadata };
+  const { annotations = {}, ...metadata } = object.metadata ?? {};
+  const kept = Object.entries(annotations).filter(([key]) => !key.startsWith('helm.sh/hook'));
+  const hookJob = object.kind === 'Job' && 'helm.sh/hook' in annotations;
+  const name = hookJob ? `${metadata.name}-${createHash('sha256').update(JSON.stringify(object.spec)).digest('hex').slice(0, 8)}` : metadata.name;
+  return { ...object, metadata: { ...metadata, name, namespace: 'records', ...(kept.length > 0 ? { annotations: Object.fromEntries(kept) } : {}) } };
 }
 
 function main() {

@@ -14,7 +14,6 @@ import { consumerOf, type Jwk } from '../service/src/kong-sync/kong-consumers.js
 
 export const KONG_CONFIG = 'kong/kong.yaml';
 export const KEYS_DIR = 'kong/keys';
-export { ENVIRONMENTS } from './environments.js';
 
 export type KongEnvironment = {
   hosts: string[];

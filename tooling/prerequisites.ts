@@ -10,12 +10,15 @@ import type { Environment } from './environments.js';
  */
 export type Prerequisite = {
   what: string;
-  /** kubectl arguments that succeed, printing what was found, when the prerequisite is met. */
-  kubectl: string[];
+  /**
+   * kubectl arguments that succeed, printing what was found, when the prerequisite is met; none
+   * when kubectl cannot see it (a Redis outside the cluster): then it is only listed.
+   */
+  kubectl?: string[];
   /** The text the output must contain. */
   contains?: string;
-  /** For a Secret (`kubectl ... -o json`): the keys its data must hold, each non-empty. */
-  keys?: string[];
+  /** A Secret: checked with `kubectl get secret -o json`, each key holding a value. */
+  secret?: { namespace: string; name: string; keys: string[] };
   /** A host the service connects to that this prerequisite provides. */
   host?: string;
   how: string;
@@ -23,8 +26,7 @@ export type Prerequisite = {
 
 const secret = (namespace: string, name: string, keys: string[], why: string): Prerequisite => ({
   what: `Secret ${namespace}/${name} with ${keys.map((key) => `"${key}"`).join(', ')}: ${why}`,
-  kubectl: ['get', 'secret', '-n', namespace, name, '-o', 'json'],
-  keys,
+  secret: { namespace, name, keys },
   how: `kubectl create namespace ${namespace}; then your secret manager (External Secrets, Sealed Secrets, ...) makes the Secret; by hand: kubectl create secret generic -n ${namespace} ${name} ${keys.map((key) => `--from-literal=${key}=...`).join(' ')}`,
 });
 
@@ -48,7 +50,7 @@ export function kubectlPrerequisitesOf(environment: Environment): Prerequisite[]
     },
     {
       what: `Redis at ${redis.host}, with the ACL user ${decodeURIComponent(redis.username)} (docs/gitops.md, "Redis users")`,
-      kubectl: redis.hostname.endsWith('.svc.cluster.local') ? ['get', 'service', '-n', redis.hostname.split('.')[1] as string, redis.hostname.split('.')[0] as string, '-o', 'name'] : ['version', '--client'],
+      ...(redis.hostname.endsWith('.svc.cluster.local') ? { kubectl: ['get', 'service', '-n', redis.hostname.split('.')[1] as string, redis.hostname.split('.')[0] as string, '-o', 'name'] } : {}),
       host: redis.hostname,
       how: redis.hostname.endsWith('.svc.cluster.local') ? 'install Valkey with argocd/values/valkey/staging.yaml (the valkey chart, namespace data)' : 'your managed Redis, with the ACL users of docs/gitops.md',
     },

@@ -62,50 +62,60 @@ for (const engine of ENGINES) {
     });
 
     if (engine === 'mysql') {
-      it('runs at most SEARCHES_PER_CALLER searches of one caller at once: the next is answered 429 at once', async function () {
-        const bounded = await startTestApp(engine, { SEARCH_TIME_LIMIT_MS: '60000', SEARCHES_PER_CALLER: '1', CACHE: 'off' }, app.database);
+      /**
+       * Runs `locked` against a second app on the same database, with a relaxed time limit, while
+       * the records table is locked (a search's statement then waits, as a long scan would run);
+       * then `unlocked`, once the table is free, against the same app.
+       */
+      async function whileLocked(env: Record<string, string>, locked: (baseUrl: string) => Promise<void>, unlocked: (baseUrl: string) => Promise<void> = async () => {}): Promise<void> {
+        const other = await startTestApp(engine, { SEARCH_TIME_LIMIT_MS: '60000', CACHE: 'off', ...env }, app.database);
         const locker = knex({ client: 'mysql2', connection: app.database.url, pool: { min: 1, max: 1 } });
         try {
           await locker.raw('lock tables records write');
-          let first: Promise<Response> | undefined;
           try {
-            first = fetch(`${bounded.baseUrl}/v1/?uri=the-first-search`);
-            await waitFor('the first search to wait for the lock', async () => (await running(admin!)).length === 1);
-            const second = await fetch(`${bounded.baseUrl}/v1/?uri=the-second-search`);
+            await locked(other.baseUrl);
+          } finally {
+            await locker.raw('unlock tables');
+          }
+          await unlocked(other.baseUrl);
+        } finally {
+          await locker.destroy();
+          await other.close();
+        }
+      }
+      const waiting = async () => (await running(admin!)).length;
+
+      it('runs at most SEARCHES_PER_CALLER searches of one caller at once: the next is answered 429 at once', async function () {
+        let first: Promise<Response> | undefined;
+        await whileLocked(
+          { SEARCHES_PER_CALLER: '1' },
+          async (baseUrl) => {
+            first = fetch(`${baseUrl}/v1/?uri=the-first-search`);
+            await waitFor('the first search to wait for the lock', async () => (await waiting()) === 1);
+            const second = await fetch(`${baseUrl}/v1/?uri=the-second-search`);
             expect(second.status).to.equal(429);
             expect(second.headers.get('retry-after')).to.equal('1');
             expect(((await second.json()) as { type: string }).type).to.equal('/problems/too-many-searches');
-          } finally {
-            await locker.raw('unlock tables');
-          }
-          expect((await first).status, 'the first search, once the table is free').to.equal(200);
-          expect((await fetch(`${bounded.baseUrl}/v1/?uri=the-third-search`)).status, 'its slot is free again').to.equal(200);
-        } finally {
-          await locker.destroy();
-          await bounded.close();
-        }
+          },
+          async (baseUrl) => {
+            expect((await first)?.status, 'the first search, once the table is free').to.equal(200);
+            expect((await fetch(`${baseUrl}/v1/?uri=the-third-search`)).status, 'its slot is free again').to.equal(200);
+          },
+        );
       });
 
       it('stops the statement when the caller goes away', async function () {
-        const relaxed = await startTestApp(engine, { SEARCH_TIME_LIMIT_MS: '60000', CACHE: 'off' }, app.database);
-        const locker = knex({ client: 'mysql2', connection: app.database.url, pool: { min: 1, max: 1 } });
         const caller = new AbortController();
         try {
-          // The table is locked, so the search's statement waits, as a long scan would run.
-          await locker.raw('lock tables records write');
-          try {
-            const pending = fetch(`${relaxed.baseUrl}/v1/?uri=waiting-for-the-lock`, { signal: caller.signal }).catch(() => null);
-            await waitFor('the search to wait for the lock', async () => (await running(admin!)).length === 1);
+          await whileLocked({}, async (baseUrl) => {
+            const pending = fetch(`${baseUrl}/v1/?uri=waiting-for-the-lock`, { signal: caller.signal }).catch(() => null);
+            await waitFor('the search to wait for the lock', async () => (await waiting()) === 1);
             caller.abort();
             await pending;
-            await waitFor('the statement to be stopped', async () => (await running(admin!)).length === 0, 5000);
-          } finally {
-            await locker.raw('unlock tables');
-          }
+            await waitFor('the statement to be stopped', async () => (await waiting()) === 0, 5000);
+          });
         } finally {
           caller.abort();
-          await locker.destroy();
-          await relaxed.close();
         }
       });
     }

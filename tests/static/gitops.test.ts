@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { deployFiles, placeholdersIn } from '../../tooling/deploy-check.js';
-import { kubectlPrerequisitesOf, prerequisitesOf } from '../../tooling/prerequisites.js';
+import { kubectlPrerequisitesOf, prerequisitesOf, type Prerequisite } from '../../tooling/prerequisites.js';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { renderOverlay } from '../../tooling/k8s-manifests.js';
 import { chartPolicyViolations } from '../support/chart-policy.js';
@@ -349,74 +349,64 @@ describe('GitOps: argocd/', function () {
   });
 });
 
-describe('the prerequisites of the first sync (tooling/prerequisites.ts)', function () {
-  /** `namespace/name` of every Secret a tree names under the keys the charts and operators read. */
-  function secretsNamed(tree: unknown, namespace: string, generatedOnly = false): string[] {
-    const found: string[] = [];
-    const walk = (node: unknown, key = ''): void => {
-      if (typeof node === 'string' && key === 'usersExistingSecret' && node && !generatedOnly) found.push(`${namespace}/${node}`);
-      if (node === null || typeof node !== 'object') return;
-      const record = node as Record<string, unknown>;
-      if (/^(secretKeyRef|passwordSecret|passwordSecretKeyRef|rootPasswordSecretKeyRef)$/.test(key) && typeof record.name === 'string' && record.name) {
-        if (!generatedOnly || record.generate === true) found.push(`${namespace}/${record.name}`);
-      }
-      for (const [child, value] of Object.entries(record)) walk(value, child);
-    };
-    walk(tree);
-    return found;
-  }
+/**
+ * The Secrets a tree of values or objects names, under the keys charts, pods and operators read
+ * them by: those it reads, and those it has made for it (an operator's `generate: true`).
+ */
+function secretsIn(tree: unknown): { read: string[]; made: string[] } {
+  const read: string[] = [];
+  const made: string[] = [];
+  const walk = (node: unknown, key = ''): void => {
+    if (typeof node === 'string' && key === 'usersExistingSecret' && node) read.push(node);
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    const name = typeof record.name === 'string' ? record.name : typeof record.secretName === 'string' ? record.secretName : null;
+    if (name && /^(secretKeyRef|secretRef|secret|passwordSecret|passwordSecretKeyRef|rootPasswordSecretKeyRef)$/.test(key)) (record.generate === true ? made : read).push(name);
+    for (const [child, value] of Object.entries(record)) walk(value, child);
+  };
+  walk(tree);
+  return { read, made };
+}
 
+/** The Secrets a list of prerequisites provides, as `namespace/name`. */
+const secretsProvided = (prerequisites: Prerequisite[]) => prerequisites.flatMap(({ secret }) => (secret ? [`${secret.namespace}/${secret.name}`] : []));
+
+describe('the prerequisites of the first sync (tooling/prerequisites.ts)', function () {
   for (const environment of ENVIRONMENTS) {
     it(`lists every Secret ${environment} reads that nothing in the project makes`, function () {
       const read = (file: string) => parse(readFileSync(file, 'utf8'));
       const apps = read(`argocd/apps/values-${environment}.yaml`);
+      const named = (file: string, namespace: string) => secretsIn(read(file)).read.map((name) => `${namespace}/${name}`);
       const referenced = [
-        ...secretsNamed(read(`argocd/values/records/${environment}.yaml`), 'records'),
-        ...secretsNamed(read(`kong/generated/${environment}/values.yaml`), 'kong'),
-        ...(apps.valkey?.enabled ? secretsNamed(read('argocd/values/valkey/staging.yaml'), 'data') : []),
+        ...named(`argocd/values/records/${environment}.yaml`, 'records'),
+        ...named(`kong/generated/${environment}/values.yaml`, 'kong'),
+        ...(apps.valkey?.enabled ? named('argocd/values/valkey/staging.yaml', 'data') : []),
       ];
       // Made in the cluster: the passwords mariadb-operator generates for the MariaDB it runs.
-      const made = new Set(kustomize(`argocd/database/${environment}`).flatMap((object) => secretsNamed(object, 'records', true)));
-      const listed = prerequisitesOf(environment)
-        .filter((prerequisite) => prerequisite.kubectl[1] === 'secret')
-        .map((prerequisite) => `${prerequisite.kubectl[3]}/${prerequisite.kubectl[4]}`);
+      const made = new Set(kustomize(`argocd/database/${environment}`).flatMap((object) => secretsIn(object).made.map((name) => `records/${name}`)));
+      const listed = secretsProvided(prerequisitesOf(environment));
       expect([...new Set(referenced)].filter((secret) => !made.has(secret)).sort()).to.deep.equal([...new Set(listed)].sort());
     });
   }
 });
 
 describe('the kubectl-only overlays (k8s/overlays): complete, or honest about what they need', function () {
-  /** Secret names an object reads (env, envFrom, volumes), and those it has made for it (generate: true). */
-  function secretsOf(object: unknown): { read: string[]; made: string[] } {
-    const read: string[] = [];
-    const made: string[] = [];
-    const walk = (node: unknown, key = ''): void => {
-      if (node === null || typeof node !== 'object') return;
-      const record = node as Record<string, unknown>;
-      const name = typeof record.name === 'string' ? record.name : typeof record.secretName === 'string' ? record.secretName : null;
-      if (name && /^(secretKeyRef|secretRef|secret|passwordSecretKeyRef|rootPasswordSecretKeyRef)$/.test(key)) (record.generate === true ? made : read).push(name);
-      for (const [child, value] of Object.entries(record)) walk(value, child);
-    };
-    walk(object);
-    return { read, made };
-  }
-
   for (const environment of ENVIRONMENTS) {
     it(`resolves every Secret and host of k8s/overlays/${environment} to an object it applies, or a listed prerequisite`, function () {
       const objects = kustomize(`k8s/overlays/${environment}`);
       const prerequisites = kubectlPrerequisitesOf(environment);
       const provided = new Set([
         ...objects.filter((object) => object.kind === 'Secret').map((object) => object.metadata.name),
-        ...objects.flatMap((object) => secretsOf(object).made),
+        ...objects.flatMap((object) => secretsIn(object).made),
         // The chart's init-secret Job makes the Secret it is named (`records init-secret --name NAME`).
         ...objects
           .filter((object) => object.kind === 'Job')
           .flatMap((job) => (job.spec.template.spec.containers as Array<{ args?: string[] }>).map((container) => container.args ?? []))
           .filter((args) => args[0] === 'init-secret')
           .map((args) => args[args.indexOf('--name') + 1] as string),
-        ...prerequisites.filter((prerequisite) => prerequisite.kubectl[1] === 'secret').map((prerequisite) => prerequisite.kubectl[4] as string),
+        ...secretsProvided(prerequisites).map((secret) => secret.split('/')[1] as string),
       ]);
-      const unresolved = [...new Set(objects.flatMap((object) => secretsOf(object).read))].filter((name) => !provided.has(name));
+      const unresolved = [...new Set(objects.flatMap((object) => secretsIn(object).read))].filter((name) => !provided.has(name));
       expect(unresolved, 'Secrets nothing makes').to.deep.equal([]);
 
       // Hosts of the service's URLs: a Service it applies, one mariadb-operator makes for the

@@ -9,7 +9,8 @@ import { createTokenVerifier } from '../../service/src/api/auth/token-verifier.j
 import { DEFAULT_BODY_LIMIT_BYTES, loadConfig } from '../../service/src/api/config.js';
 import { loadOpenApi } from '../../service/src/api/http/docs-router.js';
 import { generateTestKey, JwksServer } from '../support/jwks-server.js';
-import { ENVIRONMENTS, generatedPath, readEnvironment, renderConfig, renderValues } from '../../tooling/kong-config.js';
+import { ENVIRONMENTS } from '../../tooling/environments.js';
+import { generatedPath, readEnvironment, renderConfig, renderValues } from '../../tooling/kong-config.js';
 import { unknownFieldsOf, validateAll } from '../support/k8s-schema.js';
 import { KONG_MODEL_VERSION, kongModelProblems, MODELLED_PLUGINS } from '../support/kong-model/index.js';
 import { normalizePath } from '../support/kong-model/paths.js';

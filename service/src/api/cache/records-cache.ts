@@ -7,7 +7,6 @@ import { loadAlone, type LoadOptions } from './loads.js';
 export type CacheOutcome = 'hit' | 'miss' | 'bypass';
 export type Cached<T> = { value: T; cache: CacheOutcome };
 
-
 /**
  * Cache-aside for the two reads, correct across replicas that share the store:
  * - Search entries live under the current *generation*, a counter bumped after every committed
@@ -128,7 +127,7 @@ export function createRecordsCache({
       } catch {
         return { value: await load(), cache: 'bypass' };
       }
-      const record = await loadOnce(key, generation, () => load(), (found) => found ?? MISSING + generation);
+      const record = await loadOnce(key, generation, load, (found) => found ?? MISSING + generation);
       return { value: record, cache: 'miss' };
     },
 

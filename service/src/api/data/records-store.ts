@@ -1,4 +1,3 @@
-import { DomainError } from '../domain/errors.js';
 import type { RecordsStore } from '../domain/ports.js';
 import type { Database } from './database.js';
 import { guarded, unavailable } from './guarded.js';
@@ -32,7 +31,7 @@ export function createRecordsStore({ db, batchSize, postingGroup }: { db: Databa
           return result;
         });
       } catch (error) {
-        if (error === workError || error instanceof DomainError) throw error;
+        if (error === workError) throw error;
         throw unavailable(error);
       }
     },

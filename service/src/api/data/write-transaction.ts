@@ -10,8 +10,8 @@ import { createIndexWriter, type IndexWriter } from './index-writer.js';
 
 /**
  * What one write transaction touches, in one place: the records table, its search index and the
- * idempotency keys, all on the same `trx`, so they commit or roll back together. Each step's
- * database failure is Unavailable; `finish` writes what the index still buffers.
+ * idempotency keys, all on the same `trx`, so they commit or roll back together. Each step of the
+ * work maps its database failure to Unavailable; `finish` writes what the index still buffers.
  */
 export function openWriteTransaction(
   trx: Knex.Transaction,
@@ -31,7 +31,8 @@ export function openWriteTransaction(
         }),
       remember: (entry, nowMs) => guarded(() => rememberIn(trx, entry, nowMs)),
     },
-    finish: () => guarded(() => index.flush()),
+    // Outside the work: its failure is the transaction's, which records-store.ts maps.
+    finish: () => index.flush(),
   };
 }
 
