@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The records service image. Build: docker build -t records:0.1.0 .
-# scripts/image-smoke reproduces these steps without Docker and runs the result in `make test`:
-# keep every COPY of the build stage in the plain `COPY SRC... DEST` form it parses.
+# Without Docker: make image OUT=records.tar (buildah, this file unchanged); make check runs the
+# result on the test cluster's node.
 # The current Node LTS; scripts/install-node pins the same version for make test and make run.
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 

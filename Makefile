@@ -13,7 +13,7 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token load migrate build typecheck lint test check tools upstream-mirror test-only cluster-test argocd-test reliability image-smoke helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench dashboard-image release-check sbom clean
+.PHONY: help install run token load migrate build typecheck lint test check tools upstream-mirror test-only cluster-test argocd-test reliability image helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench dashboard-image release-check sbom clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,7 +54,7 @@ lint: install ## eslint, the layer rules of .dependency-cruiser.cjs (the domain 
 test: install ## after every change (about 4 min): typecheck, lint, unit, API (SQLite, MariaDB, Redis) and static suites; prints where the time went
 	scripts/tier test
 
-check: install ## everything (CI runs it): make test, then tracing, Schemathesis, browser, faults and soak, release, image smoke, cluster and Argo CD suites
+check: install ## everything (CI runs it): make test, then tracing, Schemathesis, browser, faults and soak, release, the image, the cluster (a real node) and Argo CD suites
 	scripts/tier check
 
 tools: ## build every Go-built test tool into the tools cache, one line per tool with its time (a fresh machine's first step)
@@ -67,7 +67,7 @@ upstream-mirror: install ## write the upstream charts' data the tests read (need
 test-only: install ## the mocha suites of make test alone, against real MariaDB and Redis (no typecheck/lint)
 	scripts/with-test-servers $(NODE_BIN)/mocha
 
-cluster-test: install ## a real control plane on loopback (built from source once, kwok nodes): dry runs, helm and kubectl installs
+cluster-test: install ## the test cluster (built from source once): a control plane and a real node in a network namespace; dry runs, helm and kubectl installs that run
 	scripts/with-cluster $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 600000 'tests/cluster/**/*.test.ts'
 
 argocd-test: install ## Argo CD (built from source once) syncs this repository on a real control plane: waves, hooks, auto-sync, prune, self-heal, projects
@@ -76,8 +76,10 @@ argocd-test: install ## Argo CD (built from source once) syncs this repository o
 reliability: install ## the reliability and security suites: idempotency, faults, soak (SOAK_SECONDS), hostile input
 	scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --node-option expose-gc --timeout 60000 tests/service/idempotency.test.ts tests/service/faults.test.ts tests/service/hostile-input.test.ts
 
-image-smoke: install ## reproduce the Dockerfile's stages without Docker and run the result against MariaDB
-	scripts/with-test-servers scripts/image-smoke
+image: install ## build the service image from the Dockerfile without Docker (buildah, from a local base): make image OUT=records.tar
+	@test -n "$(OUT)" || { echo 'usage: make image OUT=records.tar' >&2; exit 2; }
+	scripts/build-image '$(OUT)'
+
 
 helm-template: install ## render charts/records (VALUES=file.yaml to add a values file)
 	@$$(scripts/install-k8s-tools)/helm template records charts/records --namespace records $(if $(VALUES),-f $(VALUES))

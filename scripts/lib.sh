@@ -63,3 +63,40 @@ tools_cache() {
 go_module_dir() {
   go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'
 }
+
+# signed_cert NAME SUBJECT USAGE [SAN]: a key and certificate signed by the test CA in $dir/pki,
+# for clientAuth or serverAuth (USAGE), with subjectAltName SAN if given.
+# shellcheck disable=SC2154 # dir, as for start_process
+signed_cert() {
+  local name=$1 subject=$2 usage=$3 san=${4:-}
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/pki/$name.key" \
+    -subj "$subject" -out "$dir/pki/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$dir/pki/$name.csr" -CA "$dir/pki/ca.crt" -CAkey "$dir/pki/ca.key" -CAcreateserial \
+    -days 2 -out "$dir/pki/$name.crt" 2>/dev/null \
+    -extfile <(printf 'extendedKeyUsage=%s\n' "$usage"; [ -z "$san" ] || printf 'subjectAltName=%s\n' "$san")
+}
+
+# kubeconfig FILE SERVER NAME: a kubeconfig for the test API server with the client certificate
+# $dir/pki/NAME.crt (made by signed_cert).
+# shellcheck disable=SC2154 # dir, as for start_process
+kubeconfig() {
+  local file=$1 server=$2 name=$3
+  cat >"$file" <<YAML
+apiVersion: v1
+kind: Config
+clusters:
+  - name: records-test
+    cluster:
+      server: $server
+      certificate-authority: $dir/pki/ca.crt
+users:
+  - name: $name
+    user:
+      client-certificate: $dir/pki/$name.crt
+      client-key: $dir/pki/$name.key
+contexts:
+  - name: records-test
+    context: { cluster: records-test, user: $name }
+current-context: records-test
+YAML
+}

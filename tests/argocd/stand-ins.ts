@@ -2,11 +2,13 @@ import { kubectl } from '../cluster/cluster.js';
 import type { K8sObject } from '../support/tools.js';
 
 /**
- * What cannot happen on this control plane, said once and used by the test and docs/gitops.md.
+ * What cannot happen in this suite yet, said once and used by the test and docs/gitops.md.
  *
- * kwok plays the kubelet: pods are scheduled and turn Ready, Job pods complete, but no container
- * runs. So the operators the Applications install never act, no cloud gives a load balancer an
- * address, and no webhook or aggregated API server answers the API server. Two things follow.
+ * The test cluster has a real node (scripts/node; the cluster suite runs its installs there), but
+ * this suite still sends its pods to the nodes kwok plays (`playedNodesOnly`): pods are scheduled
+ * and turn Ready, Job pods complete, but no container runs. So the operators the Applications
+ * install never act, no cloud gives a load balancer an address, and no webhook or aggregated API
+ * server answers the API server. Two things follow.
  */
 
 /**
@@ -33,6 +35,20 @@ const LEFT_OUT_OF_MIRRORS = [
 ] as const;
 
 export const leftOut = (object: K8sObject) => LEFT_OUT_OF_MIRRORS.some((entry) => entry.kind === object.kind && entry.name === object.metadata.name);
+
+/**
+ * Sends this suite's pods to kwok's played nodes: the real node takes none (a NoSchedule taint),
+ * kwok's nodes lose theirs. The images of KEDA, Kong, Valkey and mariadb-operator are not built
+ * here yet, so on the real node their pods could not start.
+ */
+export function playedNodesOnly(): void {
+  const taint = (args: string[]) => {
+    const result = kubectl(['taint', 'nodes', ...args]);
+    if (result.status !== 0) throw new Error(`kubectl taint nodes ${args.join(' ')}: ${result.stderr}`);
+  };
+  taint(['records-node', 'records.test/argocd-suite=played:NoSchedule', '--overwrite']);
+  taint(['-l', 'type=kwok', 'kwok.x-k8s.io/node-']);
+}
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 

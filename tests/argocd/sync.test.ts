@@ -6,7 +6,7 @@ import { asKubectlInput, kubectl, must } from '../cluster/cluster.js';
 import { kongRender, parseObjects, renderApps, upstreamObjects, type K8sObject } from '../support/tools.js';
 import { crdFiles } from '../../tooling/upstream-mirror.js';
 import { applications, asYaml, eventually, isConverged, repositoryOfWorkingTree, Repository, waveOf, type Application, type LiveObject } from './argocd.js';
-import { leftOut, OUTSIDE_THE_CLUSTER, playStandIns, STAND_INS } from './stand-ins.js';
+import { leftOut, OUTSIDE_THE_CLUSTER, playedNodesOnly, playStandIns, STAND_INS } from './stand-ins.js';
 
 /**
  * Argo CD (application controller and repo server built from its Go module) syncs this repository
@@ -139,6 +139,7 @@ describe('Argo CD syncs this repository on a real control plane', function () {
   }
 
   before(function () {
+    playedNodesOnly();
     records = repositoryOfWorkingTree('records');
     records.commit('this working tree');
     mirrors = new Repository('mirrors');

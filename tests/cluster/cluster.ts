@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseObjects, toolPath, type K8sObject } from '../support/tools.js';
 import { crdFiles } from '../../tooling/upstream-mirror.js';
@@ -13,6 +13,27 @@ export type Result = { status: number; stdout: string; stderr: string };
 export function kubectl(args: string[], input?: string): Result {
   const result = spawnSync('kubectl', args, { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return { status: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? String(result.error ?? '') };
+}
+
+/** kubectl in the background (a client loop during an upgrade): its stdout once it exits 0. */
+export function spawnKubectl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`kubectl ${args[0]} exited ${code}: ${stderr}`))));
+  });
+}
+
+/** A Kubernetes memory quantity (512Mi, 1Gi, 800M) in bytes. */
+export function memoryBytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
+  if (!match) throw new Error(`not a memory quantity: ${quantity}`);
+  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, K: 1e3, M: 1e6, G: 1e9 }[match[2] ?? ''] ?? 1;
+  return Number(match[1]) * unit;
 }
 
 export function helm(args: string[]): Result {

@@ -1,6 +1,6 @@
 //go:build tools
 
-// Package tools pins the control plane's commands; it is never compiled, only resolved, so that
+// Package tools pins the control plane's and the node's commands; it is never compiled, only resolved, so that
 // go.mod and go.sum decide every version scripts/install-cluster-tools builds.
 package tools
 
@@ -10,4 +10,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "sigs.k8s.io/kustomize/kustomize/v5"
 )

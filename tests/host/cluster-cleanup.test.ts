@@ -1,0 +1,57 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+
+/**
+ * The test cluster changes the machine while it runs (the kubelet's sysctls, cgroups, mounts,
+ * network namespaces, processes): after a run that failed or was interrupted with Ctrl-C, all of it
+ * is as it was (scripts/host-state compare). make check also compares around its own passing run.
+ * Needs RECORDS_IMAGE_ARCHIVE (scripts/tier builds the image once).
+ */
+describe('the test cluster leaves the machine as it found it', function () {
+  this.timeout(600_000);
+  let dir = '';
+  before(function () {
+    dir = mkdtempSync(join(tmpdir(), 'records-host-'));
+  });
+  after(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const snapshot = () => {
+    const file = join(dir, 'before');
+    const result = spawnSync('scripts/host-state', ['snapshot', file], { encoding: 'utf8' });
+    expect(result.status, result.stderr).to.equal(0);
+    return file;
+  };
+  const compare = (file: string) => spawnSync('scripts/host-state', ['compare', file], { encoding: 'utf8' });
+  // A pod that really runs: its sandbox, container, cgroups and network namespace exist.
+  const runPod = 'kubectl run sleeper --image registry.k8s.io/pause:3.10 --restart Never >/dev/null && kubectl wait --for condition=Ready pod/sleeper --timeout 120s >/dev/null';
+
+  it('after a run whose command failed', function () {
+    const before = snapshot();
+    const run = spawnSync('scripts/with-cluster', ['bash', '-c', `${runPod} && exit 3`], { encoding: 'utf8' });
+    expect(run.status, run.stderr).to.equal(3);
+    const after = compare(before);
+    expect(after.status, after.stderr).to.equal(0);
+  });
+
+  it('after Ctrl-C while a pod runs', async function () {
+    const before = snapshot();
+    // Ctrl-C is SIGINT to the terminal's foreground process group: here the run's own group.
+    const run = spawn('scripts/with-cluster', ['bash', '-c', `${runPod} && echo running && sleep 600`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    run.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => run.on('close', resolve));
+    await new Promise<void>((resolve, reject) => {
+      run.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('running') && resolve());
+      run.on('close', () => reject(new Error(`the run ended before its pod ran:\n${stderr}`)));
+    });
+    process.kill(-run.pid!, 'SIGINT');
+    expect(await exited).to.not.equal(0);
+    const after = compare(before);
+    expect(after.status, `${after.stderr}\nthe run's output:\n${stderr.slice(-3000)}`).to.equal(0);
+  });
+});
