@@ -166,7 +166,7 @@ describe('records kong-sync as the sidecar runs it', function () {
   after(async function () {
     await idp.stop();
     await kong.stop();
-    redis.stop();
+    redis.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
