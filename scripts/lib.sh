@@ -100,3 +100,13 @@ contexts:
 current-context: records-test
 YAML
 }
+
+# buildah_in DIR ARGS...: buildah with everything it keeps under DIR: vfs storage (no overlay
+# mounts to leave behind), its run state, and its network configuration directory, which it
+# otherwise makes as /etc/cni/net.d on first use.
+buildah_in() {
+  local dir=$1
+  shift
+  [ -f "$dir/containers.conf" ] || printf '[network]\nnetwork_config_dir = "%s"\n' "$dir/cni" >"$dir/containers.conf"
+  CONTAINERS_CONF=$dir/containers.conf buildah --root "$dir/storage" --runroot "$dir/run" --storage-driver vfs "$@"
+}

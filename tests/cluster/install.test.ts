@@ -8,7 +8,7 @@ import { chartPin } from '../../tooling/upstream-mirror.js';
 import { ensureGeneratedSecret } from '../../service/src/cluster/generated-secret.js';
 import { missingPrerequisites } from '../../tooling/deploy-check.js';
 import { operatorPod } from './mariadb-pods.js';
-import { clusterIp, nodeIn, resolve as resolveName, sleeperPod, tcpFrom, tcpFromBash } from './pods.js';
+import { clusterIp, nodeIn, resolve as resolveName, standIn, tcpFrom, tcpFromBash } from './pods.js';
 import { playMariadbOperator, provideValkey } from './stand-ins.js';
 import { dryRun, helm, installCrds, kubectl, memoryBytes, must, objectsLeft, asKubectlInput, serviceAccountsReady, spawnKubectl, warningsIn } from './cluster.js';
 
@@ -180,7 +180,8 @@ describe('a real control plane: installs the API server accepts', function () {
 
     before(function () {
       // A client in Kong's namespace: the one the service's NetworkPolicy lets in for API traffic.
-      client = sleeperPod('kong', 'records-client', { 'app.kubernetes.io/name': 'records-client' });
+      client = 'records-client';
+      standIn({ name: 'a client', namespace: 'kong', labels: { 'app.kubernetes.io/name': 'records-client' }, ports: {} }, client);
     });
     after(function () {
       kubectl(['delete', 'pod', '-n', 'kong', client, '--wait=false', '--ignore-not-found']);
@@ -251,8 +252,9 @@ describe('a real control plane: installs the API server accepts', function () {
       const mariadb = clusterIp('records', 'records-mariadb');
       const api = clusterIp('default', 'kubernetes');
       kubectl(['create', 'namespace', 'monitoring']);
-      const stranger = sleeperPod('default', 'stranger');
-      const monitoring = sleeperPod('monitoring', 'scraper');
+      const [stranger, monitoring] = ['stranger', 'scraper'];
+      standIn({ name: 'a pod of another team', namespace: 'default', labels: {}, ports: {} }, stranger);
+      standIn({ name: 'a scraper', namespace: 'monitoring', labels: {}, ports: {} }, monitoring);
       try {
         const observed = {
           'kong -> records:8000': tcpFrom('kong', client, records, 8000),

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { expect } from 'chai';
 import { helmTemplate, kustomize, type K8sObject } from '../support/tools.js';
 import { asKubectlInput, kubectl, must } from './cluster.js';
-import { connect, nodeIn, resolve, serviceImage } from './pods.js';
+import { connect, nodeIn, resolve, standIn, type Workload } from './pods.js';
 
 /**
  * NetworkPolicies measured, not evaluated: the policies of the chart (its hook policies too), of
@@ -19,8 +19,6 @@ import { connect, nodeIn, resolve, serviceImage } from './pods.js';
 const OUTSIDE = '203.0.113.1';
 const outsidePorts = [443, 80];
 
-type Workload = { name: string; namespace: string; labels: Record<string, string>; ports: Record<string, number> };
-
 /** The pod template of a rendered workload: its labels and named ports. */
 function workloadOf(objects: K8sObject[], kind: string, name: (n: string) => boolean, namespace = 'records'): Workload {
   const object = objects.find((candidate) => candidate.kind === kind && name(candidate.metadata.name));
@@ -28,36 +26,6 @@ function workloadOf(objects: K8sObject[], kind: string, name: (n: string) => boo
   const template = kind === 'Pod' ? object : object.spec.template;
   const ports = Object.fromEntries(template.spec.containers.flatMap((container: any) => (container.ports ?? []).map((port: any) => [port.name, port.containerPort])));
   return { name: `${kind}/${object.metadata.name}`, namespace, labels: template.metadata?.labels ?? {}, ports };
-}
-
-const listen = `
-for (const port of (process.env.PORTS || '').split(',').filter(Boolean)) require('node:net').createServer((s) => s.end()).listen(Number(port));
-setInterval(() => {}, 1 << 30);`;
-
-/** A pod standing for `workload`: its labels, its named ports, listening on them. Returns its IP. */
-function standIn(workload: Workload, podName: string): string {
-  const pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: podName, namespace: workload.namespace, labels: { ...workload.labels, 'records.test/stand-in': 'true' } },
-    spec: {
-      automountServiceAccountToken: false,
-      terminationGracePeriodSeconds: 0,
-      securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [{
-        name: 'stand-in',
-        image: serviceImage(),
-        command: ['node', '-e', listen],
-        env: [{ name: 'PORTS', value: Object.values(workload.ports).join(',') }],
-        ports: Object.entries(workload.ports).map(([name, containerPort]) => ({ name, containerPort, protocol: 'TCP' })),
-        resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '96Mi' } },
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-      }],
-    },
-  };
-  must(kubectl(['apply', '-f', '-'], JSON.stringify(pod)), `stand-in ${workload.name}`);
-  must(kubectl(['wait', '-n', workload.namespace, '--for', 'condition=Ready', `pod/${podName}`, '--timeout', '120s']), `stand-in ${workload.name} Ready`);
-  return must(kubectl(['get', 'pod', '-n', workload.namespace, podName, '-o', 'jsonpath={.status.podIP}']), 'pod IP').trim();
 }
 
 const tcp = (namespace: string, from: string, host: string, port: number) => must(nodeIn(namespace, from, connect, [host, String(port)]), `${from} -> ${host}:${port}`).trim();

@@ -9,22 +9,34 @@ import { kubectl, must } from './cluster.js';
  */
 
 /** The service image as scripts/with-cluster built it: the chart's repository at its appVersion. */
-export const serviceImage = () => `ghcr.io/records/records:${parse(readFileSync('charts/records/Chart.yaml', 'utf8')).appVersion}`;
+const serviceImage = () => `ghcr.io/records/records:${parse(readFileSync('charts/records/Chart.yaml', 'utf8')).appVersion}`;
 
-/** A pod of the service image that sleeps, with `labels`, restricted Pod Security; waits until it runs. */
-export function sleeperPod(namespace: string, name: string, labels: Record<string, string> = {}): string {
+export type Workload = { name: string; namespace: string; labels: Record<string, string>; ports: Record<string, number> };
+
+const listen = `
+for (const port of (process.env.PORTS || '').split(',').filter(Boolean)) require('node:net').createServer((s) => s.end()).listen(Number(port));
+setInterval(() => {}, 1 << 30);`;
+
+/**
+ * A pod of the service image standing for `workload`: its labels, its named ports listened on
+ * (with none, it only waits: a client or a probe), restricted Pod Security, a writable /tmp.
+ * Waits until it is Ready; returns its IP.
+ */
+export function standIn(workload: Workload, podName: string): string {
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace, labels: { 'records.test/probe': 'true', ...labels } },
+    metadata: { name: podName, namespace: workload.namespace, labels: { ...workload.labels, 'records.test/stand-in': 'true' } },
     spec: {
       automountServiceAccountToken: false,
       terminationGracePeriodSeconds: 0,
       securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [{
-        name: 'probe',
+        name: 'stand-in',
         image: serviceImage(),
-        command: ['sleep', '3600'],
+        command: ['node', '-e', listen],
+        env: [{ name: 'PORTS', value: Object.values(workload.ports).join(',') }],
+        ports: Object.entries(workload.ports).map(([name, containerPort]) => ({ name, containerPort, protocol: 'TCP' })),
         resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
         securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
         volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
@@ -32,9 +44,9 @@ export function sleeperPod(namespace: string, name: string, labels: Record<strin
       volumes: [{ name: 'tmp', emptyDir: {} }],
     },
   };
-  must(kubectl(['apply', '-f', '-'], JSON.stringify(pod)), `pod ${namespace}/${name}`);
-  must(kubectl(['wait', '-n', namespace, '--for', 'condition=Ready', `pod/${name}`, '--timeout', '120s']), `pod ${namespace}/${name} Ready`);
-  return name;
+  must(kubectl(['apply', '-f', '-'], JSON.stringify(pod)), `stand-in ${workload.name}`);
+  must(kubectl(['wait', '-n', workload.namespace, '--for', 'condition=Ready', `pod/${podName}`, '--timeout', '120s']), `stand-in ${workload.name} Ready`);
+  return must(kubectl(['get', 'pod', '-n', workload.namespace, podName, '-o', 'jsonpath={.status.podIP}']), 'pod IP').trim();
 }
 
 /** Runs `script` with node in a container of the pod (or of the first pod of `deploy/NAME`). */
