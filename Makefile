@@ -13,7 +13,7 @@ export npm_config_nodedir := $(abspath $(NODE_DIR)/..)
 NODE_BIN := node_modules/.bin
 RECORDS := $(NODE_BIN)/tsx service/src/main.ts
 
-.PHONY: help install run token load migrate build typecheck lint test check tools upstream-mirror test-only cluster-test argocd-test reliability image helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench dashboard-image release-check sbom clean
+.PHONY: help install run token load migrate build typecheck lint test check tools upstream-mirror test-only cluster-test argocd-test reliability image helm-template chart-check chart-readme kong-config kong-check k8s-manifests gitops-check deploy-check e2e-kind samples bench loadtest dashboard-image release-check sbom clean
 
 help: ## list every target
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -124,6 +124,9 @@ release-check: install ## what a tag vVERSION would publish, after checking ever
 
 sbom: install ## a CycloneDX SBOM of the image's npm dependencies (runtime only, from package-lock.json): make sbom [SBOM=file]
 	$(NODE_BIN)/cyclonedx-npm --omit dev --output-format JSON --output-reproducible --output-file $(or $(SBOM),records.cdx.json)
+
+loadtest: ## Locust on the API (reads, searches, small bulks; tools/loadtest): URL=... (default the local `make run`), USERS=10, DURATION=30s; a summary table, CSV and HTML in loadtest-results/
+	LOADTEST_USERS=$(or $(USERS),10) LOADTEST_DURATION=$(or $(DURATION),30s) scripts/loadtest $(URL)
 
 bench: build ## grow MariaDB to 100k, 1M (the main table, every scenario vs a same-run baseline) and 5M records; PostgreSQL GIN reference
 	scripts/with-test-servers $(NODE_BIN)/tsx tooling/bench.ts

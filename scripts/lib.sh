@@ -110,3 +110,16 @@ buildah_in() {
   [ -f "$dir/containers.conf" ] || printf '[network]\nnetwork_config_dir = "%s"\n' "$dir/cni" >"$dir/containers.conf"
   CONTAINERS_CONF=$dir/containers.conf buildah --root "$dir/storage" --runroot "$dir/run" --storage-driver vfs "$@"
 }
+
+# binary_image DIR BINARY REFERENCE ARCHIVE [LABEL=VALUE...]: an OCI archive of one static binary
+# alone, as a distroless image (no shell, user 65532), run by its path (/NAME); DIR is buildah's.
+binary_image() {
+  local dir=$1 binary=$2 reference=$3 archive=$4 container name labels=()
+  shift 4
+  name=$(basename "$binary")
+  for label in "$@" records.test/built-by="$(basename "$0")"; do labels+=(--label "$label"); done
+  container=$(buildah_in "$dir" from scratch)
+  buildah_in "$dir" copy --quiet --chmod 0755 "$container" "$binary" "/$name"
+  buildah_in "$dir" config --entrypoint "[\"/$name\"]" --user 65532:65532 "${labels[@]}" "$container"
+  buildah_in "$dir" commit --quiet "$container" "oci-archive:$archive:$reference" >/dev/null
+}

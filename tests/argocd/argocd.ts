@@ -35,7 +35,8 @@ export class Repository {
   constructor(name: string) {
     this.url = `${gitUrl()}/${name}.git`;
     this.bare = join(gitRoot(), `${name}.git`);
-    this.work = mkdtempSync(join(tmpdir(), `records-${name}-`));
+    // Under scripts/with-argocd's directory, which it removes even when the run is interrupted.
+    this.work = mkdtempSync(join(process.env.ARGOCD_LOG_DIR ?? tmpdir(), `records-${name}-`));
     git(this.work, ['init', '--quiet', '--initial-branch', 'main']);
     execFileSync('git', ['init', '--quiet', '--bare', '--initial-branch', 'main', this.bare]);
   }

@@ -1,56 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { kubectl } from '../cluster/cluster.js';
+import { randomBytes } from 'node:crypto';
+import { asKubectlInput } from '../cluster/cluster.js';
+import { playMariadbOperator, valkeySecrets, valkeyWorkload } from '../cluster/stand-ins.js';
+import type { LiveObject } from './argocd.js';
 import type { K8sObject } from '../support/tools.js';
 
 /**
- * What cannot happen in this suite yet, said once and used by the test and docs/gitops.md.
+ * What is played in the Argo CD suite, said once and used by the test and docs/gitops.md.
  *
- * The test cluster has a real node (scripts/node; the cluster suite runs its installs there), but
- * this suite still sends its pods to the nodes kwok plays (`playedNodesOnly`): pods are scheduled
- * and turn Ready, Job pods complete, but no container runs. So the operators the Applications
- * install never act, no cloud gives a load balancer an address, and no webhook or aggregated API
- * server answers the API server. Two things follow.
+ * The suite runs on the test cluster's real node (scripts/node): every pod the Applications make
+ * runs in containerd from images in the loopback registry, KEDA's three programs, metrics-server
+ * and Prometheus built from their Go modules. Two things cannot run here, because their code is on
+ * no registry these machines reach: mariadb-operator and Kong's proxy (OpenResty with Kong's
+ * patches). Both are played, in the open: the operator's result by playedFor below, Kong's
+ * proxy by a labelled image under Kong's name (tools/images/kong-stand-in: answers the chart's
+ * probes, proxies nothing). Played too, because they live outside any cluster: a cloud's
+ * load-balancer controller, and your secret manager.
  */
 
-/**
- * Objects left out of the upstream mirrors, each because the API server itself would call a server
- * that runs in a container: with them, every write they guard would be refused, or Argo CD would
- * wait for a health that cannot come.
- */
+/** Objects left out of the upstream mirrors: the operator that cannot run, and what only it serves. */
 const LEFT_OUT_OF_MIRRORS = [
+  ...['mariadb-operator', 'mariadb-operator-webhook', 'mariadb-operator-cert-controller'].map((name) => ({
+    kind: 'Deployment',
+    name,
+    why: "mariadb-operator's image cannot be built here (its module is refused by the module proxy): its result is played (playedFor)",
+  })),
   {
     kind: 'ValidatingWebhookConfiguration',
     name: 'mariadb-operator-webhook',
-    why: 'failurePolicy Fail, served by the operator: every write of a MariaDB would be refused',
-  },
-  {
-    kind: 'APIService',
-    name: 'v1beta1.external.metrics.k8s.io',
-    why: "KEDA's metrics API server: the API server would mark the aggregated API unavailable and Argo CD would call it Progressing forever",
-  },
-  {
-    kind: 'HorizontalPodAutoscaler',
-    name: 'kong-kong',
-    why: 'scales Kong on CPU from metrics-server, which does not run here: Argo CD calls an HPA without metrics Degraded',
+    why: 'failurePolicy Fail, served by the operator that does not run: every write of a MariaDB would be refused',
   },
 ] as const;
 
 export const leftOut = (object: K8sObject) => LEFT_OUT_OF_MIRRORS.some((entry) => entry.kind === object.kind && entry.name === object.metadata.name);
 
 /**
- * Sends this suite's pods to kwok's played nodes: the real node takes none (a NoSchedule taint),
- * kwok's nodes lose theirs. The images of KEDA, Kong, Valkey and mariadb-operator are not built
- * here yet, so on the real node their pods could not start.
+ * Valkey's chart cannot be rendered here (no chart repository; the upstream data holds its objects
+ * but not its init script), so its mirror holds the project's Valkey instead: Debian's
+ * redis-server under Service valkey with the ACL users of argocd/values/valkey/staging.yaml, the
+ * passwords from Secret valkey-users (tests/cluster/stand-ins.ts). The records pods connect to it
+ * as the records ACL user, as they would to Valkey.
  */
-export function playedNodesOnly(): void {
-  const taint = (args: string[]) => {
-    const result = kubectl(['taint', 'nodes', ...args]);
-    if (result.status !== 0) throw new Error(`kubectl taint nodes ${args.join(' ')}: ${result.stderr}`);
-  };
-  taint(['records-node', 'records.test/argocd-suite=played:NoSchedule', '--overwrite']);
-  taint(['-l', 'type=kwok', 'kwok.x-k8s.io/node-']);
-}
-
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+export const VALKEY_MIRROR = { objects: () => valkeyWorkload(), note: "the project's Valkey (Debian's redis-server with staging's ACL users): the chart's init script is not in the upstream data" };
 
 type StandIn = { controller: string; writes: string; play: () => string[] };
 
@@ -66,57 +59,83 @@ function patchStatus(object: K8sObject, resource: string, status: object): strin
 }
 
 const isReady = (object: K8sObject) => (object.status?.conditions ?? []).some((condition: { type: string; status: string }) => condition.type === 'Ready' && condition.status === 'True');
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** The MariaDB's pod (the StatefulSet playMariadbOperator made) is Ready. */
+function podReady(mariadb: K8sObject): boolean {
+  const result = kubectl(['get', 'statefulset', mariadb.metadata.name, '-n', mariadb.metadata.namespace ?? '', '-o', 'json']);
+  return result.status === 0 && (JSON.parse(result.stdout).status?.readyReplicas ?? 0) >= 1;
+}
 
 /**
- * Controllers that run in containers, played by the test: each writes only the status its
- * controller writes once its work is done, and only on objects Argo CD created. Everything else
- * (sync, waves, hooks, health assessment, pruning, self-heal) is Argo CD's own.
+ * mariadb-operator, played: for each MariaDB Argo CD creates, what the operator makes that the
+ * records service uses (playMariadbOperator: the Secrets, a MariaDB pod of the operator's shape
+ * from the test image, the Services), owned by the MariaDB; then, once that pod is Ready by its
+ * probe, the status the operator writes. Not played: Galera (one pod where production asks for
+ * three), the operator's agent and init containers, users and grants beyond the entrypoint's one
+ * user, backups, upgrades.
  */
-/** Marks each object of `resource` that is not Ready yet as Ready, as its operator does when done. */
-const markReady = (resource: string, condition: { reason: string; message: string; lastTransitionTime?: string }) => () =>
-  listed(resource)
-    .filter((object) => !isReady(object))
-    .map((object) => patchStatus(object, resource, { conditions: [{ type: 'Ready', status: 'True', ...condition }] }));
+function playOperator(): string[] {
+  return (listed('mariadbs.k8s.mariadb.com') as LiveObject[])
+    .filter((mariadb) => !isReady(mariadb) && !mariadb.metadata.deletionTimestamp)
+    .flatMap((mariadb) => {
+      if (kubectl(['get', 'statefulset', mariadb.metadata.name, '-n', mariadb.metadata.namespace ?? '']).status !== 0) playMariadbOperator(mariadb);
+      if (!podReady(mariadb)) return [];
+      return [patchStatus(mariadb, 'mariadbs.k8s.mariadb.com', { conditions: [{ type: 'Ready', status: 'True', reason: 'StatefulSetReady', message: 'Running', lastTransitionTime: now() }] })];
+    });
+}
 
-export const STAND_INS: StandIn[] = [
-  {
-    controller: 'mariadb-operator',
-    writes: 'a MariaDB is Ready (its StatefulSet is up)',
-    play: () => markReady('mariadbs.k8s.mariadb.com', { reason: 'StatefulSetReady', message: 'Running', lastTransitionTime: now() })(),
-  },
-  {
-    controller: 'KEDA operator',
-    writes: 'a ScaledObject is Ready (its HPA is made)',
-    play: markReady('scaledobjects.keda.sh', { reason: 'ScaledObjectReady', message: 'ScaledObject is defined correctly and is ready for scaling' }),
-  },
+const generatedPassword = () => randomBytes(18).toString('base64url');
+const namespaceExists = (name: string) => kubectl(['get', 'namespace', name]).status === 0;
+
+/**
+ * Your secret manager, played (External Secrets or the like): the Secrets docs/gitops.md says it
+ * provides, each written once its namespace exists. Staging: the Valkey users' passwords
+ * (valkeySecrets). Production: the managed Redis password for the records service and for Kong.
+ */
+function secretManager(environment: string): StandIn {
+  const secrets: K8sObject[] =
+    environment === 'staging'
+      ? valkeySecrets()
+      : [
+          { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'records-redis', namespace: 'records' }, stringData: { password: generatedPassword() } },
+          { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'kong-ratelimit-redis', namespace: 'kong' }, stringData: { password: generatedPassword() } },
+        ];
+  return {
+    controller: 'your secret manager',
+    writes: secrets.map((secret) => `Secret ${secret.metadata.namespace}/${secret.metadata.name}`).join(', '),
+    play: () =>
+      secrets
+        .filter((secret) => namespaceExists(secret.metadata.namespace!) && kubectl(['get', 'secret', secret.metadata.name, '-n', secret.metadata.namespace!]).status !== 0)
+        .map((secret) => {
+          kubectl(['create', '-f', '-'], asKubectlInput([secret]));
+          return `Secret/${secret.metadata.name}`;
+        }),
+  };
+}
+
+/** The controllers played for `environment`: each round of `play` does what is due. */
+export const playedFor = (environment: string): StandIn[] => [
+  { controller: 'mariadb-operator', writes: "a MariaDB's Secrets, pod and Services, then its Ready status once the pod is Ready", play: playOperator },
+  secretManager(environment),
   {
     controller: "the cloud's load-balancer controller",
     writes: 'a Service of type LoadBalancer has an address',
     play: () =>
       listed('services')
         .filter((service) => service.spec?.type === 'LoadBalancer' && !service.status?.loadBalancer?.ingress?.length)
-        .map((service) => patchStatus(service, 'services', { loadBalancer: { ingress: [{ ip: '127.0.0.1' }] } })),
+        .map((service) => patchStatus(service, 'services', { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } })),
   },
 ];
 
-/** One round of every stand-in; returns what each wrote. */
-export function playStandIns(): string[] {
-  return STAND_INS.flatMap((standIn) => standIn.play());
-}
-
-const secretAbsent = (name: string) => () => kubectl(['get', 'secret', name, '-n', 'records']).status !== 0;
-
 /**
- * What the production Applications rely on that no Application creates, so nothing here can make
- * it real: Argo CD still converges (kwok starts no container, so nothing reads them), but on a real
- * cluster the records pods wait for each of these. Each `absent` check holds on the test cluster.
+ * What the production Applications rely on that lives outside the cluster: the records pods serve
+ * from the database with the cache off (the service's readiness does not depend on Redis).
  */
 export const OUTSIDE_THE_CLUSTER = {
   production: [
-    { what: 'Secret records-redis (the managed Redis password), made by your secret manager', absent: secretAbsent('records-redis') },
-    { what: 'Secret records-db-password, generated by mariadb-operator once its MariaDB runs', absent: secretAbsent('records-db-password') },
     {
-      what: 'the managed Redis of argocd/values/records/production.yaml (redis.url), outside the cluster',
+      what: `the managed Redis of argocd/values/records/production.yaml (${parse(readFileSync('argocd/values/records/production.yaml', 'utf8')).redis.url}), outside the cluster`,
       absent: () => kubectl(['get', 'services', '--all-namespaces', '-o', 'name']).stdout.split('\n').every((service) => !service.includes('records-cache')),
     },
   ],

@@ -1,107 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { expect } from 'chai';
-import { parse } from 'yaml';
-import { asKubectlInput, kubectl, must } from '../cluster/cluster.js';
-import { kongRender, parseObjects, renderApps, upstreamObjects, type K8sObject } from '../support/tools.js';
-import { crdFiles } from '../../tooling/upstream-mirror.js';
-import { applications, asYaml, eventually, isConverged, repositoryOfWorkingTree, Repository, waveOf, type Application, type LiveObject } from './argocd.js';
-import { leftOut, OUTSIDE_THE_CLUSTER, playedNodesOnly, playStandIns, STAND_INS } from './stand-ins.js';
+import { kubectl, must } from '../cluster/cluster.js';
+import { loopingClient, standIn } from '../cluster/pods.js';
+import { renderApps, type K8sObject } from '../support/tools.js';
+import { applications, asYaml, eventually, isConverged, repositoryOfWorkingTree, Repository, waveOf, type Application } from './argocd.js';
+import { scaleUpAndBack } from './autoscaling.js';
+import { apply, GITHUB, IN_CLUSTER, installPrerequisites, podGauge, podsOf, projects, pushMirrors, replicaSetsOf, rootApplication, STAGING_TEST_VALUES, withProductionRelease, withStagingTestValues } from './deploy.js';
+import { OUTSIDE_THE_CLUSTER, playedFor } from './stand-ins.js';
 
 /**
  * Argo CD (application controller and repo server built from its Go module) syncs this repository
- * on the test control plane, the way a user deploys it: apply the projects and a root Application,
- * and let it converge. The repository is a commit of this working tree on a git daemon on loopback.
- *
- * Redirected, by values of the root Application, never by edits of committed files:
- *  - every Application's repoURL: https://github.com/records/records.git -> the test's git daemon;
- *  - every destination: the environment's API server -> https://kubernetes.default.svc (this one);
- *  - every upstream chart (KEDA, Kong, mariadb-operator and its CRDs, Valkey): its chart
- *    repository -> a directory of a mirror repository on the same daemon holding what the chart
- *    renders at its pinned version (the upstream mirror, tools/upstream.yaml), minus LEFT_OUT_OF_MIRRORS.
- * The projects get the test's repositories added to their sourceRepos, as a user adds a mirror.
- * Controllers that run in containers are played by STAND_INS (status writes only).
+ * on the test cluster, the way a user deploys it: apply the projects and a root Application, and
+ * let it converge (deploy.ts says what is redirected, and how). Staging's pods run on the real
+ * node: KEDA built from its module, the records service from this checkout's image, its database
+ * and Valkey, Kong's played proxy; stand-ins.ts says what is played and why.
  */
-
-const versions = parse(readFileSync('argocd/apps/values.yaml', 'utf8')).charts as Record<string, { repoURL: string; chart: string; version: string }>;
-const GITHUB = 'https://github.com/records/records.git';
-const IN_CLUSTER = 'https://kubernetes.default.svc';
-
-/** What each upstream chart's Application syncs instead of its chart: a mirror directory. */
-function mirrorsFor(environment: string): Record<string, { path: string; objects: K8sObject[]; note: string }> {
-  const keda = `keda-${versions.keda!.version}`;
-  const kong = `kong-${versions.kong!.version}`;
-  const operator = `mariadb-operator-${versions.mariadbOperator!.version}`;
-  const valkey = `valkey-${versions.valkey!.version}`;
-  const kongRendered = kongRender(environment);
-  return {
-    keda: { path: keda, objects: [...upstreamObjects(`${keda}/crds.yaml`), ...upstreamObjects(`${keda}/rendered-defaults.yaml`)], note: 'its CRDs and what it renders by default (the Application passes no values)' },
-    kong: { path: `${kong}-${environment}`, objects: kongRendered.objects, note: kongRendered.note },
-    mariadbOperatorCrds: { path: `mariadb-operator-crds-${versions.mariadbOperatorCrds!.version}`, objects: upstreamObjects(`${operator}/crds.yaml`), note: 'its CRDs' },
-    mariadbOperator: { path: operator, objects: upstreamObjects(`${operator}/rendered-defaults.yaml`), note: 'what it renders by default, CRDs off (as argocd/values/mariadb-operator sets)' },
-    valkey: { path: valkey, objects: upstreamObjects(`${valkey}/rendered-defaults.yaml`), note: 'what it renders by default (without the ACL values of argocd/values/valkey)' },
-  };
-}
-
-function pushMirrors(mirrors: Repository, environment: string): string[] {
-  const said: string[] = [];
-  for (const [key, mirror] of Object.entries(mirrorsFor(environment))) {
-    const kept = mirror.objects.filter((object) => !leftOut(object));
-    const dropped = mirror.objects.filter(leftOut).map((object) => `${object.kind}/${object.metadata.name}`);
-    mirrors.write(`${mirror.path}/objects.yaml`, asYaml(kept));
-    said.push(`${key}: ${versions[key]!.repoURL} ${versions[key]!.chart} ${versions[key]!.version} -> ${mirrors.url} ${mirror.path}/ (${mirror.note}${dropped.length ? `; left out ${dropped.join(', ')}` : ''})`);
-  }
-  mirrors.commit(`mirrors for ${environment}`);
-  return said;
-}
-
-/** The committed projects, with the test's repositories added to their sourceRepos. */
-function projects(records: Repository, mirrors: Repository): K8sObject[] {
-  const environmentServers = ENVIRONMENTS.map((environment) => parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')).destinationServer as string);
-  return parseObjects(readFileSync('argocd/projects.yaml', 'utf8')).map((project) => {
-    const repos: string[] = project.spec.sourceRepos;
-    const chartRepos = Object.values(versions).map((chart) => chart.repoURL);
-    if (repos.includes(GITHUB)) repos.push(records.url);
-    if (repos.some((repo) => chartRepos.includes(repo))) repos.push(mirrors.url);
-    // The environments' clusters are this one, as the root's destinationServer says.
-    for (const destination of project.spec.destinations ?? []) if (environmentServers.includes(destination.server)) destination.server = IN_CLUSTER;
-    return project;
-  });
-}
-
-/** The committed root Application of `environment`, redirected by its values. */
-function rootApplication(environment: string, records: Repository, mirrors: Repository): K8sObject {
-  const [root] = parseObjects(readFileSync(`argocd/root/${environment}.yaml`, 'utf8'));
-  root!.spec.source.repoURL = records.url;
-  root!.spec.source.helm.valuesObject = {
-    repoURL: records.url,
-    destinationServer: IN_CLUSTER,
-    charts: Object.fromEntries(Object.entries(mirrorsFor(environment)).map(([key, mirror]) => [key, { mirror: { repoURL: mirrors.url, targetRevision: 'main', path: mirror.path } }])),
-  };
-  return root!;
-}
-
-const apply = (objects: K8sObject[], what: string) => must(kubectl(['apply', '-f', '-'], asKubectlInput(objects)), what);
-
-/** Prerequisites docs/gitops.md asks of the cluster: the CRDs of cert-manager and, in production, of the Prometheus Operator. */
-function installPrerequisites(environment: string): void {
-  const wanted = parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')).prerequisites;
-  const files = crdFiles().filter((file) => (wanted.certManagerCRDs && file.includes('/cert-manager')) || (wanted.prometheusOperatorCRDs && file.includes('/prometheus-operator')));
-  must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', ...files.flatMap((file) => ['-f', file])]), 'applying prerequisite CRDs');
-}
-
-/** The ReplicaSets of a Deployment: template hash, desired and ready replicas. */
-function replicaSetsOf(namespace: string, deployment: string): Array<{ hash: string; replicas: number; ready: number }> {
-  const sets = JSON.parse(must(kubectl(['get', 'replicasets', '-n', namespace, '-o', 'json']), 'listing ReplicaSets')).items as LiveObject[];
-  return sets
-    .filter((set) => set.metadata.ownerReferences?.some((owner) => owner.kind === 'Deployment' && owner.name === deployment))
-    .map((set) => ({ hash: set.metadata.labels?.['pod-template-hash'] ?? '', replicas: set.spec.replicas ?? 0, ready: set.status?.readyReplicas ?? 0 }));
-}
-
-function podsOf(namespace: string, selector: string): Array<{ name: string; hash: string }> {
-  const pods = JSON.parse(must(kubectl(['get', 'pods', '-n', namespace, '-l', selector, '-o', 'json']), 'listing pods')).items as LiveObject[];
-  return pods.filter((pod) => !pod.metadata.deletionTimestamp).map((pod) => ({ name: pod.metadata.name, hash: pod.metadata.labels?.['pod-template-hash'] ?? '' }));
-}
 
 const byName = (apps: Application[], name: string) => apps.find((app) => app.metadata.name === name);
 const seconds = (time: string | undefined) => (time ? Date.parse(time) / 1000 : Number.NaN);
@@ -109,7 +22,8 @@ const seconds = (time: string | undefined) => (time ? Date.parse(time) / 1000 : 
 describe('Argo CD syncs this repository on a real control plane', function () {
   this.timeout(900_000);
   const played = new Set<string>();
-  const standIns = () => playStandIns().forEach((written) => played.add(written));
+  let controllers: ReturnType<typeof playedFor> = [];
+  const standIns = () => controllers.flatMap((controller) => controller.play()).forEach((written) => played.add(written));
 
   let records: Repository;
   let mirrors: Repository;
@@ -121,7 +35,8 @@ describe('Argo CD syncs this repository on a real control plane', function () {
   function deploy(environment: string): string[] {
     console.log(`      redirected by the root's values: repoURL ${GITHUB} -> ${records.url}, destinationServer -> ${IN_CLUSTER}`);
     for (const line of pushMirrors(mirrors, environment)) console.log(`      ${line}`);
-    for (const standIn of STAND_INS) console.log(`      played by the test: ${standIn.controller} (${standIn.writes})`);
+    controllers = playedFor(environment);
+    for (const standIn of controllers) console.log(`      played by the test: ${standIn.controller} (${standIn.writes})`);
     installPrerequisites(environment);
     apply(projects(records, mirrors), 'applying the projects');
     apply([rootApplication(environment, records, mirrors)], `applying the ${environment} root Application`);
@@ -139,9 +54,9 @@ describe('Argo CD syncs this repository on a real control plane', function () {
   }
 
   before(function () {
-    playedNodesOnly();
     records = repositoryOfWorkingTree('records');
-    records.commit('this working tree');
+    console.log(`      ${withStagingTestValues(records)}`);
+    records.commit('this working tree, with test values');
     mirrors = new Repository('mirrors');
   });
 
@@ -186,23 +101,74 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       expect(hooks.map((hook) => `${hook.kind}/${hook.name} ${hook.hookType} ${hook.hookPhase}`)).to.include.members(['Job/records-init-secret PreSync Succeeded', 'Job/records-migrate PreSync Succeeded']);
 
       // Each stand-in wrote what its controller would have, or the test would not need it.
-      expect([...played].sort()).to.include.members(['MariaDB/records-db', 'ScaledObject/records', 'Service/kong-kong-proxy']);
+      expect([...played].sort()).to.include.members(['MariaDB/records-db', 'Secret/valkey-users', 'Service/kong-kong-proxy']);
     });
 
-    it('syncs a new commit by itself and rolls the records pods', async function () {
+    it('runs it on the real node: KEDA made the HPA and serves external metrics, the records pods serve from their database', function () {
+      // KEDA's own status and objects: the ScaledObject Ready, its HPA, the metrics API available.
+      const scaledObject = JSON.parse(must(kubectl(['get', 'scaledobject', 'records', '-n', 'records', '-o', 'json']), 'reading the ScaledObject'));
+      const ready = scaledObject.status.conditions.find((condition: { type: string }) => condition.type === 'Ready');
+      expect(ready, JSON.stringify(scaledObject.status)).to.include({ status: 'True', reason: 'ScaledObjectReady' });
+      expect(scaledObject.status.hpaName).to.equal('keda-hpa-records');
+      const hpa = JSON.parse(must(kubectl(['get', 'hpa', 'keda-hpa-records', '-n', 'records', '-o', 'json']), 'reading the HPA KEDA made'));
+      expect(hpa.metadata.ownerReferences.map((owner: { kind: string; name: string }) => `${owner.kind}/${owner.name}`)).to.deep.equal(['ScaledObject/records']);
+      const apiService = JSON.parse(must(kubectl(['get', 'apiservice', 'v1beta1.external.metrics.k8s.io', '-o', 'json']), 'reading the APIService'));
+      expect(apiService.status.conditions.find((condition: { type: string }) => condition.type === 'Available').status).to.equal('True');
+      for (const deployment of ['keda-operator', 'keda-operator-metrics-apiserver', 'keda-admission-webhooks']) {
+        const pods = podsOf('keda', `app=${deployment}`);
+        expect(pods.length, deployment).to.be.greaterThan(0);
+        expect(pods.every((pod) => pod.ready && pod.node === 'records-node'), `${deployment} Ready on the real node`).to.equal(true);
+      }
+      // KEDA's admission webhook answers: a second ScaledObject on the same Deployment is refused.
+      const twin = { ...scaledObject, metadata: { name: 'records-twin', namespace: 'records' }, status: undefined };
+      const refused = kubectl(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(twin));
+      expect(refused.status).to.not.equal(0);
+      expect(refused.stderr).to.match(/admission webhook "vscaledobject\.kb\.io" denied the request/);
+
+      // The records pods: on the real node, Ready by their probe (the database answers, migrations current).
+      const pods = podsOf('records', 'app.kubernetes.io/name=records');
+      expect(pods.length).to.be.at.least(2);
+      expect(pods.every((pod) => pod.ready && pod.node === 'records-node'), JSON.stringify(pods)).to.equal(true);
+      const database = podsOf('records', 'app.kubernetes.io/instance=records-db');
+      expect(database.map((pod) => pod.ready && pod.node)).to.deep.equal(['records-node']);
+      expect(must(kubectl(['logs', '-n', 'records', 'job/records-migrate']), 'migration logs')).to.match(/"engine":"mysql","msg":"migrations applied"/);
+      // Their cache: Valkey, as the records ACL user with the password from valkey-users.
+      expect(pods.map((pod) => podGauge('records', pod.name, 'redis_up')), 'redis_up of each pod').to.deep.equal(pods.map(() => 1));
+    });
+
+    /** A token the records service accepts (test values: it trusts the tokens it mints), minted as NOTES say. */
+    const token = () => must(kubectl(['exec', '-n', 'records', 'deploy/records', '--', 'node', 'service/dist/main.js', 'token', '--aud', 'records', '--scope', 'records:read records:write', '--ttl', '3600']), 'minting a token').trim();
+    const base = 'http://records.records.svc.cluster.local:8000';
+
+    it('syncs a new commit by itself and rolls the records pods while a client pod reads, with no failed request', async function () {
+      const client = 'argocd-client';
+      standIn({ name: 'a client', namespace: 'kong', labels: { 'app.kubernetes.io/name': 'records-client' }, ports: {} }, client);
+      const seed = `fetch(process.argv.at(-2) + '/v1/bulk', { method: 'POST', headers: { authorization: 'Bearer ' + process.argv.at(-1), 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ title: 'Maison de confort', uri: 'https://example.org/1', date: '2015-06-01' }] }) }).then((r) => r.json()).then((body) => console.log(JSON.stringify(body)))`;
+      const seeded = JSON.parse(must(kubectl(['exec', '-n', 'kong', client, '--', 'node', '-e', seed, '--', base, token()]), 'writing the record the client reads'));
+      expect(seeded.ids, 'the client reads /v1/1').to.deep.equal([1]);
+
       const before = replicaSetsOf('records', 'records');
       const valuesFile = 'argocd/values/records/staging.yaml';
-      expect(records.read(valuesFile)).to.match(/^ {2}logLevel: debug$/m);
-      records.write(valuesFile, records.read(valuesFile).replace(/^ {2}logLevel: debug$/m, '  logLevel: info'));
-      const sha = records.commit('staging: log at info');
-
-      await eventually(`records-staging synced at ${sha.slice(0, 7)} with its pods rolled`, 300, () => {
-        const app = byName(applications(), 'records-staging');
-        if (!app || !isConverged(app) || !(app.status?.sync?.revisions ?? []).includes(sha)) return false;
-        const now = replicaSetsOf('records', 'records');
-        const current = now.find((set) => set.replicas > 0);
-        return current && !before.some((set) => set.hash === current.hash) && now.every((set) => set === current || set.replicas === 0) && current.ready === current.replicas;
-      }, standIns);
+      const looping = loopingClient('kong', client, base, token(), ['get', 'search']);
+      let counts: Awaited<ReturnType<typeof looping.stop>>;
+      try {
+        expect(records.read(valuesFile)).to.match(/^ {2}logLevel: debug$/m);
+        records.write(valuesFile, records.read(valuesFile).replace(/^ {2}logLevel: debug$/m, '  logLevel: info'));
+        const sha = records.commit('staging: log at info');
+        await eventually(`records-staging synced at ${sha.slice(0, 7)} with its pods rolled`, 300, () => {
+          const app = byName(applications(), 'records-staging');
+          if (!app || !isConverged(app) || !(app.status?.sync?.revisions ?? []).includes(sha)) return false;
+          const now = replicaSetsOf('records', 'records');
+          const current = now.find((set) => set.replicas > 0);
+          return current && !before.some((set) => set.hash === current.hash) && now.every((set) => set === current || set.replicas === 0) && current.ready === current.replicas;
+        }, standIns);
+      } finally {
+        counts = await looping.stop();
+        kubectl(['delete', 'pod', client, '-n', 'kong', '--wait=false']);
+      }
+      expect(counts.failed, `${counts.ok} requests answered 200`).to.deep.equal([]);
+      expect(counts.ok).to.be.greaterThan(20);
       const config = JSON.parse(must(kubectl(['get', 'configmap', 'records', '-n', 'records', '-o', 'json']), 'reading the ConfigMap'));
       expect(config.data.LOG_LEVEL).to.equal('info');
       const pods = podsOf('records', 'app.kubernetes.io/name=records');
@@ -211,14 +177,39 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       expect(pods.every((pod) => pod.hash === current.hash), 'every pod from the new template').to.equal(true);
     });
 
-    it('prunes a resource deleted from the repository', async function () {
+    it("scales on KEDA's request-rate query: from the minimum to at least 3 Ready pods under Locust's load, and back", async function () {
+      // Each user reconnects every 10 requests: the Service balances connections, so new pods get users.
+      const load = { users: 8, userRate: 10, seconds: 480, requestsPerConnection: 10 };
+      const settings = { ...STAGING_TEST_VALUES.keda, minReplicas: 2, prometheusScrape: '5s', locust: load };
+      const run = await scaleUpAndBack({ base, token: token(), min: 2, peak: 3, load, settings });
+      console.log(run.table.replace(/^/gm, '      '));
+      const peak = Math.max(...run.rows.map((row) => row.ready));
+      expect(peak, 'Ready pods at the peak').to.be.at.least(3);
+      expect(Object.keys(run.servedAtPeak).length, JSON.stringify(run.servedAtPeak)).to.be.at.least(3);
+      expect(Object.values(run.servedAtPeak).every((count) => count > 0), 'every Ready pod answered API requests').to.equal(true);
+      expect(run.failures, "Locust's failed requests").to.equal(0);
+      expect(run.final).to.include({ replicas: 2, ready: 2 });
+      // The scale-up followed the request rate KEDA read: above the target per pod before the first new replica.
+      const firstUp = run.rows.findIndex((row) => row.replicas > 2);
+      expect(run.rows.slice(0, firstUp + 1).some((row) => (row.keda ?? 0) > STAGING_TEST_VALUES.keda.prometheus.requestsPerSecondPerPod), 'the rate above the target before scaling').to.equal(true);
+    });
+
+    it('prunes a resource deleted from the repository, and creates it again when it comes back', async function () {
+      const files = ['argocd/database/base/network-policy.yaml', 'argocd/database/base/kustomization.yaml'];
       expect(kubectl(['get', 'networkpolicy', 'records-db', '-n', 'records']).status).to.equal(0);
-      records.remove('argocd/database/base/network-policy.yaml');
-      records.write('argocd/database/base/kustomization.yaml', records.read('argocd/database/base/kustomization.yaml').replace(/^resources:\n {2}- network-policy\.yaml\n/m, 'resources: []\n'));
+      records.remove(files[0]!);
+      records.write(files[1]!, records.read(files[1]!).replace(/^resources:\n {2}- network-policy\.yaml\n/m, 'resources: []\n'));
       const sha = records.commit('database: drop the NetworkPolicy');
       await eventually('NetworkPolicy records-db pruned', 300, () => {
         const app = byName(applications(), 'database-staging');
         return app && isConverged(app) && app.status?.sync?.revision === sha && kubectl(['get', 'networkpolicy', 'records-db', '-n', 'records']).status !== 0;
+      }, standIns);
+      // Back as committed: without it, the namespace's default deny cuts the database off.
+      for (const file of files) records.write(file, readFileSync(file, 'utf8'));
+      const back = records.commit('database: the NetworkPolicy again');
+      await eventually('NetworkPolicy records-db back', 300, () => {
+        const app = byName(applications(), 'database-staging');
+        return app && isConverged(app) && app.status?.sync?.revision === back && kubectl(['get', 'networkpolicy', 'records-db', '-n', 'records']).status === 0;
       }, standIns);
     });
 
@@ -296,8 +287,13 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       must(kubectl(['delete', 'application', 'root-staging', '-n', 'argocd', '--wait=false']), 'deleting the staging root');
       await eventually('every staging Application gone', 600, () => applications().every((app) => !app.metadata.name.endsWith('-staging')));
       expect(kubectl(['get', 'deployment', 'records', '-n', 'records']).status, 'the staging Deployment removed').to.not.equal(0);
+      // A StatefulSet's volumes outlive it: staging's database files go too, as whoever frees a
+      // cluster for another environment deletes them (production's database starts empty).
+      must(kubectl(['delete', 'pvc', '--all', '-n', 'records', '--wait=true', '--timeout', '120s']), "deleting staging's database volume");
 
-      // The tag production pins (argocd/root/production.yaml), then main moves on past it.
+      // The tag production pins (argocd/root/production.yaml), then main moves on past it. The
+      // release carries the image digest.
+      console.log(`      ${withProductionRelease(records)}`);
       pinned = records.commit('release');
       records.tag('v0.1.0', pinned);
       const valuesFile = 'argocd/values/records/production.yaml';
@@ -320,10 +316,17 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       expect(config.data.LOG_LEVEL, "the tag's values, not main's").to.equal('info');
     });
 
-    it('names what cannot converge here: the stores and Secrets that live outside the cluster', function () {
+    it('runs production on the real node without what lives outside the cluster: the records pods serve from the database, the cache off', function () {
       for (const outside of OUTSIDE_THE_CLUSTER.production) {
         expect(outside.absent(), outside.what).to.equal(true);
       }
+      const pods = podsOf('records', 'app.kubernetes.io/name=records');
+      expect(pods.length, 'minReplicas of production').to.equal(3);
+      expect(pods.every((pod) => pod.ready && pod.node === 'records-node'), JSON.stringify(pods)).to.equal(true);
+      const image = JSON.parse(must(kubectl(['get', 'deployment', 'records', '-n', 'records', '-o', 'json']), 'reading the Deployment')).spec.template.spec.containers[0].image;
+      expect(image, 'pinned by the release digest').to.match(/^ghcr\.io\/records\/records@sha256:[0-9a-f]{64}$/);
+      expect(podsOf('records', 'app.kubernetes.io/instance=records-db').map((pod) => pod.ready)).to.deep.equal([true]);
+      expect(pods.map((pod) => podGauge('records', pod.name, 'redis_up')), 'the managed Redis is unreachable from here').to.deep.equal(pods.map(() => 0));
     });
   });
 });

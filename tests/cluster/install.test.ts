@@ -8,9 +8,9 @@ import { chartPin } from '../../tooling/upstream-mirror.js';
 import { ensureGeneratedSecret } from '../../service/src/cluster/generated-secret.js';
 import { missingPrerequisites } from '../../tooling/deploy-check.js';
 import { operatorPod } from './mariadb-pods.js';
-import { clusterIp, nodeIn, resolve as resolveName, standIn, tcpFrom, tcpFromBash } from './pods.js';
+import { clusterIp, loopingClient, nodeIn, resolve as resolveName, standIn, tcpFrom, tcpFromBash, type LoopCounts } from './pods.js';
 import { playMariadbOperator, provideValkey } from './stand-ins.js';
-import { dryRun, helm, installCrds, kubectl, memoryBytes, must, objectsLeft, asKubectlInput, serviceAccountsReady, spawnKubectl, warningsIn } from './cluster.js';
+import { dryRun, helm, installCrds, kubectl, memoryBytes, must, objectsLeft, asKubectlInput, serviceAccountsReady, warningsIn } from './cluster.js';
 
 /**
  * Installs on a real cluster (scripts/with-cluster: kube-apiserver, controller manager, scheduler
@@ -285,30 +285,8 @@ describe('a real control plane: installs the API server accepts', function () {
     });
 
     it('rolls the pods on a changed config value while a client loops reads, searches and writes, with no failed request; rolls back', async function () {
-      // The client loops until /tmp/stop exists, then prints what it counted.
-      const loop = `
-        const [base, token] = process.argv.slice(-2);
-        const { existsSync } = require('node:fs');
-        const headers = { authorization: 'Bearer ' + token, 'content-type': 'application/json' };
-        const counts = { ok: 0, failed: [] };
-        const check = async (what, request) => {
-          try {
-            const response = await request();
-            await response.arrayBuffer();
-            if (response.status === 200) counts.ok++; else counts.failed.push(what + ' ' + response.status);
-          } catch (error) { counts.failed.push(what + ' ' + (error.cause?.code ?? error.message)); }
-        };
-        (async () => {
-          let n = 0;
-          while (!existsSync('/tmp/stop') && n < 100000) {
-            n++;
-            await check('get', () => fetch(base + '/v1/1', { headers }));
-            await check('search', () => fetch(base + '/v1/?contains=maison&limit=5', { headers }));
-            await check('bulk', () => fetch(base + '/v1/bulk', { method: 'POST', headers, body: JSON.stringify({ items: [{ title: 'loop ' + n, date: '2020-01-01' }] }) }));
-          }
-          console.log(JSON.stringify(counts));
-        })();`;
-      const looping = spawnKubectl(['exec', '-n', 'kong', client, '--', 'node', '-e', loop, '--', base, token()]);
+      const looping = loopingClient('kong', client, base, token(), ['get', 'search', 'bulk']);
+      let counts: LoopCounts;
       try {
         const before = template().metadata.annotations['checksum/config'];
         must(helm(['upgrade', 'records', 'charts/records', ...release, '--set', 'config.logLevel=debug', '--wait', '--timeout', '5m']), 'helm upgrade');
@@ -320,9 +298,8 @@ describe('a real control plane: installs the API server accepts', function () {
         expect(configMap().LOG_LEVEL).to.equal('info');
         expect(template().metadata.annotations['checksum/config']).to.equal(before);
       } finally {
-        kubectl(['exec', '-n', 'kong', client, '--', 'node', '-e', "require('node:fs').writeFileSync('/tmp/stop', '')"]);
+        counts = await looping.stop();
       }
-      const counts = JSON.parse(await looping);
       expect(counts.failed, `${counts.ok} requests answered 200`).to.deep.equal([]);
       expect(counts.ok).to.be.greaterThan(30);
       const history = JSON.parse(must(helm(['history', 'records', ...release, '-o', 'json']), 'history'));

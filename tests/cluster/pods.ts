@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { kubectl, must } from './cluster.js';
+import { kubectl, must, spawnKubectl } from './cluster.js';
 
 /**
  * Pods that really run on the test node (scripts/node): a client or probe pod from the service
@@ -91,3 +91,47 @@ export function tcpFromBash(namespace: string, target: string, host: string, por
 /** A Service's cluster IP. */
 export const clusterIp = (namespace: string, service: string) =>
   must(kubectl(['get', 'service', '-n', namespace, service, '-o', 'jsonpath={.spec.clusterIP}']), `Service ${namespace}/${service}`).trim();
+
+export type LoopCounts = { ok: number; failed: string[] };
+type Request = 'get' | 'search' | 'bulk';
+
+/** Loops the `requests` (by id, a search, a one-record bulk write) until /tmp/stop exists, then prints the counts. */
+const loop = `
+const [base, token, kinds] = process.argv.slice(-3);
+const { existsSync } = require('node:fs');
+const headers = { authorization: 'Bearer ' + token, 'content-type': 'application/json' };
+const counts = { ok: 0, failed: [] };
+const requests = {
+  get: () => fetch(base + '/v1/1', { headers }),
+  search: () => fetch(base + '/v1/?contains=maison&limit=5', { headers }),
+  bulk: (n) => fetch(base + '/v1/bulk', { method: 'POST', headers, body: JSON.stringify({ items: [{ title: 'loop ' + n, date: '2020-01-01' }] }) }),
+};
+const check = async (what, request) => {
+  try {
+    const response = await request();
+    await response.arrayBuffer();
+    if (response.status === 200) counts.ok++; else counts.failed.push(what + ' ' + response.status);
+  } catch (error) { counts.failed.push(what + ' ' + (error.cause?.code ?? error.message)); }
+};
+(async () => {
+  for (let n = 1; !existsSync('/tmp/stop') && n < 100000; n++) {
+    for (const kind of kinds.split(',')) await check(kind, () => requests[kind](n));
+  }
+  console.log(JSON.stringify(counts));
+})();`;
+
+/**
+ * A client in `pod` (one with node: a stand-in or the service image) looping requests to `base`
+ * with `token` until stopped; `stop` returns what it counted: 200s, and every other answer or error.
+ */
+export function loopingClient(namespace: string, pod: string, base: string, token: string, requests: Request[]): { stop: () => Promise<LoopCounts> } {
+  const rm = kubectl(['exec', '-n', namespace, pod, '--', 'node', '-e', "require('node:fs').rmSync('/tmp/stop', { force: true })"]);
+  must(rm, `preparing the client in ${namespace}/${pod}`);
+  const running = spawnKubectl(['exec', '-n', namespace, pod, '--', 'node', '-e', loop, '--', base, token, requests.join(',')]);
+  return {
+    stop: async () => {
+      kubectl(['exec', '-n', namespace, pod, '--', 'node', '-e', "require('node:fs').writeFileSync('/tmp/stop', '')"]);
+      return JSON.parse(await running) as LoopCounts;
+    },
+  };
+}

@@ -32,18 +32,25 @@ const chartMariadbImage = () => {
 
 const password = () => randomBytes(18).toString('base64url');
 
+type Owner = { apiVersion: string; kind: string; name: string; uid: string; controller: true };
+
 /** A Secret with one generated key, unless it exists (what `generate: true` makes the operator do). */
-function generated(namespace: string, ref: { name: string; key: string }): void {
+function generated(namespace: string, ref: { name: string; key: string }, owners: Owner[]): void {
   if (kubectl(['get', 'secret', '-n', namespace, ref.name]).status === 0) return;
-  must(kubectl(['create', 'secret', 'generic', '-n', namespace, ref.name, `--from-literal=${ref.key}=${password()}`]), `Secret ${ref.name}`);
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: ref.name, namespace, ownerReferences: owners }, stringData: { [ref.key]: password() } };
+  must(kubectl(['create', '-f', '-'], asKubectlInput([secret as K8sObject])), `Secret ${ref.name}`);
 }
 
 /** Plays mariadb-operator for `mariadb` (see above); returns what removes what it made. */
 export function playMariadbOperator(mariadb: K8sObject): () => void {
   const { name, namespace } = mariadb.metadata as { name: string; namespace: string };
   const spec = mariadb.spec;
-  generated(namespace, spec.rootPasswordSecretKeyRef);
-  generated(namespace, spec.passwordSecretKeyRef);
+  // A live MariaDB (Argo CD's) owns what is made for it, as the operator's objects are owned: they
+  // go with it, by the cluster's garbage collector.
+  const uid = (mariadb.metadata as { uid?: string }).uid;
+  const owners: Owner[] = uid ? [{ apiVersion: mariadb.apiVersion, kind: mariadb.kind, name, uid, controller: true }] : [];
+  generated(namespace, spec.rootPasswordSecretKeyRef, owners);
+  generated(namespace, spec.passwordSecretKeyRef, owners);
   const pod = operatorPod(mariadb);
   const labels = pod.metadata.labels as Record<string, string>;
   const fromSecret = (ref: { name: string; key: string }) => ({ valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
@@ -92,6 +99,7 @@ export function playMariadbOperator(mariadb: K8sObject): () => void {
       },
     },
   ] as K8sObject[];
+  for (const object of objects) Object.assign(object.metadata, { ownerReferences: owners });
   must(kubectl(['apply', '-f', '-'], asKubectlInput(objects)), `playing mariadb-operator for ${name}`);
   return () => {
     kubectl(['delete', '--wait=false', '--ignore-not-found', '-f', '-'], asKubectlInput(objects));
@@ -100,22 +108,39 @@ export function playMariadbOperator(mariadb: K8sObject): () => void {
   };
 }
 
-/** Redis as Valkey in namespace data, with the ACL users of argocd/values/valkey/staging.yaml; returns its remover. */
-export function provideValkey(): () => void {
+/** The ACL users of argocd/values/valkey/staging.yaml: name and permissions. */
+function aclUsers(): Array<[string, string]> {
   const { auth } = parse(readFileSync('argocd/values/valkey/staging.yaml', 'utf8')) as { auth: { aclUsers: Record<string, { permissions: string }> } };
-  const passwords = Object.fromEntries(Object.keys(auth.aclUsers).map((user) => [user, password()]));
+  return Object.entries(auth.aclUsers).map(([user, { permissions }]) => [user, permissions]);
+}
+
+/**
+ * What staging's secret manager holds for Valkey (docs/gitops.md): Secret valkey-users with one
+ * password per ACL user in namespace data, the records user's in namespace records, and Kong's
+ * rate-limit password in namespace kong (Secret kong-ratelimit-redis).
+ */
+export function valkeySecrets(): K8sObject[] {
+  const passwords = Object.fromEntries(aclUsers().map(([user]) => [user, password()]));
+  const secret = (namespace: string, name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData: data });
+  return [secret('data', 'valkey-users', passwords), secret('records', 'valkey-users', { records: passwords.records! }), secret('kong', 'kong-ratelimit-redis', { password: passwords.kong! })];
+}
+
+/**
+ * Redis as Valkey (same protocol) in namespace data: Debian's redis-server behind Service valkey,
+ * with the ACL users of argocd/values/valkey/staging.yaml, each password read from Secret
+ * valkey-users (valkeySecrets) as the chart's init script reads it.
+ */
+export function valkeyWorkload(): K8sObject[] {
   const labels = { 'app.kubernetes.io/name': 'valkey', 'app.kubernetes.io/instance': 'valkey' };
-  // One argument per word: redis-server quotes an argument with spaces as one value.
-  const acl = Object.entries(auth.aclUsers).flatMap(([user, { permissions }]) => ['--user', user, 'on', `>${passwords[user]}`, ...permissions.split(/\s+/)]);
-  const secret = (namespace: string, users: string[]) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'valkey-users', namespace }, stringData: Object.fromEntries(users.map((user) => [user, passwords[user]])) });
-  const objects = [
-    secret('data', Object.keys(passwords)),
-    secret('records', ['records']),
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'valkey', namespace: 'data' }, spec: { selector: labels, ports: [{ name: 'redis', port: 6379, targetPort: 6379 }] } },
+  const variable = (user: string) => `PASSWORD_${user.toUpperCase()}`;
+  // One shell word per ACL word, the password from the environment: nothing secret in the spec.
+  const acl = aclUsers().map(([user, permissions]) => ['--user', user, 'on', `">$${variable(user)}"`, ...permissions.split(/\s+/).map((word) => `'${word}'`)].join(' '));
+  return [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'valkey', namespace: 'data' }, spec: { selector: labels, ports: [{ name: 'tcp', port: 6379, targetPort: 6379 }] } },
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'valkey', namespace: 'data' },
+      metadata: { name: 'valkey', namespace: 'data', labels },
       spec: {
         selector: { matchLabels: labels },
         template: {
@@ -126,8 +151,9 @@ export function provideValkey(): () => void {
             containers: [{
               name: 'valkey',
               image: 'docker.io/library/redis:7',
-              args: ['--port', '6379', '--save', '', '--appendonly', 'no', '--dir', '/tmp', ...acl],
-              ports: [{ name: 'redis', containerPort: 6379 }],
+              command: ['sh', '-c', `exec redis-server --port 6379 --save '' --appendonly no --dir /tmp ${acl.join(' ')}`],
+              env: aclUsers().map(([user]) => ({ name: variable(user), valueFrom: { secretKeyRef: { name: 'valkey-users', key: user } } })),
+              ports: [{ name: 'tcp', containerPort: 6379 }],
               readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 2 },
               resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
@@ -138,12 +164,20 @@ export function provideValkey(): () => void {
         },
       },
     },
+  ] as K8sObject[];
+}
+
+/** Valkey as a user provides it for the kubectl path (see above); returns its remover. */
+export function provideValkey(): () => void {
+  const objects = [
+    ...valkeySecrets().filter((secret) => secret.metadata.namespace !== 'kong'),
+    ...valkeyWorkload(),
     {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: { name: 'valkey', namespace: 'data' },
       spec: {
-        podSelector: { matchLabels: labels },
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'valkey' } },
         policyTypes: ['Ingress'],
         ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'records' } } }], ports: [{ port: 6379, protocol: 'TCP' }] }],
       },

