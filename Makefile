@@ -85,7 +85,7 @@ helm-template: install ## render charts/records (VALUES=file.yaml to add a value
 	@$$(scripts/install-k8s-tools)/helm template records charts/records --namespace records $(if $(VALUES),-f $(VALUES))
 
 chart-check: install ## helm lint, render every ci/ values file, validate schemas and policies
-	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/chart.test.ts
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/chart.test.ts tests/static/chart-toggles.test.ts
 
 chart-readme: install ## regenerate the parameter table in charts/records/README.md from the @param comments of values.yaml
 	$(NODE_BIN)/readme-generator --values charts/records/values.yaml --readme charts/records/README.md
@@ -95,14 +95,14 @@ kong-config: install ## regenerate kong/generated/<env>/ from kong/kong.yaml, ko
 
 kong-check: install ## the project's model of Kong 3.9.3's schemas and its two corpora (refused, accepted), invariants, route coverage, values placement and alert tests
 	scripts/ensure-packages
-	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/kong.test.ts tests/static/kong-model.test.ts
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 'tests/static/kong-*.test.ts'
 
 k8s-manifests: install ## regenerate k8s/overlays/<env>/records.yaml from the chart (kubectl-only installs)
 	$(NODE_BIN)/tsx tooling/k8s-manifests.ts
 
 gitops-check: install ## validate argocd/ and k8s/ (schemas, references, waves, drift, shellcheck)
 	scripts/ensure-packages
-	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/gitops.test.ts
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/gitops.test.ts tests/static/argocd-*.test.ts tests/static/upstream-pins.test.ts tests/static/prerequisites.test.ts tests/static/deploy-check.test.ts tests/static/k8s-manifests.test.ts tests/static/e2e-kind.test.ts
 
 deploy-check: install ## fail while ENV's (staging|production) deploy files hold placeholders (docs/gitops.md)
 	$(NODE_BIN)/tsx tooling/deploy-check.ts $(ENV)

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { expect } from 'chai';
-import { helmTemplate, kustomize, type K8sObject } from '../support/tools.js';
-import { asKubectlInput, kubectl, must } from './cluster.js';
-import { connect, nodeIn, resolve, standIn, type Workload } from './pods.js';
+import { helmTemplate, kustomize } from '../support/tools.js';
+import { kubectl, must } from './cluster.js';
+import { standIn, type Workload } from './pods.js';
+import { apiServer, clearStandIns, dataAdmitsRecords, dns, expectedOf, OUTSIDE, outsidePorts, policiesOf, tcp, workloadOf } from './policy-probes.js';
 
 /**
  * NetworkPolicies measured, not evaluated: the policies of the chart (its hook policies too), of
@@ -16,32 +17,10 @@ import { connect, nodeIn, resolve, standIn, type Workload } from './pods.js';
  * pod has (203.0.113.1, a documentation range), where this test listens.
  */
 
-const OUTSIDE = '203.0.113.1';
-const outsidePorts = [443, 80];
-
-/** The pod template of a rendered workload: its labels and named ports. */
-function workloadOf(objects: K8sObject[], kind: string, name: (n: string) => boolean, namespace = 'records'): Workload {
-  const object = objects.find((candidate) => candidate.kind === kind && name(candidate.metadata.name));
-  if (!object) throw new Error(`no ${kind} in the render`);
-  const template = kind === 'Pod' ? object : object.spec.template;
-  const ports = Object.fromEntries(template.spec.containers.flatMap((container: any) => (container.ports ?? []).map((port: any) => [port.name, port.containerPort])));
-  return { name: `${kind}/${object.metadata.name}`, namespace, labels: template.metadata?.labels ?? {}, ports };
-}
-
-const tcp = (namespace: string, from: string, host: string, port: number) => must(nodeIn(namespace, from, connect, [host, String(port)]), `${from} -> ${host}:${port}`).trim();
-const dns = (namespace: string, from: string) => must(nodeIn(namespace, from, resolve), `${from} -> DNS`).trim();
-const apiServer = () => must(kubectl(['get', 'service', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.spec.clusterIP}']), 'API').trim();
-/** The expected matrix: each flow `open` when listed in `open`, else `denied`. */
-const expectedOf = (observed: Record<string, string>, open: string[]) => Object.fromEntries(Object.keys(observed).map((flow) => [flow, open.includes(flow) ? 'open' : 'denied']));
-const clearStandIns = () => kubectl(['delete', 'pods', '--all-namespaces', '-l', 'records.test/stand-in=true', '--wait=true', '--timeout=60s']);
-
 describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.md tried from inside a pod', function () {
   this.timeout(900_000);
   const servers: Server[] = [];
   const made: string[][] = [];
-  const apply = (objects: K8sObject[], namespace?: string) => {
-    must(kubectl(['apply', ...(namespace ? ['-n', namespace] : []), '-f', '-'], asKubectlInput(objects)), 'applying');
-  };
 
   before(async function () {
     must(kubectl(['apply', '--server-side', '--field-manager', 'records-test', '-k', 'k8s']), 'applying k8s/');
@@ -65,13 +44,6 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
     kubectl(['delete', 'namespace', 'monitoring', 'other', '--wait=false', '--ignore-not-found']);
     must(kubectl(['delete', '-k', 'k8s', '--wait=true', '--timeout=300s', '--ignore-not-found']), 'removing k8s/');
   });
-
-  /** Applies `policies` for one case, returns what removes them. */
-  function policiesOf(objects: K8sObject[], namespace: string): () => void {
-    const policies = objects.filter((object) => object.kind === 'NetworkPolicy').map((policy) => ({ ...policy, metadata: { name: policy.metadata.name, namespace: policy.metadata.namespace ?? namespace } }));
-    apply(policies);
-    return () => kubectl(['delete', '--ignore-not-found', '--wait=true', '-f', '-'], asKubectlInput(policies));
-  }
 
   it('with the chart\'s defaults (bundled MariaDB), its hook policies and k8s/\'s default denies', function () {
     const chart = helmTemplate();
@@ -124,15 +96,6 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
       remove();
     }
   });
-
-  // A store in namespace data admits what its own policy admits (a user's, or the Valkey chart's):
-  // here one that admits the records namespace, so what is measured is the chart's egress.
-  function dataAdmitsRecords(): () => void {
-    const policy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'admits-records', namespace: 'data' },
-      spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'records' } } }] }] } } as K8sObject;
-    apply([policy]);
-    return () => kubectl(['delete', 'networkpolicy', '-n', 'data', 'admits-records', '--ignore-not-found']);
-  }
 
   it('with staging\'s values: the service reaches Valkey in data, not a stranger on the same port', function () {
     const chart = helmTemplate(['argocd/values/records/staging.yaml']);

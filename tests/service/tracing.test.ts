@@ -1,17 +1,16 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createDatabase } from '../../service/src/api/data/database.js';
 import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
-import { statementShape } from '../../service/src/api/observability/tracing-sdk.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { uniqueTag } from '../support/factories.js';
 import { JwksServer, generateTestKey } from '../support/jwks-server.js';
 import { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
+import { exportedSpans, freePort, type Span } from './tracing-helpers.js';
 
 /**
  * Traces from the service through a real OpenTelemetry Collector (scripts/install-otelcol builds
@@ -19,33 +18,6 @@ import { waitFor } from '../support/wait.js';
  * as a process with the tracing module preloaded, as the image's entrypoint does, against
  * MariaDB, Redis and a JWKS endpoint served here.
  */
-
-type Span = { traceId: string; spanId: string; parentSpanId?: string; name: string; scope: string; attributes: Record<string, unknown> };
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-/** Every span the collector wrote so far (the file exporter writes one OTLP JSON document per line). */
-function exportedSpans(file: string): Span[] {
-  if (!existsSync(file)) return [];
-  const value = (attribute: { value: Record<string, unknown> }) => Object.values(attribute.value)[0];
-  const spans: Span[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
-    const document = JSON.parse(line) as {
-      resourceSpans: Array<{ scopeSpans: Array<{ scope: { name: string }; spans: Array<Omit<Span, 'scope' | 'attributes'> & { attributes?: Array<{ key: string; value: Record<string, unknown> }> }> }> }>;
-    };
-    for (const resource of document.resourceSpans)
-      for (const scoped of resource.scopeSpans)
-        for (const span of scoped.spans)
-          spans.push({ ...span, scope: scoped.scope.name, attributes: Object.fromEntries((span.attributes ?? []).map((a) => [a.key, value(a)])) });
-  }
-  return spans;
-}
 
 describe('OpenTelemetry traces through a real collector', function () {
   this.timeout(600_000);
@@ -187,38 +159,5 @@ describe('OpenTelemetry traces through a real collector', function () {
     expect(exported).not.to.contain(`/v1/${storedId}`);
     expect(exported).not.to.contain(token.split('.')[2]);
     expect(exported).not.to.match(/Bearer/i);
-  });
-});
-
-describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', function () {
-  this.timeout(60_000);
-
-  /** The modules a process resolved after preloading the tracing module with `env`, as a list of specifiers. */
-  function resolvedWith(env: Record<string, string>): string[] {
-    // A resolve hook records every specifier; then the tracing module is imported as the image does.
-    const recorder = `import { registerHooks } from 'node:module'; globalThis.resolved = []; registerHooks({ resolve(specifier, context, next) { globalThis.resolved.push(specifier); return next(specifier, context); } });`;
-    const output = execFileSync(
-      process.execPath,
-      ['--import', `data:text/javascript,${encodeURIComponent(recorder)}`, '--import', 'tsx', '--import', './service/src/api/tracing.ts', '--input-type=module', '-e', 'await new Promise((r) => setTimeout(r, 200)); console.log(JSON.stringify(globalThis.resolved))'],
-      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } },
-    );
-    return JSON.parse(output.trim().split('\n').at(-1) as string) as string[];
-  }
-
-  it('loads nothing of OpenTelemetry, and does once an endpoint is set', function () {
-    expect(resolvedWith({}).filter((specifier) => specifier.includes('@opentelemetry') || specifier.includes('tracing-sdk'))).to.deep.equal([]);
-    const on = resolvedWith({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
-    expect(on.some((specifier) => specifier.includes('tracing-sdk')), 'the check can see the SDK load').to.equal(true);
-    expect(resolvedWith({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_SDK_DISABLED: 'true' }).filter((specifier) => specifier.includes('tracing-sdk'))).to.deep.equal([]);
-  });
-});
-
-describe('statementShape (the SQL recorded on MySQL spans)', function () {
-  it('keeps the statement and drops its data: VALUES lists, quoted and hex literals, numbers', function () {
-    expect(statementShape("insert into records (title, uri) values ('a secret', 'https://x/?q=1'), ('b', null)")).to.equal('insert into records (title, uri) values ...');
-    expect(statementShape("select id from records where title_folded like '%it\\'s secret%' escape '!' and id > 42")).to.equal('select id from records where title_folded like ? escape ? and id > ?');
-    expect(statementShape("insert into title_postings (trigram, first_id, n, ids) VALUES ('abc', 7, 1, X'00')")).to.equal('insert into title_postings (trigram, first_id, n, ids) values ...');
-    expect(statementShape('select * from records where id = ?')).to.equal('select * from records where id = ?');
-    expect(statementShape("select 1 from t where a = X'0aff' and b = \"x\"")).to.equal('select ? from t where a = ? and b = ?');
   });
 });

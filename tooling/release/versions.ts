@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 
 /**
  * Every place that names the release version, read from the repository: they must all agree, and
- * on a tag vX.Y.Z they must all say X.Y.Z (make release-check; tests/static/release.test.ts).
+ * on a tag vX.Y.Z they must all say X.Y.Z (make release-check; tests/static/release-versions.test.ts).
  */
 export type VersionPlace = { place: string; file: string; value: string };
 

@@ -3,11 +3,12 @@
  * under their parents, and the checks across entities (unique names and keys, one plugin of a kind
  * per scope, references that resolve).
  */
+import { check, isDict, join } from './check.js';
 import { consumer, FOREIGN_KEYS, jwtSecret, nested, route, service, withChildren } from './entities.js';
+import type { Dict, Field } from './fields.js';
 import { normalizePath } from './paths.js';
 import { pluginEntity } from './plugin-entity.js';
 import { PLUGIN_MODELS } from './plugins/index.js';
-import { check, isDict, join, type Dict, type Field } from './schema.js';
 import { array, boolean, COMMENT_FIELDS, record, string } from './typedefs.js';
 
 /** Collections Kong knows that the project does not use: refused until modelled, rather than passed unchecked. */

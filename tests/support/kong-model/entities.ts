@@ -4,9 +4,10 @@
  * router flavor of 3.9 (traditional_compatible). The plugin entity is in plugin-entity.ts.
  */
 import { createPublicKey } from 'node:crypto';
+import { atLeastOneOf, isDict } from './check.js';
+import type { Dict, Field, Finding, RecordField } from './fields.js';
 import { wildcardServerNameProblem } from './hosts.js';
 import { parseUrl, routePathProblem } from './paths.js';
-import { atLeastOneOf, isDict, type Dict, type Field, type Finding, type RecordField } from './schema.js';
 import {
   array, boolean, COMMENT_FIELDS, headerName, host, hostWithOptionalPort, httpMethod, integer, MAX_TIMEOUT, path, port, protocol, record,
   reference, set, string, tags, timestamp, uuid, utf8Name,

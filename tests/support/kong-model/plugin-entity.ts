@@ -2,8 +2,8 @@
  * The plugin entity of Kong 3.9.3 in the project's model: its `config` and `protocols` follow the
  * plugin named. A plugin must be loaded (KONG_PLUGINS) and, to be checked at all, modelled here.
  */
+import type { Dict, Field, RecordField } from './fields.js';
 import { PLUGIN_MODELS } from './plugins/index.js';
-import type { Dict, Field, RecordField } from './schema.js';
 import { anyProtocols, boolean, COMMENT_FIELDS, record, reference, string, tags, timestamp, uuid, utf8Name } from './typedefs.js';
 
 export function pluginEntity(loaded: readonly string[]): RecordField {

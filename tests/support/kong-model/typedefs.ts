@@ -1,7 +1,7 @@
 /** The field types Kong 3.9.3's entities and plugins share, in the project's model. */
+import type { Field, ListField, NumberField, RecordField, StringField } from './fields.js';
 import { hostProblem, hostWithPortProblem, serverNameProblem } from './hosts.js';
 import { pathProblem, urlProblem } from './paths.js';
-import type { Field, ListField, NumberField, RecordField, StringField } from './schema.js';
 
 /** Protocols of Kong OSS; ws and wss exist only in Kong Enterprise. */
 const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const;

@@ -1,5 +1,5 @@
 /** Kong 3.9.3's jwt plugin, in the project's model. */
-import type { Finding } from '../schema.js';
+import type { Finding } from '../fields.js';
 import { boolean, httpProtocols, number, record, set, string } from '../typedefs.js';
 import type { PluginModel } from './model.js';
 

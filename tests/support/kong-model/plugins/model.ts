@@ -1,4 +1,4 @@
-import type { ListField, RecordField } from '../schema.js';
+import type { ListField, RecordField } from '../fields.js';
 
 /** A plugin in the project's model: its config record, the protocols it serves, whether it may be scoped to a consumer. */
 export interface PluginModel {

@@ -1,6 +1,6 @@
 /** Kong 3.9.3's opentelemetry plugin, in the project's model. */
-import type { Field } from '../schema.js';
-import { atLeastOneOf } from '../schema.js';
+import { atLeastOneOf } from '../check.js';
+import type { Field } from '../fields.js';
 import { array, headerName, httpProtocols, integer, number, queue, record, string, timeout, url } from '../typedefs.js';
 import type { PluginModel } from './model.js';
 

@@ -1,6 +1,6 @@
 /** Kong 3.9.3's rate-limiting plugin as loaded DB-less, in the project's model. */
-import type { Dict, Finding, Shorthand } from '../schema.js';
-import { atLeastOneOf } from '../schema.js';
+import { atLeastOneOf } from '../check.js';
+import type { Dict, Finding, Shorthand } from '../fields.js';
 import { boolean, headerName, host, httpProtocols, integer, number, path, port, record, serverName, string, timeout } from '../typedefs.js';
 import type { PluginModel } from './model.js';
 

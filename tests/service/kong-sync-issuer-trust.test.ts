@@ -1,0 +1,78 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { loadKongSyncConfig } from '../../service/src/kong-sync/config.js';
+import { createJwksSync } from '../../service/src/kong-sync/jwks-sync.js';
+import { createKongAdmin } from '../../service/src/clients/kong-admin.js';
+import { fetchJwksOver } from '../../service/src/kong-sync/kong-sync.js';
+import { generateTestKey, JwksServer } from '../support/jwks-server.js';
+import { BASE, StandInKong } from './kong-sync-helpers.js';
+
+describe('records kong-sync trusts issuers no further than it must', function () {
+  this.timeout(20_000);
+  const first = new JwksServer('first-idp');
+  const second = new JwksServer('second-idp');
+  const kong = new StandInKong();
+  let listener: Server;
+  let base = '';
+
+  before(async function () {
+    first.keys = [generateTestKey('RS256')];
+    await first.start();
+    await second.start();
+    await kong.start();
+    // A JWKS host that redirects elsewhere, and one that answers with far more than a key set.
+    listener = createServer((req, res) => {
+      if (req.url === '/redirect') return res.writeHead(302, { location: first.jwksUri }).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [], padding: 'x'.repeat(1024 * 1024) }));
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+  });
+  after(async function () {
+    await first.stop();
+    await second.stop();
+    await kong.stop();
+    await new Promise((resolve) => listener.close(resolve));
+  });
+
+  it('refuses a key whose kid another issuer holds, for the newcomer only, and says so', async function () {
+    // The second issuer publishes a key under the first issuer's kid: Kong needs jwt_secrets keys unique.
+    const fresh = generateTestKey('ES256');
+    const impostor = { ...fresh, kid: first.keys[0]!.kid, jwk: { ...fresh.jwk, kid: first.keys[0]!.kid } };
+    second.keys = [impostor, generateTestKey('ES256')];
+    const collided: string[] = [];
+    const sync = createJwksSync({
+      issuers: [{ consumer: 'first-idp', jwksUri: first.jwksUri }, { consumer: 'second-idp', jwksUri: second.jwksUri }],
+      base: BASE,
+      admin: createKongAdmin(kong.url),
+      overlapMs: 3_600_000,
+      fetchJwks: (uri) => fetchJwksOver(uri),
+      events: { collided: (consumer, kid, holder) => collided.push(`${consumer}:${kid}:${holder}`) },
+    });
+    await sync.cycle();
+    await sync.cycle();
+    expect(kong.kids('first-idp')).to.deep.equal([first.keys[0]!.kid]);
+    expect(kong.kids('second-idp'), 'its other key still admitted').to.deep.equal([second.keys[1]!.kid]);
+    expect(collided[0]).to.equal(`second-idp:${impostor.kid}:first-idp`);
+    const kids = (parse(kong.config).consumers as Array<{ jwt_secrets: Array<{ key: string }> }>).flatMap((consumer) => consumer.jwt_secrets.map((secret) => secret.key));
+    expect(new Set(kids).size, 'every jwt_secrets key unique, as Kong requires').to.equal(kids.length);
+  });
+
+  it('follows no redirect and reads no more than a key set takes', async function () {
+    let redirected = '';
+    await fetchJwksOver(`${base}/redirect`).catch((error: Error) => (redirected = String(error.cause ?? error.message)));
+    expect(redirected).to.match(/redirect/i);
+    let oversized = '';
+    await fetchJwksOver(`${base}/huge`).catch((error: Error) => (oversized = error.message));
+    expect(oversized).to.match(/larger than 262144 bytes/);
+  });
+
+  it('fetches JWKS over https only (plain http on loopback alone)', function () {
+    const issuers = (jwksUri: string) => ({ KONG_SYNC_ISSUERS: JSON.stringify([{ consumer: 'reports-service', jwksUri }]) });
+    expect(() => loadKongSyncConfig(issuers('http://reports.reports.svc.cluster.local:8000/.well-known/jwks.json'))).to.throw(/KONG_SYNC_ISSUERS: .*must be https:\/\//);
+    expect(loadKongSyncConfig(issuers('https://id.example.org/.well-known/jwks.json')).issuers).to.have.length(1);
+    expect(loadKongSyncConfig(issuers('http://127.0.0.1:8080/jwks.json')).issuers).to.have.length(1);
+  });
+});

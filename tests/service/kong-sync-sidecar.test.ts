@@ -1,0 +1,76 @@
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { loadKongSyncConfig } from '../../service/src/kong-sync/config.js';
+import { createRedisProbe, runKongSync } from '../../service/src/kong-sync/kong-sync.js';
+import { createLogger } from '../../service/src/shared/logger.js';
+import { generateTestKey, JwksServer } from '../support/jwks-server.js';
+import { OwnRedis } from '../support/redis-server.js';
+import { BASE, StandInKong } from './kong-sync-helpers.js';
+
+describe('records kong-sync as the sidecar runs it', function () {
+  this.timeout(20_000);
+  const idp = new JwksServer();
+  const kong = new StandInKong();
+  const redis = new OwnRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'kong-sync-'));
+
+  before(async function () {
+    idp.keys = [generateTestKey('RS256')];
+    await idp.start();
+    await kong.start();
+    redis.start();
+    writeFileSync(join(dir, 'kong.yml'), BASE);
+  });
+  after(async function () {
+    await idp.stop();
+    await kong.stop();
+    redis.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads Kong, and reports keys, sync time and the rate limiter\'s Redis as metrics', async function () {
+    const config = loadKongSyncConfig({
+      KONG_SYNC_ISSUERS: JSON.stringify([{ consumer: 'identity-provider', jwksUri: idp.jwksUri }]),
+      KONG_SYNC_BASE_CONFIG: join(dir, 'kong.yml'),
+      KONG_SYNC_ADMIN_URL: kong.url,
+      KONG_SYNC_METRICS_PORT: '0',
+      KONG_SYNC_REDIS_URL: redis.url,
+      LOG_LEVEL: 'silent',
+    });
+    const server = await runKongSync(config, createLogger(config));
+    try {
+      const metrics = await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).text();
+      expect(metrics).to.match(/^kong_jwks_keys\{consumer="identity-provider"\} 1$/m);
+      expect(metrics).to.match(/^kong_ratelimit_redis_up 1$/m);
+      expect(metrics).to.match(/^kong_jwks_sync_last_success_timestamp_seconds \d+/m);
+      expect(kong.kids('identity-provider')).to.deep.equal([idp.keys[0]?.kid]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('reports a rate limiter Redis that does not answer', async function () {
+    const probe = createRedisProbe({ url: 'redis://127.0.0.1:1', password: null });
+    try {
+      expect(await probe.check()).to.equal(false);
+    } finally {
+      await probe.close();
+    }
+    const stopped = createRedisProbe({ url: redis.url, password: null });
+    try {
+      expect(await stopped.check()).to.equal(true);
+      redis.stop();
+      expect(await stopped.check(), 'Redis stopped').to.equal(false);
+    } finally {
+      await stopped.close();
+      redis.start();
+    }
+  });
+
+  it('refuses a bad issuer list at start, naming the variable', function () {
+    expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: '[{"consumer": "Bad Name", "jwksUri": "ftp://x"}]' })).to.throw(/KONG_SYNC_ISSUERS: must be a JSON list/);
+  });
+});

@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { loadOpenApi } from '../../service/src/api/http/docs-router.js';
+import { ENVIRONMENTS } from '../../tooling/environments.js';
+import { readEnvironment, renderConfig } from '../../tooling/kong-config.js';
+import { configOf, loadedPlugins, pluginOf, routesOf, type KongConfig, type Route } from '../support/kong-generated.js';
+import { kongModelProblems } from '../support/kong-model/index.js';
+import { normalizePath } from '../support/kong-model/paths.js';
+
+/**
+ * Kong's documented path rule: a plain path matches as a prefix, a `~` path as a regex anchored at
+ * the start only. Not a model of Kong's router (no priorities): the coverage tests below only need
+ * each operation to reach exactly one route, so no priority decides between two.
+ */
+function kongDocumentedPathRule(pattern: string, path: string): boolean {
+  return pattern.startsWith('~') ? new RegExp(`^${pattern.slice(1)}`).test(path) : path.startsWith(pattern);
+}
+/** The routes a request reaches by method and path; Kong matches the path in its normal form (no `..`, no `//`). */
+const kongRoutesFor = (routes: Route[], method: string, path: string) =>
+  routes.filter((route) => route.methods.includes(method) && route.paths.some((pattern) => kongDocumentedPathRule(pattern, normalizePath(path))));
+
+/** The operations of the API contract (service/openapi.yaml), as method and path template. */
+function contractOperations(): Array<{ method: string; template: string }> {
+  const spec = loadOpenApi() as { paths: Record<string, Record<string, unknown>> };
+  const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
+  return Object.entries(spec.paths).flatMap(([template, item]) => Object.keys(item).filter((key) => METHODS.includes(key)).map((method) => ({ method: method.toUpperCase(), template })));
+}
+/** A request path for a template: each parameter as a sample value that is no literal segment. */
+const examplePath = (template: string) => template.replace(/\{[^}]+\}/g, '12345');
+
+for (const environment of ENVIRONMENTS) {
+  describe(`Kong declarative configuration for ${environment} (kong/generated/${environment})`, function () {
+    this.timeout(30_000);
+    const settings = readEnvironment(environment);
+    const routes = routesOf(configOf(environment));
+
+    describe('route coverage, derived from the config and the API contract', function () {
+      const operations = contractOperations();
+      const routeOf = (method: string, template: string) => kongRoutesFor(routes, method, examplePath(template));
+
+      it('finds the operations of service/openapi.yaml (the contract tests hold the service to it)', function () {
+        expect(operations.map(({ method, template }) => `${method} ${template}`).sort()).to.deep.equal(['GET /v1/', 'GET /v1/{id}', 'POST /v1/bulk']);
+      });
+
+      it('routes every operation through exactly one Kong route, with jwt and rate limiting', function () {
+        for (const { method, template } of operations) {
+          const matching = routeOf(method, template);
+          expect(matching.map((route) => route.name), `${method} ${template}`).to.have.length(1);
+          expect(pluginOf(matching[0] as Route, 'jwt'), `${method} ${template}`).to.not.equal(undefined);
+          expect(pluginOf(matching[0] as Route, 'rate-limiting'), `${method} ${template}`).to.not.equal(undefined);
+        }
+        expect(pluginOf(routeOf('POST', '/v1/bulk')[0] as Route, 'request-size-limiting')).to.not.equal(undefined);
+      });
+
+      it('has no Kong route that no operation reaches (other than the docs)', function () {
+        const reached = new Set(operations.flatMap(({ method, template }) => routeOf(method, template).map((route) => route.name)));
+        expect(routes.map((route) => route.name).filter((name) => name !== 'records-docs' && !reached.has(name))).to.deep.equal([]);
+      });
+
+      it('does not route health, readiness, metrics, the JWKS or the docs unless exposeDocs says so', function () {
+        for (const path of ['/healthz', '/readyz', '/metrics', '/.well-known/jwks.json', '/v1/../metrics']) {
+          for (const method of ['GET', 'POST']) expect(kongRoutesFor(routes, method, path), `${method} ${path}`).to.deep.equal([]);
+        }
+        for (const path of ['/openapi.json', '/docs']) expect(kongRoutesFor(routes, 'GET', path).length, path).to.equal(settings.exposeDocs ? 1 : 0);
+        const exposed = parse(renderConfig({ ...settings, exposeDocs: true })) as KongConfig;
+        const docs = kongRoutesFor(routesOf(exposed), 'GET', '/docs');
+        expect(docs.map((route) => route.name)).to.deep.equal(['records-docs']);
+        expect(pluginOf(docs[0] as Route, 'jwt'), 'the contract is public').to.equal(undefined);
+        expect(kongRoutesFor(routesOf(exposed), 'GET', '/metrics')).to.deep.equal([]);
+        expect(kongModelProblems(exposed, loadedPlugins())).to.deep.equal([]);
+      });
+    });
+  });
+}

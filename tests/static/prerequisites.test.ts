@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { kubectlPrerequisitesOf, prerequisitesOf, type Prerequisite } from '../../tooling/prerequisites.js';
+import { ENVIRONMENTS } from '../../tooling/environments.js';
+import { kustomize } from '../support/tools.js';
+
+/**
+ * The Secrets a tree of values or objects names, under the keys charts, pods and operators read
+ * them by: those it reads, and those it has made for it (an operator's `generate: true`).
+ */
+function secretsIn(tree: unknown): { read: string[]; made: string[] } {
+  const read: string[] = [];
+  const made: string[] = [];
+  const walk = (node: unknown, key = ''): void => {
+    if (typeof node === 'string' && key === 'usersExistingSecret' && node) read.push(node);
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    const name = typeof record.name === 'string' ? record.name : typeof record.secretName === 'string' ? record.secretName : null;
+    if (name && /^(secretKeyRef|secretRef|secret|passwordSecret|passwordSecretKeyRef|rootPasswordSecretKeyRef)$/.test(key)) (record.generate === true ? made : read).push(name);
+    for (const [child, value] of Object.entries(record)) walk(value, child);
+  };
+  walk(tree);
+  return { read, made };
+}
+
+/** The Secrets a list of prerequisites provides, as `namespace/name`. */
+const secretsProvided = (prerequisites: Prerequisite[]) => prerequisites.flatMap(({ secret }) => (secret ? [`${secret.namespace}/${secret.name}`] : []));
+
+describe('the prerequisites of the first sync (tooling/prerequisites.ts)', function () {
+  for (const environment of ENVIRONMENTS) {
+    it(`lists every Secret ${environment} reads that nothing in the project makes`, function () {
+      const read = (file: string) => parse(readFileSync(file, 'utf8'));
+      const apps = read(`argocd/apps/values-${environment}.yaml`);
+      const named = (file: string, namespace: string) => secretsIn(read(file)).read.map((name) => `${namespace}/${name}`);
+      const referenced = [
+        ...named(`argocd/values/records/${environment}.yaml`, 'records'),
+        ...named(`kong/generated/${environment}/values.yaml`, 'kong'),
+        ...(apps.valkey?.enabled ? named('argocd/values/valkey/staging.yaml', 'data') : []),
+      ];
+      // Made in the cluster: the passwords mariadb-operator generates for the MariaDB it runs.
+      const made = new Set(kustomize(`argocd/database/${environment}`).flatMap((object) => secretsIn(object).made.map((name) => `records/${name}`)));
+      const listed = secretsProvided(prerequisitesOf(environment));
+      expect([...new Set(referenced)].filter((secret) => !made.has(secret)).sort()).to.deep.equal([...new Set(listed)].sort());
+    });
+  }
+});
+
+describe('the kubectl-only overlays (k8s/overlays): complete, or honest about what they need', function () {
+  for (const environment of ENVIRONMENTS) {
+    it(`resolves every Secret and host of k8s/overlays/${environment} to an object it applies, or a listed prerequisite`, function () {
+      const objects = kustomize(`k8s/overlays/${environment}`);
+      const prerequisites = kubectlPrerequisitesOf(environment);
+      const provided = new Set([
+        ...objects.filter((object) => object.kind === 'Secret').map((object) => object.metadata.name),
+        ...objects.flatMap((object) => secretsIn(object).made),
+        // The chart's init-secret Job makes the Secret it is named (`records init-secret --name NAME`).
+        ...objects
+          .filter((object) => object.kind === 'Job')
+          .flatMap((job) => (job.spec.template.spec.containers as Array<{ args?: string[] }>).map((container) => container.args ?? []))
+          .filter((args) => args[0] === 'init-secret')
+          .map((args) => args[args.indexOf('--name') + 1] as string),
+        ...secretsProvided(prerequisites).map((secret) => secret.split('/')[1] as string),
+      ]);
+      const unresolved = [...new Set(objects.flatMap((object) => secretsIn(object).read))].filter((name) => !provided.has(name));
+      expect(unresolved, 'Secrets nothing makes').to.deep.equal([]);
+
+      // Hosts of the service's URLs: a Service it applies, one mariadb-operator makes for the
+      // MariaDB it applies (its name, and NAME-primary for Galera), or a prerequisite's host.
+      const mariadbs = objects.filter((object) => object.kind === 'MariaDB').map((object) => object.metadata.name);
+      const services = new Set([
+        ...objects.filter((object) => object.kind === 'Service').map((object) => `${object.metadata.name}.${object.metadata.namespace}`),
+        ...mariadbs.flatMap((name) => [`${name}.records`, `${name}-primary.records`]),
+      ]);
+      // The service's settings: the ConfigMap, and the Secret that carries DATABASE_URL.
+      const settings = Object.assign({}, ...objects.filter((object) => object.metadata.name === 'records' && /^(ConfigMap|Secret)$/.test(object.kind)).map((object) => ({ ...object.data, ...object.stringData })));
+      for (const variable of ['DATABASE_URL', 'REDIS_URL']) {
+        const host = new URL(settings[variable]).hostname;
+        const inCluster = /^([^.]+)\.([^.]+)\.svc\.cluster\.local$/.exec(host);
+        const resolved = (inCluster && services.has(`${inCluster[1]}.${inCluster[2]}`)) || prerequisites.some((prerequisite) => prerequisite.host === host);
+        expect(resolved, `${variable} host ${host}`).to.equal(true);
+      }
+    });
+
+    it(`names in k8s/overlays/${environment}/kustomization.yaml what it installs and what the user provides, and no Secret nothing reads`, function () {
+      const text = readFileSync(`k8s/overlays/${environment}/kustomization.yaml`, 'utf8');
+      expect(text).to.contain(`../../../argocd/database/${environment}`);
+      expect(text).to.contain('mariadb-operator and KEDA');
+      expect(text).to.not.match(new RegExp(`records-${environment}\\b`));
+    });
+  }
+});

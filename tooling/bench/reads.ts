@@ -1,0 +1,92 @@
+import type { Pool } from 'mysql2/promise';
+import { latencies, load, median, medianFigure, pacedWriter, type Figure } from './harness.js';
+import type { BenchInputs } from './inputs.js';
+import { judge, SCENARIOS, type Row } from './report.js';
+import { SETTINGS } from './settings.js';
+
+/** The read scenarios of make bench, each against its baseline in the same rounds: figures, then rows. */
+
+const { seconds: SECONDS, rounds: ROUNDS, scanSamples: SCAN_SAMPLES } = SETTINGS;
+
+type Server = { url: string };
+type Rounds = Record<string, { service: Figure[]; baseline: Figure[] }>;
+
+/** Each scenario's figures, round after round, in the order the scenarios were first measured. */
+export function figureRounds() {
+  const rounds: Rounds = {};
+  const add = (name: string, service: Figure, baseline: Figure) => {
+    rounds[name] ??= { service: [], baseline: [] };
+    rounds[name].service.push(service);
+    rounds[name].baseline.push(baseline);
+  };
+  return { rounds, add };
+}
+
+type Add = ReturnType<typeof figureRounds>['add'];
+
+/** ROUNDS interleaved rounds of reads: by id cached and not, traced and not, contains and range searches. */
+export async function readRounds(add: Add, servers: Record<'cached' | 'uncached' | 'untraced' | 'traced' | 'rawRedis' | 'rawMysql', Server>, inputs: BenchInputs, pool: Pool, idPaths: string[]): Promise<void> {
+  const { cached, uncached, untraced, traced, rawRedis, rawMysql } = servers;
+  const { terms, ranges, months, timeRange, fetchBody } = inputs;
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    console.log(`reads, round ${round}/${ROUNDS}`);
+    add(SCENARIOS.cacheHit, await load(cached.url, idPaths), await load(rawRedis.url, idPaths));
+    const byId = await load(uncached.url, idPaths);
+    add(SCENARIOS.byId, byId, await load(rawMysql.url, idPaths));
+    add(SCENARIOS.tracingOff, byId, await load(untraced.url, idPaths));
+    add(SCENARIOS.tracingOn, await load(traced.url, idPaths), byId);
+    add(
+      SCENARIOS.contains,
+      await latencies(terms, (term) => fetchBody(`${uncached.url}/v1/?contains=${term}`)),
+      await latencies(terms.slice((round - 1) * SCAN_SAMPLES).slice(0, SCAN_SAMPLES), (term) =>
+        pool.query("select id, title, uri, date_ms, date_raw from records where title_folded like ? escape '!' order by date_ms, id limit 101", [`%${term}%`]),
+      ),
+    );
+    add(
+      SCENARIOS.range,
+      await latencies(ranges, timeRange),
+      await latencies(
+        months.map(([after, before]) => `${after}/${before}`),
+        (range) => fetchBody(`${rawMysql.url}/range/${range}`),
+      ),
+    );
+  }
+}
+
+/**
+ * Reads at a fixed rate (a quarter of the service's by-id maximum), at idle and next to a bulk
+ * load paced at half the service's bulk rate. Fixed-rate reads make p99 comparable. Returns the
+ * note that says so.
+ */
+export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<'uncached' | 'rawMysql', Server>, idPaths: string[], serviceRate: number, postBatch: BenchInputs['postBatch']): Promise<string> {
+  const { uncached, rawMysql } = servers;
+  const readRate = Math.round(median((rounds[SCENARIOS.byId]?.service ?? []).map((figure) => figure.rps)) / 4);
+  const writeRates: number[] = [];
+  const rawDuringLoad: Array<{ idle: number; busy: number }> = [];
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    console.log(`reads during a bulk load, round ${round}/${ROUNDS}`);
+    const idle = await load(uncached.url, idPaths, { connections: 4, rate: readRate });
+    const [busy, writeRate] = await Promise.all([load(uncached.url, idPaths, { connections: 4, rate: readRate }), pacedWriter(SECONDS * 1000, serviceRate / 2, postBatch)]);
+    writeRates.push(writeRate);
+    add(SCENARIOS.duringLoad, busy, idle);
+    // Context, not a goal: the bare server's reads next to the same load show what the database
+    // and the shared cores cost, apart from anything the service's event loop adds.
+    const rawIdle = await load(rawMysql.url, idPaths, { connections: 4, rate: readRate });
+    const [rawBusy] = await Promise.all([load(rawMysql.url, idPaths, { connections: 4, rate: readRate }), pacedWriter(SECONDS * 1000, serviceRate / 2, postBatch)]);
+    rawDuringLoad.push({ idle: rawIdle.p99, busy: rawBusy.p99 });
+  }
+  const rawIdleP99 = median(rawDuringLoad.map((r) => r.idle));
+  const rawBusyP99 = median(rawDuringLoad.map((r) => r.busy));
+  return `Reads during a bulk load: GET /v1/:id from the database at ${readRate} req/s (a quarter of its maximum) while bulk JSON requests are paced at ${Math.round(serviceRate / 2)} rows/s (reached ${Math.round(median(writeRates))} rows/s), against the same reads at idle. For comparison, the bare node:http + mysql2 server's reads at the same rate had p99 ${rawIdleP99} ms at idle and ${rawBusyP99} ms during the same load (${(rawBusyP99 / rawIdleP99).toFixed(2)}x).`;
+}
+
+/** A row per read scenario: the medians of its rounds, judged against its goal. */
+export function roundRows(rounds: Rounds): Row[] {
+  const rows: Row[] = [];
+  for (const [name, figures] of Object.entries(rounds)) {
+    const service = medianFigure(figures.service);
+    const baseline = medianFigure(figures.baseline);
+    rows.push({ scenario: name, service, baseline, ...judge(name, service, baseline) });
+  }
+  return rows;
+}

@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+import { startCollector } from './collector.js';
+import { startProcess, stop } from './harness.js';
+
+/** What make bench measures: the bench database, and the service started four ways against it. */
+
+/** records_bench on the test MariaDB, dropped, created and migrated: the DATABASE_URL of the service. */
+export async function createBenchDatabase(mysqlServer: string): Promise<{ DATABASE_URL: string }> {
+  const dbUrl = new URL(mysqlServer);
+  dbUrl.pathname = '/records_bench';
+  const admin = await mysql.createConnection(mysqlServer);
+  await admin.query('DROP DATABASE IF EXISTS records_bench');
+  await admin.query('CREATE DATABASE records_bench CHARACTER SET utf8mb4');
+  await admin.end();
+  const database = { DATABASE_URL: dbUrl.toString() };
+  const migrate = spawn(process.execPath, ['service/dist/main.js', 'migrate'], { env: { ...process.env, ...database, LOG_LEVEL: 'warn' }, stdio: 'inherit' });
+  await new Promise((resolve) => migrate.on('exit', resolve));
+  return database;
+}
+
+/**
+ * The service as the image runs it, cached (Redis under its own key prefix) and uncached; and,
+ * for tracing's cost, without the tracing module and with tracing on (every request sampled, to
+ * a collector of its own).
+ */
+export async function startServices(database: { DATABASE_URL: string }, redisUrl: string) {
+  const keyPrefix = `bench${Date.now()}:`;
+  const image = /NODE_OPTIONS="([^"]+)"/.exec(readFileSync('Dockerfile', 'utf8'))?.[1] ?? '';
+  const serviceEnv = { ...database, NODE_OPTIONS: image };
+  // As the image runs it: the tracing module preloaded, off without a collector endpoint.
+  const entrypoint = ['--import', './service/dist/api/tracing.js', 'service/dist/main.js', 'serve'];
+  const cached = await startProcess(entrypoint, { ...serviceEnv, REDIS_URL: redisUrl, CACHE_KEY_PREFIX: keyPrefix });
+  const uncached = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off' });
+  // Tracing's cost: the same service without the tracing module, and with tracing on, every request sampled.
+  const collector = await startCollector();
+  const untraced = await startProcess(['service/dist/main.js', 'serve'], { ...serviceEnv, CACHE: 'off' });
+  const traced = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'always_on' });
+  return { keyPrefix, cached, uncached, untraced, traced, collector };
+}
+
+type Services = Awaited<ReturnType<typeof startServices>>;
+
+export async function stopServices({ cached, uncached, untraced, traced, collector }: Services): Promise<void> {
+  for (const server of [cached, uncached, untraced, traced]) await stop(server);
+  await collector.stop();
+}
