@@ -5,7 +5,8 @@
  * and reports medians. Results: a table on stdout, bench/results/latest.json, latest.md and
  * latest.svg (a bar chart of the ratios), and the README section between the bench markers.
  * Every baseline that answers over HTTP is a bare node:http server in its own process, so a ratio
- * measures what the service adds (Koa, validation, auth, metrics, knex), not HTTP itself.
+ * measures what the service adds (Koa, validation, auth, metrics, knex), not HTTP itself; the same
+ * handler behind bare Koa 3 + @koa/router (Koa's floor) tells the framework's share from the service's.
  *
  * Growth: before and after the main size, the database is grown to each BENCH_GROWTH size and
  * contains, range, by-id and bulk are measured once there (bench/results/growth.svg). The
@@ -41,7 +42,7 @@ if (!mysqlServer || !redisUrl) throw new Error('run through `make bench` (script
 async function main() {
   const database = await createBenchDatabase(mysqlServer);
   const services = await startServices(database, redisUrl);
-  const { keyPrefix, cached, uncached, untraced, traced } = services;
+  const { keyPrefix, cached, uncached, preloaded, untraced, traced } = services;
   const pool = mysql.createPool({ uri: database.DATABASE_URL, connectionLimit: 8 });
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -78,11 +79,13 @@ async function main() {
     // Raw baselines as separate processes.
     const rawRedis = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'redis', REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
     const rawMysql = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'mysql', ...database });
+    const koaRedis = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'redis', RAW_FRAMEWORK: 'koa', REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
+    const koaMysql = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'mysql', RAW_FRAMEWORK: 'koa', ...database });
     const idPaths = inputs.idPathsUpTo(loaded.inserted);
     await load(cached.url, idPaths); // fills the cache that both the service and the raw Redis server read
 
     const { rounds, add } = figureRounds();
-    await readRounds(add, { cached, uncached, untraced, traced, rawRedis, rawMysql }, inputs, pool, idPaths);
+    await readRounds(add, { cached, uncached, preloaded, untraced, traced, rawRedis, rawMysql, koaRedis, koaMysql }, inputs, pool, idPaths);
 
     // 2. Bulk writes: the service vs mysql2 writing the same rows (with and without the trigram index).
     const bulk = await bulkRounds(pool, inputs);
@@ -92,6 +95,8 @@ async function main() {
     notes.push(await readsDuringLoad(add, rounds, { uncached, rawMysql }, idPaths, serviceRate, inputs.postBatch));
     await stop(rawRedis);
     await stop(rawMysql);
+    await stop(koaRedis);
+    await stop(koaMysql);
 
     rows.push(...roundRows(rounds));
     rows.push(rateRow(serviceRate, 'bulk JSON, 1,000 records/request, 4 connections', 'mysql2, same rows + posting rows', median(bulk.raw), 0.8));

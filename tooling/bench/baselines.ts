@@ -1,7 +1,9 @@
 import { parseRecordDate } from '../../service/src/api/domain/dates.js';
 import { foldText, foldUri } from '../../service/src/api/domain/text.js';
 
-// A raw node:http server answering GET /:id from Redis or MySQL: the floor the service is compared with.
+// A raw node:http server answering GET /:id from Redis or MySQL: the floor the service is compared
+// with. RAW_FRAMEWORK=koa puts the same handler behind Koa 3 and @koa/router, and nothing else:
+// Koa's floor, so the service's own cost reads apart from the framework's.
 export const RAW_SERVER = `
   import { createServer } from 'node:http';
   const mode = process.env.RAW_MODE;
@@ -28,11 +30,25 @@ export const RAW_SERVER = `
       return rows[0] ? JSON.stringify(view(rows[0])) : null;
     };
   }
-  createServer(async (req, res) => {
-    if (req.url === '/healthz') return res.end('ok');
-    const body = await get(req.url);
-    res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(body ?? '');
-  }).listen(Number(process.env.PORT), '127.0.0.1');
+  if (process.env.RAW_FRAMEWORK === 'koa') {
+    const { default: Koa } = await import('koa');
+    const { default: Router } = await import('@koa/router');
+    const router = new Router();
+    router.get('/healthz', (ctx) => { ctx.body = 'ok'; });
+    router.get('/v1/:id', async (ctx) => {
+      const body = await get(ctx.path);
+      ctx.status = body ? 200 : 404;
+      ctx.type = 'application/json';
+      ctx.body = body ?? '';
+    });
+    new Koa().use(router.routes()).listen(Number(process.env.PORT), '127.0.0.1');
+  } else {
+    createServer(async (req, res) => {
+      if (req.url === '/healthz') return res.end('ok');
+      const body = await get(req.url);
+      res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(body ?? '');
+    }).listen(Number(process.env.PORT), '127.0.0.1');
+  }
 `;
 
 

@@ -50,6 +50,8 @@ export const rateRow = (serviceRate: number, scenario: string, baselineName: str
   scenario,
   service: { rps: Math.round(serviceRate), p50: 0, p99: 0 },
   baseline: { rps: Math.round(baseline), p50: 0, p99: 0 },
+  serviceText: `${Math.round(serviceRate)} rows/s`,
+  baselineText: `${Math.round(baseline)} rows/s`,
   baselineName,
   ratio: serviceRate / baseline,
   ratioOf: 'rows/s',

@@ -25,15 +25,25 @@ export function figureRounds() {
 type Add = ReturnType<typeof figureRounds>['add'];
 
 /** ROUNDS interleaved rounds of reads: by id cached and not, traced and not, contains and range searches. */
-export async function readRounds(add: Add, servers: Record<'cached' | 'uncached' | 'untraced' | 'traced' | 'rawRedis' | 'rawMysql', Server>, inputs: BenchInputs, pool: Pool, idPaths: string[]): Promise<void> {
-  const { cached, uncached, untraced, traced, rawRedis, rawMysql } = servers;
+export async function readRounds(add: Add, servers: Record<'cached' | 'uncached' | 'preloaded' | 'untraced' | 'traced' | 'rawRedis' | 'rawMysql' | 'koaRedis' | 'koaMysql', Server>, inputs: BenchInputs, pool: Pool, idPaths: string[]): Promise<void> {
+  const { cached, uncached, preloaded, untraced, traced, rawRedis, rawMysql, koaRedis, koaMysql } = servers;
   const { terms, ranges, months, timeRange, fetchBody } = inputs;
   for (let round = 1; round <= ROUNDS; round += 1) {
     console.log(`reads, round ${round}/${ROUNDS}`);
-    add(SCENARIOS.cacheHit, await load(cached.url, idPaths), await load(rawRedis.url, idPaths));
+    const cacheHit = await load(cached.url, idPaths);
+    const [nodeRedis, bareKoaRedis] = [await load(rawRedis.url, idPaths), await load(koaRedis.url, idPaths)];
+    add(SCENARIOS.cacheHit, cacheHit, nodeRedis);
+    add(SCENARIOS.cacheHitKoa, cacheHit, bareKoaRedis);
+    add(SCENARIOS.koaFloorRedis, bareKoaRedis, nodeRedis);
     const byId = await load(uncached.url, idPaths);
-    add(SCENARIOS.byId, byId, await load(rawMysql.url, idPaths));
-    add(SCENARIOS.tracingOff, byId, await load(untraced.url, idPaths));
+    const [nodeMysql, bareKoaMysql] = [await load(rawMysql.url, idPaths), await load(koaMysql.url, idPaths)];
+    add(SCENARIOS.byId, byId, nodeMysql);
+    add(SCENARIOS.byIdKoa, byId, bareKoaMysql);
+    add(SCENARIOS.koaFloorMysql, bareKoaMysql, nodeMysql);
+    // A B B A: back-to-back runs favour whichever goes second (warmer caches, a quieter machine),
+    // so each side runs once before and once after the other.
+    const [offFirst, untracedFirst, untracedSecond, offSecond] = [await load(preloaded.url, idPaths), await load(untraced.url, idPaths), await load(untraced.url, idPaths), await load(preloaded.url, idPaths)];
+    add(SCENARIOS.tracingOff, meanFigure(offFirst, offSecond), meanFigure(untracedFirst, untracedSecond));
     add(SCENARIOS.tracingOn, await load(traced.url, idPaths), byId);
     add(
       SCENARIOS.contains,
@@ -78,6 +88,11 @@ export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<
   const rawIdleP99 = median(rawDuringLoad.map((r) => r.idle));
   const rawBusyP99 = median(rawDuringLoad.map((r) => r.busy));
   return `Reads during a bulk load: GET /v1/:id from the database at ${readRate} req/s (a quarter of its maximum) while bulk JSON requests are paced at ${Math.round(serviceRate / 2)} rows/s (reached ${Math.round(median(writeRates))} rows/s), against the same reads at idle. For comparison, the bare node:http + mysql2 server's reads at the same rate had p99 ${rawIdleP99} ms at idle and ${rawBusyP99} ms during the same load (${(rawBusyP99 / rawIdleP99).toFixed(2)}x).`;
+}
+
+/** The mean of two runs of one scenario. */
+function meanFigure(a: Figure, b: Figure): Figure {
+  return { rps: Math.round((a.rps + b.rps) / 2), p50: (a.p50 + b.p50) / 2, p99: (a.p99 + b.p99) / 2 };
 }
 
 /** A row per read scenario: the medians of its rounds, judged against its goal. */
