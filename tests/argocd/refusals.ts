@@ -15,20 +15,28 @@ const attempt = (records: Repository, name: string, project: string, path: strin
   spec: { project, source: { repoURL: records.url, targetRevision: 'main', path }, destination: { server: IN_CLUSTER, namespace }, syncPolicy: { automated: {} } },
 });
 
+/**
+ * Waits until Argo CD has refused both: `atOnce` by a condition (before anything renders), `atSync`
+ * by a failed sync naming what is not permitted. Returns both messages.
+ */
+function bothRefused(atOnce: string, atSync: string): Promise<{ condition: string; sync: string }> {
+  return eventually('both refused', 180, () => {
+    const apps = applications();
+    const condition = (byName(apps, atOnce)?.status?.conditions ?? []).map((entry) => entry.message).join('\n');
+    const sync = byName(apps, atSync)?.status?.operationState?.message ?? '';
+    return condition && /not permitted/.test(sync) ? { condition, sync } : false;
+  });
+}
+
 /** A destination outside the project and kinds outside it, each refused with Argo CD's message. */
 export async function expectRefusedOutsideProject(records: Repository): Promise<void> {
   // A destination outside the project: refused before anything is rendered.
   // Kinds outside the project (k8s/ holds Namespaces and cluster-wide policy): the sync fails.
   apply([attempt(records, 'escape-destination', 'records-apps', 'argocd/database/staging', 'kube-system'), attempt(records, 'escape-kinds', 'records-apps', 'k8s', 'records')], 'applying the Applications');
   try {
-    const messages = await eventually('both refused', 180, () => {
-      const apps = applications();
-      const destination = (byName(apps, 'escape-destination')?.status?.conditions ?? []).map((condition) => condition.message).join('\n');
-      const kinds = byName(apps, 'escape-kinds')?.status?.operationState?.message ?? '';
-      return destination && /not permitted/.test(kinds) ? { destination, kinds } : false;
-    });
-    expect(messages.destination).to.contain("application destination server 'https://kubernetes.default.svc' and namespace 'kube-system' do not match any of the allowed destinations in project 'records-apps'");
-    expect(messages.kinds).to.contain(':Namespace is not permitted in project records-apps');
+    const { condition: destination, sync: kinds } = await bothRefused('escape-destination', 'escape-kinds');
+    expect(destination).to.contain("application destination server 'https://kubernetes.default.svc' and namespace 'kube-system' do not match any of the allowed destinations in project 'records-apps'");
+    expect(kinds).to.contain(':Namespace is not permitted in project records-apps');
     expect(kubectl(['get', 'mariadb', 'records-db', '-n', 'kube-system']).status, 'nothing deployed into kube-system').to.not.equal(0);
   } finally {
     kubectl(['delete', 'application', 'escape-destination', 'escape-kinds', '-n', 'argocd', '--wait=true']);
@@ -48,14 +56,9 @@ export async function expectRefusedDefaultAndBinding(records: Repository): Promi
   records.commit('an escape attempt');
   apply([attempt(records, 'escape-default', 'default', 'argocd/database/staging', 'records'), attempt(records, 'escape-binding', 'records-platform', 'escape', 'kong')], 'applying the Applications');
   try {
-    const messages = await eventually('both refused', 180, () => {
-      const apps = applications();
-      const viaDefault = (byName(apps, 'escape-default')?.status?.conditions ?? []).map((condition) => condition.message).join('\n');
-      const binding = byName(apps, 'escape-binding')?.status?.operationState?.message ?? '';
-      return viaDefault && /not permitted/.test(binding) ? { viaDefault, binding } : false;
-    });
-    expect(messages.viaDefault).to.match(/in project '?default'?/);
-    expect(messages.binding).to.match(/ClusterRoleBinding.*not permitted in project records-platform/);
+    const { condition: viaDefault, sync: binding } = await bothRefused('escape-default', 'escape-binding');
+    expect(viaDefault).to.match(/in project '?default'?/);
+    expect(binding).to.match(/ClusterRoleBinding.*not permitted in project records-platform/);
     expect(kubectl(['get', 'clusterrolebinding', 'escape-admin']).status, 'no binding made').to.not.equal(0);
   } finally {
     kubectl(['delete', 'application', 'escape-default', 'escape-binding', '-n', 'argocd', '--wait=true']);
