@@ -15,7 +15,7 @@
  *
  * Runs under scripts/with-test-servers (TEST_MYSQL_URL, TEST_REDIS_URL). Environment:
  *   BENCH_RECORDS (1000000), BENCH_GROWTH (100000,1000000,5000000), BENCH_SECONDS per autocannon
- *   run (5), BENCH_CONNECTIONS (16), BENCH_ROUNDS (3)
+ *   run (5), BENCH_CONNECTIONS (16), BENCH_ROUNDS (3), BENCH_SMALL_WRITES (100000)
  * Goals are reported, never asserted: this is a benchmark, not a test.
  */
 import mysql from 'mysql2/promise';
@@ -34,6 +34,7 @@ import { figureRounds, readRounds, readsDuringLoad, roundRows } from './bench/re
 import { report, SCENARIOS, type Row } from './bench/report.js';
 import { createBenchDatabase, startServices, stopServices } from './bench/services.js';
 import { SETTINGS } from './bench/settings.js';
+import { smallWrites } from './bench/small-writes.js';
 import { tableSizes } from './bench/table-sizes.js';
 
 const { records: RECORDS, growth: GROWTH, mysqlServer, redisUrl } = SETTINGS;
@@ -109,7 +110,12 @@ async function main() {
     const containsService = medianFigure(rounds[SCENARIOS.contains]?.service ?? []);
     rows.push(indexSizeRow(index, reference), referenceRow(reference, { loadRatio: median(bulk.service) / median(bulk.plain), indexBytes: index.bytes }));
 
-    // 5. Growth: the point at RECORDS from the medians above, then the larger sizes.
+    // 5. Small writes on top: what they cost the index once merged, and contains after them.
+    const small = await smallWrites(pool, uncached.url, inputs, indexSize);
+    rows.push(...small.rows);
+    notes.push(small.note);
+
+    // 6. Growth: the point at RECORDS from the medians above, then the larger sizes.
     growth.push({
       records: loaded.inserted,
       containsP50: containsService.p50,

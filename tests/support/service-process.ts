@@ -12,8 +12,9 @@ export class ServiceProcess {
   exitCode: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  private constructor(env: Record<string, string>, preload: string[]) {
+  private constructor(env: Record<string, string>, preload: string[], root: string) {
     this.child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((module) => ['--import', module]), 'service/src/main.ts', 'serve'], {
+      cwd: root,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -30,9 +31,12 @@ export class ServiceProcess {
     }
   }
 
-  /** `preload`: modules imported before the service, as the image's entrypoint imports tracing. */
-  static async start(env: Record<string, string>, { preload = [] }: { preload?: string[] } = {}): Promise<ServiceProcess> {
-    const service = new ServiceProcess(env, preload);
+  /**
+   * `preload`: modules imported before the service, as the image's entrypoint imports tracing.
+   * `root`: the checkout to run (another release's, for the upgrade test); this one by default.
+   */
+  static async start(env: Record<string, string>, { preload = [], root = process.cwd() }: { preload?: string[]; root?: string } = {}): Promise<ServiceProcess> {
+    const service = new ServiceProcess(env, preload, root);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       const listening = service.logs.find((line) => line.msg === 'listening');

@@ -16,6 +16,8 @@ import { ConfigError } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
 import { createIdempotencyStore } from './data/idempotency-store.js';
 import { createRecordsStore } from './data/records-store.js';
+import { COMPACTION, createIndexCompactor } from './data/index-compactor.js';
+import { createCompactionSchedule } from './data/compaction-schedule.js';
 import { createSearchIndex } from './data/search-index.js';
 import { createRecordsService } from './domain/records-service.js';
 import { observeQueries } from './observability/db-metrics.js';
@@ -34,6 +36,9 @@ export type Runtime = {
   beginClosing(): void;
   close(): Promise<void>;
 };
+
+/** How often each replica looks for small writes to merge (other replicas' included). */
+const COMPACTION_INTERVAL_MS = 30_000;
 
 function createCache(config: Config['cache'], logger: Logger, metrics: Metrics): RecordsCache {
   if (!config.enabled) return createDisabledCache();
@@ -73,8 +78,9 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   const cache = countingOutcomes(createCache(config.cache, logger, metrics), (operation, outcome) =>
     metrics.cacheRequests.inc({ operation, outcome }),
   );
+  const compaction = createCompactionSchedule({ compactor: createIndexCompactor({ db }), logger, mergeAt: COMPACTION.mergeAt, intervalMs: COMPACTION_INTERVAL_MS });
   const records = createRecordsService({
-    store: createRecordsStore({ db, batchSize: config.insertBatchSize }),
+    store: createRecordsStore({ db, batchSize: config.insertBatchSize, onFragments: compaction.written }),
     index: createSearchIndex({ db, timeLimitMs: config.searchTimeLimitMs }),
     idempotency: createIdempotencyStore({ db }),
     observer: { stored: (n) => metrics.recordsIngested.inc(n), rejected: (n) => metrics.recordsRejected.inc(n) },
@@ -125,6 +131,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
       closing = true;
     },
     close: async () => {
+      await compaction.stop();
       await cache.close();
       await db.close();
     },

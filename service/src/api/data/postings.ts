@@ -55,11 +55,19 @@ export function decodeIds(base: number, encoded: Uint8Array, into: number[] = []
 export function createPostingsBuilder() {
   let lists = new Map<string, number[]>();
   let records = 0;
+  let firstId = 0;
+  let lastId = 0;
   return {
     get records() {
       return records;
     },
+    /** The ids added since the last drain: from `first` to `last`, `records` of them. */
+    get span() {
+      return { first: firstId, last: lastId, records };
+    },
     add(id: number, titleFolded: string): void {
+      if (records === 0) firstId = id;
+      lastId = id;
       records += 1;
       for (const trigram of trigramsOf(titleFolded)) {
         const list = lists.get(trigram);

@@ -11,25 +11,39 @@ const FIND_BY_ID = `select ${COLUMNS.join(', ')} from records where id = ?`;
  * The records table, written in batches within one transaction per request, with the search
  * index kept in the same transaction: index and data commit or roll back together.
  * `postingGroup`: records per posting row group of the search index (tests lower it to cover
- * transactions that write several groups).
+ * transactions that write several groups). `onFragments` hears, after each commit, how many
+ * records it indexed as fragments (the compactor merges them once enough have gathered).
  */
-export function createRecordsStore({ db, batchSize, postingGroup }: { db: Database; batchSize: number; postingGroup?: number }): RecordsStore {
+export function createRecordsStore({
+  db,
+  batchSize,
+  postingGroup,
+  onFragments,
+}: {
+  db: Database;
+  batchSize: number;
+  postingGroup?: number;
+  onFragments?: (records: number) => void;
+}): RecordsStore {
   const { knex, engine } = db;
   return {
     async inTransaction(work) {
       // What the caller's work raises itself (a 413 from its stream, a 422) rolls back and passes
       // through unchanged; anything else that fails here (begin, rollback, commit) is the database's.
       let workError: unknown = null;
+      let fragments = 0;
       try {
-        return await knex.transaction(async (trx) => {
+        const result = await knex.transaction(async (trx) => {
           const { tx, finish } = openWriteTransaction(trx, { engine, batchSize, postingGroup });
-          const result = await work(tx).catch((error: unknown) => {
+          const done = await work(tx).catch((error: unknown) => {
             workError = error;
             throw error;
           });
-          await finish();
-          return result;
+          fragments = await finish();
+          return done;
         });
+        if (fragments > 0) onFragments?.(fragments);
+        return result;
       } catch (error) {
         if (error === workError) throw error;
         throw unavailable(error);

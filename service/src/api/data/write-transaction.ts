@@ -11,12 +11,13 @@ import { createIndexWriter, type IndexWriter } from './index-writer.js';
 /**
  * What one write transaction touches, in one place: the records table, its search index and the
  * idempotency keys, all on the same `trx`, so they commit or roll back together. Each step of the
- * work maps its database failure to Unavailable; `finish` writes what the index still buffers.
+ * work maps its database failure to Unavailable; `finish` writes what the index still buffers and
+ * resolves to the records the transaction indexed as fragments (index-writer.ts).
  */
 export function openWriteTransaction(
   trx: Knex.Transaction,
   { engine, batchSize, postingGroup }: { engine: Engine; batchSize: number; postingGroup?: number | undefined },
-): { tx: WriteTransaction; finish(): Promise<void> } {
+): { tx: WriteTransaction; finish(): Promise<number> } {
   const index = createIndexWriter(trx, engine, postingGroup);
   const recordsPerBatch = Math.min(batchSize, rowsPerStatement(engine));
   return {

@@ -1,0 +1,18 @@
+import type { Knex } from 'knex';
+
+/**
+ * The posting groups written by small transactions, waiting to be merged (data/index-compactor.ts).
+ * An expand step: a release without it keeps writing and searching as before (its small writes are
+ * simply never listed, so never merged), so both versions serve during a rolling upgrade.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.createTable('index_fragments', (table) => {
+    table.bigInteger('first_id').unsigned().notNullable().primary();
+    table.bigInteger('last_id').unsigned().notNullable();
+    table.integer('n').unsigned().notNullable();
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTable('index_fragments');
+}

@@ -1,0 +1,25 @@
+import { execFileSync, execSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * The release before migration 0005_index_fragments (main at d64ef9b), checked out from this
+ * repository's history into a temporary directory to run beside this checkout: the rolling
+ * upgrade test serves both against one database. It shares this checkout's node_modules (the
+ * dependencies did not change between them).
+ */
+const PREVIOUS_RELEASE = 'd64ef9be32a9ee65b18bfc41e19debb5f8191189';
+
+export function checkOutPreviousRelease(): { root: string; remove(): void } {
+  execFileSync('git', ['cat-file', '-e', `${PREVIOUS_RELEASE}^{commit}`], { stdio: 'pipe' });
+  const root = mkdtempSync(join(tmpdir(), 'records-previous-'));
+  execSync(`git archive ${PREVIOUS_RELEASE} service package.json tsconfig.json | tar -x -C '${root}'`, { stdio: 'pipe' });
+  symlinkSync(resolve('node_modules'), join(root, 'node_modules'));
+  return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** `records migrate` of the checkout at `root`. */
+export function migrateWith(root: string, databaseUrl: string): string {
+  return execFileSync(process.execPath, ['--import', 'tsx', 'service/src/main.ts', 'migrate'], { cwd: root, env: { ...process.env, DATABASE_URL: databaseUrl }, encoding: 'utf8' });
+}
