@@ -76,7 +76,7 @@ for (const engine of ENGINES) {
       expect(merged, 'merges ran').to.be.greaterThan(0);
     });
 
-    it('merges 300 one-record writes into fewer rows than they wrote, leaving no closed batch listed', async function () {
+    it('merges 300 one-record writes into fewer rows than they wrote, listing them again as one fragment to grow', async function () {
       const compactor = createIndexCompactor({ db, limits: { groupSize: 8192, mergeAt: 1, span: 1 << 20 } });
       await compactor.compact();
       const rowsBefore = await postingRows(db.knex);
@@ -85,7 +85,10 @@ for (const engine of ENGINES) {
       const result = await compactor.compact();
       expect(result.batches).to.equal(1);
       expect((await postingRows(db.knex)) - rowsBefore).to.be.lessThan(rowsWritten / 50);
-      expect(await db.knex('index_fragments').count({ n: '*' })).to.deep.equal([{ n: 0 }]);
+      // Under a group's size, the newest batch stays listed (as one fragment) for later writes to join.
+      const listed = (await db.knex('index_fragments').select('n')) as Array<{ n: number }>;
+      expect(listed).to.have.length(1);
+      expect(Number(listed[0]?.n), 'the 300, and what earlier tests left listed').to.be.at.least(300);
       expect(await storedPostings(db.knex)).to.deep.equal(await expectedPostings(db.knex));
     });
   });

@@ -1,19 +1,19 @@
 import type { Knex } from 'knex';
 import { trigramsOf } from '../domain/trigrams.js';
 import type { Database } from './database.js';
-import { insertRows } from './insert-rows.js';
 import { FRAGMENT_BELOW, POSTING_GROUP } from './index-writer.js';
-import { decodeIds, encodeIds, POSTING_COLUMNS } from './postings.js';
+import { decodeIds, encodeIds } from './postings.js';
 
 /**
  * Merges the posting rows of small writes (fragments, listed in `index_fragments`) into groups as
  * large as a bulk load writes, so an index fed a few records at a time stays as compact and as
  * selective as a bulk-loaded one (docs/search-index.md, "Small writes").
  *
- * Exact by construction: one transaction per batch reads rows, deletes exactly those rows and
- * inserts their ids again as fewer rows; it commits or rolls back whole. On MySQL/MariaDB it reads
- * at READ COMMITTED with `FOR UPDATE SKIP LOCKED`: no gap locks (writers inserting new rows never
- * wait), and rows another compactor or an open write holds are left out of the merge, not waited for.
+ * Exact by construction: one transaction per batch reads rows, keeps the first of each trigram's
+ * rows with all their ids and deletes the rest; it commits or rolls back whole. On MySQL/MariaDB it
+ * reads at READ COMMITTED with `FOR UPDATE SKIP LOCKED`: no gap locks (writers inserting new rows
+ * never wait), and rows an open write holds are left out of the merge, not waited for. Replicas
+ * take turns through the one row of `index_merge_lock` (a replica finding it taken skips its pass).
  */
 
 export type Fragment = { first_id: number; last_id: number; n: number };
@@ -25,8 +25,13 @@ export type CompactionLimits = {
   /** Ids a batch spans at most (the titles of that range are read to find its trigrams). */
   span: number;
 };
-export const COMPACTION: CompactionLimits = { groupSize: POSTING_GROUP, mergeAt: 2 * FRAGMENT_BELOW, span: 8 * POSTING_GROUP };
+export const COMPACTION: CompactionLimits = { groupSize: POSTING_GROUP, mergeAt: 16 * FRAGMENT_BELOW, span: 8 * POSTING_GROUP };
 
+type PostingRead = { trigram: string; first_id: number | string; n: number | string; ids: Uint8Array };
+
+/** Keys per DELETE, and rows per UPDATE (each carries a CASE branch per row). */
+const KEYS_PER_STATEMENT = 1000;
+const ROWS_PER_UPDATE = 100;
 /** Fragments read per pass. */
 const FRAGMENTS_PER_PASS = 5000;
 /** Trigrams whose rows one statement reads. */
@@ -64,48 +69,69 @@ export type CompactionResult = { batches: number; rowsRead: number; rowsWritten:
 export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { db: Database; limits?: CompactionLimits; afterChunk?: () => Promise<void> }) {
   const { knex, engine } = db;
   const locking = (builder: Knex.QueryBuilder) => (engine === 'mysql' ? builder.forUpdate().skipLocked() : builder);
-
-  /** Rewrites one chunk of trigrams' rows in [low, high]; returns rows read and written. */
+  /**
+   * Rewrites one chunk of trigrams' rows in [low, high]; returns rows merged away and rows kept.
+   * Each trigram's rows, oldest first and up to a group's size, become its first row, updated in
+   * place; the others are deleted. Nothing is inserted: an insert over a key just deleted takes gap
+   * locks for its duplicate check, and two merges doing that deadlocked in the concurrency test.
+   */
   async function mergeChunk(trx: Knex.Transaction, grams: string[], low: number, high: number): Promise<[number, number]> {
-    const rows = (await locking(trx('title_postings').select('trigram', 'first_id', 'ids').whereIn('trigram', grams).whereBetween('first_id', [low, high]))) as Array<{
-      trigram: string;
-      first_id: number | string;
-      ids: Uint8Array;
-    }>;
-    const byGram = new Map<string, Array<(typeof rows)[number]>>();
-    for (const row of rows) {
-      const group = byGram.get(row.trigram);
-      if (group) group.push(row);
-      else byGram.set(row.trigram, [row]);
-    }
+    const rows = (await locking(
+      trx('title_postings').select('trigram', 'first_id', 'n', 'ids').whereIn('trigram', grams).whereBetween('first_id', [low, high]).orderBy(['trigram', 'first_id']),
+    )) as PostingRead[];
     const doomed: Array<[string, number]> = [];
-    const merged: Array<[string, number, number, Buffer]> = [];
-    for (const [gram, group] of byGram) {
-      if (group.length < 2) continue;
-      const ids: number[] = [];
-      for (const row of group) decodeIds(Number(row.first_id), row.ids, ids);
-      ids.sort((a, b) => a - b);
-      for (const row of group) doomed.push([gram, Number(row.first_id)]);
-      for (let start = 0; start < ids.length; start += limits.groupSize) {
-        const part = ids.slice(start, start + limits.groupSize);
-        const first = part[0] as number;
-        merged.push([gram, first, part.length, encodeIds(first, part)]);
+    const kept: Array<{ key: [string, number]; n: number; ids: Buffer }> = [];
+    for (let start = 0; start < rows.length; ) {
+      const gram = (rows[start] as PostingRead).trigram;
+      let end = start;
+      let total = 0;
+      while (end < rows.length && (rows[end] as PostingRead).trigram === gram && (end === start || total + Number((rows[end] as PostingRead).n) <= limits.groupSize)) {
+        total += Number((rows[end] as PostingRead).n);
+        end += 1;
       }
+      const taken = rows.slice(start, end);
+      while (end < rows.length && (rows[end] as PostingRead).trigram === gram) end += 1;
+      start = end;
+      if (taken.length < 2) continue;
+      // The oldest row's first id is the smallest of all: the merged row keeps its key.
+      const base = Number((taken[0] as PostingRead).first_id);
+      const ids: number[] = [];
+      for (const row of taken) decodeIds(Number(row.first_id), row.ids, ids);
+      ids.sort((a, b) => a - b);
+      kept.push({ key: [gram, base], n: ids.length, ids: encodeIds(base, ids) });
+      for (const row of taken.slice(1)) doomed.push([gram, Number(row.first_id)]);
     }
     if (doomed.length === 0) return [0, 0];
-    await trx('title_postings').whereIn(['trigram', 'first_id'], doomed).delete();
-    for (let start = 0; start < merged.length; start += 500) await insertRows(trx, engine, 'title_postings', POSTING_COLUMNS, merged.slice(start, start + 500));
+    for (let start = 0; start < doomed.length; start += KEYS_PER_STATEMENT) await trx('title_postings').whereIn(['trigram', 'first_id'], doomed.slice(start, start + KEYS_PER_STATEMENT)).delete();
+    for (let start = 0; start < kept.length; start += ROWS_PER_UPDATE) {
+      const part = kept.slice(start, start + ROWS_PER_UPDATE);
+      const cases = (column: 'n' | 'ids') =>
+        trx.raw(`case ${part.map(() => 'when trigram = ? and first_id = ? then ?').join(' ')} end`, part.flatMap((row) => [...row.key, row[column]]));
+      await trx('title_postings')
+        .whereIn(
+          ['trigram', 'first_id'],
+          part.map((row) => row.key),
+        )
+        .update({ n: cases('n'), ids: cases('ids') });
+    }
     await afterChunk?.();
-    return [doomed.length, merged.length];
+    return [doomed.length, kept.length];
   }
 
-  /** Merges one batch in one transaction; skips it when another compactor holds any of its fragments. */
-  async function mergeBatch(batch: Fragment[]): Promise<[number, number] | null> {
+  /**
+   * Merges one batch in one transaction; skips it when another compactor holds any of its
+   * fragments. `relist`: the batch is the newest and under a group's size, so its merged rows are
+   * listed again as one fragment, to grow with the small writes that follow into a full group.
+   */
+  async function mergeBatch(batch: Fragment[], relist: boolean): Promise<[number, number] | null> {
     const keys = batch.map((fragment) => fragment.first_id);
     const low = Math.min(...keys);
     const high = Math.max(...batch.map((fragment) => fragment.last_id));
     return knex.transaction(
       async (trx) => {
+        // One merge at a time across replicas: two merging at once deadlocked on each other's rows.
+        const [turn] = await locking(trx('index_merge_lock').select('id').where('id', 1));
+        if (!turn) return null;
         const held = await locking(trx('index_fragments').select('first_id').whereIn('first_id', keys));
         if (held.length < batch.length) return null;
         const titles = (await trx('records').select('title_folded').whereBetween('id', [low, high])) as Array<{ title_folded: string }>;
@@ -119,7 +145,14 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
           read += r;
           written += w;
         }
-        await trx('index_fragments').whereIn('first_id', keys).delete();
+        // Listed again as the first fragment, updated in place (no insert over a deleted key).
+        if (relist) await trx('index_fragments').where('first_id', low).update({ last_id: high, n: batch.reduce((sum, fragment) => sum + fragment.n, 0) });
+        await trx('index_fragments')
+          .whereIn(
+            'first_id',
+            keys.filter((key) => !relist || key !== low),
+          )
+          .delete();
         return [read, written] as [number, number];
       },
       engine === 'mysql' ? { isolationLevel: 'read committed' } : {},
@@ -130,13 +163,12 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
     /** One pass over the listed fragments: every closed batch, and the newest once it is large enough. */
     async compact(): Promise<CompactionResult> {
       const fragments = (await knex('index_fragments').select('first_id', 'last_id', 'n').orderBy('first_id').limit(FRAGMENTS_PER_PASS)) as Array<Record<keyof Fragment, number | string>>;
-      const batches = planBatches(
-        fragments.map((f) => ({ first_id: Number(f.first_id), last_id: Number(f.last_id), n: Number(f.n) })),
-        limits,
-      );
+      const listed = fragments.map((f) => ({ first_id: Number(f.first_id), last_id: Number(f.last_id), n: Number(f.n) }));
+      const batches = planBatches(listed, limits);
       const result: CompactionResult = { batches: 0, rowsRead: 0, rowsWritten: 0 };
       for (const batch of batches) {
-        const done = await mergeBatch(batch);
+        const newest = batch.at(-1) === listed.at(-1) && batch.reduce((sum, fragment) => sum + fragment.n, 0) < limits.groupSize;
+        const done = await mergeBatch(batch, newest);
         if (!done) continue;
         result.batches += 1;
         result.rowsRead += done[0];

@@ -10,7 +10,7 @@ export const POSTING_GROUP = 8192;
  * A group of fewer records is a fragment: its rows pay a B-tree row's overhead for one or two
  * postings each, so it is listed in `index_fragments` and merged later (data/index-compactor.ts).
  */
-export const FRAGMENT_BELOW = 1024;
+export const FRAGMENT_BELOW = 128;
 
 export type IndexWriter = {
   add(records: Array<{ id: number; titleFolded: string }>): Promise<void>;
