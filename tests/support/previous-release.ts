@@ -11,8 +11,18 @@ import { join, resolve } from 'node:path';
  */
 const PREVIOUS_RELEASE = 'd64ef9be32a9ee65b18bfc41e19debb5f8191189';
 
+function hasCommit(): boolean {
+  try {
+    execFileSync('git', ['cat-file', '-e', `${PREVIOUS_RELEASE}^{commit}`], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function checkOutPreviousRelease(): { root: string; remove(): void } {
-  execFileSync('git', ['cat-file', '-e', `${PREVIOUS_RELEASE}^{commit}`], { stdio: 'pipe' });
+  // A shallow clone lacks it: fetch that one commit from where this clone came from.
+  if (!hasCommit()) execFileSync('git', ['fetch', '--quiet', '--depth=1', 'origin', PREVIOUS_RELEASE], { stdio: 'pipe' });
   const root = mkdtempSync(join(tmpdir(), 'records-previous-'));
   execSync(`git archive ${PREVIOUS_RELEASE} service package.json tsconfig.json | tar -x -C '${root}'`, { stdio: 'pipe' });
   symlinkSync(resolve('node_modules'), join(root, 'node_modules'));
