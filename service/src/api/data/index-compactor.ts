@@ -59,7 +59,7 @@ export function planBatches(fragments: readonly Fragment[], limits: CompactionLi
   return batches;
 }
 
-/** What a pass did: batches merged, posting rows before and after. */
+/** What a pass did: batches merged, posting rows merged away, and rows they were merged into. */
 export type CompactionResult = { batches: number; rowsRead: number; rowsWritten: number };
 
 /**
