@@ -5,7 +5,7 @@ import type { GrowthPoint } from './growth.js';
 import { fourWriters, latencies, load } from './harness.js';
 import type { BenchInputs } from './inputs.js';
 import { SETTINGS } from './settings.js';
-import type { tableSizes } from './table-sizes.js';
+import { scalar, type tableSizes } from './table-sizes.js';
 
 /** Growing the bench database as NDJSON streams through the service, and measuring it at each size. */
 
@@ -27,8 +27,8 @@ export function recordLoader(pool: Pool, url: string) {
   let loadedTotal = 0;
   /** Loads until the table holds `target` records (bulk scenarios add records of their own). */
   const loadUpTo = async (target: number) => {
-    const [[counted]] = (await pool.query('select count(*) as n from records')) as unknown as [[{ n: number }]];
-    const response = await postNdjsonStream(url, ndjsonChunks(take(Math.max(0, target - Number(counted.n))), 256 * 1024));
+    const counted = await scalar(pool, 'select count(*) from records');
+    const response = await postNdjsonStream(url, ndjsonChunks(take(Math.max(0, target - counted)), 256 * 1024));
     loadedTotal += ((await response.json()) as { inserted: number }).inserted;
   };
   return { loadUpTo, loaded: () => loadedTotal };

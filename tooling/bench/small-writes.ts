@@ -5,7 +5,7 @@ import { generateRecords } from '../generate-records.js';
 import { latencies, type Figure } from './harness.js';
 import type { BenchInputs } from './inputs.js';
 import type { Row } from './report.js';
-import type { tableSizes } from './table-sizes.js';
+import { scalar, type tableSizes } from './table-sizes.js';
 
 /**
  * Small writes on top of the bulk-loaded table, as most clients write: BENCH_SMALL_WRITES records
@@ -16,6 +16,8 @@ import type { tableSizes } from './table-sizes.js';
 
 const SMALL_WRITES = Number(process.env.BENCH_SMALL_WRITES ?? 100_000);
 const WRITERS = 8;
+/** Records written as fragments and not merged yet. */
+const PENDING = 'select coalesce(sum(n), 0) from index_fragments';
 
 type Sizes = Awaited<ReturnType<typeof tableSizes>>;
 
@@ -27,20 +29,10 @@ async function postingsOf(pool: Pool, after: number, upTo: number): Promise<{ ro
   return { rows: Number(row.n), idBytes: Number(row.bytes) };
 }
 
-async function maxId(pool: Pool): Promise<number> {
-  const [[row]] = (await pool.query('select coalesce(max(id), 0) as id from records')) as unknown as [[{ id: number | string }]];
-  return Number(row.id);
-}
-
-async function pendingFragments(pool: Pool): Promise<number> {
-  const [[row]] = (await pool.query('select coalesce(sum(n), 0) as n from index_fragments')) as unknown as [[{ n: number | string }]];
-  return Number(row.n);
-}
-
 export async function smallWrites(pool: Pool, url: string, inputs: BenchInputs, indexSize: () => Promise<Sizes>): Promise<{ rows: Row[]; note: string }> {
   const contains = () => latencies(inputs.terms, (term) => inputs.fetchBody(`${url}/v1/?contains=${term}`));
   const before = await indexSize();
-  const bulkEnd = await maxId(pool);
+  const bulkEnd = await scalar(pool, 'select coalesce(max(id), 0) from records');
   await contains();
   const containsBefore = await contains();
 
@@ -65,8 +57,8 @@ export async function smallWrites(pool: Pool, url: string, inputs: BenchInputs, 
   const writeSeconds = (performance.now() - started) / 1000;
   // The service merges on its own (a pass per 2,048 records written as fragments, and every 30 s).
   const settleBy = Date.now() + 120_000;
-  while ((await pendingFragments(pool)) >= COMPACTION.mergeAt && Date.now() < settleBy) await sleep(500);
-  const pending = await pendingFragments(pool);
+  while ((await scalar(pool, PENDING)) >= COMPACTION.mergeAt && Date.now() < settleBy) await sleep(500);
+  const pending = await scalar(pool, PENDING);
   const after = await indexSize();
   await contains();
   const containsAfter = await contains();

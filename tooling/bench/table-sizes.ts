@@ -1,5 +1,11 @@
 import type { Pool } from 'mysql2/promise';
 
+/** The one number a one-row, one-column query answers (a count, a sum, a max). */
+export async function scalar(pool: Pool, sql: string): Promise<number> {
+  const [[row]] = (await pool.query(sql)) as unknown as [[Record<string, number | string | null>]];
+  return Number(Object.values(row)[0] ?? 0);
+}
+
 /**
  * The records in the bench database and, per record, the bytes and rows of the search index
  * (`title_postings`) and the bytes of the records table, from InnoDB's statistics after ANALYZE.
@@ -10,8 +16,7 @@ export async function tableSizes(pool: Pool, schema: string) {
     'select table_name as name, data_length + index_length as bytes, table_rows as row_count from information_schema.tables where table_schema = ?',
     [schema],
   )) as unknown as [Array<{ name: string; bytes: number; row_count: number }>];
-  const [[counted]] = (await pool.query('select count(*) as n from records')) as unknown as [[{ n: number }]];
-  const records = Number(counted.n);
+  const records = await scalar(pool, 'select count(*) from records');
   const table = (name: string) => tables.find((candidate) => candidate.name === name);
   return {
     records,

@@ -79,19 +79,21 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
     const rows = (await locking(
       trx('title_postings').select('trigram', 'first_id', 'n', 'ids').whereIn('trigram', grams).whereBetween('first_id', [low, high]).orderBy(['trigram', 'first_id']),
     )) as PostingRead[];
+    const byGram = new Map<string, PostingRead[]>();
+    for (const row of rows) {
+      const group = byGram.get(row.trigram);
+      if (group) group.push(row);
+      else byGram.set(row.trigram, [row]);
+    }
     const doomed: Array<[string, number]> = [];
     const kept: Array<{ key: [string, number]; n: number; ids: Buffer }> = [];
-    for (let start = 0; start < rows.length; ) {
-      const gram = (rows[start] as PostingRead).trigram;
-      let end = start;
+    for (const [gram, group] of byGram) {
+      // Oldest first, as many as fit in a group (the oldest always).
       let total = 0;
-      while (end < rows.length && (rows[end] as PostingRead).trigram === gram && (end === start || total + Number((rows[end] as PostingRead).n) <= limits.groupSize)) {
-        total += Number((rows[end] as PostingRead).n);
-        end += 1;
-      }
-      const taken = rows.slice(start, end);
-      while (end < rows.length && (rows[end] as PostingRead).trigram === gram) end += 1;
-      start = end;
+      const taken = group.filter((row, index) => {
+        total += Number(row.n);
+        return index === 0 || total <= limits.groupSize;
+      });
       if (taken.length < 2) continue;
       // The oldest row's first id is the smallest of all: the merged row keeps its key.
       const base = Number((taken[0] as PostingRead).first_id);
@@ -121,9 +123,10 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
   /**
    * Merges one batch in one transaction; skips it when another compactor holds any of its
    * fragments. `relist`: the batch is the newest and under a group's size, so its merged rows are
-   * listed again as one fragment, to grow with the small writes that follow into a full group.
+   * listed again as one fragment of its `records`, to grow with the small writes that follow into a
+   * full group.
    */
-  async function mergeBatch(batch: Fragment[], relist: boolean): Promise<[number, number] | null> {
+  async function mergeBatch(batch: Fragment[], records: number, relist: boolean): Promise<[number, number] | null> {
     const keys = batch.map((fragment) => fragment.first_id);
     const low = Math.min(...keys);
     const high = Math.max(...batch.map((fragment) => fragment.last_id));
@@ -146,7 +149,7 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
           written += w;
         }
         // Listed again as the first fragment, updated in place (no insert over a deleted key).
-        if (relist) await trx('index_fragments').where('first_id', low).update({ last_id: high, n: batch.reduce((sum, fragment) => sum + fragment.n, 0) });
+        if (relist) await trx('index_fragments').where('first_id', low).update({ last_id: high, n: records });
         await trx('index_fragments')
           .whereIn(
             'first_id',
@@ -167,8 +170,8 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
       const batches = planBatches(listed, limits);
       const result: CompactionResult = { batches: 0, rowsRead: 0, rowsWritten: 0 };
       for (const batch of batches) {
-        const newest = batch.at(-1) === listed.at(-1) && batch.reduce((sum, fragment) => sum + fragment.n, 0) < limits.groupSize;
-        const done = await mergeBatch(batch, newest);
+        const records = batch.reduce((sum, fragment) => sum + fragment.n, 0);
+        const done = await mergeBatch(batch, records, batch.at(-1) === listed.at(-1) && records < limits.groupSize);
         if (!done) continue;
         result.batches += 1;
         result.rowsRead += done[0];
