@@ -43,7 +43,7 @@ if (!mysqlServer || !redisUrl) throw new Error('run through `make bench` (script
 async function main() {
   const database = await createBenchDatabase(mysqlServer);
   const services = await startServices(database, redisUrl);
-  const { keyPrefix, cached, uncached, preloaded, untraced, traced } = services;
+  const { keyPrefix, cached, uncached, inline, preloaded, untraced, traced } = services;
   const pool = mysql.createPool({ uri: database.DATABASE_URL, connectionLimit: 8 });
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -93,7 +93,7 @@ async function main() {
     const serviceRate = median(bulk.service);
 
     // 3. Reads at a fixed rate during a bulk load, against the same reads at idle (bench/reads.ts).
-    notes.push(await readsDuringLoad(add, rounds, { uncached, rawMysql }, idPaths, serviceRate, inputs.postBatch));
+    notes.push(await readsDuringLoad(add, rounds, { uncached, inline, rawMysql }, idPaths, serviceRate, inputs.postBatch));
     await stop(rawRedis);
     await stop(rawMysql);
     await stop(koaRedis);

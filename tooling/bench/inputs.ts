@@ -11,8 +11,8 @@ export function benchInputs(serviceUrl: string) {
 
   const batches = Array.from({ length: 40 }, (_, b) => [...generateRecords(1000, 1000 + b, 0)]);
   const bodies = batches.map((items) => JSON.stringify({ items }));
-  const postBatch = (batch: number) =>
-    fetch(`${serviceUrl}/v1/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[batch % bodies.length] }).then((r) => r.arrayBuffer());
+  const postBatch = (batch: number, url = serviceUrl) =>
+    fetch(`${url}/v1/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[batch % bodies.length] }).then((r) => r.arrayBuffer());
   const timeRange = (range: string) => fetchBody(`${serviceUrl}/v1/?${range}`);
   const ranges = months.map(([after, before]) => `after=${iso(after)}&before=${iso(before)}`);
   return { idPathsUpTo, terms, months, fetchBody, batches, postBatch, timeRange, ranges };

@@ -65,24 +65,34 @@ export async function readRounds(add: Add, servers: Record<'cached' | 'uncached'
 
 /**
  * Reads at a fixed rate (a quarter of the service's by-id maximum), at idle and next to a bulk
- * load paced at half the service's bulk rate. Fixed-rate reads make p99 comparable. Returns the
- * note that says so.
+ * load paced at half the service's bulk rate. Fixed-rate reads make p99 comparable. The two
+ * designs of issue #34 side by side, in the same rounds: the service as shipped (writes prepared
+ * on worker threads), the same with WRITE_WORKERS=0 (prepared on the event loop), and the load
+ * sent to a separate process, as a writer Deployment behind Kong would take it. Returns the note
+ * that says so.
  */
-export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<'uncached' | 'rawMysql', Server>, idPaths: string[], serviceRate: number, postBatch: BenchInputs['postBatch']): Promise<string> {
-  const { uncached, rawMysql } = servers;
+export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<'uncached' | 'inline' | 'rawMysql', Server>, idPaths: string[], serviceRate: number, postBatch: BenchInputs['postBatch']): Promise<string> {
+  const { uncached, inline, rawMysql } = servers;
   const readRate = Math.round(median((rounds[SCENARIOS.byId]?.service ?? []).map((figure) => figure.rps)) / 4);
+  const reads = (server: Server) => load(server.url, idPaths, { connections: 4, rate: readRate });
+  const halfSpeedLoad = (writer: Server) => pacedWriter(SECONDS * 1000, serviceRate / 2, (batch) => postBatch(batch, writer.url));
   const writeRates: number[] = [];
   const rawDuringLoad: Array<{ idle: number; busy: number }> = [];
   for (let round = 1; round <= ROUNDS; round += 1) {
     console.log(`reads during a bulk load, round ${round}/${ROUNDS}`);
-    const idle = await load(uncached.url, idPaths, { connections: 4, rate: readRate });
-    const [busy, writeRate] = await Promise.all([load(uncached.url, idPaths, { connections: 4, rate: readRate }), pacedWriter(SECONDS * 1000, serviceRate / 2, postBatch)]);
+    const idle = await reads(uncached);
+    const [busy, writeRate] = await Promise.all([reads(uncached), halfSpeedLoad(uncached)]);
     writeRates.push(writeRate);
     add(SCENARIOS.duringLoad, busy, idle);
+    const inlineIdle = await reads(inline);
+    const [inlineBusy] = await Promise.all([reads(inline), halfSpeedLoad(inline)]);
+    add(SCENARIOS.duringLoadInline, inlineBusy, inlineIdle);
+    const [besideWriter] = await Promise.all([reads(uncached), halfSpeedLoad(inline)]);
+    add(SCENARIOS.duringLoadWriter, besideWriter, idle);
     // Context, not a goal: the bare server's reads next to the same load show what the database
     // and the shared cores cost, apart from anything the service's event loop adds.
-    const rawIdle = await load(rawMysql.url, idPaths, { connections: 4, rate: readRate });
-    const [rawBusy] = await Promise.all([load(rawMysql.url, idPaths, { connections: 4, rate: readRate }), pacedWriter(SECONDS * 1000, serviceRate / 2, postBatch)]);
+    const rawIdle = await reads(rawMysql);
+    const [rawBusy] = await Promise.all([reads(rawMysql), halfSpeedLoad(uncached)]);
     rawDuringLoad.push({ idle: rawIdle.p99, busy: rawBusy.p99 });
   }
   const rawIdleP99 = median(rawDuringLoad.map((r) => r.idle));

@@ -28,6 +28,8 @@ export const SCENARIOS = {
   contains: 'search contains (5-digit term), uncached',
   range: 'search, one-month date range, uncached',
   duringLoad: 'GET /v1/:id during a bulk load at half speed',
+  duringLoadInline: 'reference: the same with writes prepared on the event loop (WRITE_WORKERS=0)',
+  duringLoadWriter: 'reference: GET /v1/:id while the same load goes to a separate writer process',
   tracingOff: 'GET /v1/:id from the database, tracing module loaded but off',
   tracingOn: 'GET /v1/:id from the database, tracing on (every request sampled)',
 } as const;
@@ -53,7 +55,10 @@ export function judge(name: string, service: Figure, baseline: Figure): Omit<Row
     case SCENARIOS.range:
       return { baselineName: 'node:http + the raw indexed SQL', ratio: latency, ratioOf: 'p50 latency', goal: '<= 1.5x', met: latency <= 1.5 };
     case SCENARIOS.duringLoad:
-      return { baselineName: 'the same reads at idle', ratio: service.p99 / baseline.p99, ratioOf: 'p99 latency', goal: 'p99 <= 2x', met: service.p99 / baseline.p99 <= 2 };
+      return { baselineName: 'the same reads at idle', ratio: service.p99 / baseline.p99, ratioOf: 'p99 latency', goal: 'p99 <= 1.5x', met: service.p99 / baseline.p99 <= 1.5 };
+    case SCENARIOS.duringLoadInline:
+    case SCENARIOS.duringLoadWriter:
+      return { baselineName: 'the same reads at idle', ratio: service.p99 / baseline.p99, ratioOf: 'p99 latency', goal: 'reference (the design not chosen)', met: true };
     case SCENARIOS.tracingOff:
       return { baselineName: 'the same service without the tracing module (two fresh processes, A B B A)', ratio: throughput, ratioOf: 'req/s', goal: '>= 0.97 (no measurable cost)', met: throughput >= 0.97 };
     case SCENARIOS.tracingOn:

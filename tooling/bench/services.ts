@@ -4,7 +4,7 @@ import mysql from 'mysql2/promise';
 import { startCollector } from './collector.js';
 import { startProcess, stop } from './harness.js';
 
-/** What make bench measures: the bench database, and the service started four ways against it. */
+/** What make bench measures: the bench database, and the service started six ways against it. */
 
 /** records_bench on the test MariaDB, dropped, created and migrated: the DATABASE_URL of the service. */
 export async function createBenchDatabase(mysqlServer: string): Promise<{ DATABASE_URL: string }> {
@@ -33,6 +33,9 @@ export async function startServices(database: { DATABASE_URL: string }, redisUrl
   const entrypoint = ['--import', './service/dist/api/tracing.js', 'service/dist/main.js', 'serve'];
   const cached = await startProcess(entrypoint, { ...serviceEnv, REDIS_URL: redisUrl, CACHE_KEY_PREFIX: keyPrefix });
   const uncached = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off' });
+  // Loads that spare reads: the same service preparing writes on its event loop, which also
+  // plays a separate writer Deployment's process (bench/reads.ts).
+  const inline = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off', WRITE_WORKERS: '0' });
   // Tracing's cost: the same service without the tracing module, and with tracing on, every request sampled.
   const collector = await startCollector();
   // Tracing off is judged between two processes with the same history (neither serves the load):
@@ -40,12 +43,12 @@ export async function startServices(database: { DATABASE_URL: string }, redisUrl
   const preloaded = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off' });
   const untraced = await startProcess(['service/dist/main.js', 'serve'], { ...serviceEnv, CACHE: 'off' });
   const traced = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'always_on' });
-  return { keyPrefix, cached, uncached, preloaded, untraced, traced, collector };
+  return { keyPrefix, cached, uncached, inline, preloaded, untraced, traced, collector };
 }
 
 type Services = Awaited<ReturnType<typeof startServices>>;
 
-export async function stopServices({ cached, uncached, preloaded, untraced, traced, collector }: Services): Promise<void> {
-  for (const server of [cached, uncached, preloaded, untraced, traced]) await stop(server);
+export async function stopServices({ cached, uncached, inline, preloaded, untraced, traced, collector }: Services): Promise<void> {
+  for (const server of [cached, uncached, inline, preloaded, untraced, traced]) await stop(server);
   await collector.stop();
 }

@@ -30,6 +30,8 @@ const schema = z.object({
   // Rows per multi-row INSERT; 6 bound values per row stays under SQLite's 32766-variable limit.
   INSERT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   BULK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  // Worker threads preparing writes (folding, formatting INSERTs, posting rows) off the event loop; 0 prepares them inline.
+  WRITE_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
   // The longest a search may run; a broader one is stopped (422) instead of keeping the database busy.
   SEARCH_TIME_LIMIT_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   SEARCHES_PER_CALLER: z.coerce.number().int().min(1).max(1000).default(4),
@@ -72,6 +74,8 @@ export type Config = {
   ndjson: { bodyLimit: number; maxLineBytes: number };
   insertBatchSize: number;
   bulkConcurrency: number;
+  /** Worker threads preparing writes; 0 prepares them on the event loop. */
+  writeWorkers: number;
   searchTimeLimitMs: number;
   searchesPerCaller: number;
   bodyMinBytesPerSecond: number;
@@ -114,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     ndjson: { bodyLimit: values.NDJSON_BODY_LIMIT, maxLineBytes: values.NDJSON_MAX_LINE_BYTES },
     insertBatchSize: values.INSERT_BATCH_SIZE,
     bulkConcurrency: values.BULK_CONCURRENCY,
+    writeWorkers: values.WRITE_WORKERS,
     searchTimeLimitMs: values.SEARCH_TIME_LIMIT_MS,
     searchesPerCaller: values.SEARCHES_PER_CALLER,
     bodyMinBytesPerSecond: values.BODY_MIN_BYTES_PER_SECOND,

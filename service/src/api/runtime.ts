@@ -16,6 +16,8 @@ import { ConfigError } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
 import { createIdempotencyStore } from './data/idempotency-store.js';
 import { createRecordsStore } from './data/records-store.js';
+import { createPreparerPool } from './data/preparer-pool.js';
+import { inlinePreparers } from './data/preparers.js';
 import { COMPACTION, createIndexCompactor } from './data/index-compactor.js';
 import { createCompactionSchedule } from './data/compaction-schedule.js';
 import { createSearchIndex } from './data/search-index.js';
@@ -79,8 +81,9 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     metrics.cacheRequests.inc({ operation, outcome }),
   );
   const compaction = createCompactionSchedule({ compactor: createIndexCompactor({ db }), logger, mergeAt: COMPACTION.mergeAt, intervalMs: COMPACTION_INTERVAL_MS });
+  const preparers = config.writeWorkers > 0 ? createPreparerPool({ size: config.writeWorkers, logger }) : inlinePreparers();
   const records = createRecordsService({
-    store: createRecordsStore({ db, batchSize: config.insertBatchSize, onFragments: compaction.written }),
+    store: createRecordsStore({ db, batchSize: config.insertBatchSize, onFragments: compaction.written, preparers }),
     index: createSearchIndex({ db, timeLimitMs: config.searchTimeLimitMs }),
     idempotency: createIdempotencyStore({ db }),
     observer: { stored: (n) => metrics.recordsIngested.inc(n), rejected: (n) => metrics.recordsRejected.inc(n) },
@@ -132,6 +135,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     },
     close: async () => {
       await compaction.stop();
+      await preparers.close();
       await cache.close();
       await db.close();
     },

@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
 import type { Engine } from './engine.js';
-import { insertRows } from './insert-rows.js';
+import { prepareInsert, type PreparedInsert } from './insert-rows.js';
 import { createPostingsBuilder, POSTING_COLUMNS } from './postings.js';
 import { rowsPerStatement } from './record-rows.js';
 
@@ -12,39 +11,39 @@ export const POSTING_GROUP = 8192;
  */
 export const FRAGMENT_BELOW = 128;
 
-export type IndexWriter = {
-  add(records: Array<{ id: number; titleFolded: string }>): Promise<void>;
-  /** Writes what is buffered; resolves to the records written as fragments by this transaction. */
-  flush(): Promise<number>;
-};
+/** The INSERTs still to run before commit, and how many records they index as fragments. */
+export type IndexFlush = { inserts: PreparedInsert[]; fragmentRecords: number };
 
 /**
  * Keeps the search index of one write transaction: titles are collected as they are inserted and
- * written as posting rows when a group is full and before commit, inside the same transaction, so
- * index and data commit or roll back together.
+ * turned into posting rows when a group is full and before commit. It touches no database: the
+ * transaction runs the INSERTs it returns (data/write-transaction.ts), so index and data commit or
+ * roll back together, and the CPU work can run on a worker thread.
  */
-export function createIndexWriter(trx: Knex.Transaction, engine: Engine, groupSize = POSTING_GROUP): IndexWriter {
+export function createIndexWriter(engine: Engine, groupSize = POSTING_GROUP) {
   const builder = createPostingsBuilder();
   const perStatement = rowsPerStatement(engine);
   let fragmentRecords = 0;
-  async function write(): Promise<void> {
-    if (builder.records === 0) return;
+  function drain(): PreparedInsert[] {
+    if (builder.records === 0) return [];
     const { first, last, records } = builder.span;
     const rows = builder.drain().map((row) => [row.trigram, row.first_id, row.n, row.ids]);
-    for (let start = 0; start < rows.length; start += perStatement) await insertRows(trx, engine, 'title_postings', POSTING_COLUMNS, rows.slice(start, start + perStatement));
+    const inserts: PreparedInsert[] = [];
+    for (let start = 0; start < rows.length; start += perStatement) inserts.push(prepareInsert(engine, 'title_postings', POSTING_COLUMNS, rows.slice(start, start + perStatement)));
     if (records < Math.min(FRAGMENT_BELOW, groupSize)) {
-      await insertRows(trx, engine, 'index_fragments', ['first_id', 'last_id', 'n'], [[first, last, records]]);
+      inserts.push(prepareInsert(engine, 'index_fragments', ['first_id', 'last_id', 'n'], [[first, last, records]]));
       fragmentRecords += records;
     }
+    return inserts;
   }
   return {
-    async add(records) {
+    /** Adds inserted records (in increasing id order); returns the INSERTs of a group that filled. */
+    add(records: Array<{ id: number; titleFolded: string }>): PreparedInsert[] {
       for (const { id, titleFolded } of records) builder.add(id, titleFolded);
-      if (builder.records >= groupSize) await write();
+      return builder.records >= groupSize ? drain() : [];
     },
-    async flush() {
-      await write();
-      return fragmentRecords;
+    flush(): IndexFlush {
+      return { inserts: drain(), fragmentRecords };
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { RecordsStore } from '../domain/ports.js';
 import type { Database } from './database.js';
 import { guarded, unavailable } from './guarded.js';
+import { inlinePreparers, type Preparers } from './preparers.js';
 import { COLUMNS, fromRow, type RecordRow } from './record-rows.js';
 import { openWriteTransaction } from './write-transaction.js';
 
@@ -13,17 +14,20 @@ const FIND_BY_ID = `select ${COLUMNS.join(', ')} from records where id = ?`;
  * `postingGroup`: records per posting row group of the search index (tests lower it to cover
  * transactions that write several groups). `onFragments` hears, after each commit, how many
  * records it indexed as fragments (the compactor merges them once enough have gathered).
+ * `preparers`: where each transaction's CPU work runs (a worker pool in the service).
  */
 export function createRecordsStore({
   db,
   batchSize,
   postingGroup,
   onFragments,
+  preparers = inlinePreparers(),
 }: {
   db: Database;
   batchSize: number;
   postingGroup?: number;
   onFragments?: (records: number) => void;
+  preparers?: Preparers;
 }): RecordsStore {
   const { knex, engine } = db;
   return {
@@ -32,9 +36,10 @@ export function createRecordsStore({
       // through unchanged; anything else that fails here (begin, rollback, commit) is the database's.
       let workError: unknown = null;
       let fragments = 0;
+      const preparer = preparers.open({ engine, groupSize: postingGroup });
       try {
         const result = await knex.transaction(async (trx) => {
-          const { tx, finish } = openWriteTransaction(trx, { engine, batchSize, postingGroup });
+          const { tx, finish } = openWriteTransaction(trx, { engine, batchSize, preparer });
           const done = await work(tx).catch((error: unknown) => {
             workError = error;
             throw error;
@@ -47,6 +52,8 @@ export function createRecordsStore({
       } catch (error) {
         if (error === workError) throw error;
         throw unavailable(error);
+      } finally {
+        preparer.close();
       }
     },
 

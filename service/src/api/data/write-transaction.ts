@@ -4,21 +4,21 @@ import type { NewRecord } from '../domain/record.js';
 import type { Engine } from './engine.js';
 import { guarded } from './guarded.js';
 import { rememberIn } from './idempotency-store.js';
-import { insertRows } from './insert-rows.js';
-import { INSERT_COLUMNS, rowsPerStatement, toRow } from './record-rows.js';
-import { createIndexWriter, type IndexWriter } from './index-writer.js';
+import { runInsert } from './insert-rows.js';
+import type { PreparerSession } from './preparers.js';
+import { rowsPerStatement } from './record-rows.js';
 
 /**
  * What one write transaction touches, in one place: the records table, its search index and the
- * idempotency keys, all on the same `trx`, so they commit or roll back together. Each step of the
- * work maps its database failure to Unavailable; `finish` writes what the index still buffers and
- * resolves to the records the transaction indexed as fragments (index-writer.ts).
+ * idempotency keys, all on the same `trx`, so they commit or roll back together. The statements
+ * come from the transaction's preparer (data/batch-preparer.ts, maybe on a worker thread); this
+ * runs them. Each step of the work maps its database failure to Unavailable; `finish` writes
+ * what the index still buffers and resolves to the records the transaction indexed as fragments.
  */
 export function openWriteTransaction(
   trx: Knex.Transaction,
-  { engine, batchSize, postingGroup }: { engine: Engine; batchSize: number; postingGroup?: number | undefined },
+  { engine, batchSize, preparer }: { engine: Engine; batchSize: number; preparer: PreparerSession },
 ): { tx: WriteTransaction; finish(): Promise<number> } {
-  const index = createIndexWriter(trx, engine, postingGroup);
   const recordsPerBatch = Math.min(batchSize, rowsPerStatement(engine));
   return {
     tx: {
@@ -26,14 +26,18 @@ export function openWriteTransaction(
         guarded(async () => {
           const ids: number[] = [];
           for (let start = 0; start < records.length; start += recordsPerBatch) {
-            ids.push(...(await insertBatch(trx, engine, index, records.slice(start, start + recordsPerBatch))));
+            ids.push(...(await insertBatch(trx, engine, preparer, records.slice(start, start + recordsPerBatch))));
           }
           return ids;
         }),
       remember: (entry, nowMs) => guarded(() => rememberIn(trx, entry, nowMs)),
     },
     // Outside the work: its failure is the transaction's, which records-store.ts maps.
-    finish: () => index.flush(),
+    finish: async () => {
+      const { inserts, fragmentRecords } = await preparer.finish();
+      for (const insert of inserts) await runInsert(trx, insert);
+      return fragmentRecords;
+    },
   };
 }
 
@@ -43,11 +47,9 @@ export function openWriteTransaction(
  * checks) and report the first; SQLite runs the statement alone inside the transaction and
  * reports the last.
  */
-async function insertBatch(trx: Knex.Transaction, engine: Engine, index: IndexWriter, batch: NewRecord[]): Promise<number[]> {
-  const rows = batch.map(toRow);
-  const reported = await insertRows(trx, engine, 'records', INSERT_COLUMNS, rows);
+async function insertBatch(trx: Knex.Transaction, engine: Engine, preparer: PreparerSession, batch: NewRecord[]): Promise<number[]> {
+  const reported = await runInsert(trx, await preparer.records(batch));
   const first = engine === 'mysql' ? reported : reported - batch.length + 1;
-  const ids = batch.map((_, offset) => first + offset);
-  await index.add(rows.map((row, offset) => ({ id: ids[offset] as number, titleFolded: row[4] })));
-  return ids;
+  for (const insert of await preparer.inserted(first)) await runInsert(trx, insert);
+  return batch.map((_, offset) => first + offset);
 }

@@ -1,0 +1,33 @@
+import { parentPort } from 'node:worker_threads';
+import { createBatchPreparer, type BatchPreparer, type PreparerOptions } from './batch-preparer.js';
+import type { PreparerRequest } from './preparer-pool.js';
+
+/** A worker thread of data/preparer-pool.ts: one batch preparer per open session. */
+const port = parentPort;
+if (!port) throw new Error('preparer-worker runs as a worker thread');
+const sessions = new Map<number, BatchPreparer>();
+
+function run(request: PreparerRequest): unknown {
+  if (request.op === 'open') {
+    sessions.set(request.session, createBatchPreparer(request.arg as PreparerOptions));
+    return undefined;
+  }
+  const preparer = sessions.get(request.session);
+  if (request.op === 'close') {
+    sessions.delete(request.session);
+    return undefined;
+  }
+  if (!preparer) throw new Error(`no open session ${request.session}`);
+  if (request.op === 'records') return preparer.records(request.arg as Parameters<BatchPreparer['records']>[0]);
+  if (request.op === 'inserted') return preparer.inserted(request.arg as number);
+  return preparer.finish();
+}
+
+port.on('message', (request: PreparerRequest) => {
+  try {
+    const result = run(request);
+    if (request.call !== 0) port.postMessage({ call: request.call, result });
+  } catch (error) {
+    if (request.call !== 0) port.postMessage({ call: request.call, error: error instanceof Error ? error.message : String(error) });
+  }
+});

@@ -1,0 +1,34 @@
+import type { NewRecord } from '../domain/record.js';
+import { createBatchPreparer, type PreparerOptions } from './batch-preparer.js';
+import type { IndexFlush } from './index-writer.js';
+import type { PreparedInsert } from './insert-rows.js';
+
+/** A write transaction's batch preparer (data/batch-preparer.ts), wherever it runs. */
+export type PreparerSession = {
+  records(records: NewRecord[]): Promise<PreparedInsert>;
+  inserted(firstId: number): Promise<PreparedInsert[]>;
+  finish(): Promise<IndexFlush>;
+  /** Drops the session's state (after `finish`, or when the transaction failed). */
+  close(): void;
+};
+
+export type Preparers = {
+  open(options: PreparerOptions): PreparerSession;
+  close(): Promise<void>;
+};
+
+/** Preparers on the calling thread: tests and WRITE_WORKERS=0. */
+export function inlinePreparers(): Preparers {
+  return {
+    open(options) {
+      const preparer = createBatchPreparer(options);
+      return {
+        records: async (records) => preparer.records(records),
+        inserted: async (firstId) => preparer.inserted(firstId),
+        finish: async () => preparer.finish(),
+        close: () => {},
+      };
+    },
+    close: async () => {},
+  };
+}

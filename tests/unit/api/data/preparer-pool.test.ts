@@ -1,0 +1,91 @@
+import { expect } from 'chai';
+import pino from 'pino';
+import { createPreparerPool } from '../../../../service/src/api/data/preparer-pool.js';
+import { inlinePreparers, type PreparerSession, type Preparers } from '../../../../service/src/api/data/preparers.js';
+import type { Engine } from '../../../../service/src/api/data/engine.js';
+import type { NewRecord } from '../../../../service/src/api/domain/record.js';
+
+const silent = pino({ level: 'silent' });
+const record = (title: string | null, i: number): NewRecord => ({ title, uri: `https://example.com/${i}`, dateMs: i * 86_400_000, dateRaw: `day ${i}` });
+const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => record(i % 7 === 0 ? null : `Ünïcode title ${from + i} ÆØ`, from + i));
+
+/** Bytes as hex: a Buffer comes back from a worker as a plain Uint8Array. */
+function comparable(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (Array.isArray(value)) return value.map(comparable);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, each]) => [key, comparable(each)]));
+  return value;
+}
+
+/** One transaction's calls, in the order write-transaction.ts makes them: a batch that fills a group, then one left for commit. */
+async function transcript(session: PreparerSession): Promise<unknown[]> {
+  const steps: unknown[] = [];
+  steps.push(await session.records(batch(0, 100)), await session.inserted(1_000));
+  steps.push(await session.records(batch(100, 40)), await session.inserted(5_000));
+  steps.push(await session.finish());
+  session.close();
+  return steps.map(comparable);
+}
+
+describe('write preparers on worker threads (data/preparer-pool.ts)', function () {
+  let pool: Preparers;
+  before(() => {
+    pool = createPreparerPool({ size: 2, logger: silent });
+  });
+  after(() => pool.close());
+
+  for (const engine of ['mysql', 'sqlite'] as Engine[]) {
+    it(`prepares on a worker exactly the statements prepared inline (${engine})`, async () => {
+      const onWorker = await transcript(pool.open({ engine, groupSize: 64 }));
+      const inline = await transcript(inlinePreparers().open({ engine, groupSize: 64 }));
+      expect(onWorker).to.deep.equal(inline);
+      // The first batch fills a group (its posting rows come with its ids); the second, 40 records,
+      // is written at commit as a fragment, and listed: the transcript holds postings, not just records.
+      const filled = onWorker[1] as Array<{ table: string }>;
+      expect(filled.map((insert) => insert.table)).to.deep.equal(['title_postings']);
+      const finish = onWorker.at(-1) as { fragmentRecords: number; inserts: Array<{ table: string }> };
+      expect(finish.fragmentRecords).to.equal(40);
+      expect(finish.inserts.map((insert) => insert.table)).to.deep.equal(['title_postings', 'index_fragments']);
+    });
+  }
+
+  it('keeps concurrent sessions apart', async () => {
+    const sessions = Array.from({ length: 6 }, () => pool.open({ engine: 'mysql', groupSize: 64 }));
+    const transcripts = await Promise.all(sessions.map((session) => transcript(session)));
+    const inline = await transcript(inlinePreparers().open({ engine: 'mysql', groupSize: 64 }));
+    for (const each of transcripts) expect(each).to.deep.equal(inline);
+  });
+
+  it('fails only the call whose preparation throws', async () => {
+    const broken = pool.open({ engine: 'mysql' });
+    // Validation never lets a number through as a title; here it makes folding throw inside the worker.
+    await broken.records([{ title: 5 as unknown as string, uri: null, dateMs: 0, dateRaw: '1970' }]).then(
+      () => expect.fail('a title that cannot be folded was prepared'),
+      (error: Error) => expect(error.message).to.match(/normalize/),
+    );
+    broken.close();
+    expect(await transcript(pool.open({ engine: 'mysql', groupSize: 64 }))).to.have.length(5);
+  });
+
+  it('fails the calls of a worker that dies, and replaces it', async () => {
+    const dying = createPreparerPool({ size: 1, logger: silent, workerUrl: new URL('../../../support/exiting-preparer-worker.ts', import.meta.url) });
+    try {
+      const session = dying.open({ engine: 'mysql' });
+      await session.records(batch(0, 3)).then(
+        () => expect.fail('a worker that exited answered'),
+        (error: Error) => expect(error.message).to.match(/exited \(3\)/),
+      );
+      // The session was on the dead worker: it fails at once instead of waiting forever.
+      await session.finish().then(
+        () => expect.fail('a session of a dead worker answered'),
+        (error: Error) => expect(error.message).to.match(/exited/),
+      );
+      session.close();
+      const next = dying.open({ engine: 'mysql' });
+      expect(await next.finish()).to.deep.equal({ inserts: [], fragmentRecords: 0 });
+      next.close();
+    } finally {
+      await dying.close();
+    }
+  });
+});
