@@ -9,6 +9,7 @@ import { expectPassesOnceProvided } from './first-sync.js';
 import { expectCpuHpaWithoutKeda, expectPodsWithinMemory, expectRollsWithoutFailure, expectTestPodPeakBelowTwoThirds, expectUninstalled } from './helm-lifecycle.js';
 import { expectInstalled, expectPoliciesEnforced, expectServes, IMAGE_PROBE, release } from './helm-release.js';
 import { operatorPod } from './mariadb-pods.js';
+import { installPrevious, removeUpgradeRelease, upgradeUnderTraffic } from './previous-release-upgrade.js';
 import { expectOverlayRuns } from './overlays.js';
 import { nodeIn, standIn } from './pods.js';
 import { shippedObjectSets } from './shipped-objects.js';
@@ -163,6 +164,28 @@ describe('a real control plane: installs the API server accepts', function () {
 
     it('installs with no values on a cluster without KEDA: a CPU HPA owns the replicas, and NOTES say so', function () {
       expectCpuHpaWithoutKeda();
+    });
+  });
+
+  describe('helm upgrade from the previous release (its chart and image) across migration 0005, on the real node', function () {
+    const client = 'upgrade-client';
+    before(function () {
+      standIn({ name: 'a client', namespace: 'kong', labels: { 'app.kubernetes.io/name': 'records-client' }, ports: {} }, client);
+    });
+    after(function () {
+      removeUpgradeRelease();
+      kubectl(['delete', 'pod', '-n', 'kong', client, '--wait=false', '--ignore-not-found']);
+    });
+
+    it('installs the previous release, whose migrations stop at 0004, and serves a first record', function () {
+      installPrevious(client);
+    });
+
+    it('upgrades while a client loops reads, searches and writes through the Service: 0005 applied, no failed request', async function () {
+      const counts = await upgradeUnderTraffic(client);
+      console.log(`      during the upgrade: ${counts.ok} requests answered 200, ${counts.failed.length} failed`);
+      expect(counts.failed, `${counts.ok} requests answered 200`).to.deep.equal([]);
+      expect(counts.ok).to.be.greaterThan(30);
     });
   });
 
