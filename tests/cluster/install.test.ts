@@ -9,7 +9,7 @@ import { expectPassesOnceProvided } from './first-sync.js';
 import { expectCpuHpaWithoutKeda, expectPodsWithinMemory, expectRollsWithoutFailure, expectTestPodPeakBelowTwoThirds, expectUninstalled } from './helm-lifecycle.js';
 import { expectInstalled, expectPoliciesEnforced, expectServes, IMAGE_PROBE, release } from './helm-release.js';
 import { operatorPod } from './mariadb-pods.js';
-import { installPrevious, removeUpgradeRelease, upgradeUnderTraffic } from './previous-release-upgrade.js';
+import { expectIndexExactAfterUpgrade, installPrevious, removeUpgradeRelease, upgradeUnderTraffic } from './previous-release-upgrade.js';
 import { expectOverlayRuns } from './overlays.js';
 import { nodeIn, standIn } from './pods.js';
 import { shippedObjectSets } from './shipped-objects.js';
@@ -186,6 +186,10 @@ describe('a real control plane: installs the API server accepts', function () {
       console.log(`      during the upgrade: ${counts.ok} requests answered 200, ${counts.failed.length} failed`);
       expect(counts.failed, `${counts.ok} requests answered 200`).to.deep.equal([]);
       expect(counts.ok).to.be.greaterThan(30);
+    });
+
+    it('finds by search exactly the records both versions wrote during the upgrade', function () {
+      expectIndexExactAfterUpgrade(client);
     });
   });
 

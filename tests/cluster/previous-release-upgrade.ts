@@ -74,6 +74,33 @@ export async function upgradeUnderTraffic(client: string): Promise<LoopCounts> {
   return counts;
 }
 
+/**
+ * What both versions wrote is found by search afterwards: the records the loop wrote (titles
+ * "loop N", ids 2 and up, written by the old pod, then by the new one) are exactly what a search
+ * for "loop" pages through, and no record follows the last of them.
+ */
+export function expectIndexExactAfterUpgrade(client: string): void {
+  const script = `
+    const [base, token] = process.argv.slice(-2);
+    const headers = { authorization: 'Bearer ' + token };
+    (async () => {
+      const ids = [];
+      for (let cursor = ''; ; ) {
+        const page = await (await fetch(base + '/v1/?contains=loop&limit=1000' + (cursor ? '&cursor=' + cursor : ''), { headers })).json();
+        ids.push(...page.items.map((item) => item.id));
+        if (!page.next) break;
+        cursor = encodeURIComponent(page.next);
+      }
+      const after = await fetch(base + '/v1/' + (Math.max(...ids) + 1), { headers });
+      console.log(JSON.stringify({ ids, after: after.status }));
+    })().catch((error) => { console.error(error); process.exit(1); });`;
+  const { ids, after } = JSON.parse(must(nodeIn('kong', client, script, [UPGRADE_URL, upgradeToken()]), 'searching what the loop wrote')) as { ids: number[]; after: number };
+  const sorted = [...ids].sort((a, b) => a - b);
+  expect(sorted.length, 'records the loop wrote').to.be.greaterThan(10);
+  expect(sorted).to.deep.equal(Array.from({ length: sorted.length }, (_, i) => i + 2));
+  expect(after, 'a record after the last one found').to.equal(404);
+}
+
 /** The release and what it keeps on uninstall (its data volume and generated Secret) removed. */
 export function removeUpgradeRelease(): void {
   helm(['uninstall', NAME, ...release, '--wait', '--timeout', '3m']);

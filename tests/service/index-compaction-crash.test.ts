@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { expect } from 'chai';
-import { createDatabase, type Database } from '../../service/src/api/data/database.js';
+import type { Database } from '../../service/src/api/data/database.js';
 import { createIndexCompactor } from '../../service/src/api/data/index-compactor.js';
-import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
 import { createRecordsStore } from '../../service/src/api/data/records-store.js';
-import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
+import { ENGINES, migratedDatabaseForSuite } from '../support/databases.js';
 import { expectedPostings, postingRows, storedPostings } from '../support/postings-check.js';
 
 const fragmentsListed = async (db: Database) => Number(((await db.knex('index_fragments').count({ n: '*' })) as Array<{ n: number }>)[0]?.n);
@@ -14,30 +13,23 @@ const fragmentsListed = async (db: Database) => Number(((await db.knex('index_fr
 for (const engine of ENGINES) {
   describe(`a merge of the search index killed midway on ${engine}`, function () {
     this.timeout(120_000);
-    let testDb: TestDatabase;
+    const suite = migratedDatabaseForSuite(engine);
     let db: Database;
 
     before(async function () {
-      testDb = await createTestDatabase(engine);
-      db = createDatabase(testDb.url);
-      await migrateLatest(db.knex);
+      db = suite.db;
       const store = createRecordsStore({ db, batchSize: 300 });
       // Distinct numbers give thousands of trigrams: the merge rewrites them in several chunks.
       for (let i = 0; i < 400; i += 1) {
         await store.inTransaction((tx) => tx.insert([{ title: `note ${i * 7919} of ${i}`, uri: null, dateMs: Date.UTC(2021, 0, 1), dateRaw: 'x' }]));
       }
     });
-    after(async function () {
-      await db?.close();
-      await testDb?.drop();
-    });
-
     it('loses and duplicates no posting, keeps its fragments listed, and the next merge completes', async function () {
       const rows = await postingRows(db.knex);
       const listed = await fragmentsListed(db);
       expect(listed).to.equal(400);
       const child = spawn(process.execPath, ['--import', 'tsx', 'tests/support/compaction-crash-child.ts'], {
-        env: { ...process.env, DATABASE_URL: testDb.url },
+        env: { ...process.env, DATABASE_URL: suite.url },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const exited = once(child, 'exit');

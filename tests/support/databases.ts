@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knex from 'knex';
-import type { Engine } from '../../service/src/api/data/database.js';
+import { createDatabase, type Database, type Engine } from '../../service/src/api/data/database.js';
+import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
 
 /**
  * The databases every API test runs against. MariaDB comes from scripts/with-test-servers
@@ -47,4 +48,25 @@ export async function createTestDatabase(engine: Engine): Promise<TestDatabase> 
       }
     },
   };
+}
+
+/**
+ * A fresh database of `engine`, migrated, for the enclosing describe: created in a `before` hook
+ * (registered first, so the suite's own hooks find it) and closed and dropped after its tests.
+ * Read `db` and `url` inside hooks and tests.
+ */
+export function migratedDatabaseForSuite(engine: Engine): { db: Database; url: string } {
+  const suite = {} as { db: Database; url: string };
+  let testDb: TestDatabase | undefined;
+  before(async function () {
+    testDb = await createTestDatabase(engine);
+    suite.url = testDb.url;
+    suite.db = createDatabase(testDb.url);
+    await migrateLatest(suite.db.knex);
+  });
+  after(async function () {
+    await suite.db?.close();
+    await testDb?.drop();
+  });
+  return suite;
 }

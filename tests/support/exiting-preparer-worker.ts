@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import type { PreparerRequest } from '../../service/src/api/data/preparer-pool.js';
+import type { PreparerRequest } from '../../service/src/api/data/preparer-protocol.js';
 
 /** A preparer worker that dies when asked to prepare records, and finishes empty sessions (tests/unit/api/data/preparer-pool.test.ts). */
 parentPort?.on('message', (request: PreparerRequest) => {

@@ -82,6 +82,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   );
   const compaction = createCompactionSchedule({ compactor: createIndexCompactor({ db }), logger, mergeAt: COMPACTION.mergeAt, intervalMs: COMPACTION_INTERVAL_MS });
   const preparers = config.writeWorkers > 0 ? createPreparerPool({ size: config.writeWorkers, logger }) : inlinePreparers();
+  await preparers.ready;
   const records = createRecordsService({
     store: createRecordsStore({ db, batchSize: config.insertBatchSize, onFragments: compaction.written, preparers }),
     index: createSearchIndex({ db, timeLimitMs: config.searchTimeLimitMs }),

@@ -7,9 +7,11 @@
  * (sampler, service name, headers, protocol) configure the SDK as usual.
  */
 import { register } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 
 const env = process.env;
-if ((env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true') {
+// Worker threads inherit the preload (data/preparer-pool.ts): they do no I/O worth a span.
+if (isMainThread && (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_SDK_DISABLED !== 'true') {
   // ES modules are instrumented through import hooks, registered before the service's imports run.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   const { startTracing } = await import('./observability/tracing-sdk.js');

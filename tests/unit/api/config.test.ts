@@ -69,6 +69,8 @@ describe('config', function () {
     ['INSERT_BATCH_SIZE', '100000'],
     ['BULK_CONCURRENCY', '0'],
     ['BULK_CONCURRENCY', 'two'],
+    ['WRITE_WORKERS', '17'],
+    ['WRITE_WORKERS', '-1'],
     ['REDIS_URL', 'localhost:6379'],
     ['CACHE', 'maybe'],
     ['CACHE_TTL_SECONDS', '0'],

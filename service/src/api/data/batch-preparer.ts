@@ -18,6 +18,8 @@ export function createBatchPreparer({ engine, groupSize }: PreparerOptions) {
   let pending: string[] = [];
   return {
     records(records: NewRecord[]): PreparedInsert {
+      // One batch at a time: the next batch's titles must not be indexed under this one's ids.
+      if (pending.length > 0) throw new Error('the previous batch has not been given its ids');
       const rows = records.map(toRow);
       pending = rows.map((row) => row[4]);
       return prepareInsert(engine, 'records', INSERT_COLUMNS, rows);

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { createBatchPreparer, type BatchPreparer, type PreparerOptions } from './batch-preparer.js';
-import type { PreparerRequest } from './preparer-pool.js';
+import type { PreparerAnswer, PreparerRequest } from './preparer-protocol.js';
 
 /** A worker thread of data/preparer-pool.ts: one batch preparer per open session. */
 const port = parentPort;
@@ -12,11 +12,11 @@ function run(request: PreparerRequest): unknown {
     sessions.set(request.session, createBatchPreparer(request.arg as PreparerOptions));
     return undefined;
   }
-  const preparer = sessions.get(request.session);
   if (request.op === 'close') {
     sessions.delete(request.session);
     return undefined;
   }
+  const preparer = sessions.get(request.session);
   if (!preparer) throw new Error(`no open session ${request.session}`);
   if (request.op === 'records') return preparer.records(request.arg as Parameters<BatchPreparer['records']>[0]);
   if (request.op === 'inserted') return preparer.inserted(request.arg as number);
@@ -24,10 +24,12 @@ function run(request: PreparerRequest): unknown {
 }
 
 port.on('message', (request: PreparerRequest) => {
+  let answer: PreparerAnswer;
   try {
-    const result = run(request);
-    if (request.call !== 0) port.postMessage({ call: request.call, result });
+    answer = { call: request.call, result: run(request) };
   } catch (error) {
-    if (request.call !== 0) port.postMessage({ call: request.call, error: error instanceof Error ? error.message : String(error) });
+    answer = { call: request.call, error: error instanceof Error ? error : new Error(String(error)) };
   }
+  // An open or close that failed has no caller to tell; the session's next call fails instead.
+  if (request.call !== 0) port.postMessage(answer);
 });

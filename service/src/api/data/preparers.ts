@@ -13,6 +13,8 @@ export type PreparerSession = {
 };
 
 export type Preparers = {
+  /** Settles once the preparers can take work (rejects when they cannot start). */
+  ready: Promise<void>;
   open(options: PreparerOptions): PreparerSession;
   close(): Promise<void>;
 };
@@ -20,6 +22,7 @@ export type Preparers = {
 /** Preparers on the calling thread: tests and WRITE_WORKERS=0. */
 export function inlinePreparers(): Preparers {
   return {
+    ready: Promise.resolve(),
     open(options) {
       const preparer = createBatchPreparer(options);
       return {

@@ -13,7 +13,7 @@ export type RememberedResponse = { scope: string; key: string; requestHash: stri
 
 /** What one write transaction can do. Nothing is kept unless the transaction's work resolves. */
 export type WriteTransaction = {
-  /** Stores a batch of records (and their search entries) and returns their ids in order. */
+  /** Stores a batch of records (and their search entries) and returns their ids in order; one call at a time. */
   insert(records: NewRecord[]): Promise<number[]>;
   /**
    * Remembers the response, taking over a row of the same key expired at `nowMs`; throws

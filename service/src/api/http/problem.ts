@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http';
+import { finished } from 'node:stream/promises';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { FieldError } from '../domain/errors.js';
+import { lingerAfterAnswer } from './lingering-close.js';
 import { problemTypeOf } from './problem-types.js';
 
 /** A protocol-level problem (wrong media type, body too large, ...) raised by the HTTP layer. */
@@ -86,10 +88,10 @@ export function problemMiddleware({ logger }: { logger: Logger }): Middleware {
       };
       ctx.status = problem.status;
       ctx.set(headers);
-      // Answered before the body was read whole (a database failure mid-load): the rest of it
-      // would sit unread on a kept-alive connection, so this connection ends with the answer.
+      // Answered before the body was read whole: the rest of it is read and discarded, briefly
+      // (lingering-close.ts), unless the problem closes the connection itself (413, 408).
       const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
-      if (hasBody && !ctx.req.complete) ctx.set('Connection', 'close');
+      if (hasBody && !ctx.req.complete && headers.Connection !== 'close') lingerAfterAnswer(ctx.req, finished(ctx.res));
       ctx.type = 'application/problem+json';
       ctx.body = problem;
     }

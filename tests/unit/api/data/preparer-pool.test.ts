@@ -4,6 +4,7 @@ import { createPreparerPool } from '../../../../service/src/api/data/preparer-po
 import { inlinePreparers, type PreparerSession, type Preparers } from '../../../../service/src/api/data/preparers.js';
 import type { Engine } from '../../../../service/src/api/data/engine.js';
 import type { NewRecord } from '../../../../service/src/api/domain/record.js';
+import { waitFor } from '../../../support/wait.js';
 
 const silent = pino({ level: 'silent' });
 const record = (title: string | null, i: number): NewRecord => ({ title, uri: `https://example.com/${i}`, dateMs: i * 86_400_000, dateRaw: `day ${i}` });
@@ -18,10 +19,10 @@ function comparable(value: unknown): unknown {
 }
 
 /** One transaction's calls, in the order write-transaction.ts makes them: a batch that fills a group, then one left for commit. */
-async function transcript(session: PreparerSession): Promise<unknown[]> {
+async function transcript(session: PreparerSession, from = 0): Promise<unknown[]> {
   const steps: unknown[] = [];
-  steps.push(await session.records(batch(0, 100)), await session.inserted(1_000));
-  steps.push(await session.records(batch(100, 40)), await session.inserted(5_000));
+  steps.push(await session.records(batch(from, 100)), await session.inserted(1_000 + from));
+  steps.push(await session.records(batch(from + 100, 40)), await session.inserted(5_000 + from));
   steps.push(await session.finish());
   session.close();
   return steps.map(comparable);
@@ -49,11 +50,21 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     });
   }
 
-  it('keeps concurrent sessions apart', async () => {
-    const sessions = Array.from({ length: 6 }, () => pool.open({ engine: 'mysql', groupSize: 64 }));
-    const transcripts = await Promise.all(sessions.map((session) => transcript(session)));
-    const inline = await transcript(inlinePreparers().open({ engine: 'mysql', groupSize: 64 }));
-    for (const each of transcripts) expect(each).to.deep.equal(inline);
+  it('keeps concurrent sessions apart: each gets the answers to its own records and ids', async () => {
+    const starts = [0, 7, 300, 1_000, 4_321, 9_999];
+    const transcripts = await Promise.all(starts.map((from) => transcript(pool.open({ engine: 'mysql', groupSize: 64 }), from)));
+    for (const [i, from] of starts.entries()) {
+      expect(transcripts[i], `session starting at ${from}`).to.deep.equal(await transcript(inlinePreparers().open({ engine: 'mysql', groupSize: 64 }), from));
+    }
+  });
+
+  it('refuses a second batch before the first was given its ids (its titles would be indexed under the wrong ids)', async () => {
+    const session = inlinePreparers().open({ engine: 'mysql' });
+    await session.records(batch(0, 3));
+    await session.records(batch(3, 3)).then(
+      () => expect.fail('a second batch was prepared while the first waited for its ids'),
+      (error: Error) => expect(error.message).to.match(/previous batch/),
+    );
   });
 
   it('fails only the call whose preparation throws', async () => {
@@ -64,7 +75,8 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
       (error: Error) => expect(error.message).to.match(/normalize/),
     );
     broken.close();
-    expect(await transcript(pool.open({ engine: 'mysql', groupSize: 64 }))).to.have.length(5);
+    const inline = await transcript(inlinePreparers().open({ engine: 'mysql', groupSize: 64 }));
+    expect(await transcript(pool.open({ engine: 'mysql', groupSize: 64 }))).to.deep.equal(inline);
   });
 
   it('fails the calls of a worker that dies, and replaces it', async () => {
@@ -81,9 +93,15 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
         (error: Error) => expect(error.message).to.match(/exited/),
       );
       session.close();
-      const next = dying.open({ engine: 'mysql' });
-      expect(await next.finish()).to.deep.equal({ inserts: [], fragmentRecords: 0 });
-      next.close();
+      // A replacement starts (the first one at once): sessions opened on it are answered again.
+      let answer: unknown = null;
+      await waitFor('a replacement worker', async () => {
+        const next = dying.open({ engine: 'mysql' });
+        answer = await next.finish().catch(() => null);
+        next.close();
+        return answer !== null;
+      }, 5_000, 20);
+      expect(answer).to.deep.equal({ inserts: [], fragmentRecords: 0 });
     } finally {
       await dying.close();
     }
