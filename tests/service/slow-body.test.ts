@@ -72,4 +72,25 @@ describe('an answer sent before the body was read whole', function () {
     expect(answer.status).to.equal(413);
     expect(answer.connection).to.equal('close');
   });
+
+  it('otherwise reads and discards the rest for a moment: a client still sending gets its answer and finishes without a reset', async function () {
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    const outcome = await new Promise<{ status: number; sent: number; error: string | null }>((resolve) => {
+      let status = 0;
+      let sent = 0;
+      // Refused before its body is read (a media type the API does not take), still being sent.
+      const request = httpRequest(`${app.baseUrl}/v1/bulk`, { method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } }, (response) => {
+        status = response.statusCode ?? 0;
+        response.resume();
+      });
+      request.on('error', (error) => resolve({ status, sent, error: error.message }));
+      const send = () => {
+        if (sent === 32) return request.end(() => setTimeout(() => resolve({ status, sent, error: null }), 100));
+        sent += 1;
+        request.write(chunk, () => setTimeout(send, 5));
+      };
+      send();
+    });
+    expect(outcome).to.deep.equal({ status: 415, sent: 32, error: null });
+  });
 });

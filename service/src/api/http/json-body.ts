@@ -6,7 +6,8 @@ import { HttpProblem } from './problem.js';
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function tooLarge(limit: number): HttpProblem {
-  return new HttpProblem(413, 'body-too-large', `The body is larger than the limit of ${limit} bytes.`);
+  // The rest of an oversized body is not worth reading: the connection closes with the answer.
+  return new HttpProblem(413, 'body-too-large', `The body is larger than the limit of ${limit} bytes.`, [], { Connection: 'close' });
 }
 
 /**
