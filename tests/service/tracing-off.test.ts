@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import { statementShape } from '../../service/src/api/observability/tracing-sdk.js';
+import { statementShape } from '../../service/src/api/observability/statement-shape.js';
 
 describe('tracing off (no OTEL_EXPORTER_OTLP_ENDPOINT)', function () {
   this.timeout(60_000);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { loggableError } from '../observability/loggable-error.js';
 import type { IndexCompactor } from './index-compactor.js';
 
 /**
@@ -17,7 +18,7 @@ export function createCompactionSchedule({ compactor, logger, mergeAt, intervalM
       .then((result) => {
         if (result.batches > 0) logger.info(result, 'search index fragments merged');
       })
-      .catch((error: unknown) => logger.warn({ err: error }, 'merging search index fragments failed; the next pass retries'))
+      .catch((error: unknown) => logger.warn({ err: loggableError(error) }, 'merging search index fragments failed; the next pass retries'))
       .finally(() => {
         running = null;
       });

@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { FieldError } from '../domain/errors.js';
+import { loggableError } from '../observability/loggable-error.js';
 import { lingerAfterAnswer } from './lingering-close.js';
 import { problemTypeOf } from './problem-types.js';
 
@@ -75,7 +76,7 @@ export function problemMiddleware({ logger }: { logger: Logger }): Middleware {
       const known = problemOf(error);
       if (known === null || known.problem.status >= 500) {
         const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-        logger.error({ err: cause, method: ctx.method, path: ctx.path }, 'request failed');
+        logger.error({ err: loggableError(cause), method: ctx.method, path: ctx.path }, 'request failed');
       }
       const { problem, headers } = known ?? {
         problem: {

@@ -6,6 +6,7 @@ import { KoaInstrumentation, KoaLayerType } from '@opentelemetry/instrumentation
 import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { statementShape } from './statement-shape.js';
 
 /**
  * The OpenTelemetry Node SDK with the instrumentations for HTTP (incoming requests, and the
@@ -32,15 +33,6 @@ export function startTracing(): void {
     ],
   });
   sdk.start();
-}
-
-/** A statement without its data: the VALUES lists cut, then quoted strings, hex literals and numbers masked. */
-export function statementShape(sql: string): string {
-  return sql
-    .replace(/\bvalues\b[\s\S]*$/i, 'values ...')
-    .replace(/[xX]'[0-9a-fA-F]*'/g, '?')
-    .replace(/(["'])(?:\\.|(?!\1)[^\\])*\1/g, '?')
-    .replace(/\b\d+\b/g, '?');
 }
 
 /** Attributes of HTTP spans that would carry a raw path or query string. */
