@@ -1,14 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { createDatabase, type Database } from '../../service/src/api/data/database.js';
+import type { Database } from '../../service/src/api/data/database.js';
 import { createIndexCompactor, planBatches } from '../../service/src/api/data/index-compactor.js';
 import { FRAGMENT_BELOW } from '../../service/src/api/data/index-writer.js';
-import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
 import { createRecordsStore } from '../../service/src/api/data/records-store.js';
 import { createSearchIndex } from '../../service/src/api/data/search-index.js';
 import type { NewRecord } from '../../service/src/api/domain/record.js';
 import { parseSearchQuery } from '../../service/src/api/http/search-params.js';
-import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
+import { ENGINES, migratedDatabaseForSuite } from '../support/databases.js';
 import { expectedPostings, postingRows, storedPostings } from '../support/postings-check.js';
 
 const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'épée', 'straße', 'ﬁsh', 'night', 'owl', '100%', 'a_b', 'zeta9'];
@@ -30,21 +29,15 @@ describe('planning merges of small writes', function () {
 for (const engine of ENGINES) {
   describe(`merging small writes in the search index on ${engine}`, function () {
     this.timeout(300_000);
-    let testDb: TestDatabase;
+    const suite = migratedDatabaseForSuite(engine);
     let db: Database;
     let write: (records: NewRecord[]) => Promise<number[]>;
     let fragmentsWritten = 0;
 
     before(async function () {
-      testDb = await createTestDatabase(engine);
-      db = createDatabase(testDb.url);
-      await migrateLatest(db.knex);
+      db = suite.db;
       const store = createRecordsStore({ db, batchSize: 300, onFragments: (n) => (fragmentsWritten += n) });
       write = (records) => store.inTransaction((tx) => tx.insert(records));
-    });
-    after(async function () {
-      await db?.close();
-      await testDb?.drop();
     });
 
     it('lists a small write as a fragment, and a load of a full group not at all', async function () {

@@ -1,13 +1,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { createDatabase, type Database } from '../../service/src/api/data/database.js';
-import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
+import type { Database } from '../../service/src/api/data/database.js';
 import { createRecordsStore } from '../../service/src/api/data/records-store.js';
 import { createSearchIndex, type SearchStrategy } from '../../service/src/api/data/search-index.js';
 import type { NewRecord } from '../../service/src/api/domain/record.js';
 import type { SearchQuery } from '../../service/src/api/domain/search-query.js';
 import { parseSearchQuery } from '../../service/src/api/http/search-params.js';
-import { createTestDatabase, ENGINES, type TestDatabase } from '../support/databases.js';
+import { ENGINES, migratedDatabaseForSuite } from '../support/databases.js';
 
 // Letters that fold in interesting ways, the LIKE wildcards and escape, and spaces.
 const ALPHABET = ['a', 'b', 'e', 'é', 'E', 'É', 'o', 'œ', 'Œ', 's', 'ß', 'S', 'i', 'İ', 'ı', '%', '_', '\\', '!', ' ', 'ﬁ', 'n', 'ñ'];
@@ -18,16 +17,14 @@ const BASE = Date.UTC(2010, 0, 1);
 for (const engine of ENGINES) {
   describe(`indexed substring search on ${engine}`, function () {
     this.timeout(120_000);
-    let testDb: TestDatabase;
+    const suite = migratedDatabaseForSuite(engine);
     let db: Database;
     let insert: (records: NewRecord[]) => Promise<number[]>;
     let search: (query: SearchQuery, strategy: SearchStrategy) => ReturnType<ReturnType<typeof createSearchIndex>['search']>;
     let titles: string[];
 
     before(async function () {
-      testDb = await createTestDatabase(engine);
-      db = createDatabase(testDb.url);
-      await migrateLatest(db.knex);
+      db = suite.db;
       // Small posting groups: one transaction writes several, as big loads do.
       const store = createRecordsStore({ db, batchSize: 300, postingGroup: 128 });
       insert = (records) => store.inTransaction((tx) => tx.insert(records));
@@ -41,10 +38,6 @@ for (const engine of ENGINES) {
         dateRaw: 'x',
       }));
       await insert(records);
-    });
-    after(async function () {
-      await db?.close();
-      await testDb?.drop();
     });
 
     it('returns exactly what the plain scan returns, for random terms, cases, accents, wildcards and date ranges', async function () {

@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { finished } from 'node:stream/promises';
 
 /** How long, and how much of the rest of a body, is read and thrown away after an early answer. */
 const LINGER_MS = 5000;
@@ -12,8 +13,8 @@ const LINGER_BYTES = 16 * 1024 * 1024;
  * body is read and discarded: the connection is kept if the body ends within LINGER_MS and
  * LINGER_BYTES, and closed otherwise.
  */
-export function lingerAfterAnswer(request: IncomingMessage, answered: Promise<unknown>): void {
-  void answered.then(() => {
+export function lingerAfterAnswer(request: IncomingMessage, response: ServerResponse): void {
+  void finished(response).then(() => {
     if (request.complete || request.destroyed) return;
     let discarded = 0;
     const close = () => request.socket.destroy();
@@ -25,5 +26,6 @@ export function lingerAfterAnswer(request: IncomingMessage, answered: Promise<un
     request.once('end', () => clearTimeout(timer));
     request.once('close', () => clearTimeout(timer));
     request.resume();
-  });
+    // An answer that never finished (its socket went first) leaves nothing to linger on.
+  }, () => {});
 }

@@ -1,5 +1,4 @@
 import { STATUS_CODES } from 'node:http';
-import { finished } from 'node:stream/promises';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { FieldError } from '../domain/errors.js';
@@ -92,7 +91,7 @@ export function problemMiddleware({ logger }: { logger: Logger }): Middleware {
       // Answered before the body was read whole: the rest of it is read and discarded, briefly
       // (lingering-close.ts), unless the problem closes the connection itself (413, 408).
       const hasBody = Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
-      if (hasBody && !ctx.req.complete && headers.Connection !== 'close') lingerAfterAnswer(ctx.req, finished(ctx.res));
+      if (hasBody && !ctx.req.complete && headers.Connection !== 'close') lingerAfterAnswer(ctx.req, ctx.res);
       ctx.type = 'application/problem+json';
       ctx.body = problem;
     }
