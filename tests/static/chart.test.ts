@@ -1,5 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { loadConfig } from '../../service/src/api/config.js';
 import { chartPolicyViolations } from '../support/chart-policy.js';
 import { find } from '../support/chart-objects.js';
 import { validateAll } from '../support/k8s-schema.js';
@@ -150,6 +153,30 @@ describe('Helm chart charts/records', function () {
       ]);
       for (const object of objects.filter((candidate) => candidate.metadata.name === 'records-init-secret')) {
         expect(object.metadata.annotations?.['helm.sh/hook-delete-policy'], object.kind).to.equal('before-hook-creation,hook-succeeded');
+      }
+    });
+
+    it("hands the write path's settings to the service, which accepts what the schema allows", function () {
+      // The service's own config parser reads the rendered ConfigMap, with the issuers file it mounts.
+      const configOf = (sets: string[]) => {
+        const rendered = helmTemplate([], sets);
+        const data = (name: string) => (rendered.find((object) => object.kind === 'ConfigMap' && object.metadata.name === name) as K8sObject).data;
+        const directory = mkdtempSync(join(tmpdir(), 'records-chart-'));
+        try {
+          writeFileSync(join(directory, 'issuers.json'), data('records-files')['issuers.json']);
+          return loadConfig({ ...data('records'), AUTH_ISSUERS_FILE: join(directory, 'issuers.json') });
+        } finally {
+          rmSync(directory, { recursive: true, force: true });
+        }
+      };
+      expect(configOf([])).to.include({ writeWorkers: 1, bulkConcurrency: 2 });
+      expect(configOf(['config.writeWorkers=0', 'config.bulkConcurrency=64'])).to.include({ writeWorkers: 0, bulkConcurrency: 64 });
+      expect(configOf(['config.writeWorkers=16', 'config.bulkConcurrency=1'])).to.include({ writeWorkers: 16, bulkConcurrency: 1 });
+      // Outside the service's bounds, helm refuses the values before anything reaches a cluster.
+      for (const set of ['config.writeWorkers=17', 'config.writeWorkers=-1', 'config.bulkConcurrency=0', 'config.bulkConcurrency=65', 'config.writeWorkers=1.5']) {
+        const result = run('helm', ['template', 'records', 'charts/records', '--set', set]);
+        expect(result.status, set).not.to.equal(0);
+        expect(result.stderr, set).to.match(/writeWorkers|bulkConcurrency/);
       }
     });
 
