@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Agent, get } from 'node:http';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,44 @@ export async function load(url: string, paths: string[], { connections = CONNECT
   });
   if (result.errors + result.non2xx > 0) console.warn(`  ${result.errors + result.non2xx} failed requests against ${url}`);
   return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/**
+ * GETs of `paths` at a fixed rate for BENCH_SECONDS, as many independent clients would send them:
+ * each timed from when it was due, not from when a connection was free, so a stall of the server
+ * counts for every request it held back (which a closed-loop client leaves out), over up to
+ * `connections` keep-alive connections (enough that the client's own cap is not what queues
+ * requests). Latencies are kept to the microsecond (autocannon's are whole milliseconds, too
+ * coarse for a p99 of a few ms). The load's writer shares this process: its stalls count too.
+ */
+export async function pacedReads(url: string, paths: string[], { rate, connections = 32 }: { rate: number; connections?: number }): Promise<Figure> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const times: number[] = [];
+  let failed = 0;
+  const fetchOne = (path: string) =>
+    new Promise<void>((resolve) => {
+      get(`${url}${path}`, { agent }, (response) => {
+        if (response.statusCode !== 200) failed += 1;
+        response.resume().on('end', resolve);
+      }).on('error', () => {
+        failed += 1;
+        resolve();
+      });
+    });
+  const interval = 1000 / rate;
+  const started = performance.now();
+  const requests: Array<Promise<void>> = [];
+  for (let k = 0; k * interval < SECONDS * 1000; k += 1) {
+    const due = started + k * interval;
+    const wait = due - performance.now();
+    // Timers fire no finer than a millisecond: requests due sooner go now, and keep their due time.
+    if (wait >= 1) await sleep(wait);
+    requests.push(fetchOne(paths[k % paths.length] as string).then(() => void times.push(performance.now() - due)));
+  }
+  await Promise.all(requests);
+  agent.destroy();
+  if (failed > 0) console.warn(`  ${failed} failed requests against ${url}`);
+  return { rps: Math.round(times.length / ((performance.now() - started) / 1000)), p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
 }
 
 /** Sequential latencies of `work` over `inputs`: one at a time, as a single client sees them. */

@@ -1,5 +1,5 @@
 import type { Pool } from 'mysql2/promise';
-import { latencies, load, median, medianFigure, pacedWriter, type Figure } from './harness.js';
+import { latencies, load, median, medianFigure, pacedReads, pacedWriter, type Figure } from './harness.js';
 import type { BenchInputs } from './inputs.js';
 import { judge, SCENARIOS, type Row } from './report.js';
 import { SETTINGS } from './settings.js';
@@ -65,7 +65,8 @@ export async function readRounds(add: Add, servers: Record<'cached' | 'uncached'
 
 /**
  * Reads at a fixed rate (a quarter of the service's by-id maximum), at idle and next to a bulk
- * load paced at half the service's bulk rate. Fixed-rate reads make p99 comparable. The two
+ * load paced at half the service's bulk rate. Fixed-rate reads, timed from when each was due
+ * (harness.ts pacedReads), make p99 comparable. The two
  * designs of issue #34 side by side, in the same rounds: the service as shipped (writes prepared
  * on worker threads), the same with WRITE_WORKERS=0 (prepared on the event loop), and the load
  * sent to a separate process, as a writer Deployment behind Kong would take it. Returns the note
@@ -74,7 +75,7 @@ export async function readRounds(add: Add, servers: Record<'cached' | 'uncached'
 export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<'uncached' | 'inline' | 'rawMysql', Server>, idPaths: string[], serviceRate: number, postBatch: BenchInputs['postBatch']): Promise<string> {
   const { uncached, inline, rawMysql } = servers;
   const readRate = Math.round(median((rounds[SCENARIOS.byId]?.service ?? []).map((figure) => figure.rps)) / 4);
-  const reads = (server: Server) => load(server.url, idPaths, { connections: 4, rate: readRate });
+  const reads = (server: Server) => pacedReads(server.url, idPaths, { rate: readRate });
   const halfSpeedLoad = (writer: Server) => pacedWriter(SECONDS * 1000, serviceRate / 2, (batch) => postBatch(batch, writer.url));
   const writeRates: number[] = [];
   const rawDuringLoad: Array<{ idle: number; busy: number }> = [];
@@ -97,7 +98,7 @@ export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<
   }
   const rawIdleP99 = median(rawDuringLoad.map((r) => r.idle));
   const rawBusyP99 = median(rawDuringLoad.map((r) => r.busy));
-  return `Reads during a bulk load: GET /v1/:id from the database at ${readRate} req/s (a quarter of its maximum) while bulk JSON requests are paced at ${Math.round(serviceRate / 2)} rows/s (reached ${Math.round(median(writeRates))} rows/s), against the same reads at idle. For comparison, the bare node:http + mysql2 server's reads at the same rate had p99 ${rawIdleP99} ms at idle and ${rawBusyP99} ms during the same load (${(rawBusyP99 / rawIdleP99).toFixed(2)}x).`;
+  return `Reads during a bulk load: GET /v1/:id from the database at ${readRate} req/s (a quarter of its maximum) while bulk JSON requests are paced at ${Math.round(serviceRate / 2)} rows/s (reached ${Math.round(median(writeRates))} rows/s), against the same reads at idle. For comparison, the bare node:http + mysql2 server's reads at the same rate had p99 ${rawIdleP99.toFixed(1)} ms at idle and ${rawBusyP99.toFixed(1)} ms during the same load (${(rawBusyP99 / rawIdleP99).toFixed(2)}x).`;
 }
 
 /** The mean of two runs of one scenario. */
