@@ -69,18 +69,33 @@ export async function stop(process_: { child: ChildProcess; logFile: string }) {
   rmSync(process_.logFile, { force: true });
 }
 
-/** autocannon over a list of paths, cycling through them; `rate` caps the total requests per second. */
-export async function load(url: string, paths: string[], { connections = CONNECTIONS, rate }: { connections?: number; rate?: number } = {}): Promise<Figure> {
+/** autocannon over a list of paths, cycling through them, as fast as `connections` allow. */
+export async function load(url: string, paths: string[], { connections = CONNECTIONS }: { connections?: number } = {}): Promise<Figure> {
   let next = 0;
   const result = await autocannon({
     url,
     connections,
     duration: SECONDS,
-    ...(rate ? { overallRate: rate } : {}),
     requests: [{ setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] as string }) }],
   });
   if (result.errors + result.non2xx > 0) console.warn(`  ${result.errors + result.non2xx} failed requests against ${url}`);
   return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/**
+ * Calls `each(k, due)` for k = 0, 1, ... at due = start + k * `intervalMs`, for `ms`; a call that
+ * waits (returns a promise) holds back the next. Timers fire no finer than a millisecond: a call
+ * due sooner runs at once, and keeps its due time. Returns the start.
+ */
+async function onSchedule(ms: number, intervalMs: number, each: (k: number, due: number) => unknown): Promise<number> {
+  const started = performance.now();
+  for (let k = 0; k * intervalMs < ms; k += 1) {
+    const due = started + k * intervalMs;
+    const wait = due - performance.now();
+    if (wait >= 1) await sleep(wait);
+    await each(k, due);
+  }
+  return started;
 }
 
 /**
@@ -105,16 +120,10 @@ export async function pacedReads(url: string, paths: string[], { rate, connectio
         resolve();
       });
     });
-  const interval = 1000 / rate;
-  const started = performance.now();
   const requests: Array<Promise<void>> = [];
-  for (let k = 0; k * interval < SECONDS * 1000; k += 1) {
-    const due = started + k * interval;
-    const wait = due - performance.now();
-    // Timers fire no finer than a millisecond: requests due sooner go now, and keep their due time.
-    if (wait >= 1) await sleep(wait);
+  const started = await onSchedule(SECONDS * 1000, 1000 / rate, (k, due) => {
     requests.push(fetchOne(paths[k % paths.length] as string).then(() => void times.push(performance.now() - due)));
-  }
+  });
   await Promise.all(requests);
   agent.destroy();
   if (failed > 0) console.warn(`  ${failed} failed requests against ${url}`);
@@ -154,17 +163,14 @@ export async function fourWriters(minBatches: number, write: (batch: number) => 
  * A paced writer, unlike `fourWriters`, leaves headroom: this is a load running next to reads.
  */
 export async function pacedWriter(ms: number, rowsPerSecond: number, write: (batch: number) => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  const interval = 1_000_000 / rowsPerSecond;
   const inFlight = new Set<Promise<unknown>>();
   let sent = 0;
-  for (let k = 0; k * interval < ms; k += 1) {
-    await sleep(Math.max(0, started + k * interval - performance.now()));
+  const started = await onSchedule(ms, 1_000_000 / rowsPerSecond, async (k) => {
     if (inFlight.size >= 4) await Promise.race(inFlight);
     const request = write(k).then(() => (sent += 1000));
     inFlight.add(request);
     void request.finally(() => inFlight.delete(request));
-  }
+  });
   await Promise.all(inFlight);
   return sent / ((performance.now() - started) / 1000);
 }

@@ -42,11 +42,11 @@ const OPTIONAL_FIELDS = ['subject', 'issuer', 'trace_id', 'span_id'] as const;
  * the line. The logger must use pino's default time and message key, as createLogger does.
  */
 export function requestLineWriter(logger: Logger): (line: RequestLine) => void {
-  const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym];
+  const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[pino.symbols.streamSym] as { write(line: string): void };
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
   const prefix = `{"level":${logger.levels.values.info}`;
   return (line) => {
-    if (!stream || !logger.isLevelEnabled('info')) return;
+    if (!logger.isLevelEnabled('info')) return;
     let optional = '';
     for (const field of OPTIONAL_FIELDS) {
       const value = line[field];

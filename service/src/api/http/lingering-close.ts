@@ -26,6 +26,7 @@ export function lingerAfterAnswer(request: IncomingMessage, response: ServerResp
     request.once('end', () => clearTimeout(timer));
     request.once('close', () => clearTimeout(timer));
     request.resume();
+  }, () => {
     // An answer that never finished (its socket went first) leaves nothing to linger on.
-  }, () => {});
+  });
 }
