@@ -20,13 +20,22 @@ wait_for() {
   done
 }
 
+# running PID: the process exists and has not exited. A server whose starting script has exited
+# is reparented to PID 1, and on these machines PID 1 reaps exited children only every second or
+# so: `kill -0` alone would count the zombie as running.
+running() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ "${state%% *}" != Z ]
+}
+
 # Stops a process we started, by the PID we recorded: TERM, then KILL after a grace period.
 stop_pid() {
   local pid=$1 grace=${2:-20}
-  kill -0 "$pid" 2>/dev/null || return 0
+  running "$pid" || return 0
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + grace))
-  while kill -0 "$pid" 2>/dev/null; do
+  while running "$pid"; do
     if ((SECONDS >= deadline)); then
       kill -KILL "$pid" 2>/dev/null || true
       break

@@ -11,7 +11,7 @@ describe('read cache when Redis fails', function () {
   let id: number;
 
   before(async function () {
-    redis = new OwnRedis().start();
+    redis = await new OwnRedis().start();
     app = await startTestApp('mysql', { REDIS_URL: redis.url, CACHE_TIMEOUT_MS: '100' });
     tag = uniqueTag();
     const created = await postJson(app.baseUrl, '/v1/bulk', { items: [{ title: `${tag} survivor`, date: '2020-01-01' }] });
@@ -19,14 +19,14 @@ describe('read cache when Redis fails', function () {
   });
   after(async () => {
     await app?.close();
-    redis?.dispose();
+    await redis?.dispose();
   });
 
   it('answers from the database while Redis is down, then uses the cache again once it is back', async function () {
     await request(app.baseUrl, `/v1/${id}`);
     expect((await request(app.baseUrl, `/v1/${id}`)).headers.get('x-cache')).to.equal('hit');
 
-    redis.stop();
+    await redis.stop();
     for (let i = 0; i < 10; i += 1) {
       const started = Date.now();
       const [byId, search] = await Promise.all([request(app.baseUrl, `/v1/${id}`), request(app.baseUrl, `/v1/?contains=${tag}`)]);
@@ -40,7 +40,7 @@ describe('read cache when Redis fails', function () {
     const written = await postJson(app.baseUrl, '/v1/bulk', { items: [{ title: `${tag} during outage`, date: '2020-02-01' }] });
     expect(written.status).to.equal(200);
 
-    redis.start();
+    await redis.start();
     await request(app.baseUrl, `/v1/${id}`);
     await waitFor('X-Cache: hit after Redis restarted', async () => (await request(app.baseUrl, `/v1/${id}`)).headers.get('x-cache') === 'hit');
     const search = await request(app.baseUrl, `/v1/?contains=${tag}`);

@@ -11,13 +11,13 @@ describe('MariaDB killed during a bulk request', function () {
   let app: TestApp;
 
   before(async function () {
-    mariadb = new OwnMariaDB().start();
+    mariadb = await new OwnMariaDB().start();
     const shared = { engine: 'mysql' as const, url: mariadb.url, drop: async () => {} };
     app = await startTestApp('mysql', { INSERT_BATCH_SIZE: '200' }, shared);
   });
   after(async function () {
     await app?.close();
-    mariadb?.dispose();
+    await mariadb?.dispose();
   });
 
   it('fails the request with 503, stores none of it, reports not-ready, and recovers by itself', async function () {
@@ -45,7 +45,7 @@ describe('MariaDB killed during a bulk request', function () {
     const duringOutage = await request(app.baseUrl, '/v1/?limit=1');
     expect(duringOutage.status).to.equal(503);
 
-    mariadb.restart();
+    await mariadb.restart();
     await waitFor('readiness after MariaDB came back', async () => (await request(app.baseUrl, '/readyz')).status === 200, 30_000, 200);
     expect(await app.countTagged(tag), 'nothing of the failed request was stored').to.equal(0);
     expect((await request(app.baseUrl, '/v1/?limit=1')).status).to.equal(200);
@@ -57,9 +57,11 @@ describe('Redis killed and restarted under load', function () {
   let redis: OwnRedis;
   let app: TestApp;
   before(async () => {
-    redis = new OwnRedis().start();
+    redis = await new OwnRedis().start();
     // One process standing for many callers: the per-caller search bound (SEARCHES_PER_CALLER) is not what is tested.
-    app = await startTestApp('mysql', { REDIS_URL: redis.url, CACHE_TIMEOUT_MS: '100', SEARCHES_PER_CALLER: '1000' });
+    // A search limit of 500 ms (searches here take a few ms) turns any stall of the service during the
+    // outage into a failed request: a blocking Redis stop once froze this process for 1.4 s.
+    app = await startTestApp('mysql', { REDIS_URL: redis.url, CACHE_TIMEOUT_MS: '100', SEARCHES_PER_CALLER: '1000', SEARCH_TIME_LIMIT_MS: '500' });
     await request(app.baseUrl, '/v1/bulk', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -68,7 +70,7 @@ describe('Redis killed and restarted under load', function () {
   });
   after(async () => {
     await app?.close();
-    redis?.dispose();
+    await redis?.dispose();
   });
 
   it('fails no request', async function () {
@@ -91,10 +93,10 @@ describe('Redis killed and restarted under load', function () {
     const redisUp = async () => /^redis_up 1$/m.test((await request(app.baseUrl, '/metrics')).body as string);
     try {
       await answered(100);
-      redis.stop();
+      await redis.stop();
       await waitFor('the service to see Redis down', async () => !(await redisUp()), 30_000, 20);
       await answered(100);
-      redis.start();
+      await redis.start();
       await waitFor('the service back on Redis', redisUp, 30_000, 20);
       await answered(100);
     } finally {

@@ -21,13 +21,13 @@ describe('records kong-sync as the sidecar runs it', function () {
     idp.keys = [generateTestKey('RS256')];
     await idp.start();
     await kong.start();
-    redis.start();
+    await redis.start();
     writeFileSync(join(dir, 'kong.yml'), BASE);
   });
   after(async function () {
     await idp.stop();
     await kong.stop();
-    redis.dispose();
+    await redis.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -62,11 +62,11 @@ describe('records kong-sync as the sidecar runs it', function () {
     const stopped = createRedisProbe({ url: redis.url, password: null });
     try {
       expect(await stopped.check()).to.equal(true);
-      redis.stop();
+      await redis.stop();
       expect(await stopped.check(), 'Redis stopped').to.equal(false);
     } finally {
       await stopped.close();
-      redis.start();
+      await redis.start();
     }
   });
 

@@ -41,7 +41,7 @@ describe('Redis ACL users of staging\'s Valkey: records and Kong apart', functio
   const refused = (attempt: Promise<unknown>) => attempt.then(() => 'allowed', (error: Error) => (/NOPERM/.test(error.message) ? 'refused' : error.message));
 
   before(async function () {
-    server.start();
+    await server.start();
     const admin = new Redis(server.url);
     // As the Valkey chart writes them: `user NAME on >PASSWORD PERMISSIONS`, the default user included.
     // The admin connection is the default user: its own rules go last.
@@ -53,7 +53,7 @@ describe('Redis ACL users of staging\'s Valkey: records and Kong apart', functio
   });
   after(async function () {
     for (const client of clients) client.disconnect();
-    server.dispose();
+    await server.dispose();
   });
 
   it('names exactly the users the services log in as: default, records and kong', function () {

@@ -1,16 +1,22 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
-/** A MariaDB of the test's own (scripts/mariadb), for tests that kill it and bring it back. */
+const run = promisify(execFile);
+
+/**
+ * A MariaDB of the test's own (scripts/mariadb), for tests that kill it and bring it back.
+ * Asynchronous, like OwnRedis: the service under test may run in the test's own process.
+ */
 export class OwnMariaDB {
   readonly dir = mkdtempSync(join(tmpdir(), 'records-mariadb-'));
   url = '';
 
-  start(): this {
-    const output = execFileSync('scripts/mariadb', ['start', this.dir], { encoding: 'utf8' });
-    this.url = /MYSQL_URL=(\S+)/.exec(output)?.[1] ?? '';
+  async start(): Promise<this> {
+    const { stdout } = await run('scripts/mariadb', ['start', this.dir], { encoding: 'utf8' });
+    this.url = /MYSQL_URL=(\S+)/.exec(stdout)?.[1] ?? '';
     return this;
   }
 
@@ -19,12 +25,12 @@ export class OwnMariaDB {
     process.kill(Number(readFileSync(join(this.dir, 'server.pid'), 'utf8')), 'SIGKILL');
   }
 
-  restart(): void {
-    execFileSync('scripts/mariadb', ['restart', this.dir]);
+  async restart(): Promise<void> {
+    await run('scripts/mariadb', ['restart', this.dir]);
   }
 
-  dispose(): void {
-    execFileSync('scripts/mariadb', ['stop', this.dir]);
+  async dispose(): Promise<void> {
+    await run('scripts/mariadb', ['stop', this.dir]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

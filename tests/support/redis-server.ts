@@ -1,19 +1,24 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 /**
  * A redis-server of the test's own (scripts/redis), for tests that stop, pause or restart it.
- * It keeps its port across restarts, as a Redis behind a Service would.
+ * It keeps its port across restarts, as a Redis behind a Service would. Starting and stopping
+ * are asynchronous: the service under test often runs in the test's own process, and a blocking
+ * call would freeze it too (searches in flight ran past their time limit while Redis stopped).
  */
 export class OwnRedis {
   readonly dir = mkdtempSync(join(tmpdir(), 'records-redis-'));
   port = 0;
 
-  start(): this {
-    const output = execFileSync('scripts/redis', ['start', this.dir, ...(this.port ? [String(this.port)] : [])], { encoding: 'utf8' });
-    this.port = Number(/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+  async start(): Promise<this> {
+    const { stdout } = await run('scripts/redis', ['start', this.dir, ...(this.port ? [String(this.port)] : [])], { encoding: 'utf8' });
+    this.port = Number(/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
     return this;
   }
 
@@ -25,8 +30,8 @@ export class OwnRedis {
     return Number(readFileSync(join(this.dir, 'server.pid'), 'utf8'));
   }
 
-  stop(): void {
-    execFileSync('scripts/redis', ['stop', this.dir]);
+  async stop(): Promise<void> {
+    await run('scripts/redis', ['stop', this.dir]);
   }
 
   /** Freezes the server: connections stay open but nothing answers, like an overloaded Redis. */
@@ -38,13 +43,13 @@ export class OwnRedis {
     process.kill(this.pid, 'SIGCONT');
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
     try {
       this.resume();
     } catch {
       /* already stopped */
     }
-    this.stop();
+    await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
