@@ -5,7 +5,7 @@ import { inlinePreparers, type Preparers } from './preparers.js';
 import { COLUMNS, fromRow, type RecordRow } from './record-rows.js';
 import { openWriteTransaction } from './write-transaction.js';
 
-/** The hottest read, written once instead of built per request. */
+/** The hottest read, written once instead of built per request, and prepared once per connection. */
 const FIND_BY_ID = `select ${COLUMNS.join(', ')} from records where id = ?`;
 
 /**
@@ -59,7 +59,7 @@ export function createRecordsStore({
 
     findById: (id) =>
       guarded(async () => {
-        const [row] = await db.select<RecordRow>({ sql: FIND_BY_ID, bindings: [id] });
+        const [row] = await db.select<RecordRow>({ sql: FIND_BY_ID, bindings: [id], prepared: true });
         return row ? fromRow(row) : null;
       }),
   };
