@@ -18,11 +18,20 @@ describe('planning merges of small writes', function () {
   const limits = { groupSize: 10, mergeAt: 4, span: 100 };
   const fragment = (first_id: number, n: number) => ({ first_id, last_id: first_id + n - 1, n });
 
+  const batch = (fragments: ReturnType<typeof fragment>[], relist = false) => ({ fragments, records: fragments.reduce((sum, f) => sum + f.n, 0), relist });
+
   it('cuts batches at the group size and the id span, and waits on a small newest batch', function () {
     const fragments = [fragment(1, 6), fragment(7, 3), fragment(10, 2), fragment(500, 1), fragment(501, 2)];
-    expect(planBatches(fragments, limits)).to.deep.equal([[fragment(1, 6), fragment(7, 3)], [fragment(10, 2)]]);
-    expect(planBatches([...fragments, fragment(503, 1)], limits).at(-1)).to.deep.equal([fragment(500, 1), fragment(501, 2), fragment(503, 1)]);
+    expect(planBatches(fragments, limits)).to.deep.equal([batch([fragment(1, 6), fragment(7, 3)]), batch([fragment(10, 2)])]);
     expect(planBatches([], limits)).to.deep.equal([]);
+  });
+
+  it('merges the newest batch once it holds mergeAt records, listing it again while under a group', function () {
+    const older = [fragment(1, 6), fragment(7, 3)];
+    expect(planBatches([...older, fragment(500, 1), fragment(501, 2), fragment(503, 1)], limits).at(-1)).to.deep.equal(batch([fragment(500, 1), fragment(501, 2), fragment(503, 1)], true));
+    // Closed by the span, a batch under a group's size is merged for good; a full newest one too.
+    expect(planBatches([fragment(1, 2), fragment(500, 5)], limits)).to.deep.equal([batch([fragment(1, 2)]), batch([fragment(500, 5)], true)]);
+    expect(planBatches([fragment(500, 4), fragment(504, 6)], limits)).to.deep.equal([batch([fragment(500, 4), fragment(504, 6)])]);
   });
 });
 

@@ -38,24 +38,29 @@ const FRAGMENTS_PER_PASS = 5000;
 const GRAMS_PER_READ = 500;
 
 /**
+ * Consecutive fragments to merge in one transaction. `relist`: the batch is the newest and under a
+ * group's size, so its merged rows are listed again as one fragment of its `records`, to grow with
+ * the small writes that follow into a full group.
+ */
+export type Batch = { fragments: Fragment[]; records: number; relist: boolean };
+
+/**
  * Consecutive fragments, cut into batches of at most `groupSize` records and `span` ids. The last
  * batch stays open (more small writes may join it) until it holds `mergeAt` records.
  */
-export function planBatches(fragments: readonly Fragment[], limits: CompactionLimits): Fragment[][] {
-  const batches: Fragment[][] = [];
-  let current: Fragment[] = [];
-  let records = 0;
+export function planBatches(fragments: readonly Fragment[], limits: CompactionLimits): Batch[] {
+  const batches: Batch[] = [];
+  let current: Batch = { fragments: [], records: 0, relist: false };
   for (const fragment of fragments) {
-    const start = current[0];
-    if (start && (records + fragment.n > limits.groupSize || fragment.last_id - start.first_id >= limits.span)) {
+    const start = current.fragments[0];
+    if (start && (current.records + fragment.n > limits.groupSize || fragment.last_id - start.first_id >= limits.span)) {
       batches.push(current);
-      current = [];
-      records = 0;
+      current = { fragments: [], records: 0, relist: false };
     }
-    current.push(fragment);
-    records += fragment.n;
+    current.fragments.push(fragment);
+    current.records += fragment.n;
   }
-  if (records >= limits.mergeAt) batches.push(current);
+  if (current.records >= limits.mergeAt) batches.push({ ...current, relist: current.records < limits.groupSize });
   return batches;
 }
 
@@ -120,23 +125,18 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
     return [doomed.length, kept.length];
   }
 
-  /**
-   * Merges one batch in one transaction; skips it when another compactor holds any of its
-   * fragments. `relist`: the batch is the newest and under a group's size, so its merged rows are
-   * listed again as one fragment of its `records`, to grow with the small writes that follow into a
-   * full group.
-   */
-  async function mergeBatch(batch: Fragment[], records: number, relist: boolean): Promise<[number, number] | null> {
-    const keys = batch.map((fragment) => fragment.first_id);
+  /** Merges one batch in one transaction; skips it when another compactor holds any of its fragments. */
+  async function mergeBatch({ fragments, records, relist }: Batch): Promise<[number, number] | null> {
+    const keys = fragments.map((fragment) => fragment.first_id);
     const low = Math.min(...keys);
-    const high = Math.max(...batch.map((fragment) => fragment.last_id));
+    const high = Math.max(...fragments.map((fragment) => fragment.last_id));
     return knex.transaction(
       async (trx) => {
         // One merge at a time across replicas: two merging at once deadlocked on each other's rows.
         const [turn] = await locking(trx('index_merge_lock').select('id').where('id', 1));
         if (!turn) return null;
         const held = await locking(trx('index_fragments').select('first_id').whereIn('first_id', keys));
-        if (held.length < batch.length) return null;
+        if (held.length < fragments.length) return null;
         const titles = (await trx('records').select('title_folded').whereBetween('id', [low, high])) as Array<{ title_folded: string }>;
         const grams = new Set<string>();
         for (const { title_folded } of titles) for (const gram of trigramsOf(title_folded)) grams.add(gram);
@@ -167,11 +167,9 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
     async compact(): Promise<CompactionResult> {
       const fragments = (await knex('index_fragments').select('first_id', 'last_id', 'n').orderBy('first_id').limit(FRAGMENTS_PER_PASS)) as Array<Record<keyof Fragment, number | string>>;
       const listed = fragments.map((f) => ({ first_id: Number(f.first_id), last_id: Number(f.last_id), n: Number(f.n) }));
-      const batches = planBatches(listed, limits);
       const result: CompactionResult = { batches: 0, rowsRead: 0, rowsWritten: 0 };
-      for (const batch of batches) {
-        const records = batch.reduce((sum, fragment) => sum + fragment.n, 0);
-        const done = await mergeBatch(batch, records, batch.at(-1) === listed.at(-1) && records < limits.groupSize);
+      for (const batch of planBatches(listed, limits)) {
+        const done = await mergeBatch(batch);
         if (!done) continue;
         result.batches += 1;
         result.rowsRead += done[0];
