@@ -35,3 +35,18 @@ export function inlinePreparers(): Preparers {
     close: async () => {},
   };
 }
+
+/**
+ * A session opened on its first use: a transaction that writes no records (an all-rejected
+ * request's, or one that only remembers an Idempotency-Key's response) asks no worker for anything.
+ */
+export function lazySession(open: () => PreparerSession): PreparerSession {
+  let session: PreparerSession | null = null;
+  const opened = () => (session ??= open());
+  return {
+    records: (records) => opened().records(records),
+    inserted: (firstId) => opened().inserted(firstId),
+    finish: async () => (session ? session.finish() : { inserts: [], fragmentRecords: 0 }),
+    close: () => session?.close(),
+  };
+}

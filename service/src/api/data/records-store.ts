@@ -1,7 +1,7 @@
 import type { RecordsStore } from '../domain/ports.js';
 import type { Database } from './database.js';
 import { guarded, unavailable } from './guarded.js';
-import { inlinePreparers, type Preparers } from './preparers.js';
+import { inlinePreparers, lazySession, type Preparers } from './preparers.js';
 import { COLUMNS, fromRow, type RecordRow } from './record-rows.js';
 import { openWriteTransaction } from './write-transaction.js';
 
@@ -36,7 +36,7 @@ export function createRecordsStore({
       // through unchanged; anything else that fails here (begin, rollback, commit) is the database's.
       let workError: unknown = null;
       let fragments = 0;
-      const preparer = preparers.open({ engine, groupSize: postingGroup });
+      const preparer = lazySession(() => preparers.open({ engine, groupSize: postingGroup }));
       try {
         const result = await knex.transaction(async (trx) => {
           const { tx, finish } = openWriteTransaction(trx, { engine, batchSize, preparer });
