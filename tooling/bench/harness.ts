@@ -3,6 +3,7 @@ import { Agent, get } from 'node:http';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
@@ -99,14 +100,14 @@ async function onSchedule(ms: number, intervalMs: number, each: (k: number, due:
 }
 
 /**
- * GETs of `paths` at a fixed rate for BENCH_SECONDS, as many independent clients would send them:
- * each timed from when it was due, not from when a connection was free, so a stall of the server
- * counts for every request it held back (which a closed-loop client leaves out), over up to
- * `connections` keep-alive connections (enough that the client's own cap is not what queues
- * requests). Latencies are kept to the microsecond (autocannon's are whole milliseconds, too
- * coarse for a p99 of a few ms). The load's writer shares this process: its stalls count too.
+ * GETs of `paths` at a fixed rate for `seconds` (BENCH_SECONDS), as many independent clients
+ * would send them: each timed from when it was due, not from when a connection was free, so a
+ * stall of the server counts for every request it held back (which a closed-loop client leaves
+ * out), over up to `connections` keep-alive connections (enough that the client's own cap is not
+ * what queues requests). Latencies are kept to the microsecond (autocannon's are whole
+ * milliseconds, too coarse for a p99 of a few ms). Run by `pacedReader`, in a process of its own.
  */
-export async function pacedReads(url: string, paths: string[], { rate, connections = 32 }: { rate: number; connections?: number }): Promise<Figure> {
+export async function pacedReads(url: string, paths: string[], { rate, connections = 32, seconds = SECONDS }: { rate: number; connections?: number; seconds?: number }): Promise<Figure> {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const times: number[] = [];
   let failed = 0;
@@ -121,13 +122,36 @@ export async function pacedReads(url: string, paths: string[], { rate, connectio
       });
     });
   const requests: Array<Promise<void>> = [];
-  const started = await onSchedule(SECONDS * 1000, 1000 / rate, (k, due) => {
+  const started = await onSchedule(seconds * 1000, 1000 / rate, (k, due) => {
     requests.push(fetchOne(paths[k % paths.length] as string).then(() => void times.push(performance.now() - due)));
   });
   await Promise.all(requests);
   agent.destroy();
   if (failed > 0) console.warn(`  ${failed} failed requests against ${url}`);
   return { rps: Math.round(times.length / ((performance.now() - started) / 1000)), p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/**
+ * `pacedReads` in a process of its own (bench/paced-reader.ts), so that nothing else the bench
+ * process does (the load's writer above all) can delay a read or its timing. Resolves once that
+ * process has started; `run()` measures from then on.
+ */
+export async function pacedReader(url: string, paths: string[], options: { rate: number; connections?: number }): Promise<{ run(): Promise<Figure> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tooling/bench/paced-reader.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the paced reader exited early');
+    return value;
+  };
+  child.stdin.write(`${JSON.stringify({ url, paths, ...options })}\n`);
+  if ((await next()) !== 'ready') throw new Error('the paced reader did not start');
+  return {
+    async run() {
+      child.stdin.end('go\n');
+      return JSON.parse(await next()) as Figure;
+    },
+  };
 }
 
 /** Sequential latencies of `work` over `inputs`: one at a time, as a single client sees them. */

@@ -1,5 +1,5 @@
 import type { Pool } from 'mysql2/promise';
-import { latencies, load, median, medianFigure, pacedReads, pacedWriter, type Figure } from './harness.js';
+import { latencies, load, median, medianFigure, pacedReader, pacedWriter, type Figure } from './harness.js';
 import type { BenchInputs } from './inputs.js';
 import { judge, SCENARIOS, type Row } from './report.js';
 import { SETTINGS } from './settings.js';
@@ -66,7 +66,7 @@ export async function readRounds(add: Add, servers: Record<'cached' | 'uncached'
 /**
  * Reads at a fixed rate (a quarter of the service's by-id maximum), at idle and next to a bulk
  * load paced at half the service's bulk rate. Fixed-rate reads, timed from when each was due
- * (harness.ts pacedReads), make p99 comparable. The two
+ * (harness.ts pacedReads, in a process of their own), make p99 comparable. The two
  * designs of issue #34 side by side, in the same rounds: the service as shipped (writes prepared
  * on worker threads), the same with WRITE_WORKERS=0 (prepared on the event loop), and the load
  * sent to a separate process, as a writer Deployment behind Kong would take it. Returns the note
@@ -75,25 +75,31 @@ export async function readRounds(add: Add, servers: Record<'cached' | 'uncached'
 export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<'uncached' | 'inline' | 'rawMysql', Server>, idPaths: string[], serviceRate: number, postBatch: BenchInputs['postBatch']): Promise<string> {
   const { uncached, inline, rawMysql } = servers;
   const readRate = Math.round(median((rounds[SCENARIOS.byId]?.service ?? []).map((figure) => figure.rps)) / 4);
-  const reads = (server: Server) => pacedReads(server.url, idPaths, { rate: readRate });
+  const reader = (server: Server) => pacedReader(server.url, idPaths, { rate: readRate });
+  const reads = async (server: Server) => (await reader(server)).run();
   const halfSpeedLoad = (writer: Server) => pacedWriter(SECONDS * 1000, serviceRate / 2, (batch) => postBatch(batch, writer.url));
+  /** Reads from `server` while the load goes to `writer`: both start once the reader's process is up. */
+  const readsNextTo = async (server: Server, writer: Server) => {
+    const started = await reader(server);
+    return Promise.all([started.run(), halfSpeedLoad(writer)]);
+  };
   const writeRates: number[] = [];
   const rawDuringLoad: Array<{ idle: number; busy: number }> = [];
   for (let round = 1; round <= ROUNDS; round += 1) {
     console.log(`reads during a bulk load, round ${round}/${ROUNDS}`);
     const idle = await reads(uncached);
-    const [busy, writeRate] = await Promise.all([reads(uncached), halfSpeedLoad(uncached)]);
+    const [busy, writeRate] = await readsNextTo(uncached, uncached);
     writeRates.push(writeRate);
     add(SCENARIOS.duringLoad, busy, idle);
     const inlineIdle = await reads(inline);
-    const [inlineBusy] = await Promise.all([reads(inline), halfSpeedLoad(inline)]);
+    const [inlineBusy] = await readsNextTo(inline, inline);
     add(SCENARIOS.duringLoadInline, inlineBusy, inlineIdle);
-    const [besideWriter] = await Promise.all([reads(uncached), halfSpeedLoad(inline)]);
+    const [besideWriter] = await readsNextTo(uncached, inline);
     add(SCENARIOS.duringLoadWriter, besideWriter, idle);
     // Context, not a goal: the bare server's reads next to the same load show what the database
     // and the shared cores cost, apart from anything the service's event loop adds.
     const rawIdle = await reads(rawMysql);
-    const [rawBusy] = await Promise.all([reads(rawMysql), halfSpeedLoad(uncached)]);
+    const [rawBusy] = await readsNextTo(rawMysql, uncached);
     rawDuringLoad.push({ idle: rawIdle.p99, busy: rawBusy.p99 });
   }
   const rawIdleP99 = median(rawDuringLoad.map((r) => r.idle));
