@@ -70,12 +70,12 @@ export async function stop(process_: { child: ChildProcess; logFile: string }) {
   rmSync(process_.logFile, { force: true });
 }
 
-/** autocannon over a list of paths, cycling through them, as fast as `connections` allow. */
-export async function load(url: string, paths: string[], { connections = CONNECTIONS }: { connections?: number } = {}): Promise<Figure> {
+/** autocannon over a list of paths, cycling through them, as fast as BENCH_CONNECTIONS allow. */
+export async function load(url: string, paths: string[]): Promise<Figure> {
   let next = 0;
   const result = await autocannon({
     url,
-    connections,
+    connections: CONNECTIONS,
     duration: SECONDS,
     requests: [{ setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] as string }) }],
   });
@@ -99,16 +99,19 @@ async function onSchedule(ms: number, intervalMs: number, each: (k: number, due:
   return started;
 }
 
+/** Keep-alive connections paced reads use at most. */
+const PACED_CONNECTIONS = 32;
+
 /**
  * GETs of `paths` at a fixed rate for `seconds` (BENCH_SECONDS), as many independent clients
  * would send them: each timed from when it was due, not from when a connection was free, so a
  * stall of the server counts for every request it held back (which a closed-loop client leaves
- * out), over up to `connections` keep-alive connections (enough that the client's own cap is not
- * what queues requests). Latencies are kept to the microsecond (autocannon's are whole
+ * out), over up to PACED_CONNECTIONS keep-alive connections (enough that the client's own cap is
+ * not what queues requests). Latencies are kept to the microsecond (autocannon's are whole
  * milliseconds, too coarse for a p99 of a few ms). Run by `pacedReader`, in a process of its own.
  */
-export async function pacedReads(url: string, paths: string[], { rate, connections = 32, seconds = SECONDS }: { rate: number; connections?: number; seconds?: number }): Promise<Figure> {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+export async function pacedReads(url: string, paths: string[], { rate, seconds = SECONDS }: { rate: number; seconds?: number }): Promise<Figure> {
+  const agent = new Agent({ keepAlive: true, maxSockets: PACED_CONNECTIONS });
   const times: number[] = [];
   let failed = 0;
   const fetchOne = (path: string) =>
@@ -136,7 +139,7 @@ export async function pacedReads(url: string, paths: string[], { rate, connectio
  * process does (the load's writer above all) can delay a read or its timing. Resolves once that
  * process has started; `run()` measures from then on.
  */
-export async function pacedReader(url: string, paths: string[], options: { rate: number; connections?: number }): Promise<{ run(): Promise<Figure> }> {
+export async function pacedReader(url: string, paths: string[], rate: number): Promise<{ run(): Promise<Figure> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'tooling/bench/paced-reader.ts'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => {
@@ -144,7 +147,7 @@ export async function pacedReader(url: string, paths: string[], options: { rate:
     if (done) throw new Error('the paced reader exited early');
     return value;
   };
-  child.stdin.write(`${JSON.stringify({ url, paths, ...options })}\n`);
+  child.stdin.write(`${JSON.stringify({ url, paths, rate })}\n`);
   if ((await next()) !== 'ready') throw new Error('the paced reader did not start');
   return {
     async run() {

@@ -8,10 +8,10 @@ import { pacedReads } from './harness.js';
  */
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const { value: settings } = await lines.next();
-const { url, paths, rate, connections } = JSON.parse(String(settings)) as { url: string; paths: string[]; rate: number; connections?: number };
+const { url, paths, rate } = JSON.parse(String(settings)) as { url: string; paths: string[]; rate: number };
 // A fresh process's first requests pay for compiling the client's own code: a second of the same
 // reads, not counted, so that the measured run times the server and not this process warming up.
-await pacedReads(url, paths, { rate, connections, seconds: 1 });
+await pacedReads(url, paths, { rate, seconds: 1 });
 console.log('ready');
 await lines.next();
-console.log(JSON.stringify(await pacedReads(url, paths, { rate, connections })));
+console.log(JSON.stringify(await pacedReads(url, paths, { rate })));

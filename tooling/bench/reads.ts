@@ -75,7 +75,7 @@ export async function readRounds(add: Add, servers: Record<'cached' | 'uncached'
 export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<'uncached' | 'inline' | 'rawMysql', Server>, idPaths: string[], serviceRate: number, postBatch: BenchInputs['postBatch']): Promise<string> {
   const { uncached, inline, rawMysql } = servers;
   const readRate = Math.round(median((rounds[SCENARIOS.byId]?.service ?? []).map((figure) => figure.rps)) / 4);
-  const reader = (server: Server) => pacedReader(server.url, idPaths, { rate: readRate });
+  const reader = (server: Server) => pacedReader(server.url, idPaths, readRate);
   const reads = async (server: Server) => (await reader(server)).run();
   const halfSpeedLoad = (writer: Server) => pacedWriter(SECONDS * 1000, serviceRate / 2, (batch) => postBatch(batch, writer.url));
   /** Reads from `server` while the load goes to `writer`: both start once the reader's process is up. */
