@@ -3,6 +3,8 @@ import { HttpProblem } from './problem.js';
 
 /** Waiting allowed before the minimum rate applies: a connection's first bytes may be slow to come. */
 const GRACE_MS = 5000;
+/** The longest a Node timer waits; a longer one fires after 1 ms (a low rate allows far longer). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * The request body's chunks, refusing a sender slower than `minBytesPerSecond`: a trickled body
@@ -21,7 +23,7 @@ export async function* bodyChunks(request: IncomingMessage, minBytesPerSecond: n
     // Abandoned when the sender is too slow: its rejection, when the socket closes, is expected.
     next.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, allowance))));
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.min(MAX_TIMER_MS, Math.max(0, allowance)))));
     const result = await Promise.race([next, late]).finally(() => clearTimeout(timer));
     waited += Date.now() - started;
     if (result === 'late') {
