@@ -5,6 +5,9 @@ import type { BodyDigest } from './idempotency-key.js';
 import { HttpProblem } from './problem.js';
 
 const NEWLINE = 0x0a;
+const EMPTY = Buffer.alloc(0);
+/** Nothing but whitespace (what trim() removes): a blank line, skipped. */
+const BLANK = /^\s*$/;
 
 /**
  * Splits an application/x-ndjson request body into lines as it arrives and parses each, holding at
@@ -25,11 +28,12 @@ export async function* ndjsonLines(
   let lineNumber = 0;
   let total = 0;
 
-  const finishLine = (): IngestLine | null => {
+  /** Ends the line held in `parts`, followed by `rest` (the part of it in the current chunk). */
+  const finishLine = (rest: Buffer): IngestLine | null => {
     lineNumber += 1;
-    const bytes = partBytes;
     const wasTooLong = tooLong;
-    const buffer = Buffer.concat(parts, partBytes);
+    // Most lines lie within one chunk: they are read where they are, without a copy.
+    const buffer = parts.length === 0 ? rest : Buffer.concat([...parts, rest], partBytes + rest.length);
     parts = [];
     partBytes = 0;
     tooLong = false;
@@ -40,7 +44,7 @@ export async function* ndjsonLines(
     } catch {
       return { line: lineNumber, problem: 'line is not valid UTF-8' };
     }
-    if (bytes === 0 || text.trim() === '') return null;
+    if (BLANK.test(text)) return null;
     try {
       return { line: lineNumber, item: JSON.parse(text) as unknown };
     } catch {
@@ -59,24 +63,26 @@ export async function* ndjsonLines(
     for (;;) {
       const end = chunk.indexOf(NEWLINE, start);
       const piece = chunk.subarray(start, end === -1 ? chunk.length : end);
-      if (!tooLong) {
-        if (partBytes + piece.length > maxLineBytes) {
-          tooLong = true;
-          parts = [];
-          partBytes = 0;
-        } else if (piece.length > 0) {
+      if (!tooLong && partBytes + piece.length > maxLineBytes) {
+        tooLong = true;
+        parts = [];
+        partBytes = 0;
+      }
+      if (end === -1) {
+        // The line goes on in the next chunk: keep a copy of its start (so that it does not keep the whole chunk alive).
+        if (!tooLong && piece.length > 0) {
           parts.push(Buffer.from(piece));
           partBytes += piece.length;
         }
+        break;
       }
-      if (end === -1) break;
-      const line = finishLine();
+      const line = finishLine(tooLong ? EMPTY : piece);
       if (line) yield line;
       start = end + 1;
     }
   }
   if (partBytes > 0 || tooLong) {
-    const line = finishLine();
+    const line = finishLine(EMPTY);
     if (line) yield line;
   }
   digest?.end();

@@ -35,6 +35,20 @@ describe('the records domain, through in-memory ports', function () {
     expect(counted).to.deep.equal({ stored: 2, rejected: 1 });
   });
 
+  it('limits titles and uris in characters (code points), not UTF-16 units', async function () {
+    const { records } = service();
+    // An emoji is one character and two UTF-16 units: 255 of them fit a title, 256 do not.
+    const outcome = await records.storeItems(
+      { items: [item('😀'.repeat(255)), item('😀'.repeat(256)), { uri: '😀'.repeat(2048), date: '2020-01-01' }, { uri: `${'😀'.repeat(2048)}x`, date: '2020-01-01' }] },
+      { atomic: false, idempotency: null },
+    );
+    expect(outcome.value.inserted).to.equal(2);
+    expect(outcome.value.rejected).to.deep.equal([
+      { index: 1, field: 'title', message: 'must be at most 255 characters' },
+      { index: 3, field: 'uri', message: 'must be at most 2048 characters' },
+    ]);
+  });
+
   it('searches as the real stores do: folded titles (any case, any accents) and uris', async function () {
     const { records } = service();
     await records.storeItems({ items: [{ title: 'Crème Brûlée CAFÉ', uri: 'https://Example.org/Ñandú', date: '2020-01-01' }, item('other')] }, { atomic: false, idempotency: null });
