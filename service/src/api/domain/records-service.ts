@@ -73,7 +73,7 @@ export function createRecordsService({
       return counted(outcome, rejected.length);
     },
 
-    async storeStream(lines: AsyncIterable<IngestLine>, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<StreamResult>> {
+    async storeStream(lines: AsyncIterable<IngestLine[]>, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<StreamResult>> {
       try {
         const outcome = await writeOnce<StreamResult>(
           writes,
@@ -81,7 +81,7 @@ export function createRecordsService({
           (tx) => ingestStream(tx, lines, { atomic, batchSize: streamBatchSize }),
           // A replay still reads the whole body, to compare its digest with the first one's.
           async () => {
-            for await (const line of lines) void line;
+            for await (const arrived of lines) void arrived;
           },
         );
         return counted(outcome, outcome.value.rejectedCount);

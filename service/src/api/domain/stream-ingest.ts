@@ -20,11 +20,11 @@ export type StreamResult = {
 const MAX_REPORTED_REJECTIONS = 100;
 
 /**
- * Streams items into one write transaction in batches: memory stays bounded by the batch
- * size whatever the body's length. With `atomic`, any invalid line rolls everything back (after
- * reading the whole body, so every error is reported).
+ * Streams items, arriving a few lines at a time, into one write transaction in batches: memory
+ * stays bounded by the batch size whatever the body's length. With `atomic`, any invalid line
+ * rolls everything back (after reading the whole body, so every error is reported).
  */
-export async function ingestStream(tx: WriteTransaction, lines: AsyncIterable<IngestLine>, options: { atomic: boolean; batchSize: number }): Promise<StreamResult> {
+export async function ingestStream(tx: WriteTransaction, lines: AsyncIterable<IngestLine[]>, options: { atomic: boolean; batchSize: number }): Promise<StreamResult> {
   const result: StreamResult = { inserted: 0, idRanges: [], rejected: [], rejectedCount: 0 };
   let batch: NewRecord[] = [];
   const reject = (line: number, field: string, message: string) => {
@@ -43,20 +43,22 @@ export async function ingestStream(tx: WriteTransaction, lines: AsyncIterable<In
     result.inserted += ids.length;
   };
 
-  for await (const entry of lines) {
-    if ('problem' in entry) {
-      reject(entry.line, 'line', entry.problem);
-      continue;
+  for await (const arrived of lines) {
+    for (const entry of arrived) {
+      if ('problem' in entry) {
+        reject(entry.line, 'line', entry.problem);
+        continue;
+      }
+      const checked = checkItem(entry.item);
+      if (!checked.ok) {
+        reject(entry.line, checked.field, checked.message);
+        continue;
+      }
+      // Once an atomic load has failed, keep reading to report every error, but store nothing more.
+      if (options.atomic && result.rejectedCount > 0) continue;
+      batch.push(checked.record);
+      if (batch.length >= options.batchSize) await flush();
     }
-    const checked = checkItem(entry.item);
-    if (!checked.ok) {
-      reject(entry.line, checked.field, checked.message);
-      continue;
-    }
-    // Once an atomic load has failed, keep reading to report every error, but store nothing more.
-    if (options.atomic && result.rejectedCount > 0) continue;
-    batch.push(checked.record);
-    if (batch.length >= options.batchSize) await flush();
   }
   if (options.atomic && result.rejectedCount > 0) {
     throw new UnprocessableItems(

@@ -10,14 +10,16 @@ const EMPTY = Buffer.alloc(0);
 const BLANK = /^\s*$/;
 
 /**
- * Splits an application/x-ndjson request body into lines as it arrives and parses each, holding at
- * most one line (up to `maxLineBytes`) in memory. A longer line, or one that is not UTF-8 or JSON,
- * is reported and skipped. Blank lines are ignored. More than `limit` bytes in all is a 413.
+ * Splits an application/x-ndjson request body into lines as it arrives and parses each, yielding
+ * the lines each chunk completes together (a step of the generator per line cost a fifth of
+ * reading one). Memory holds one chunk's lines and at most `maxLineBytes` of a line a chunk
+ * boundary cuts. A longer line, or one that is not UTF-8 or JSON, is reported and skipped. Blank
+ * lines are ignored. More than `limit` bytes in all is a 413.
  */
 export async function* ndjsonLines(
   ctx: Context,
   { limit, maxLineBytes, minBytesPerSecond, digest }: { limit: number; maxLineBytes: number; minBytesPerSecond: number; digest?: BodyDigest | undefined },
-): AsyncGenerator<IngestLine> {
+): AsyncGenerator<IngestLine[]> {
   const tooLarge = (headers: Record<string, string> = {}) =>
     new HttpProblem(413, 'body-too-large', `The body is larger than the NDJSON limit of ${limit} bytes.`, [], headers);
   if (Number(ctx.get('content-length') || 0) > limit) throw tooLarge();
@@ -60,6 +62,7 @@ export async function* ndjsonLines(
       throw tooLarge({ Connection: 'close' });
     }
     let start = 0;
+    const lines: IngestLine[] = [];
     for (;;) {
       const end = chunk.indexOf(NEWLINE, start);
       const piece = chunk.subarray(start, end === -1 ? chunk.length : end);
@@ -77,13 +80,14 @@ export async function* ndjsonLines(
         break;
       }
       const line = finishLine(tooLong ? EMPTY : piece);
-      if (line) yield line;
+      if (line) lines.push(line);
       start = end + 1;
     }
+    if (lines.length > 0) yield lines;
   }
   if (partBytes > 0 || tooLong) {
     const line = finishLine(EMPTY);
-    if (line) yield line;
+    if (line) yield [line];
   }
   digest?.end();
 }

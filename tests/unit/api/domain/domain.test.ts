@@ -21,8 +21,8 @@ function service(streamBatchSize = 1) {
 
 const item = (title: string, date = '2020-01-01') => ({ title, uri: null, date });
 const key = (requestHash: string, name = 'k1'): IdempotencyRequest => ({ scope: 'caller', key: name, digest: Promise.resolve(requestHash), ttlMs: 60_000 });
-async function* lines(...items: unknown[]): AsyncGenerator<IngestLine> {
-  for (const [index, item] of items.entries()) yield { line: index + 1, item };
+async function* lines(...items: unknown[]): AsyncGenerator<IngestLine[]> {
+  for (const [index, item] of items.entries()) yield [{ line: index + 1, item }];
 }
 
 describe('the records domain, through in-memory ports', function () {

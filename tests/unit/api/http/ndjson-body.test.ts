@@ -11,7 +11,7 @@ import { ndjsonLines } from '../../../../service/src/api/http/ndjson-body.js';
 async function linesOf(chunks: Buffer[], maxLineBytes = 50): Promise<IngestLine[]> {
   const ctx = { get: () => '', req: Readable.from(chunks, { objectMode: true }) } as unknown as Context;
   const lines: IngestLine[] = [];
-  for await (const line of ndjsonLines(ctx, { limit: 1_000_000, maxLineBytes, minBytesPerSecond: 1_000_000 })) lines.push(line);
+  for await (const arrived of ndjsonLines(ctx, { limit: 1_000_000, maxLineBytes, minBytesPerSecond: 1_000_000 })) lines.push(...arrived);
   return lines;
 }
 
