@@ -105,6 +105,10 @@ describe('authentication and authorization', function () {
           return `${header}.${b64({ iss: rsaIdp.issuer, aud: 'records', sub: 'admin', scope: 'records:read', exp: now + 60 })}.${signature}`;
         },
       ],
+      // jsonwebtoken's decode throws on a JWT-typed payload that is not JSON, and returns a null one.
+      ['a token whose payload is not JSON', () => `${b64({ alg: 'RS256', typ: 'JWT' })}.${Buffer.from('not json').toString('base64url')}.x`],
+      ['a token whose payload is null', () => `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(null)}.x`],
+      ['a token whose payload is an array', () => `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64([1])}.x`],
       ['a token valid for 100 years', () => rsaIdp.sign({ exp: Math.floor(Date.now() / 1000) + 100 * 365 * 86_400 })],
       ['a token issued a year ago that expires in an hour', () => rsaIdp.sign({ iat: Math.floor(Date.now() / 1000) - 365 * 86_400, exp: Math.floor(Date.now() / 1000) + 3600 })],
       ['a token signed by a key the issuer never published', () => rsaIdp.sign({}, { ...generateTestKey('RS256'), kid: rsaIdp.keys[0]!.kid })],
@@ -116,6 +120,8 @@ describe('authentication and authorization', function () {
       'an expired token': 'token expired',
       'a token from an untrusted issuer': 'untrusted issuer',
       'a token valid for 100 years': 'token lives too long',
+      'a token whose payload is not JSON': 'malformed token',
+      'a token whose payload is null': 'malformed token',
     };
     for (const [name, make] of cases) {
       it(`answers 401 for ${name}, without echoing it`, async function () {

@@ -73,8 +73,8 @@ export function createTokenVerifier(options: VerifierOptions) {
 
   return {
     async verify(token: string): Promise<Principal> {
-      const decoded = jwt.decode(token, { complete: true });
-      if (!decoded || typeof decoded.payload !== 'object') throw new InvalidToken('malformed token');
+      const decoded = decodeToken(token);
+      if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) throw new InvalidToken('malformed token');
       const { header, payload } = decoded;
       if (!(ALLOWED_ALGORITHMS as readonly string[]).includes(header.alg)) throw new InvalidToken('algorithm not allowed');
       const issuer = trusted(payload.iss);
@@ -101,6 +101,15 @@ export function createTokenVerifier(options: VerifierOptions) {
       return { subject: verified.sub, issuer: issuer.issuer, scopes: scopesOf(verified) };
     },
   };
+}
+
+/** The token's header and claims unverified, or null when they cannot be read (decode throws on a JWT-typed payload that is not JSON). */
+function decodeToken(token: string): jwt.Jwt | null {
+  try {
+    return jwt.decode(token, { complete: true });
+  } catch {
+    return null;
+  }
 }
 
 export type TokenVerifier = ReturnType<typeof createTokenVerifier>;
