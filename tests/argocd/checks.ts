@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { kubectl, must } from '../cluster/cluster.js';
+import { helmTemplate } from '../support/tools.js';
 import { waveOf, type Application } from './argocd.js';
 import { podGauge, podsOf } from './deploy.js';
 import { OUTSIDE_THE_CLUSTER } from './stand-ins.js';
@@ -60,6 +61,26 @@ export function expectKedaOnTheNode(): void {
   const refused = kubectl(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(twin));
   expect(refused.status).to.not.equal(0);
   expect(refused.stderr).to.match(/admission webhook "vscaledobject\.kb\.io" denied the request/);
+}
+
+/**
+ * A release installed before KEDA (the chart's CPU HPA standing in) can be upgraded once KEDA is
+ * there, as NOTES.txt tells users to: Helm creates the ScaledObject before it deletes the HPA, and
+ * KEDA's webhook refuses a ScaledObject for a Deployment another HPA manages unless that HPA opts
+ * out of the check, as the chart's does. Checked in a namespace of its own, against the real webhook.
+ */
+export function expectKedaAdmitsAnUpgradeFromTheStandInHpa(): void {
+  const namespace = 'records-keda-upgrade';
+  const [hpa] = helmTemplate([], [], 'records', namespace, []).filter((object) => object.kind === 'HorizontalPodAutoscaler');
+  const [scaledObject] = helmTemplate([], [], 'records', namespace).filter((object) => object.kind === 'ScaledObject');
+  must(kubectl(['create', 'namespace', namespace]), 'creating the namespace');
+  try {
+    must(kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify(hpa)), 'creating the stand-in HPA');
+    const upgrade = kubectl(['apply', '-n', namespace, '--dry-run=server', '-f', '-'], JSON.stringify(scaledObject));
+    expect(upgrade.status, upgrade.stderr).to.equal(0);
+  } finally {
+    kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  }
 }
 
 /** Staging's records pods: on the real node, Ready by their probe (the database answers, migrations current), their cache Valkey. */

@@ -5,7 +5,7 @@ import { renderApps } from '../support/tools.js';
 import { applications, eventually, isConverged, repositoryOfWorkingTree, Repository, waveOf, type Application } from './argocd.js';
 import { scaleUpAndBack } from './autoscaling.js';
 import { expectPrunedAndBack, expectRolloutWithoutFailure } from './changes.js';
-import { byName, expectKedaOnTheNode, expectPreSyncHooks, expectProductionOnTheNode, expectSourcesAt, expectStagingRecordsOnTheNode, waveOrderViolations } from './checks.js';
+import { byName, expectKedaAdmitsAnUpgradeFromTheStandInHpa, expectKedaOnTheNode, expectPreSyncHooks, expectProductionOnTheNode, expectSourcesAt, expectStagingRecordsOnTheNode, waveOrderViolations } from './checks.js';
 import { apply, GITHUB, IN_CLUSTER, installPrerequisites, projects, pushMirrors, rootApplication, STAGING_TEST_VALUES, withProductionRelease, withStagingTestValues } from './deploy.js';
 import { expectRefusedDefaultAndBinding, expectRefusedOutsideProject } from './refusals.js';
 import { playedFor } from './stand-ins.js';
@@ -85,8 +85,9 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       expect([...played].sort()).to.include.members(['MariaDB/records-db', 'Secret/valkey-users', 'Service/kong-kong-proxy']);
     });
 
-    it('runs it on the real node: KEDA made the HPA and serves external metrics, the records pods serve from their database', function () {
+    it('runs it on the real node: KEDA made the HPA, serves external metrics and admits an upgrade from the stand-in HPA; the records pods serve from their database', function () {
       expectKedaOnTheNode();
+      expectKedaAdmitsAnUpgradeFromTheStandInHpa();
       expectStagingRecordsOnTheNode();
     });
 

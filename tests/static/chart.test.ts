@@ -133,6 +133,12 @@ describe('Helm chart charts/records', function () {
       const wave = (object: K8sObject | undefined) => Number(object?.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0);
       expect(wave(named('StatefulSet', 'records-mariadb'))).to.be.below(wave(job));
       expect(wave(job)).to.be.below(wave(named('Deployment', 'records')));
+      // What scales the Deployment comes in its wave, not before: KEDA's admission webhook refuses a
+      // ScaledObject whose target does not exist yet (a CPU trigger reads its containers), and an
+      // HPA without its target reports FailedGetScale, which Argo CD counts as a failed wave.
+      const scalers = [...find(objects, 'ScaledObject'), ...find(helmTemplate([], [], 'records', 'records', []), 'HorizontalPodAutoscaler')];
+      expect(scalers.map((scaler) => scaler.kind)).to.deep.equal(['ScaledObject', 'HorizontalPodAutoscaler']);
+      for (const scaler of scalers) expect(wave(scaler), scaler.kind).to.equal(wave(named('Deployment', 'records')));
       expect(named('Deployment', 'records').spec.template.spec.containers[0].readinessProbe.httpGet.path).to.equal('/readyz');
       // A Job's pod template is immutable: anything that changes it (a new image, a config value the
       // Job reads) must give a new Job, or `helm upgrade` fails (the cluster test caught this).

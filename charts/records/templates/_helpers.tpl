@@ -69,6 +69,15 @@ a database of its own, so it fails the render.
 {{- end }}
 {{- end }}
 
+{{/*
+The Deployment's Argo CD sync wave when bundled: after the bundled MariaDB (wave 0) and the
+migrations Job (wave 1). What scales the Deployment comes in the same wave: KEDA's webhook refuses
+a ScaledObject whose Deployment does not exist yet, and an HPA without one fails its wave.
+*/}}
+{{- define "records.workloadWave" -}}
+{{- if eq (include "records.databaseMode" .) "bundled" }}2{{ end }}
+{{- end }}
+
 {{- define "records.mariadbName" -}}
 {{- printf "%s-mariadb" (include "records.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
