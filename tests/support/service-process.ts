@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 /**
@@ -12,8 +12,9 @@ export class ServiceProcess {
   exitCode: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  private constructor(env: Record<string, string>, preload: string[], root: string) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', ...preload.flatMap((module) => ['--import', module]), 'service/src/main.ts', 'serve'], {
+  private constructor(env: Record<string, string>, preload: string[], root: string, compiled: boolean) {
+    const entry = compiled ? ['service/dist/main.js'] : ['--import', 'tsx', 'service/src/main.ts'];
+    this.child = spawn(process.execPath, [...preload.flatMap((module) => ['--import', module]), ...entry, 'serve'], {
       cwd: root,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,9 +35,13 @@ export class ServiceProcess {
   /**
    * `preload`: modules imported before the service, as the image's entrypoint imports tracing.
    * `root`: the checkout to run (another release's, for the upgrade test); this one by default.
+   * `compiled`: run service/dist as the image does (see buildService) rather than the source under tsx.
    */
-  static async start(env: Record<string, string>, { preload = [], root = process.cwd() }: { preload?: string[]; root?: string } = {}): Promise<ServiceProcess> {
-    const service = new ServiceProcess(env, preload, root);
+  static async start(
+    env: Record<string, string>,
+    { preload = [], root = process.cwd(), compiled = false }: { preload?: string[]; root?: string; compiled?: boolean } = {},
+  ): Promise<ServiceProcess> {
+    const service = new ServiceProcess(env, preload, root, compiled);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       const listening = service.logs.find((line) => line.msg === 'listening');
@@ -63,4 +68,10 @@ export class ServiceProcess {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
     await this.exitCode;
   }
+}
+
+/** Compiles the service to service/dist (`npm run build`), for ServiceProcess's `compiled`. */
+export function buildService(): void {
+  const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'service/tsconfig.build.json'], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`building the service failed:\n${result.stdout}${result.stderr}`);
 }
