@@ -59,6 +59,23 @@ for (const engine of ENGINES) {
         expect(await titlesFor({ contains: `_ ${tag}` })).to.deep.equal([]);
       });
 
+      it('matches a NUL character like any other, in titles, uris and terms', async function () {
+        // SQLite's LIKE stops at a NUL in the pattern or the value: matching there must not use it.
+        const own = uniqueTag('nul');
+        const items = [
+          { title: `nul\u0000inside ${own}`, uri: `https://example.org/nul\u0000${own}`, date: '2021-01-01' },
+          { title: `plain ${own}`, uri: `https://example.org/${own}`, date: '2021-01-02' },
+        ];
+        expect((await postJson(base(), '/v1/bulk', { items })).body.inserted).to.equal(2);
+        const found = async (params: Record<string, string>) => (await titlesFor(params)).map((title) => title.replace(` ${own}`, ''));
+        expect(await found({ contains: `inside ${own}` })).to.deep.equal(['nul\u0000inside']);
+        expect(await found({ contains: `\u0000inside ${own}` })).to.deep.equal(['nul\u0000inside']);
+        expect(await found({ contains: `${own}\u0000` })).to.deep.equal([]);
+        expect(await found({ contains: `plain\u0000${own}` })).to.deep.equal([]);
+        expect(await found({ contains: own, uri: `\u0000${own}` })).to.deep.equal(['nul\u0000inside']);
+        expect(await found({ contains: own, uri: `${own}\u0000` })).to.deep.equal([]);
+      });
+
       it('matches uri as a case-insensitive substring with literal wildcards', async function () {
         expect(await titlesFor({ contains: tag, uri: 'example.org/MAISON' })).to.deep.equal(['Le confort de la maison']);
         expect(await titlesFor({ contains: tag, uri: 'a_b' })).to.deep.equal(['100% pure']);

@@ -128,16 +128,24 @@ export function createSearchIndex({ db, timeLimitMs, strategy = 'auto' }: { db: 
     return result;
   }
 
+  /**
+   * `column` holds `term` (both folded). SQLite's LIKE stops at a NUL in the pattern or the value,
+   * so there a term is found with instr(), which compares the text whole; MySQL and MariaDB's LIKE
+   * does not stop.
+   */
+  function containing(builder: Knex.QueryBuilder, column: string, term: string): void {
+    if (db.engine === 'sqlite') builder.whereRaw('instr(??, ?) > 0', [column, term]);
+    else builder.whereRaw(`?? like ? escape '${LIKE_ESCAPE}'`, [column, containsPattern(term)]);
+  }
+
   function filtered(builder: Knex.QueryBuilder, query: SearchQuery, alias: string, deadline: number): Knex.QueryBuilder {
     const column = (name: string) => `${alias}.${name}`;
     // First, so SQLite checks the time for every row it visits (time-limit.ts).
     if (db.engine === 'sqlite') builder.whereRaw('within_time_limit(?)', [deadline]);
     if (query.after !== null) builder.where(column('date_ms'), '>=', query.after);
     if (query.before !== null) builder.where(column('date_ms'), '<', query.before);
-    if (query.contains !== null) {
-      builder.whereRaw(`?? like ? escape '${LIKE_ESCAPE}'`, [column('title_folded'), containsPattern(query.contains)]);
-    }
-    if (query.uri !== null) builder.whereRaw(`?? like ? escape '${LIKE_ESCAPE}'`, [column('uri_folded'), containsPattern(query.uri)]);
+    if (query.contains !== null) containing(builder, column('title_folded'), query.contains);
+    if (query.uri !== null) containing(builder, column('uri_folded'), query.uri);
     const cursor = query.cursor;
     if (cursor !== null) {
       builder.where((after) =>
