@@ -35,9 +35,14 @@ function outOfRange(unit: string, value: number | string): DateParse {
   return { ok: false, reason: `impossible date: ${unit} ${value} is out of range` };
 }
 
-/** The instant, or the year error: every accepted date ends here, whichever parser read it. */
+/**
+ * The instant, or the year error: every accepted date ends here, whichever parser read it. The year
+ * is checked as written and in UTC, where it is stored and served: 9999-12-31T23:00-05:00 is in
+ * the year 10000 there, which ISO 8601 prints as +010000.
+ */
 function withinYears(localYear: number, ms: number): DateParse {
-  if (localYear < MIN_YEAR || localYear > MAX_YEAR) return { ok: false, reason: `year must be between ${MIN_YEAR} and ${MAX_YEAR}` };
+  const outside = (year: number) => year < MIN_YEAR || year > MAX_YEAR;
+  if (outside(localYear) || outside(new Date(ms).getUTCFullYear())) return { ok: false, reason: `year must be between ${MIN_YEAR} and ${MAX_YEAR}` };
   return { ok: true, ms };
 }
 

@@ -2,9 +2,16 @@ import { expect } from 'chai';
 import { DateTime } from 'luxon';
 import { parseQueryInstant, parseRecordDate } from '../../../../service/src/api/domain/dates.js';
 
-/** What the service answered when luxon parsed dates: the reference for the hand-written parsers. */
+/**
+ * What the service answered when luxon parsed dates: the reference for the hand-written parsers,
+ * with the one rule added since: the instant's year in UTC is within range too.
+ */
 function luxonAnswer(parsed: DateTime): string {
-  if (parsed.isValid) return parsed.year < 1000 || parsed.year > 9999 ? 'year must be between 1000 and 9999' : new Date(parsed.toMillis()).toISOString();
+  const outOfRange = (year: number) => year < 1000 || year > 9999;
+  if (parsed.isValid) {
+    const instant = new Date(parsed.toMillis());
+    return outOfRange(parsed.year) || outOfRange(instant.getUTCFullYear()) ? 'year must be between 1000 and 9999' : instant.toISOString();
+  }
   const [, value, unit] = /you specified (\S+) .* as an? (\w+)/.exec(parsed.invalidExplanation ?? '') ?? [];
   return unit ? `impossible date: ${unit} ${value} is out of range` : 'unrecognised date format';
 }
@@ -93,6 +100,12 @@ describe('date parsing', function () {
     expect(iso('2014')).to.equal('unrecognised date format');
     expect(iso('Wed, 01 Nov 2016 13:23:12 +0630')).to.equal('impossible date: the weekday does not match the date');
     expect(iso('0999-12-31')).to.equal('year must be between 1000 and 9999');
+    // Within range as written, not in UTC: stored, it would be served as +010000-... or 0999-...
+    expect(iso('9999-12-31T23:00:00-05:00')).to.equal('year must be between 1000 and 9999');
+    expect(iso('Fri, 31 Dec 9999 23:00:00 -0500')).to.equal('year must be between 1000 and 9999');
+    expect(iso('1000-01-01T00:00+01:00')).to.equal('year must be between 1000 and 9999');
+    expect(iso('9999-12-31T23:00:00+05:00')).to.equal('9999-12-31T18:00:00.000Z');
+    expect(parseQueryInstant('9999-12-31T23:00:00-05:00').ok).to.equal(false);
     expect(iso('x'.repeat(65))).to.equal('date is longer than 64 characters');
   });
 
