@@ -73,6 +73,16 @@ for (const engine of ENGINES) {
       expect(response.body.inserted).to.equal(1);
     });
 
+    it('refuses a body in another charset than UTF-8 (415), as JSON bodies are', async function () {
+      const tag = uniqueTag();
+      const body = `${JSON.stringify({ title: `${tag} caf\u00e9`, date: '2020-01-01' })}\n`;
+      const response = await request(app.baseUrl, '/v1/bulk', { method: 'POST', headers: { 'content-type': 'application/x-ndjson; charset=latin1' }, body });
+      expect(response.status).to.equal(415);
+      expect(await count(tag)).to.equal(0);
+      const utf8 = await request(app.baseUrl, '/v1/bulk', { method: 'POST', headers: { 'content-type': 'application/x-ndjson; charset=UTF-8' }, body });
+      expect(utf8.status).to.equal(200);
+    });
+
     it('rejects a line that is not valid UTF-8', async function () {
       const body = Buffer.concat([Buffer.from('{"title": "'), Buffer.from([0xc3, 0x28]), Buffer.from('", "date": "2020-01-01"}\n')]);
       const response = await postNdjson(app, body);

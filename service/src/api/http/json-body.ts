@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { InvalidInput } from '../domain/errors.js';
 import { bodyChunks } from './body-chunks.js';
 import { HttpProblem } from './problem.js';
+import { requireUtf8Charset } from './utf8-charset.js';
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -21,10 +22,7 @@ export async function readJsonBody(ctx: Context, limit: number, minBytesPerSecon
       Accept: 'application/json, application/x-ndjson',
     });
   }
-  const charset = ctx.request.charset;
-  if (charset !== '' && charset.toLowerCase() !== 'utf-8') {
-    throw new HttpProblem(415, 'unsupported-media-type', 'The body must be encoded as UTF-8.');
-  }
+  requireUtf8Charset(ctx);
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limit) throw tooLarge(limit);
 

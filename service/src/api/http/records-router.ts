@@ -12,6 +12,7 @@ import { concurrencyLimit } from './concurrency-limit.js';
 import { idempotencyOf } from './idempotency-key.js';
 import { readJsonBody } from './json-body.js';
 import { ndjsonLines } from './ndjson-body.js';
+import { requireUtf8Charset } from './utf8-charset.js';
 import { parseRecordId, parseSearchQuery } from './search-params.js';
 import { recordDocument, searchDocument } from './views.js';
 
@@ -73,9 +74,10 @@ export function createRecordsRouter({
     const atomic = atomicFlag(ctx.query);
     const key = idempotencyOf(ctx, { atomic, ttlMs: idempotencyTtlMs });
     const options = { atomic, idempotency: key?.request ?? null };
-    const outcome =
-      ndjsonLimits && ctx.request.is('application/x-ndjson')
-        ? await records.storeStream(ndjsonLines(ctx, { limit: ndjsonLimits.body, maxLineBytes: ndjsonLimits.line, minBytesPerSecond: bodyRate, digest: key?.digest }), options)
+    const ndjson = ndjsonLimits && ctx.request.is('application/x-ndjson') ? ndjsonLimits : null;
+    if (ndjson) requireUtf8Charset(ctx);
+    const outcome = ndjson
+      ? await records.storeStream(ndjsonLines(ctx, { limit: ndjson.body, maxLineBytes: ndjson.line, minBytesPerSecond: bodyRate, digest: key?.digest }), options)
         : await readJsonBody(ctx, bodyLimit, bodyRate).then(({ body, raw }) => {
             key?.digest.update(raw);
             key?.digest.end();
