@@ -15,8 +15,9 @@ export type BodyDigest = { update(chunk: Buffer): void; end(): void };
  * request's `digest` promise. Null without the header, so only requests with a key pay for hashing.
  */
 export function idempotencyOf(ctx: Context, { atomic, ttlMs }: { atomic: boolean; ttlMs: number }): { request: IdempotencyRequest; digest: BodyDigest } | null {
+  // Absent, not empty: an empty header is a key the client meant to send, and it is malformed.
+  if (ctx.headers['idempotency-key'] === undefined) return null;
   const key = ctx.get('idempotency-key');
-  if (key === '') return null;
   if (!IDEMPOTENCY_KEY.test(key)) {
     throw new InvalidInput('The Idempotency-Key header is not valid.', [
       { parameter: 'Idempotency-Key', detail: 'must be 1 to 128 characters of letters, digits, ".", "_", ":" or "-"' },
