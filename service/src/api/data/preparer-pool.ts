@@ -71,7 +71,9 @@ export function createPreparerPool({ size, logger, workerUrl = WORKER_URL }: { s
   return {
     ready,
     open(options): PreparerSession {
-      const slot = slots.reduce((least, candidate) => (candidate.sessions < least.sessions ? candidate : least));
+      // A dead worker waiting to be replaced has no sessions, but would fail any it were given.
+      const live = slots.filter((candidate) => !candidate.dead);
+      const slot = (live.length > 0 ? live : slots).reduce((least, candidate) => (candidate.sessions < least.sessions ? candidate : least));
       const session = nextSession++;
       slot.sessions += 1;
       let open = true;

@@ -79,6 +79,27 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     expect(await transcript(pool.open({ engine: 'mysql', groupSize: 64 }))).to.deep.equal(inline);
   });
 
+  it('opens no session on a dead worker while a live one is idle', async () => {
+    const pair = createPreparerPool({ size: 2, logger: silent, workerUrl: new URL('../../../support/exiting-preparer-worker.ts', import.meta.url) });
+    try {
+      await pair.ready;
+      const kill = async () => {
+        const session = pair.open({ engine: 'mysql' });
+        await session.records(batch(0, 1)).catch(() => undefined);
+        session.close();
+      };
+      // The first worker dies and is replaced at once; its replacement dies and waits to be replaced.
+      await kill();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await kill();
+      const session = pair.open({ engine: 'mysql' });
+      expect(await session.finish()).to.deep.equal({ inserts: [], fragmentRecords: 0 });
+      session.close();
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('fails the calls of a worker that dies, and replaces it', async () => {
     const dying = createPreparerPool({ size: 1, logger: silent, workerUrl: new URL('../../../support/exiting-preparer-worker.ts', import.meta.url) });
     try {
