@@ -5,6 +5,7 @@ import { createDatabase, InconsecutiveIds } from '../../service/src/api/data/dat
 import { createRuntime } from '../../service/src/api/runtime.js';
 import { createLogger } from '../../service/src/shared/logger.js';
 import { ConfigError } from '../../service/src/shared/environment.js';
+import { OwnMariaDB } from '../support/mariadb-server.js';
 
 /**
  * One multi-row INSERT must get consecutive ids. A MariaDB stepping AUTO_INCREMENT by 3 (what
@@ -48,5 +49,44 @@ describe('a MySQL stepping AUTO_INCREMENT ids by more than one', function () {
     const config = loadConfig({ DATABASE_URL: url, AUTH_MODE: 'disabled', LOG_LEVEL: 'silent' });
     const runtime = await createRuntime(config, createLogger(config));
     await runtime.close();
+  });
+});
+
+/**
+ * A real Galera node (Debian's galera-4 provider), a cluster of one: it steps ids by one, but with
+ * wsrep_auto_increment_control on it raises the step of every session, open ones included, as soon
+ * as a second node joins, so the check at connect time cannot vouch for it: refused at start-up.
+ */
+describe('a Galera node', function () {
+  this.timeout(120_000);
+  const galera = new OwnMariaDB({ galera: 'ON' });
+  before(async () => galera.start());
+  after(async () => galera.dispose());
+
+  it('is refused while wsrep_auto_increment_control is on, even at a step of one; accepted once it is off', async function () {
+    const admin = knex({ client: 'mysql2', connection: galera.url, pool: { min: 0, max: 1 } });
+    try {
+      const [rows] = (await admin.raw("SHOW STATUS LIKE 'wsrep_cluster_size'")) as [Array<{ Value: string }>];
+      expect(rows[0]?.Value, 'a real Galera cluster of one').to.equal('1');
+      const start = async () => {
+        const config = loadConfig({ DATABASE_URL: galera.url, AUTH_MODE: 'disabled', LOG_LEVEL: 'silent' });
+        return createRuntime(config, createLogger(config));
+      };
+      const refused = await start().then(
+        async (runtime) => {
+          await runtime.close();
+          return null;
+        },
+        (error: unknown) => error,
+      );
+      expect(refused).to.be.instanceOf(ConfigError);
+      expect((refused as Error).message).to.match(/Galera node with wsrep_auto_increment_control=ON/);
+
+      await admin.raw('SET GLOBAL wsrep_auto_increment_control = OFF');
+      const runtime = await start();
+      await runtime.close();
+    } finally {
+      await admin.destroy();
+    }
   });
 });

@@ -14,8 +14,12 @@ export class OwnMariaDB {
   readonly dir = mkdtempSync(join(tmpdir(), 'records-mariadb-'));
   url = '';
 
+  /** `galera`: a real Galera node, a cluster of one, with wsrep_auto_increment_control ON or OFF. */
+  constructor(private readonly options: { galera?: 'ON' | 'OFF' } = {}) {}
+
   async start(): Promise<this> {
-    const { stdout } = await run('scripts/mariadb', ['start', this.dir], { encoding: 'utf8' });
+    const env = this.options.galera ? { ...process.env, MARIADB_GALERA: this.options.galera } : process.env;
+    const { stdout } = await run('scripts/mariadb', ['start', this.dir], { encoding: 'utf8', env });
     this.url = /MYSQL_URL=(\S+)/.exec(stdout)?.[1] ?? '';
     return this;
   }

@@ -84,29 +84,49 @@ function directSelect(db: Knex, server: Server) {
  * A multi-row INSERT must get consecutive ids (records-store.ts reads them from the first id). A
  * server stepping ids by more than one (auto_increment_increment, which Galera's default
  * wsrep_auto_increment_control sets to the cluster size) would make bulk responses, replays and
- * the search index name ids that do not exist: every connection is checked, and refused.
+ * the search index name ids that do not exist: every connection is checked, and refused. So is a
+ * Galera node that leaves wsrep_auto_increment_control on even while it steps by one (a cluster of
+ * one node, at bootstrap or while the others are down): when a node joins, Galera raises the step
+ * of every session, connections already in the pool included.
  */
 export class InconsecutiveIds extends Error {}
 
 const ID_STEP = 'SELECT @@auto_increment_increment AS step, VERSION() AS version';
+/** Galera's two settings: none on MySQL, both on MariaDB builds with wsrep (off unless a cluster). */
+const GALERA = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_auto_increment_control')";
 
-function stepError(step: unknown): InconsecutiveIds | null {
-  if (Number(step) === 1) return null;
-  return new InconsecutiveIds(
-    `the database steps AUTO_INCREMENT ids by ${String(step)} (@@auto_increment_increment); one multi-row INSERT must get consecutive ids: set auto_increment_increment=1 (on Galera also wsrep_auto_increment_control=OFF, with every write on one primary)`,
-  );
+type IdSettings = { step: unknown; galera: Array<{ Variable_name: string; Value: string }> };
+
+/** Why a server's id settings cannot give one INSERT consecutive ids, or null when they can. */
+function idStepError({ step, galera }: IdSettings): InconsecutiveIds | null {
+  const fix = 'set auto_increment_increment=1 (on Galera also wsrep_auto_increment_control=OFF, with every write on one primary)';
+  if (Number(step) !== 1) {
+    return new InconsecutiveIds(`the database steps AUTO_INCREMENT ids by ${String(step)} (@@auto_increment_increment); one multi-row INSERT must get consecutive ids: ${fix}`);
+  }
+  const setting = (name: string) => galera.find((row) => row.Variable_name === name)?.Value.toUpperCase();
+  if (setting('wsrep_on') === 'ON' && setting('wsrep_auto_increment_control') === 'ON') {
+    return new InconsecutiveIds(
+      `the database is a Galera node with wsrep_auto_increment_control=ON, which raises @@auto_increment_increment to the cluster's size whenever a node joins, in open sessions too; one multi-row INSERT must get consecutive ids: ${fix}`,
+    );
+  }
+  return null;
 }
 
-type CheckedConnection = { query(sql: string, callback: (error: Error | null, rows: Array<{ step: unknown; version: string }>) => void): void; destroy(): void };
+type CheckedConnection = { query<Row>(sql: string, callback: (error: Error | null, rows: Row[]) => void): void; destroy(): void };
 
-/** Checks each new connection's id step, and notes which server it reached. */
+/** Checks each new connection's id settings, and notes which server it reached. */
 const checkConnection = (server: Server) => (connection: CheckedConnection, done: (error: Error | null, connection: unknown) => void): void => {
-  connection.query(ID_STEP, (error, rows) => {
-    const refused = error ?? stepError(rows?.[0]?.step);
+  const finish = (refused: Error | null, version?: string) => {
     // A refused connection never joins the pool, so the pool would never close it.
     if (refused) connection.destroy();
-    else server.flavor = flavorOf(String(rows[0]?.version ?? ''));
+    else server.flavor = flavorOf(version ?? '');
     done(refused, connection);
+  };
+  connection.query<{ step: unknown; version: string }>(ID_STEP, (error, rows) => {
+    if (error) return finish(error);
+    connection.query<IdSettings['galera'][number]>(GALERA, (galeraError, galera) => {
+      finish(galeraError ?? idStepError({ step: rows[0]?.step, galera }), String(rows[0]?.version ?? ''));
+    });
   });
 };
 
