@@ -53,6 +53,33 @@ describe('a MySQL stepping AUTO_INCREMENT ids by more than one', function () {
 });
 
 /**
+ * One INSERT of INSERT_BATCH_SIZE records must fit the server's max_allowed_packet, or every bulk
+ * request with long enough rows fails with 503 "retry" forever: checked at start-up against the
+ * largest rows the limits allow (titles and URIs at their maximum length, folded).
+ */
+describe('a MySQL whose max_allowed_packet cannot hold one INSERT of INSERT_BATCH_SIZE rows', function () {
+  const url = process.env.TEST_MYSQL_URL;
+
+  it('stops start-up naming INSERT_BATCH_SIZE and the largest size that fits', async function () {
+    const admin = knex({ client: 'mysql2', connection: url!, pool: { min: 0, max: 1 } });
+    try {
+      const [[{ packet }]] = (await admin.raw('SELECT @@max_allowed_packet AS packet')) as [[{ packet: number }]];
+      expect(packet, "the test MariaDB's default").to.equal(16 * 2 ** 20);
+    } finally {
+      await admin.destroy();
+    }
+    const config = loadConfig({ DATABASE_URL: url, AUTH_MODE: 'disabled', LOG_LEVEL: 'silent', INSERT_BATCH_SIZE: '4000' });
+    let refused: unknown;
+    await createRuntime(config, createLogger(config)).then(
+      (runtime) => runtime.close(),
+      (error: unknown) => (refused = error),
+    );
+    expect(refused).to.be.instanceOf(ConfigError);
+    expect((refused as Error).message).to.match(/INSERT_BATCH_SIZE: .*max_allowed_packet \(16 MiB\).*at most 6\d\d\b/);
+  });
+});
+
+/**
  * A real Galera node (Debian's galera-4 provider), a cluster of one: it steps ids by one, but with
  * wsrep_auto_increment_control on it raises the step of every session, open ones included, as soon
  * as a second node joins, so the check at connect time cannot vouch for it: refused at start-up.

@@ -11,7 +11,8 @@ import { createDisabledCache } from './cache/disabled-cache.js';
 import { createRecordsCache, type RecordsCache } from './cache/records-cache.js';
 import { createRedisStore } from './cache/redis-store.js';
 import { assertServable, trustsOnlyItself, type Config } from './config.js';
-import { createDatabase, idStepRefusal, type Database } from './data/database.js';
+import { createDatabase, unfitDatabase, type Database } from './data/database.js';
+import { MAX_RECORD_ROW_BYTES, rowsPerStatement } from './data/record-rows.js';
 import { ConfigError } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
 import { createIdempotencyStore } from './data/idempotency-store.js';
@@ -65,11 +66,12 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   if (config.identity.keyFile && !signingKey) logger.warn({ path: config.identity.keyFile }, 'SERVICE_KEY_FILE names no file: the service mints no tokens');
   assertServable(config, signingKey !== null);
   const metrics = createMetrics();
-  const db = createDatabase(config.databaseUrl);
-  const refusal = await idStepRefusal(db);
+  const largestInsert = { rows: Math.min(config.insertBatchSize, rowsPerStatement('mysql')), rowBytes: MAX_RECORD_ROW_BYTES };
+  const db = createDatabase(config.databaseUrl, { largestInsert });
+  const refusal = await unfitDatabase(db);
   if (refusal) {
     await db.close();
-    throw new ConfigError(`invalid configuration:\n  DATABASE_URL: ${refusal.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${refusal.setting}: ${refusal.message}`);
   }
   observeQueries(db.knex, metrics);
   // The embedded default has no separate migration step to run, so it migrates itself.

@@ -80,6 +80,16 @@ function directSelect(db: Knex, server: Server) {
   };
 }
 
+/** A database this service cannot write to correctly, and the setting to change (on either side). */
+class UnfitDatabase extends Error {
+  constructor(
+    readonly setting: 'DATABASE_URL' | 'INSERT_BATCH_SIZE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * A multi-row INSERT must get consecutive ids (records-store.ts reads them from the first id). A
  * server stepping ids by more than one (auto_increment_increment, which Galera's default
@@ -89,9 +99,13 @@ function directSelect(db: Knex, server: Server) {
  * one node, at bootstrap or while the others are down): when a node joins, Galera raises the step
  * of every session, connections already in the pool included.
  */
-export class InconsecutiveIds extends Error {}
+export class InconsecutiveIds extends UnfitDatabase {
+  constructor(message: string) {
+    super('DATABASE_URL', message);
+  }
+}
 
-const ID_STEP = 'SELECT @@auto_increment_increment AS step, VERSION() AS version';
+const ID_STEP = 'SELECT @@auto_increment_increment AS step, VERSION() AS version, @@max_allowed_packet AS packet';
 /** Galera's two settings: none on MySQL, both on MariaDB builds with wsrep (off unless a cluster). */
 const GALERA = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_auto_increment_control')";
 
@@ -112,20 +126,37 @@ function idStepError({ step, galera }: IdSettings): InconsecutiveIds | null {
   return null;
 }
 
+/** The INSERTs the service sends: up to `rows` rows of up to `rowBytes` each (`largestInsert` in createDatabase). */
+export type LargestInsert = { rows: number; rowBytes: number };
+
+const MIB = 2 ** 20;
+
+/** Why the server would refuse the largest INSERT (over max_allowed_packet), or null when it fits. */
+function packetError(packet: number, { rows, rowBytes }: LargestInsert): UnfitDatabase | null {
+  // The statement's head (table, columns) is a few hundred bytes; a KiB is kept for it.
+  if (rows * rowBytes + 1024 <= packet) return null;
+  const fits = Math.floor((packet - 1024) / rowBytes);
+  return new UnfitDatabase(
+    'INSERT_BATCH_SIZE',
+    `one INSERT of ${rows} rows can take ${(rows * rowBytes / MIB).toFixed(1)} MiB (rows of up to ${(rowBytes / 1024).toFixed(1)} KiB at the maximum title and URI lengths), over the database's max_allowed_packet (${(packet / MIB).toFixed(0)} MiB), which would refuse it on every retry: set INSERT_BATCH_SIZE to at most ${fits}, or raise max_allowed_packet`,
+  );
+}
+
 type CheckedConnection = { query<Row>(sql: string, callback: (error: Error | null, rows: Row[]) => void): void; destroy(): void };
 
-/** Checks each new connection's id settings, and notes which server it reached. */
-const checkConnection = (server: Server) => (connection: CheckedConnection, done: (error: Error | null, connection: unknown) => void): void => {
+/** Checks each new connection's id settings (and packet size), and notes which server it reached. */
+const checkConnection = (server: Server, largestInsert?: LargestInsert) => (connection: CheckedConnection, done: (error: Error | null, connection: unknown) => void): void => {
   const finish = (refused: Error | null, version?: string) => {
     // A refused connection never joins the pool, so the pool would never close it.
     if (refused) connection.destroy();
     else server.flavor = flavorOf(version ?? '');
     done(refused, connection);
   };
-  connection.query<{ step: unknown; version: string }>(ID_STEP, (error, rows) => {
+  connection.query<{ step: unknown; version: string; packet: unknown }>(ID_STEP, (error, rows) => {
     if (error) return finish(error);
+    const packet = largestInsert ? packetError(Number(rows[0]?.packet), largestInsert) : null;
     connection.query<IdSettings['galera'][number]>(GALERA, (galeraError, galera) => {
-      finish(galeraError ?? idStepError({ step: rows[0]?.step, galera }), String(rows[0]?.version ?? ''));
+      finish(galeraError ?? idStepError({ step: rows[0]?.step, galera }) ?? packet, String(rows[0]?.version ?? ''));
     });
   });
 };
@@ -149,7 +180,7 @@ function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {
  * Opens the database named by DATABASE_URL: `mysql://user:pass@host:port/db` (MySQL 8 or
  * MariaDB through mysql2) or a file path for the embedded SQLite default.
  */
-export function createDatabase(databaseUrl: string, options: { poolMax?: number } = {}): Database {
+export function createDatabase(databaseUrl: string, options: { poolMax?: number; largestInsert?: LargestInsert } = {}): Database {
   const engine = engineOf(databaseUrl);
   const server: Server = { flavor: 'mysql' };
   const config: Knex.Config =
@@ -157,7 +188,7 @@ export function createDatabase(databaseUrl: string, options: { poolMax?: number 
       ? {
           client: 'mysql2',
           connection: mysqlConnection(databaseUrl),
-          pool: { min: 0, max: options.poolMax ?? 10, afterCreate: checkConnection(server) },
+          pool: { min: 0, max: options.poolMax ?? 10, afterCreate: checkConnection(server, options.largestInsert) },
           acquireConnectionTimeout: 10_000,
         }
       : {
@@ -185,15 +216,16 @@ export function createDatabase(databaseUrl: string, options: { poolMax?: number 
 }
 
 /**
- * The id-step check at start-up: the error when a reachable database steps ids, null when it does
- * not or cannot be reached yet (every later connection is checked as it is made).
+ * The connection check at start-up: the error when a reachable database is unfit (ids stepping,
+ * packets too small), null when it is fit or cannot be reached yet (every later connection is
+ * checked as it is made).
  */
-export async function idStepRefusal(db: Database): Promise<InconsecutiveIds | null> {
+export async function unfitDatabase(db: Database): Promise<UnfitDatabase | null> {
   if (db.engine !== 'mysql') return null;
   try {
     await db.knex.raw('select 1');
     return null;
   } catch (error) {
-    return error instanceof InconsecutiveIds ? error : null;
+    return error instanceof UnfitDatabase ? error : null;
   }
 }

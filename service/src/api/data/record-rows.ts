@@ -1,4 +1,4 @@
-import type { NewRecord, StoredRecord } from '../domain/record.js';
+import { TITLE_MAX_LENGTH, URI_MAX_LENGTH, type NewRecord, type StoredRecord } from '../domain/record.js';
 import { foldText, foldUri } from '../domain/text.js';
 import type { Engine } from './engine.js';
 
@@ -22,3 +22,18 @@ export function toRow(record: NewRecord): [string | null, string | null, number,
 
 /** Rows per INSERT: knex writes SQLite multi-row inserts as a compound SELECT, capped at 500 terms. */
 export const rowsPerStatement = (engine: Engine) => (engine === 'sqlite' ? 500 : 4000);
+
+/**
+ * The most bytes one record's row can take in a formatted INSERT: every character at its widest
+ * (4 bytes of UTF-8 or escaped; 33 once folded, U+FDFA's NFKD being 18 letters), a 64-character
+ * date text, and the punctuation. tests/unit/api/data/record-rows.test.ts checks the widths over
+ * every code point and this bound against a formatted row.
+ */
+export const WIDEST_CHARACTER_BYTES = 4;
+export const WIDEST_FOLDED_TITLE_CHARACTER_BYTES = 33;
+export const WIDEST_FOLDED_URI_CHARACTER_BYTES = 4;
+export const MAX_RECORD_ROW_BYTES =
+  TITLE_MAX_LENGTH * (WIDEST_CHARACTER_BYTES + WIDEST_FOLDED_TITLE_CHARACTER_BYTES) +
+  URI_MAX_LENGTH * (WIDEST_CHARACTER_BYTES + WIDEST_FOLDED_URI_CHARACTER_BYTES) +
+  64 * WIDEST_CHARACTER_BYTES +
+  64;
