@@ -202,5 +202,27 @@ describe('Helm chart charts/records', function () {
     it('refuses to render without any database rather than give each pod its own', function () {
       expect(() => helmTemplate([], ['mariadb.enabled=false'])).to.throw(/no database: set database.url, existingSecret, or mariadb.enabled=true/);
     });
+
+    it('lets the migrations Job reach the bundled MariaDB on its own port, whatever networkPolicy.databasePort says (that is for an external database)', function () {
+      const policy = find(helmTemplate([], ['networkPolicy.databasePort=3307']), 'NetworkPolicy').find((candidate) => candidate.metadata.name === 'records-migrate');
+      const ports = policy?.spec.egress.flatMap((rule: any) => (rule.ports ?? []).map((port: any) => port.port));
+      expect(ports).to.include(3306).and.not.to.include(3307);
+    });
+
+    it('refuses values that would break on the cluster: a password in redis.url (it would sit in a ConfigMap), bounds upside down, a migration wait past its deadline', function () {
+      for (const [set, complaint] of [
+        ['redis.url=redis://:secret@valkey:6379', /redis/],
+        ['redis.url=redis://records:secret@valkey:6379', /redis/],
+        ['autoscaling.keda.minReplicas=5,autoscaling.keda.maxReplicas=2', /minReplicas .* maxReplicas/],
+        ['autoscaling.keda.enabled=false,autoscaling.hpa.enabled=true,autoscaling.hpa.minReplicas=5,autoscaling.hpa.maxReplicas=2', /minReplicas .* maxReplicas/],
+        ['migrations.waitSeconds=600,migrations.activeDeadlineSeconds=600', /waitSeconds must be less than activeDeadlineSeconds/],
+      ] as const) {
+        const result = run('helm', ['template', 'records', 'charts/records', '--api-versions', 'keda.sh/v1alpha1/ScaledObject', '--set', set]);
+        expect(result.status, set).not.to.equal(0);
+        expect(result.stderr, set).to.match(complaint);
+      }
+      // A user name without a password stays allowed (a Valkey ACL user; the password comes from the Secret).
+      expect(() => helmTemplate([], ['redis.url=redis://records@valkey:6379'])).not.to.throw();
+    });
   });
 });
