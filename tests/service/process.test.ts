@@ -84,3 +84,23 @@ describe('the service as a token issuer, as a process', function () {
     }
   });
 });
+
+describe('the listening address', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'records-listen-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('without HOST answers on IPv4 and IPv6 alike, as a pod on a dual-stack or IPv6-only cluster is probed', async function () {
+    // An empty variable counts as unset (shared/environment.ts). This machine has ::1 (net.ipv6 on).
+    const service = await ServiceProcess.start({ HOST: '', DATABASE_URL: join(dir, 'r.sqlite'), CACHE: 'off' });
+    try {
+      const port = new URL(service.baseUrl).port;
+      for (const address of ['127.0.0.1', '[::1]']) {
+        const response = await fetch(`http://${address}:${port}/healthz`).catch((error: Error) => error);
+        expect(response instanceof Error ? String(response.cause ?? response) : response.status, address).to.equal(200);
+      }
+    } finally {
+      await service.stop();
+    }
+  });
+});

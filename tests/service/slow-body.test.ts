@@ -51,6 +51,24 @@ for (const [engine, type, first] of CASES.filter(([engine]) => ENGINES.includes(
   });
 }
 
+describe('REQUEST_TIMEOUT_SECONDS', function () {
+  let app: TestApp;
+  before(async () => {
+    // The body rate all but off: only the request timeout bounds this request.
+    app = await startTestApp('sqlite', { REQUEST_TIMEOUT_SECONDS: '2', BODY_MIN_BYTES_PER_SECOND: '1' });
+  });
+  after(async () => app?.close());
+
+  it('ends a request still unfinished after that many seconds, not up to 30 s later (Node checks timeouts every 30 s by default)', async function () {
+    this.timeout(8_000);
+    const started = Date.now();
+    // A timed-out request's connection is closed (server.ts): the client sees it hang up.
+    const ended = await stalledPost(app.baseUrl, 'application/json', '{"items": [').catch((error: Error) => error);
+    expect(ended).to.be.an('error').with.property('message', 'socket hang up');
+    expect(Date.now() - started).to.be.within(2_000, 5_000);
+  });
+});
+
 describe('an answer sent before the body was read whole', function () {
   let app: TestApp;
   before(async () => {

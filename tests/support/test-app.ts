@@ -30,7 +30,7 @@ export async function startTestApp(engine: Engine, env: Record<string, string> =
   const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', AUTH_MODE: 'disabled', ...env });
   const runtime = await createRuntime(config, createLogger(config), clock);
   await migrateLatest(runtime.db.knex);
-  const server: Server = await listen(runtime.app, 0, '127.0.0.1');
+  const server: Server = await listen(runtime.app, 0, '127.0.0.1', config.requestTimeoutSeconds * 1000);
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,

@@ -11,7 +11,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
 const schema = z.object({
   PORT: port.default(8000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // Unset: every address, IPv6 and IPv4 (Node's default; IPv4 only where the host has no IPv6).
+  HOST: z.string().min(1).optional(),
   DATABASE_URL: z
     .string()
     .min(1)
@@ -68,7 +69,8 @@ const schema = z.object({
 
 export type Config = {
   port: number;
-  host: string;
+  /** Undefined: every address, IPv6 and IPv4 alike. */
+  host: string | undefined;
   databaseUrl: string;
   bodyLimit: number;
   ndjson: { bodyLimit: number; maxLineBytes: number };

@@ -29,14 +29,22 @@ function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): voi
  * (Kong's upstream keepalive is 60 s) so the gateway closes idle connections first, and
  * headersTimeout exceeds keepAliveTimeout as Node requires. Header size is bounded explicitly.
  */
-export function listen(app: Koa, port: number, host: string, requestTimeoutMs = 900_000): Promise<Server> {
-  // Headers beyond 16 KiB are refused by Node's parser (refuseUnparsable answers them).
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app.callback());
+export function listen(app: Koa, port: number, host: string | undefined, requestTimeoutMs = 900_000): Promise<Server> {
+  const server = createServer(
+    {
+      // Headers beyond 16 KiB are refused by Node's parser (refuseUnparsable answers them).
+      maxHeaderSize: MAX_HEADER_BYTES,
+      keepAliveTimeout: 65_000,
+      // Bounds a whole request, body included; an NDJSON load of millions of records takes minutes.
+      requestTimeout: requestTimeoutMs,
+      // Node refuses a headers timeout longer than the request timeout (when given here, as now).
+      headersTimeout: Math.min(66_000, requestTimeoutMs),
+      // Node checks both timeouts this often (30 s by default): a short request timeout needs more.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeoutMs / 8)),
+    },
+    app.callback(),
+  );
   server.on('clientError', refuseUnparsable);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  // Bounds a whole request, body included; an NDJSON load of millions of records takes minutes.
-  server.requestTimeout = requestTimeoutMs;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
