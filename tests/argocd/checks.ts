@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { kubectl, must } from '../cluster/cluster.js';
 import { helmTemplate } from '../support/tools.js';
+import { waitFor } from '../support/wait.js';
 import { waveOf, type Application } from './argocd.js';
 import { podGauge, podsOf } from './deploy.js';
 import { OUTSIDE_THE_CLUSTER } from './stand-ins.js';
@@ -67,17 +68,22 @@ export function expectKedaOnTheNode(): void {
  * A release installed before KEDA (the chart's CPU HPA standing in) can be upgraded once KEDA is
  * there, as NOTES.txt tells users to: Helm creates the ScaledObject before it deletes the HPA, and
  * KEDA's webhook refuses a ScaledObject for a Deployment another HPA manages unless that HPA opts
- * out of the check, as the chart's does. Checked in a namespace of its own, against the real webhook.
+ * out of the check, as the chart's does. Asked of the real webhook in a namespace of its own: first
+ * the HPA without its opt-out (refused: the check works), then the chart's (admitted). The webhook
+ * reads HPAs from its cache, so each answer is awaited until it settles.
  */
-export function expectKedaAdmitsAnUpgradeFromTheStandInHpa(): void {
-  const namespace = 'records-keda-upgrade';
+export async function expectKedaAdmitsAnUpgradeFromTheStandInHpa(): Promise<void> {
+  const namespace = `records-keda-upgrade-${Date.now()}`;
   const [hpa] = helmTemplate([], [], 'records', namespace, []).filter((object) => object.kind === 'HorizontalPodAutoscaler');
   const [scaledObject] = helmTemplate([], [], 'records', namespace).filter((object) => object.kind === 'ScaledObject');
+  const withoutOptOut = { ...hpa, metadata: { ...hpa!.metadata, annotations: { ...hpa!.metadata.annotations, 'validations.keda.sh/hpa-ownership': 'true' } } };
+  const upgrade = () => kubectl(['apply', '-n', namespace, '--dry-run=server', '-f', '-'], JSON.stringify(scaledObject));
   must(kubectl(['create', 'namespace', namespace]), 'creating the namespace');
   try {
-    must(kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify(hpa)), 'creating the stand-in HPA');
-    const upgrade = kubectl(['apply', '-n', namespace, '--dry-run=server', '-f', '-'], JSON.stringify(scaledObject));
-    expect(upgrade.status, upgrade.stderr).to.equal(0);
+    must(kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify(withoutOptOut)), 'creating the HPA without its opt-out');
+    await waitFor('KEDA refusing a ScaledObject next to an HPA that does not opt out', async () => /already managed by the hpa/.test(upgrade().stderr), 30_000, 500);
+    must(kubectl(['apply', '-n', namespace, '-f', '-'], JSON.stringify(hpa)), "applying the chart's HPA");
+    await waitFor("KEDA admitting the ScaledObject next to the chart's HPA", async () => upgrade().status === 0, 30_000, 500);
   } finally {
     kubectl(['delete', 'namespace', namespace, '--wait=false']);
   }

@@ -85,9 +85,9 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       expect([...played].sort()).to.include.members(['MariaDB/records-db', 'Secret/valkey-users', 'Service/kong-kong-proxy']);
     });
 
-    it('runs it on the real node: KEDA made the HPA, serves external metrics and admits an upgrade from the stand-in HPA; the records pods serve from their database', function () {
+    it('runs it on the real node: KEDA made the HPA, serves external metrics and admits an upgrade from the stand-in HPA; the records pods serve from their database', async function () {
       expectKedaOnTheNode();
-      expectKedaAdmitsAnUpgradeFromTheStandInHpa();
+      await expectKedaAdmitsAnUpgradeFromTheStandInHpa();
       expectStagingRecordsOnTheNode();
     });
 

@@ -213,6 +213,7 @@ describe('Helm chart charts/records', function () {
       for (const [set, complaint] of [
         ['redis.url=redis://:secret@valkey:6379', /redis/],
         ['redis.url=redis://records:secret@valkey:6379', /redis/],
+        ['redis.url=redis://valkey:6379/0?password=secret', /redis.url: no password/],
         ['autoscaling.keda.minReplicas=5,autoscaling.keda.maxReplicas=2', /minReplicas .* maxReplicas/],
         ['autoscaling.keda.enabled=false,autoscaling.hpa.enabled=true,autoscaling.hpa.minReplicas=5,autoscaling.hpa.maxReplicas=2', /minReplicas .* maxReplicas/],
         ['migrations.waitSeconds=600,migrations.activeDeadlineSeconds=600', /waitSeconds must be less than activeDeadlineSeconds/],
@@ -222,7 +223,9 @@ describe('Helm chart charts/records', function () {
         expect(result.stderr, set).to.match(complaint);
       }
       // A user name without a password stays allowed (a Valkey ACL user; the password comes from the Secret).
-      expect(() => helmTemplate([], ['redis.url=redis://records@valkey:6379'])).not.to.throw();
+      for (const url of ['redis://records@valkey:6379', 'rediss://valkey.example.org:6380/2', 'redis://[fd00::1]:6379', 'redis://valkey:6379?db=1']) {
+        expect(() => helmTemplate([], [`redis.url=${url}`]), url).not.to.throw();
+      }
     });
   });
 });

@@ -13,8 +13,10 @@ export class ServiceProcess {
   private readonly child: ChildProcess;
 
   private constructor(env: Record<string, string>, preload: string[], root: string, compiled: boolean) {
-    const entry = compiled ? ['service/dist/main.js'] : ['--import', 'tsx', 'service/src/main.ts'];
-    this.child = spawn(process.execPath, [...preload.flatMap((module) => ['--import', module]), ...entry, 'serve'], {
+    // Under tsx, tsx first: the preloaded modules are TypeScript too.
+    const preloads = preload.flatMap((module) => ['--import', module]);
+    const args = compiled ? [...preloads, 'service/dist/main.js'] : ['--import', 'tsx', ...preloads, 'service/src/main.ts'];
+    this.child = spawn(process.execPath, [...args, 'serve'], {
       cwd: root,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

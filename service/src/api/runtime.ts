@@ -11,7 +11,7 @@ import { createDisabledCache } from './cache/disabled-cache.js';
 import { createRecordsCache, type RecordsCache } from './cache/records-cache.js';
 import { createRedisStore } from './cache/redis-store.js';
 import { assertServable, trustsOnlyItself, type Config } from './config.js';
-import { createDatabase, unfitDatabase, type Database } from './data/database.js';
+import { createDatabase, databaseRefusal, type Database } from './data/database.js';
 import { MAX_RECORD_ROW_BYTES, rowsPerStatement } from './data/record-rows.js';
 import { ConfigError } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
@@ -68,7 +68,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   const metrics = createMetrics();
   const largestInsert = { rows: Math.min(config.insertBatchSize, rowsPerStatement('mysql')), rowBytes: MAX_RECORD_ROW_BYTES };
   const db = createDatabase(config.databaseUrl, { largestInsert });
-  const refusal = await unfitDatabase(db);
+  const refusal = await databaseRefusal(db);
   if (refusal) {
     await db.close();
     throw new ConfigError(`invalid configuration:\n  ${refusal.setting}: ${refusal.message}`);

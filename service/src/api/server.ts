@@ -25,9 +25,10 @@ function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): voi
 }
 
 /**
- * Starts the HTTP server. Timeouts are deliberate: keep-alive outlives the gateway's idle timeout
- * (Kong's upstream keepalive is 60 s) so the gateway closes idle connections first, and
- * headersTimeout exceeds keepAliveTimeout as Node requires. Header size is bounded explicitly.
+ * Starts the HTTP server, on every address (IPv6 and IPv4) when `host` is undefined. Timeouts are
+ * deliberate: keep-alive outlives the gateway's idle timeout (Kong's upstream keepalive is 60 s) so
+ * the gateway closes idle connections first, and headersTimeout exceeds keepAliveTimeout (unless the
+ * request timeout is shorter still, which then bounds both). Header size is bounded explicitly.
  */
 export function listen(app: Koa, port: number, host: string | undefined, requestTimeoutMs = 900_000): Promise<Server> {
   const server = createServer(
@@ -40,7 +41,7 @@ export function listen(app: Koa, port: number, host: string | undefined, request
       // Node refuses a headers timeout longer than the request timeout (when given here, as now).
       headersTimeout: Math.min(66_000, requestTimeoutMs),
       // Node checks both timeouts this often (30 s by default): a short request timeout needs more.
-      connectionsCheckingInterval: Math.min(30_000, Math.max(250, requestTimeoutMs / 8)),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.ceil(requestTimeoutMs / 8))),
     },
     app.callback(),
   );

@@ -109,21 +109,23 @@ const ID_STEP = 'SELECT @@auto_increment_increment AS step, VERSION() AS version
 /** Galera's two settings: none on MySQL, both on MariaDB builds with wsrep (off unless a cluster). */
 const GALERA = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_auto_increment_control')";
 
-type IdSettings = { step: unknown; galera: Array<{ Variable_name: string; Value: string }> };
+type GaleraSetting = { Variable_name: string; Value: string };
 
-/** Why a server's id settings cannot give one INSERT consecutive ids, or null when they can. */
-function idStepError({ step, galera }: IdSettings): InconsecutiveIds | null {
-  const fix = 'set auto_increment_increment=1 (on Galera also wsrep_auto_increment_control=OFF, with every write on one primary)';
-  if (Number(step) !== 1) {
-    return new InconsecutiveIds(`the database steps AUTO_INCREMENT ids by ${String(step)} (@@auto_increment_increment); one multi-row INSERT must get consecutive ids: ${fix}`);
-  }
+const ID_FIX = 'set auto_increment_increment=1 (on Galera also wsrep_auto_increment_control=OFF, with every write on one primary)';
+
+/** Why a server stepping ids by `step` cannot give one INSERT consecutive ids, or null when it can. */
+function idStepError(step: unknown): InconsecutiveIds | null {
+  if (Number(step) === 1) return null;
+  return new InconsecutiveIds(`the database steps AUTO_INCREMENT ids by ${String(step)} (@@auto_increment_increment); one multi-row INSERT must get consecutive ids: ${ID_FIX}`);
+}
+
+/** Why a Galera node may start stepping ids in open sessions, or null when it will not (or is no Galera node). */
+function galeraError(galera: GaleraSetting[]): InconsecutiveIds | null {
   const setting = (name: string) => galera.find((row) => row.Variable_name === name)?.Value.toUpperCase();
-  if (setting('wsrep_on') === 'ON' && setting('wsrep_auto_increment_control') === 'ON') {
-    return new InconsecutiveIds(
-      `the database is a Galera node with wsrep_auto_increment_control=ON, which raises @@auto_increment_increment to the cluster's size whenever a node joins, in open sessions too; one multi-row INSERT must get consecutive ids: ${fix}`,
-    );
-  }
-  return null;
+  if (setting('wsrep_on') !== 'ON' || setting('wsrep_auto_increment_control') !== 'ON') return null;
+  return new InconsecutiveIds(
+    `the database is a Galera node with wsrep_auto_increment_control=ON, which raises @@auto_increment_increment to the cluster's size whenever a node joins, in open sessions too; one multi-row INSERT must get consecutive ids: ${ID_FIX}`,
+  );
 }
 
 /** The INSERTs the service sends: up to `rows` rows of up to `rowBytes` each (`largestInsert` in createDatabase). */
@@ -154,10 +156,11 @@ const checkConnection = (server: Server, largestInsert?: LargestInsert) => (conn
   };
   connection.query<{ step: unknown; version: string; packet: unknown }>(ID_STEP, (error, rows) => {
     if (error) return finish(error);
-    const packet = largestInsert ? packetError(Number(rows[0]?.packet), largestInsert) : null;
-    connection.query<IdSettings['galera'][number]>(GALERA, (galeraError, galera) => {
-      finish(galeraError ?? idStepError({ step: rows[0]?.step, galera }) ?? packet, String(rows[0]?.version ?? ''));
-    });
+    const [settings] = rows;
+    const refused = idStepError(settings?.step) ?? (largestInsert ? packetError(Number(settings?.packet), largestInsert) : null);
+    if (refused) return finish(refused);
+    // A server (or proxy) that cannot answer SHOW ... WHERE is taken for no Galera node.
+    connection.query<GaleraSetting>(GALERA, (showError, galera) => finish(showError ? null : galeraError(galera), String(settings?.version ?? '')));
   });
 };
 
@@ -220,7 +223,7 @@ export function createDatabase(databaseUrl: string, options: { poolMax?: number;
  * packets too small), null when it is fit or cannot be reached yet (every later connection is
  * checked as it is made).
  */
-export async function unfitDatabase(db: Database): Promise<UnfitDatabase | null> {
+export async function databaseRefusal(db: Database): Promise<UnfitDatabase | null> {
   if (db.engine !== 'mysql') return null;
   try {
     await db.knex.raw('select 1');

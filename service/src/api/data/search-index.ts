@@ -83,7 +83,7 @@ export function createSearchIndex({ db, timeLimitMs, strategy = 'auto' }: { db: 
   /**
    * Picks the cheapest way to answer a `contains` search: the posting lists of the rarest trigrams
    * when they are rarer than the date range (and not common), else the (date_ms, id) index in order
-   * with the LIKE recheck, which stops after `limit` matches.
+   * with the text recheck (`containing`), which stops after `limit` matches.
    */
   async function plan(reader: Reader, query: SearchQuery): Promise<Plan> {
     const term = query.contains;

@@ -12,7 +12,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * would otherwise hold a bulk slot (and, for a stream, a transaction) until the request timeout.
  * Only time spent waiting for the client counts, not time the caller spends on each chunk, so a
  * slow database never looks like a slow client. Past the allowance: 408, connection closed. A
- * client that closes its connection mid-body ends the request as Abandoned (408, never sent).
+ * connection closed mid-body ends the request as Abandoned (408, never sent).
  */
 export async function* bodyChunks(request: IncomingMessage, minBytesPerSecond: number): AsyncGenerator<Buffer> {
   // Not destroyed when the caller stops early (an answer given mid-body): the rest of the body is
@@ -39,8 +39,9 @@ async function* timed(chunks: AsyncIterator<Buffer>, minBytesPerSecond: number):
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.min(MAX_TIMER_MS, Math.max(0, allowance)))));
     const result = await Promise.race([next, late])
       .catch((error: unknown) => {
-        // The client closed its connection in the middle of the body: its request, not a failure here.
-        throw new Abandoned('The client went away before sending its body whole; nothing was stored.', [], {}, { cause: error });
+        // The connection closed in the middle of the body (the client left, or the request timed
+        // out): nobody is left to answer, and it is no failure of the service's.
+        throw new Abandoned('The connection closed before the body was read whole; nothing was stored.', [], {}, { cause: error });
       })
       .finally(() => clearTimeout(timer));
     waited += Date.now() - started;
