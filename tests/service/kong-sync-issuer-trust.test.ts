@@ -25,6 +25,9 @@ describe('records kong-sync trusts issuers no further than it must', function ()
     // A JWKS host that redirects elsewhere, and one that answers with far more than a key set.
     listener = createServer((req, res) => {
       if (req.url === '/redirect') return res.writeHead(302, { location: first.jwksUri }).end();
+      // Valid JSON that is not a key set: an array (whose .keys is Array.prototype.keys), keys not an array.
+      const notKeySets: Record<string, unknown> = { '/array': [{ kid: 'a' }], '/keys-object': { keys: { kid: 'a' } }, '/keys-number': { keys: 5 } };
+      if (req.url && req.url in notKeySets) return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(notKeySets[req.url]));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [], padding: 'x'.repeat(1024 * 1024) }));
     });
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
@@ -67,6 +70,16 @@ describe('records kong-sync trusts issuers no further than it must', function ()
     let oversized = '';
     await fetchJwksOver(`${base}/huge`).catch((error: Error) => (oversized = error.message));
     expect(oversized).to.match(/larger than 262144 bytes/);
+  });
+
+  it('takes a body that is JSON but no key set for a failed fetch of that issuer alone (it aborted every issuer\'s sync)', async function () {
+    for (const path of ['/array', '/keys-object', '/keys-number']) {
+      const outcome = await fetchJwksOver(`${base}${path}`).then(
+        () => 'accepted',
+        (error: Error) => error.message,
+      );
+      expect(outcome, path).to.match(/not a key set/);
+    }
   });
 
   it('fetches JWKS over https only (plain http on loopback alone)', function () {

@@ -37,6 +37,11 @@ export function requestJson({ method, url, body, contentType = 'application/json
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (text += chunk));
+        // A peer that closes mid-answer ends neither the response nor the request: without this
+        // the promise would never settle (the timeout is the socket's, which is gone).
+        res.on('close', () => {
+          if (!res.complete) reject(new Error(`${method} ${url.pathname}: the answer was cut short`));
+        });
         res.on('end', () => {
           let json: unknown;
           try {

@@ -40,7 +40,13 @@ export async function fetchJwksOver(uri: string, timeoutMs = 5000, maxBytes = MA
     if (size > maxBytes) throw new Error(`${uri}: larger than ${maxBytes} bytes`);
     chunks.push(chunk);
   }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as { keys: Jwk[] };
+  const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  // Checked here, where a failure is this issuer's alone: a body without a keys array (an array has
+  // Array.prototype.keys) would throw later, in the sync of every issuer.
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray((body as { keys?: unknown }).keys)) {
+    throw new Error(`${uri}: not a key set (no "keys" array)`);
+  }
+  return body as { keys: Jwk[] };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { parser } from 'stream-json';
 import { verifyFile } from 'stream-json/file/verifier.js';
 import { pick } from 'stream-json/filters/pick.js';
@@ -31,6 +31,10 @@ export type Source = {
 };
 
 /** The format, from the first line: `[` is an array; an object on one line is NDJSON unless it is the items document. */
+const NEWLINE = 0x0a;
+/** How much of standard input may be read to find the end of its first line. */
+const SNIFF_BYTES = 1024 * 1024;
+
 function formatOf(head: string): Format {
   const text = head.trimStart();
   if (text.startsWith('[')) return 'array';
@@ -90,33 +94,47 @@ async function* ndjsonItems(input: Readable): AsyncGenerator<InputItem> {
 }
 
 async function* documentItems(input: Readable, format: 'items' | 'array'): AsyncGenerator<InputItem> {
-  let tokens = input.pipe(parser.asStream());
-  if (format === 'items') tokens = tokens.pipe(pick.asStream({ filter: 'items' }));
-  const items = tokens.pipe(streamArray.asStream());
+  // pipeline, not pipe: a stage's error (malformed JSON) reaches the last stream, read below;
+  // with pipe it was an unhandled 'error' event that ended the process.
+  const stages = format === 'items' ? [parser.asStream(), pick.asStream({ filter: 'items' })] : [parser.asStream()];
+  const items = pipeline([input, ...stages, streamArray.asStream()], () => {}) as unknown as AsyncIterable<{ key: number; value: unknown }>;
   try {
-    for await (const { key, value } of items as AsyncIterable<{ key: number; value: unknown }>) yield { record: key + 1, line: null, value };
+    for await (const { key, value } of items) yield { record: key + 1, line: null, value };
   } catch (error) {
     throw new MalformedInput(`malformed JSON: ${(error as Error).message}`);
   }
 }
 
 /** The items of the input, in order. For standard input, `head` is what was read to learn the format. */
-export function itemsOf(source: Source, stdin?: { head: string; rest: Readable }): AsyncGenerator<InputItem> {
+export function itemsOf(source: Source, stdin?: { head: Buffer; rest: Readable }): AsyncGenerator<InputItem> {
   const input =
     source.path === '-' && stdin
       ? Readable.from((async function* () {
-          yield Buffer.from(stdin.head);
+          yield stdin.head;
           yield* stdin.rest;
         })())
       : createReadStream(source.path);
   return source.format === 'ndjson' ? ndjsonItems(input) : documentItems(input, source.format);
 }
 
-/** Standard input: the format from its first chunk, which is then read again by `itemsOf`. */
-export async function prepareStdin(stdin: Readable, forced?: Format): Promise<{ source: Source; stdin: { head: string; rest: Readable } }> {
+/**
+ * Standard input: the format from its first chunk, which is then sent as read by `itemsOf` (as
+ * bytes: decoding it could cut a character at the chunk's end in two).
+ */
+export async function prepareStdin(stdin: Readable, forced?: Format): Promise<{ source: Source; stdin: { head: Buffer; rest: Readable } }> {
   const iterator = stdin[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const head = first.done ? '' : String(first.value);
+  // Up to the first line's end: a slow producer's first chunk may hold half an NDJSON line, which
+  // alone looks like the start of a document. A first line past SNIFF_BYTES is no NDJSON line.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size < SNIFF_BYTES && !chunks.some((chunk) => chunk.includes(NEWLINE))) {
+    const next = await iterator.next();
+    if (next.done) break;
+    const chunk = Buffer.from(next.value as Buffer | string);
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const head = Buffer.concat(chunks, size);
   const rest = Readable.from({ [Symbol.asyncIterator]: () => iterator });
-  return { source: { path: '-', format: forced ?? formatOf(head), digest: null, records: null }, stdin: { head, rest } };
+  return { source: { path: '-', format: forced ?? formatOf(head.toString('utf8')), digest: null, records: null }, stdin: { head, rest } };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { InputItem, Source } from './input.js';
 import type { Progress } from './progress.js';
 import type { LoadSummary } from './summary.js';
@@ -39,12 +39,22 @@ function keyOf(source: Source, chunkSize: number, index: number, body: string): 
   return `load-${name.slice(0, 48)}-${chunkSize}-${index}`;
 }
 
+/** The rejects file, opened before anything is sent: a path that cannot be written stops the load with nothing stored. */
+async function openRejects(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'w');
+  } catch (error) {
+    throw new LoadFailed(`cannot write rejected items to ${path}: ${(error as Error).message}`);
+  }
+}
+
 export async function load(source: Source, items: AsyncIterable<InputItem>, options: LoadOptions): Promise<LoadSummary> {
   const summary: LoadSummary = { records: 0, stored: 0, rejected: 0, chunks: 0, replayed: 0 };
-  let rejects: WriteStream | null = null;
-  const reject = (entry: object) => {
-    rejects ??= createWriteStream(options.rejectsPath);
-    rejects.write(`${JSON.stringify(entry)}\n`);
+  const rejects = await openRejects(options.rejectsPath);
+  let rejectedLines = 0;
+  const reject = async (entry: object) => {
+    await rejects.write(`${JSON.stringify(entry)}\n`);
+    rejectedLines += 1;
   };
 
   async function send(chunk: InputItem[], index: number): Promise<void> {
@@ -91,10 +101,10 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
     summary.rejected += answer.rejectedCount;
     for (const rejection of answer.rejected) {
       const item = chunk[rejection.line - 1];
-      reject({ record: item?.record, line: item?.line ?? undefined, field: rejection.field, message: rejection.message, item: item?.value });
+      await reject({ record: item?.record, line: item?.line ?? undefined, field: rejection.field, message: rejection.message, item: item?.value });
     }
     const unreported = answer.rejectedCount - answer.rejected.length;
-    if (unreported > 0) reject({ records: `${chunk[0]?.record}-${chunk.at(-1)?.record}`, unreported, message: 'rejected; the service itemizes 100 per request (use a smaller --chunk-size)' });
+    if (unreported > 0) await reject({ records: `${chunk[0]?.record}-${chunk.at(-1)?.record}`, unreported, message: 'rejected; the service itemizes 100 per request (use a smaller --chunk-size)' });
   }
 
   try {
@@ -114,7 +124,8 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
     return summary;
   } finally {
     options.progress.done(summary);
-    const open = rejects as WriteStream | null;
-    if (open) await new Promise((resolve) => open.end(resolve));
+    await rejects.close();
+    // No rejections, no file (a re-run rewrites it whole: replayed chunks report theirs again).
+    if (rejectedLines === 0) await rm(options.rejectsPath, { force: true });
   }
 }
