@@ -15,7 +15,7 @@ const locustVersion = () => readFileSync('tools/loadtest/requirements.txt', 'utf
 export type Load = { users: number; userRate: number; seconds: number; requestsPerConnection: number };
 
 /** Starts Locust: `users` users of `userRate` requests per second each, for at most `seconds`. */
-function startLocust(base: string, token: string, load: Load): void {
+function startLocust(base: string, tokens: string[], load: Load): void {
   const objects = [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'locustfile', namespace: NAMESPACE }, data: { 'locustfile.py': readFileSync('tools/loadtest/locustfile.py', 'utf8') } },
     {
@@ -32,7 +32,7 @@ function startLocust(base: string, token: string, load: Load): void {
           image: `docker.io/locustio/locust:${locustVersion()}`,
           args: ['--locustfile', '/locust/locustfile.py', '--headless', '--host', base, '--users', String(load.users), '--spawn-rate', String(load.users),
             '--run-time', `${load.seconds}s`, '--csv', '/tmp/load', '--csv-full-history', '--only-summary', '--loglevel', 'WARNING'],
-          env: [{ name: 'RECORDS_TOKEN', value: token }, { name: 'RECORDS_USER_RATE', value: String(load.userRate) },
+          env: [{ name: 'RECORDS_TOKENS', value: tokens.join(',') }, { name: 'RECORDS_USER_RATE', value: String(load.userRate) },
             { name: 'RECORDS_RECONNECT', value: String(load.requestsPerConnection) }, { name: 'HOME', value: '/tmp' }],
           resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
@@ -55,6 +55,11 @@ function locustHistory(): Array<{ time: number; rps: number; p99: number; failur
   return rows
     .filter((row) => row[name!]!.replace(/"/g, '') === 'Aggregated')
     .map((row) => ({ time: Number(row[time!]), rps: Number(row[rps!]), p99: Number(row[p99!]) || 0, failures: Number(row[failures!]) }));
+}
+
+/** Locust's failures so far, one CSV line per kind (method, name, error, occurrences). */
+function locustFailures(): string {
+  return must(kubectl(['exec', '-n', NAMESPACE, POD, '--', 'cat', '/tmp/load_failures.csv']), "reading Locust's failures").trim();
 }
 
 function stopLocust(): void {
@@ -123,7 +128,8 @@ function apiRequestsPerPod(namespace: string, selector: string): Record<string, 
 
 const pause = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
-export type ScalingRun = { rows: TimelineRow[]; table: string; servedAtPeak: Record<string, number>; failures: number; final: Sample };
+/** `failed`: Locust's failures table (method, name, error, occurrences), to say what failed. */
+export type ScalingRun = { rows: TimelineRow[]; table: string; servedAtPeak: Record<string, number>; failures: number; failed: string; final: Sample };
 
 /**
  * Drives the records Deployment from its minimum up and back: waits until KEDA's HPA reads both
@@ -131,7 +137,7 @@ export type ScalingRun = { rows: TimelineRow[]; table: string; servedAtPeak: Rec
  * Ready and each has answered API requests, keeps the load 20 s more, stops it, and samples until
  * the Deployment is back at `min`. Throws with the timeline when a phase overruns.
  */
-export async function scaleUpAndBack(options: { base: string; token: string; min: number; peak: number; load: Load; settings: object }): Promise<ScalingRun> {
+export async function scaleUpAndBack(options: { base: string; tokens: string[]; min: number; peak: number; load: Load; settings: object }): Promise<ScalingRun> {
   const take = () => sample('records', 'records', 'keda-hpa-records');
   const samples: Sample[] = [];
   const until = async (what: string, seconds: number, done: (now: Sample) => boolean) => {
@@ -146,9 +152,10 @@ export async function scaleUpAndBack(options: { base: string; token: string; min
   };
   await until('the HPA reading both metrics at the minimum', 240, (now) => now.keda !== null && now.cpu !== null && now.replicas === options.min && now.ready === options.min);
   samples.length = 0;
-  startLocust(options.base, options.token, options.load);
+  startLocust(options.base, options.tokens, options.load);
   let servedAtPeak: Record<string, number> = {};
   let history: ReturnType<typeof locustHistory>;
+  let failed = '';
   try {
     await until(`at least ${options.peak} Ready pods answering API requests`, 300, (now) => {
       if (now.ready < options.peak) return false;
@@ -158,10 +165,11 @@ export async function scaleUpAndBack(options: { base: string; token: string; min
     const loadedUntil = Date.now() + 20_000;
     await until('20 s more under load', 60, () => Date.now() >= loadedUntil);
     history = locustHistory();
+    failed = locustFailures();
   } finally {
     stopLocust();
   }
   const final = await until(`back to ${options.min} replicas`, 360, (now) => now.replicas === options.min && now.ready === options.min);
   const rows = timeline(samples, history);
-  return { rows, table: recordTimeline(rows, options.settings), servedAtPeak, failures: history.at(-1)?.failures ?? 0, final };
+  return { rows, table: recordTimeline(rows, options.settings), servedAtPeak, failures: history.at(-1)?.failures ?? 0, failed, final };
 }

@@ -7,6 +7,8 @@ Each user writes a small bulk of its own first, so reads by id hit records that 
 mixes, by weight: reads by id 6, searches 3 (a date range, a title term, or both), bulk writes of
 1 to 10 records 1. Settings come from the environment:
   RECORDS_TOKEN        a bearer token with records:read and records:write (none: auth off)
+  RECORDS_TOKENS       several, comma-separated: each user takes the next, so users are distinct
+                       callers (the service limits concurrent searches per caller)
   RECORDS_USER_RATE    requests per second per user (default 0: as fast as answers come)
   RECORDS_RECONNECT    requests per connection (default 0: keep it open). A Kubernetes Service
                        balances connections, not requests: a user that keeps its connection never
@@ -18,7 +20,7 @@ import string
 
 from locust import HttpUser, constant, constant_throughput, task
 
-TOKEN = os.environ.get("RECORDS_TOKEN", "")
+TOKENS = [token for token in os.environ.get("RECORDS_TOKENS", os.environ.get("RECORDS_TOKEN", "")).split(",") if token]
 RATE = float(os.environ.get("RECORDS_USER_RATE", "0"))
 RECONNECT = int(os.environ.get("RECORDS_RECONNECT", "0"))
 TERMS = ["confort", "records", "data", "moyen", "alpha", "élan", "report", "new"]
@@ -42,11 +44,14 @@ def items(count: int) -> list:
 
 class RecordsUser(HttpUser):
     wait_time = constant_throughput(RATE) if RATE > 0 else constant(0)
+    started = 0
 
     def on_start(self):
         self.client.headers["accept"] = "application/json"
-        if TOKEN:
-            self.client.headers["authorization"] = f"Bearer {TOKEN}"
+        if TOKENS:
+            token = TOKENS[RecordsUser.started % len(TOKENS)]
+            RecordsUser.started += 1
+            self.client.headers["authorization"] = f"Bearer {token}"
         self.ids = []
         self.requests = 0
         self.write(10)
