@@ -30,11 +30,11 @@ export type Source = {
   records: number | null;
 };
 
-/** The format, from the first line: `[` is an array; an object on one line is NDJSON unless it is the items document. */
 const NEWLINE = 0x0a;
-/** How much of standard input may be read to find the end of its first line. */
+/** How much of the input may be read to find the end of its first line. */
 const SNIFF_BYTES = 1024 * 1024;
 
+/** The format, from the first line: `[` is an array; an object on one line is NDJSON unless it is the items document. */
 function formatOf(head: string): Format {
   const text = head.trimStart();
   if (text.startsWith('[')) return 'array';
@@ -48,15 +48,38 @@ function formatOf(head: string): Format {
   }
 }
 
-async function headOf(stream: AsyncIterable<Buffer | string>): Promise<string> {
-  for await (const chunk of stream) return chunk.toString();
-  return '';
+/**
+ * The input's start, up to its first line's end: a slow producer's first chunk may hold half an
+ * NDJSON line, which alone looks like the start of a document. A first line past SNIFF_BYTES is no
+ * NDJSON line. The chunks read are returned whole; `chunks` goes on after them.
+ */
+async function headOf(chunks: AsyncIterator<Buffer | string>): Promise<Buffer> {
+  const read: Buffer[] = [];
+  let size = 0;
+  while (size < SNIFF_BYTES) {
+    const next = await chunks.next();
+    if (next.done) break;
+    const chunk = Buffer.from(next.value);
+    read.push(chunk);
+    size += chunk.length;
+    if (chunk.includes(NEWLINE)) break;
+  }
+  return Buffer.concat(read, size);
+}
+
+async function fileHead(path: string): Promise<Buffer> {
+  const chunks = createReadStream(path, { start: 0, end: SNIFF_BYTES - 1 })[Symbol.asyncIterator]();
+  try {
+    return await headOf(chunks);
+  } finally {
+    await chunks.return?.(); // closes the file
+  }
 }
 
 /** Checks a file and takes its digest, before anything is sent. */
 export async function prepareFile(path: string, forced?: Format): Promise<Source> {
   if (!statSync(path).isFile()) throw new MalformedInput(`${path} is not a file`);
-  const format = forced ?? formatOf(await headOf(createReadStream(path, { start: 0, end: 64 * 1024 })));
+  const format = forced ?? formatOf((await fileHead(path)).toString('utf8'));
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   if (format !== 'ndjson') {
@@ -118,23 +141,12 @@ export function itemsOf(source: Source, stdin?: { head: Buffer; rest: Readable }
 }
 
 /**
- * Standard input: the format from its first chunk, which is then sent as read by `itemsOf` (as
- * bytes: decoding it could cut a character at the chunk's end in two).
+ * Standard input: the format from its first line, whose chunks are then sent as read by `itemsOf`
+ * (as bytes: decoding them could cut a character at a chunk's end in two).
  */
 export async function prepareStdin(stdin: Readable, forced?: Format): Promise<{ source: Source; stdin: { head: Buffer; rest: Readable } }> {
   const iterator = stdin[Symbol.asyncIterator]();
-  // Up to the first line's end: a slow producer's first chunk may hold half an NDJSON line, which
-  // alone looks like the start of a document. A first line past SNIFF_BYTES is no NDJSON line.
-  const chunks: Buffer[] = [];
-  let size = 0;
-  while (size < SNIFF_BYTES && !chunks.some((chunk) => chunk.includes(NEWLINE))) {
-    const next = await iterator.next();
-    if (next.done) break;
-    const chunk = Buffer.from(next.value as Buffer | string);
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  const head = Buffer.concat(chunks, size);
+  const head = await headOf(iterator);
   const rest = Readable.from({ [Symbol.asyncIterator]: () => iterator });
   return { source: { path: '-', format: forced ?? formatOf(head.toString('utf8')), digest: null, records: null }, stdin: { head, rest } };
 }
