@@ -49,22 +49,29 @@ export function createRecordsCache({
   const generationKey = `${keyPrefix}generation`;
   /** Loads running, with how many callers wait for each and what stops it. */
   const inflight = new Map<string, { promise: Promise<unknown>; waiting: number; controller: AbortController }>();
-  let owedBump = false;
+  // Writes whose bump failed are numbered; a bump covers only those owed before it was sent, so
+  // a reply arriving late never settles a write that failed its own bump meanwhile.
+  let owedWrites = 0;
+  let coveredWrites = 0;
+  const owes = () => coveredWrites < owedWrites;
+  const owe = () => void (owedWrites += 1);
 
   const settleOwedBump = async (): Promise<boolean> => {
-    if (!owedBump) return true;
+    if (!owes()) return true;
+    const covering = owedWrites;
     try {
       await store.increment(generationKey, Date.now());
-      owedBump = false;
-      logger.info('cache generation bumped after an outage');
-      return true;
     } catch {
       return false;
     }
+    coveredWrites = Math.max(coveredWrites, covering);
+    if (owes()) return false;
+    logger.info('cache generation bumped after an outage');
+    return true;
   };
   store.onAvailable(() => void settleOwedBump());
 
-  const usable = (): boolean | Promise<boolean> => store.isAvailable() && (!owedBump || settleOwedBump());
+  const usable = (): boolean | Promise<boolean> => store.isAvailable() && (!owes() || settleOwedBump());
 
   /** The current generation, created when missing with a value above any earlier one (a clock reading). */
   const currentGeneration = async (known: string | null): Promise<string> =>
@@ -152,14 +159,11 @@ export function createRecordsCache({
     },
 
     async afterWrite() {
-      if (!store.isAvailable()) {
-        owedBump = true;
-        return;
-      }
+      if (!store.isAvailable()) return owe();
       try {
         await store.increment(generationKey, Date.now());
       } catch {
-        owedBump = true;
+        owe();
       }
     },
 
