@@ -164,11 +164,12 @@ describe('Helm chart charts/records', function () {
 
     it("hands the write path's settings to the service, which accepts what the schema allows", function () {
       // The service's own config parser reads the rendered ConfigMap, with the issuers file it mounts.
-      const configOf = (sets: string[]) => {
-        const rendered = helmTemplate([], sets);
-        const data = (name: string) => (rendered.find((object) => object.kind === 'ConfigMap' && object.metadata.name === name) as K8sObject).data;
+      const configOf = (sets: string[], values: object = {}) => {
         const directory = mkdtempSync(join(tmpdir(), 'records-chart-'));
         try {
+          writeFileSync(join(directory, 'values.json'), JSON.stringify(values));
+          const rendered = helmTemplate([join(directory, 'values.json')], sets);
+          const data = (name: string) => (rendered.find((object) => object.kind === 'ConfigMap' && object.metadata.name === name) as K8sObject).data;
           writeFileSync(join(directory, 'issuers.json'), data('records-files')['issuers.json']);
           return loadConfig({ ...data('records'), AUTH_ISSUERS_FILE: join(directory, 'issuers.json') });
         } finally {
@@ -178,6 +179,16 @@ describe('Helm chart charts/records', function () {
       expect(configOf([])).to.include({ writeWorkers: 1, bulkConcurrency: 2 });
       expect(configOf(['config.writeWorkers=0', 'config.bulkConcurrency=64'])).to.include({ writeWorkers: 0, bulkConcurrency: 64 });
       expect(configOf(['config.writeWorkers=16', 'config.bulkConcurrency=1'])).to.include({ writeWorkers: 16, bulkConcurrency: 1 });
+      // Body limits: what renders, the service reads as the same size; what it would refuse, helm refuses.
+      const bodyLimitOf = (limit: string) => configOf([], { config: { bodyLimit: limit } }).bodyLimit;
+      for (const [limit, size] of [['10MiB', 10 * 1024 ** 2], ['10MIB', 10 * 1024 ** 2], ['512 kb', 512_000], ['1.5mib', 1.5 * 1024 ** 2], ['0.001kb', 1], ['1', 1], ['9007199254740991', 2 ** 53 - 1]] as const) {
+        expect(bodyLimitOf(limit), limit).to.equal(size);
+      }
+      for (const limit of ['0', '0b', '0.5', '0.0001kb', '9007199254740992', '99999999999999999999', '10xb']) {
+        const result = run('helm', ['template', 'records', 'charts/records', '--set-string', `config.bodyLimit=${limit}`]);
+        expect(result.status, limit).not.to.equal(0);
+        expect(result.stderr, limit).to.match(/bodyLimit/);
+      }
       // Outside the service's bounds, helm refuses the values before anything reaches a cluster.
       for (const set of ['config.writeWorkers=17', 'config.writeWorkers=-1', 'config.bulkConcurrency=0', 'config.bulkConcurrency=65', 'config.writeWorkers=1.5']) {
         const result = run('helm', ['template', 'records', 'charts/records', '--set', set]);

@@ -212,3 +212,19 @@ to:
 app.kubernetes.io/name: {{ include "records.name" . }}-mariadb
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
+
+{{/*
+config.bodyLimit as the service will read it: the schema checks its form, this its size, which the
+service wants at least 1 byte and a safe integer (a pod given "0" would never start).
+*/}}
+{{- define "records.bodyLimit" -}}
+{{- $limit := .Values.config.bodyLimit }}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $limit }}
+{{- $unit := lower (regexReplaceAll "\\s" (trimPrefix $number $limit) "") }}
+{{- $units := dict "" 1 "b" 1 "kb" 1000 "kib" 1024 "mb" 1000000 "mib" 1048576 "gb" 1000000000 "gib" 1073741824 }}
+{{- $bytes := floor (mulf (float64 $number) (get $units $unit)) }}
+{{- if or (lt $bytes 1.0) (gt $bytes 9007199254740991.0) }}
+{{- fail (printf "config.bodyLimit: %q is %v bytes; the service needs from 1 byte to 2^53-1" $limit $bytes) }}
+{{- end }}
+{{- $limit }}
+{{- end }}
