@@ -2,10 +2,13 @@ import { expect } from 'chai';
 import knex from 'knex';
 import { loadConfig } from '../../service/src/api/config.js';
 import { createDatabase, InconsecutiveIds } from '../../service/src/api/data/database.js';
+import { createIndexCompactor } from '../../service/src/api/data/index-compactor.js';
 import { createRuntime } from '../../service/src/api/runtime.js';
 import { createLogger } from '../../service/src/shared/logger.js';
 import { ConfigError } from '../../service/src/shared/environment.js';
+import { uniqueTag } from '../support/factories.js';
 import { OwnMariaDB } from '../support/mariadb-server.js';
+import { postJson, request, startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
  * One multi-row INSERT must get consecutive ids. A MariaDB stepping AUTO_INCREMENT by 3 (what
@@ -81,7 +84,51 @@ describe('a MySQL whose max_allowed_packet cannot hold one INSERT of INSERT_BATC
       expect((refused as Error).message).to.match(/INSERT_BATCH_SIZE: .*max_allowed_packet \(16 MiB\).*at most (6\d\d)\b/);
       const fits = /at most (\d+)/.exec((refused as Error).message)?.[1];
       expect(await start(fits!), `INSERT_BATCH_SIZE=${fits}`).to.equal(null);
+      // A packet that holds a record but not the search index's statements is refused whatever the batch size.
+      await admin.raw(`SET GLOBAL max_allowed_packet = ${256 * 1024}`);
+      expect(((await start('1')) as Error).message).to.match(/DATABASE_URL: the database's max_allowed_packet \(262144 bytes\) cannot hold the search index's statements/);
     } finally {
+      await admin.raw(`SET GLOBAL max_allowed_packet = ${packet}`);
+      await admin.destroy();
+    }
+  });
+
+  it('writes and merges the search index in statements that fit the packet the records fit', async function () {
+    this.timeout(120_000);
+    // 1 MiB holds 32 records at their widest. The index of 8,192 records sharing a title's 253
+    // trigrams is 253 rows of 8,192 ids each: about 4 MiB in one INSERT, and 1.6 MiB in one of the
+    // compactor's UPDATEs (100 rows) once small writes of such records are merged.
+    const admin = knex({ client: 'mysql2', connection: url!, pool: { min: 0, max: 1 } });
+    const [[{ packet }]] = (await admin.raw('SELECT @@global.max_allowed_packet AS packet')) as [[{ packet: number }]];
+    await admin.raw(`SET GLOBAL max_allowed_packet = ${2 ** 20}`);
+    let app: TestApp | undefined;
+    try {
+      app = await startTestApp('mysql', { INSERT_BATCH_SIZE: '32' });
+      let seed = 7;
+      const letters = Array.from({ length: 255 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[(seed = (seed * 48271) % 2147483647) % 36]).join('');
+      const tag = uniqueTag();
+      const title = `${tag} ${letters}`.slice(0, 255);
+      const written = await postJson(app.baseUrl, '/v1/bulk', { items: Array.from({ length: 8192 }, () => ({ title, date: '2020-01-01' })) });
+      expect(written.status, JSON.stringify(written.body)).to.equal(200);
+      expect(written.body.ids).to.have.length(8192);
+      const found = await request(app.baseUrl, `/v1/?contains=${letters.slice(100, 110)}&limit=1000`);
+      expect(found.status).to.equal(200);
+      expect(found.body.items).to.have.length(1000);
+      expect(await app.countTagged(tag)).to.equal(8192);
+
+      // Small writes of the same title, each a fragment, merged into rows of up to a group's ids.
+      const small = Array.from({ length: 120 }, () => ({ title, date: '2020-01-02' }));
+      const firstSmall = (await postJson(app.baseUrl, '/v1/bulk', { items: small })).body.ids[0] as number;
+      for (let i = 1; i < 70; i += 1) expect((await postJson(app.baseUrl, '/v1/bulk', { items: small })).status).to.equal(200);
+      const compactor = createIndexCompactor({ db: app.runtime.db });
+      let merged = 0;
+      for (let pass = 0; pass < 5 && merged === 0; pass += 1) merged += (await compactor.compact()).batches;
+      expect(merged, 'merged batches').to.be.greaterThan(0);
+      const [{ widest }] = (await app.runtime.db.knex('title_postings').where('first_id', '>=', firstSmall).max({ widest: 'n' })) as [{ widest: number }];
+      expect(widest, 'ids in the widest merged row').to.be.greaterThan(8000);
+      expect(await app.countTagged(tag)).to.equal(8192 + 70 * 120);
+    } finally {
+      await app?.close();
       await admin.raw(`SET GLOBAL max_allowed_packet = ${packet}`);
       await admin.destroy();
     }

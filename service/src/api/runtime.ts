@@ -12,6 +12,7 @@ import { createRecordsCache, type RecordsCache } from './cache/records-cache.js'
 import { createRedisStore } from './cache/redis-store.js';
 import { assertServable, trustsOnlyItself, type Config } from './config.js';
 import { createDatabase, databaseRefusal, type Database } from './data/database.js';
+import { POSTING_STATEMENT_BYTES } from './data/postings.js';
 import { MAX_RECORD_ROW_BYTES, rowsPerStatement } from './data/record-rows.js';
 import { ConfigError } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
@@ -66,7 +67,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   if (config.identity.keyFile && !signingKey) logger.warn({ path: config.identity.keyFile }, 'SERVICE_KEY_FILE names no file: the service mints no tokens');
   assertServable(config, signingKey !== null);
   const metrics = createMetrics();
-  const largestInsert = { rows: Math.min(config.insertBatchSize, rowsPerStatement('mysql')), rowBytes: MAX_RECORD_ROW_BYTES };
+  const largestInsert = { rows: Math.min(config.insertBatchSize, rowsPerStatement('mysql')), rowBytes: MAX_RECORD_ROW_BYTES, indexBytes: POSTING_STATEMENT_BYTES };
   const db = createDatabase(config.databaseUrl, { largestInsert });
   const refusal = await databaseRefusal(db);
   if (refusal) {

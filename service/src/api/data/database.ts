@@ -128,16 +128,23 @@ function galeraError(galera: GaleraSetting[]): InconsecutiveIds | null {
   );
 }
 
-/** The INSERTs the service sends: up to `rows` rows of up to `rowBytes` each (`largestInsert` in createDatabase). */
-export type LargestInsert = { rows: number; rowBytes: number };
+/**
+ * The largest statements the service sends (`largestInsert` in createDatabase): INSERTs of up to
+ * `rows` records of up to `rowBytes` each, and the search index's of up to `indexBytes`.
+ */
+export type LargestInsert = { rows: number; rowBytes: number; indexBytes: number };
 
 const MIB = 2 ** 20;
+/** A statement's head (table, columns) is a few hundred bytes; a KiB is kept for it. */
+const HEAD_BYTES = 1024;
 
 /** Why the server would refuse the largest INSERT (over max_allowed_packet), or null when it fits. */
-function packetError(packet: number, { rows, rowBytes }: LargestInsert): UnfitDatabase | null {
-  // The statement's head (table, columns) is a few hundred bytes; a KiB is kept for it.
-  if (rows * rowBytes + 1024 <= packet) return null;
-  const fits = Math.floor((packet - 1024) / rowBytes);
+function packetError(packet: number, { rows, rowBytes, indexBytes }: LargestInsert): UnfitDatabase | null {
+  if (indexBytes + HEAD_BYTES > packet) {
+    return new UnfitDatabase('DATABASE_URL', `the database's max_allowed_packet (${packet} bytes) cannot hold the search index's statements of up to ${indexBytes + HEAD_BYTES} bytes, which it would refuse on every retry: raise max_allowed_packet`);
+  }
+  if (rows * rowBytes + HEAD_BYTES <= packet) return null;
+  const fits = Math.floor((packet - HEAD_BYTES) / rowBytes);
   return new UnfitDatabase(
     'INSERT_BATCH_SIZE',
     `one INSERT of ${rows} rows can take ${(rows * rowBytes / MIB).toFixed(1)} MiB (rows of up to ${(rowBytes / 1024).toFixed(1)} KiB at the maximum title and URI lengths), over the database's max_allowed_packet (${(packet / MIB).toFixed(0)} MiB), which would refuse it on every retry: set INSERT_BATCH_SIZE to at most ${fits}, or raise max_allowed_packet`,

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { trigramsOf } from '../domain/trigrams.js';
 import type { Database } from './database.js';
 import { FRAGMENT_BELOW, POSTING_GROUP } from './index-writer.js';
-import { decodeIds, encodeIds } from './postings.js';
+import { decodeIds, encodeIds, POSTING_STATEMENT_BYTES, postingRowBytes, runsWithin } from './postings.js';
 
 /**
  * Merges the posting rows of small writes (fragments, listed in `index_fragments`) into groups as
@@ -34,6 +34,7 @@ const KEYS_PER_STATEMENT = 1000;
 const ROWS_PER_UPDATE = 100;
 /** Fragments read per pass. */
 const FRAGMENTS_PER_PASS = 5000;
+const EMPTY = new Uint8Array(0);
 /** Trigrams whose rows one statement reads. */
 const GRAMS_PER_READ = 500;
 
@@ -110,8 +111,9 @@ export function createIndexCompactor({ db, limits = COMPACTION, afterChunk }: { 
     }
     if (doomed.length === 0) return [0, 0];
     for (let start = 0; start < doomed.length; start += KEYS_PER_STATEMENT) await trx('title_postings').whereIn(['trigram', 'first_id'], doomed.slice(start, start + KEYS_PER_STATEMENT)).delete();
-    for (let start = 0; start < kept.length; start += ROWS_PER_UPDATE) {
-      const part = kept.slice(start, start + ROWS_PER_UPDATE);
+    // A row's key is written three times (two CASEs and the IN list).
+    const updateBytes = (row: (typeof kept)[number]) => postingRowBytes(row.key[0], row.ids) + 2 * postingRowBytes(row.key[0], EMPTY) + 64;
+    for (const part of runsWithin(kept, ROWS_PER_UPDATE, POSTING_STATEMENT_BYTES, updateBytes)) {
       const cases = (column: 'n' | 'ids') =>
         trx.raw(`case ${part.map(() => 'when trigram = ? and first_id = ? then ?').join(' ')} end`, part.flatMap((row) => [...row.key, row[column]]));
       await trx('title_postings')

@@ -1,6 +1,6 @@
 import type { Engine } from './engine.js';
 import { prepareInsert, type PreparedInsert } from './insert-rows.js';
-import { createPostingsBuilder, POSTING_COLUMNS } from './postings.js';
+import { createPostingsBuilder, POSTING_COLUMNS, POSTING_STATEMENT_BYTES, postingRowBytes, runsWithin } from './postings.js';
 import { rowsPerStatement } from './record-rows.js';
 
 /** Records whose postings are written as one row per trigram (a group); larger transactions write several. */
@@ -27,9 +27,10 @@ export function createIndexWriter(engine: Engine, groupSize = POSTING_GROUP) {
   function drain(): PreparedInsert[] {
     if (builder.records === 0) return [];
     const { first, last, records } = builder.span;
-    const rows = builder.drain().map((row) => [row.trigram, row.first_id, row.n, row.ids]);
     const inserts: PreparedInsert[] = [];
-    for (let start = 0; start < rows.length; start += perStatement) inserts.push(prepareInsert(engine, 'title_postings', POSTING_COLUMNS, rows.slice(start, start + perStatement)));
+    for (const run of runsWithin(builder.drain(), perStatement, POSTING_STATEMENT_BYTES, (row) => postingRowBytes(row.trigram, row.ids))) {
+      inserts.push(prepareInsert(engine, 'title_postings', POSTING_COLUMNS, run.map((row) => [row.trigram, row.first_id, row.n, row.ids])));
+    }
     if (records < Math.min(FRAGMENT_BELOW, groupSize)) {
       inserts.push(prepareInsert(engine, 'index_fragments', ['first_id', 'last_id', 'n'], [[first, last, records]]));
       fragmentRecords += records;

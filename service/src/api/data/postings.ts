@@ -13,6 +13,37 @@ import { trigramsOf } from '../domain/trigrams.js';
 export type PostingRow = { trigram: string; first_id: number; n: number; ids: Buffer };
 export const POSTING_COLUMNS = ['trigram', 'first_id', 'n', 'ids'] as const;
 
+/**
+ * The most bytes of posting rows one statement carries (the writer's INSERTs, the compactor's
+ * UPDATEs). However many ids a row holds (a group's 8,192 at up to 8 bytes each, 128 KiB as hex),
+ * it fits, and the start-up check requires max_allowed_packet to hold this (data/database.ts):
+ * without it, a load whose titles share many trigrams wrote the index in one statement of several
+ * MiB, refused on every retry where the packet is small.
+ */
+export const POSTING_STATEMENT_BYTES = 512 * 1024;
+
+/**
+ * At most how many bytes a posting row's values take in a formatted statement: the ids as hex, and
+ * the trigram escaped (3 bytes of UTF-8 per UTF-16 unit at most, or 2 where escaped).
+ */
+export const postingRowBytes = (trigram: string, ids: Uint8Array): number => 2 * ids.length + 3 * trigram.length + 64;
+
+/** `items` in consecutive runs of at most `most` items and, past a run's first item, `budget` bytes. */
+export function* runsWithin<T>(items: readonly T[], most: number, budget: number, bytesOf: (item: T) => number): Generator<T[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < items.length; i += 1) {
+    const size = bytesOf(items[i] as T);
+    if (i > start && (i - start >= most || bytes + size > budget)) {
+      yield items.slice(start, i);
+      start = i;
+      bytes = 0;
+    }
+    bytes += size;
+  }
+  if (start < items.length) yield items.slice(start);
+}
+
 /** Ids in increasing order, as deltas: the first from `base`, each next from the previous. */
 export function encodeIds(base: number, ids: readonly number[]): Buffer {
   const bytes: number[] = [];

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { createPostingsBuilder, decodeIds, encodeIds } from '../../../../service/src/api/data/postings.js';
+import mysql from 'mysql2';
+import { createIndexWriter } from '../../../../service/src/api/data/index-writer.js';
+import { createPostingsBuilder, decodeIds, encodeIds, POSTING_STATEMENT_BYTES, postingRowBytes, runsWithin } from '../../../../service/src/api/data/postings.js';
 
 describe('posting lists', function () {
   it('decode to the ids they encode, for any increasing ids from any base', function () {
@@ -34,5 +36,32 @@ describe('posting lists', function () {
     ]);
     expect(builder.records, 'drained').to.equal(0);
     expect(builder.drain()).to.deep.equal([]);
+  });
+
+  it('bound a row as mysql2 formats it, at the widest trigram characters and ids', function () {
+    // Astral (4 bytes of UTF-8 in 2 units), CJK (3 bytes in 1), and what mysql2 escapes.
+    for (const trigram of ['\u{10FFFF}\u{10FFFF}\u{10FFFF}', '中文字', "'\\\0", 'abc']) {
+      const ids = encodeIds(0, [2 ** 53 - 3, 2 ** 53 - 2, 2 ** 53 - 1]);
+      const values = mysql.format('(?)', [[trigram, 2 ** 53 - 1, 8192, ids]]);
+      expect(postingRowBytes(trigram, ids), trigram).to.be.at.least(Buffer.byteLength(values) + 2);
+    }
+  });
+
+  it('cut runs at the count and the byte budget, never leaving a run empty', function () {
+    const runs = (sizes: number[], most: number, budget: number) => [...runsWithin(sizes, most, budget, (size) => size)];
+    expect(runs([4, 4, 4, 4, 4], 3, 100)).to.deep.equal([[4, 4, 4], [4, 4]]);
+    expect(runs([4, 4, 4, 4, 4], 10, 8)).to.deep.equal([[4, 4], [4, 4], [4]]);
+    expect(runs([20, 1, 20], 10, 8), 'an item over the budget goes alone').to.deep.equal([[20], [1], [20]]);
+    expect(runs([], 10, 8)).to.deep.equal([]);
+  });
+
+  it('make every INSERT of a full group fit the budget, whatever its titles share', function () {
+    // 8,192 records sharing one title's 253 trigrams, with ids far apart: 253 rows of 8,192 large ids.
+    const writer = createIndexWriter('mysql');
+    let seed = 1;
+    const title = Array.from({ length: 255 }, () => 'abcdefghijklmnopqrstuvwxyz0123456789'[(seed = (seed * 48271) % 2147483647) % 36]).join('');
+    const inserts = writer.add(Array.from({ length: 8192 }, (_, i) => ({ id: 1 + i * 2 ** 40, titleFolded: title })));
+    expect(inserts.length, 'statements').to.be.greaterThan(1);
+    for (const insert of inserts) expect(Buffer.byteLength((insert as { sql: string }).sql)).to.be.at.most(POSTING_STATEMENT_BYTES + 1024);
   });
 });
