@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import knex from 'knex';
+import mysql from 'mysql2/promise';
 import { loadConfig } from '../../service/src/api/config.js';
 import { createDatabase, InconsecutiveIds } from '../../service/src/api/data/database.js';
 import { createIndexCompactor } from '../../service/src/api/data/index-compactor.js';
@@ -170,6 +171,68 @@ describe('a Galera node', function () {
       await runtime.close();
     } finally {
       await admin.destroy();
+    }
+  });
+});
+
+/**
+ * A real Galera cluster of two nodes on loopback. With wsrep_auto_increment_control on, the second
+ * node's joining raises @@auto_increment_increment in a session opened before it, which is why a
+ * node that passes the step check on its own is refused. With it off, as production's MariaDB sets
+ * it, ids stay consecutive, and records written through one node are served right through the other.
+ */
+describe('a Galera cluster of two', function () {
+  this.timeout(180_000);
+  const nodes: OwnMariaDB[] = [];
+  const node = async (options: ConstructorParameters<typeof OwnMariaDB>[0]) => {
+    const started = new OwnMariaDB(options);
+    nodes.push(started);
+    return started.start();
+  };
+  after(async () => {
+    for (const started of nodes.reverse()) await started.dispose();
+  });
+
+  it('steps ids two apart in an open session once a second node joins, with wsrep_auto_increment_control on', async function () {
+    const first = await node({ galera: 'ON' });
+    const session = await mysql.createConnection(first.url);
+    try {
+      await session.query('CREATE TABLE steps (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB');
+      const insertThree = async () => {
+        const [result] = (await session.query('INSERT INTO steps (v) VALUES (1), (2), (3)')) as unknown as [{ insertId: number }];
+        const [rows] = (await session.query('SELECT id FROM steps WHERE id >= ? ORDER BY id', [result.insertId])) as unknown as [Array<{ id: number }>];
+        return rows.map((row) => Number(row.id) - result.insertId);
+      };
+      expect(await insertThree(), 'alone').to.deep.equal([0, 1, 2]);
+      await node({ galera: 'ON', join: first });
+      const [[size]] = (await session.query("SHOW STATUS LIKE 'wsrep_cluster_size'")) as unknown as [[{ Value: string }]];
+      expect(size.Value).to.equal('2');
+      expect(await insertThree(), 'after the second node joined').to.deep.equal([0, 2, 4]);
+    } finally {
+      await session.end();
+    }
+  });
+
+  it('keeps ids consecutive with it off, so records written through one node are served right through the other', async function () {
+    const first = await node({ galera: 'OFF' });
+    const second = await node({ galera: 'OFF', join: first });
+    const apps: TestApp[] = [];
+    try {
+      // Each app migrates (a no-op on the second); the database is the cluster's, dropped with it.
+      for (const { url } of [first, second]) apps.push(await startTestApp('mysql', {}, { engine: 'mysql', url, drop: async () => undefined }));
+      const [viaFirst, viaSecond] = apps as [TestApp, TestApp];
+      const tag = uniqueTag();
+      const items = Array.from({ length: 1200 }, (_, i) => ({ title: `${tag} ${i}`, date: '2020-01-01' }));
+      const written = await postJson(viaFirst.baseUrl, '/v1/bulk', { items });
+      expect(written.status).to.equal(200);
+      const ids = written.body.ids as number[];
+      for (const i of [0, 1, 499, 500, 501, 999, 1000, 1199]) {
+        const read = await request(viaSecond.baseUrl, `/v1/${ids[i]}`);
+        expect(read.body.title, `record ${i}, id ${ids[i]}`).to.equal(`${tag} ${i}`);
+      }
+      expect(await viaSecond.countTagged(tag)).to.equal(1200);
+    } finally {
+      for (const app of apps) await app.close();
     }
   });
 });

@@ -14,11 +14,15 @@ export class OwnMariaDB {
   readonly dir = mkdtempSync(join(tmpdir(), 'records-mariadb-'));
   url = '';
 
-  /** `galera`: a real Galera node, a cluster of one, with wsrep_auto_increment_control ON or OFF. */
-  constructor(private readonly options: { galera?: 'ON' | 'OFF' } = {}) {}
+  /**
+   * `galera`: a real Galera node with wsrep_auto_increment_control ON or OFF, bootstrapping a cluster
+   * of one, or with `join`, joining that node's cluster (a full state transfer by rsync).
+   */
+  constructor(private readonly options: { galera?: 'ON' | 'OFF'; join?: OwnMariaDB } = {}) {}
 
   async start(): Promise<this> {
-    const env = this.options.galera ? { ...process.env, MARIADB_GALERA: this.options.galera } : process.env;
+    const { galera, join: peer } = this.options;
+    const env = galera ? { ...process.env, MARIADB_GALERA: galera, ...(peer ? { MARIADB_GALERA_JOIN: peer.dir } : {}) } : process.env;
     const { stdout } = await run('scripts/mariadb', ['start', this.dir], { encoding: 'utf8', env });
     this.url = /MYSQL_URL=(\S+)/.exec(stdout)?.[1] ?? '';
     return this;
