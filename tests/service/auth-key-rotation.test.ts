@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { generateTestKey, JwksServer } from '../support/jwks-server.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { request, startTestApp, type TestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
 import { expect401, get, useAuthApp } from './auth-helpers.js';
 
 describe('authentication and authorization', function () {
@@ -99,5 +100,59 @@ describe('a flood of tokens with made-up kids from a trusted issuer', function (
     await flood();
     expect((await get(app, '/v1/', idp.sign())).status, 'a real token during the flood').to.equal(200);
     expect(idp.fetches - fetchesBefore, 'JWKS fetches the flood caused').to.be.at.most(2);
+  });
+});
+
+/**
+ * An issuer whose endpoint sends its headers and then stalls, or drips a byte at a time, must not
+ * hold requests: each fetch has a deadline for the whole answer, after which a stale key set keeps
+ * serving. Before, a stalled fetch never settled, and every later request needing that issuer's
+ * keys waited on it for good.
+ */
+describe('a JWKS endpoint that stalls mid-answer', function () {
+  const idp = new JwksServer();
+  let app: TestApp;
+  let skippedMs = 0;
+  before(async function () {
+    idp.keys = [generateTestKey('ES256')];
+    await idp.start();
+    app = await startTestApp('sqlite', { AUTH_MODE: 'required', AUTH_ISSUERS: JSON.stringify([idp.trusted]), AUTH_JWKS_TIMEOUT_MS: '300', AUTH_JWKS_CACHE_SECONDS: '1' }, undefined, { now: () => Date.now() + skippedMs });
+  });
+  after(async function () {
+    await app?.close();
+    await idp.stop();
+  });
+  const timed = async (token: string) => {
+    const started = Date.now();
+    const response = await request(app.baseUrl, '/v1/', { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+    return { status: response.status, ms: Date.now() - started };
+  };
+
+  for (const fault of ['stall', 'drip'] as const) {
+    it(`answers 503 within the fetch deadline when there are no keys yet (${fault})`, async function () {
+      idp.fault = fault;
+      skippedMs += 10_000;
+      const { status, ms } = await timed(idp.sign());
+      expect(status).to.equal(503);
+      expect(ms).to.be.below(2000);
+    });
+  }
+
+  it('serves with the stale key set once a stalled refresh passes its deadline, and takes the fresh set once the endpoint answers', async function () {
+    idp.fault = null;
+    skippedMs += 10_000;
+    expect((await timed(idp.sign())).status).to.equal(200);
+    idp.fault = 'stall';
+    skippedMs += 10_000;
+    for (let i = 0; i < 3; i += 1) {
+      const { status, ms } = await timed(idp.sign());
+      expect(status, `request ${i}`).to.equal(200);
+      expect(ms, `request ${i}`).to.be.below(1000);
+    }
+    idp.fault = null;
+    const rotated = generateTestKey('ES256');
+    idp.keys.push(rotated);
+    skippedMs += 10_000;
+    await waitFor('the fresh key set', async () => (await timed(idp.sign({}, rotated))).status === 200);
   });
 });

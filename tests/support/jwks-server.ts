@@ -20,6 +20,11 @@ export class JwksServer {
   readonly issuer: string;
   keys: TestKey[] = [];
   fetches = 0;
+  /**
+   * How the endpoint misbehaves, if at all: `stall` sends the status and the start of a key set,
+   * then nothing more; `drip` sends a key set padded with a space every 100 ms, without end.
+   */
+  fault: 'stall' | 'drip' | null = null;
   /** The `traceparent` header of each fetch (undefined when none was sent). */
   readonly traceparents: Array<string | undefined> = [];
   private server: Server | null = null;
@@ -42,6 +47,12 @@ export class JwksServer {
       this.fetches += 1;
       this.traceparents.push(req.headers.traceparent as string | undefined);
       res.setHeader('content-type', 'application/json');
+      if (this.fault === 'stall') return void res.writeHead(200).write('{"keys":[');
+      if (this.fault === 'drip') {
+        res.writeHead(200).write('{"keys":[');
+        const drip = setInterval(() => res.write(' '), 100);
+        return void res.on('close', () => clearInterval(drip));
+      }
       res.end(JSON.stringify({ keys: this.keys.map((key) => key.jwk) }));
     });
     await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));

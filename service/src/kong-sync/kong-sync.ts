@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fetchKeySet } from '../shared/key-set-fetch.js';
 import { redisUrlWith } from '../shared/redis-url.js';
 import { createServer, type Server } from 'node:http';
 import { Redis } from 'ioredis';
@@ -23,31 +24,8 @@ function createSyncMetrics() {
   };
 }
 
-/** A JWKS of a few dozen keys takes a few KiB: anything near this is not one. */
-const MAX_JWKS_BYTES = 256 * 1024;
-
-/**
- * Fetches an issuer's JWKS: no redirects (the configured URL is the trusted one), at most
- * MAX_JWKS_BYTES read, within the timeout. The config allows only https (or http on loopback).
- */
-export async function fetchJwksOver(uri: string, timeoutMs = 5000, maxBytes = MAX_JWKS_BYTES): Promise<{ keys: Jwk[] }> {
-  const response = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' }, redirect: 'error' });
-  if (!response.ok) throw new Error(`${uri}: HTTP ${response.status}`);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of response.body ?? []) {
-    size += chunk.byteLength;
-    if (size > maxBytes) throw new Error(`${uri}: larger than ${maxBytes} bytes`);
-    chunks.push(chunk);
-  }
-  const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  // Checked here, where a failure is this issuer's alone: a body without a keys array (an array has
-  // Array.prototype.keys) would throw later, in the sync of every issuer.
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || !Array.isArray((body as { keys?: unknown }).keys)) {
-    throw new Error(`${uri}: not a key set (no "keys" array)`);
-  }
-  return body as { keys: Jwk[] };
-}
+/** Fetches an issuer's JWKS (shared/key-set-fetch.ts: no redirects, bounded in bytes and time). */
+export const fetchJwksOver = (uri: string, timeoutMs = 5000): Promise<{ keys: Jwk[] }> => fetchKeySet(uri, { timeoutMs }) as Promise<{ keys: Jwk[] }>;
 
 /**
  * The rate limiter runs `fault_tolerant` (traffic flows when Redis fails), so a wrong host or a

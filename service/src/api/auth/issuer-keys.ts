@@ -1,4 +1,5 @@
 import { JwksClient } from 'jwks-rsa';
+import { fetchKeySet } from '../../shared/key-set-fetch.js';
 
 /** The token is not acceptable; `reason` is short and never contains the token. */
 export class InvalidToken extends Error {}
@@ -8,15 +9,16 @@ export class KeysUnavailable extends Error {}
 type Options = { jwksUri: string; maxAgeMs: number; unknownKidIntervalMs: number; timeoutMs: number; now?: () => number };
 
 /**
- * One issuer's key set, fetched whole. The last good set stays in use: when it is older than
- * `maxAgeMs` it is refreshed (once at a time), and if the issuer cannot be reached it keeps
- * serving. A kid it lacks triggers a refresh at most once per `unknownKidIntervalMs` (any kid
+ * One issuer's key set, fetched whole, each fetch within `timeoutMs` (shared/key-set-fetch.ts).
+ * The last good set stays in use: when it is older than `maxAgeMs` it is refreshed (once at a
+ * time), and if the issuer cannot be reached it keeps serving. A kid it lacks triggers a refresh at most once per `unknownKidIntervalMs` (any kid
  * within the interval is answered from the set as unknown): a flood of made-up kids costs the
  * issuer one fetch per interval and never evicts a real key, where jwks-rsa's per-kid cache and
  * shared limiter let such a flood lock every real token out once its key's entry expired.
  */
 export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, timeoutMs, now = Date.now }: Options) {
-  const client = new JwksClient({ jwksUri, cache: false, rateLimit: false, timeout: timeoutMs });
+  // jwks-rsa's own request has an idle timeout only: a peer stalling mid-answer held it for good.
+  const client = new JwksClient({ jwksUri, cache: false, rateLimit: false, fetcher: (uri) => fetchKeySet(uri, { timeoutMs }) });
   let keys: Map<string | undefined, string> | null = null;
   let fetchedAt = -Infinity;
   let lastAttemptAt = -Infinity;
@@ -54,7 +56,8 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
 
   return {
     async key(kid: string | undefined): Promise<string> {
-      // An old set is refreshed and meanwhile still used; after a failed fetch, not again before the interval.
+      // An old set is refreshed first, so a key the issuer removed stops working then; if the fetch
+      // fails (within its deadline) the old set is used, and not fetched again before the interval.
       if (keys === null || now() - fetchedAt >= maxAgeMs) {
         if (now() - lastFailedAt >= unknownKidIntervalMs) {
           await tryRefresh().catch((error: unknown) => {
