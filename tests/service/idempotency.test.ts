@@ -83,6 +83,23 @@ for (const engine of ENGINES) {
       expect(await stored(tag)).to.equal(2);
     });
 
+    it('stores once, and replays to every other, when concurrent requests reuse an expired key', async function () {
+      // Each takes the expired row over with an UPDATE; on InnoDB the losers deadlock on it and must
+      // then wait for the winner's commit to replay it (they answered 409 before).
+      const tag = uniqueTag();
+      const body = { items: [{ title: `${tag} again`, date: '2020-01-01' }] };
+      await post(app, body, { 'idempotency-key': `k-${tag}` });
+      skippedMs += 2100;
+      for (let round = 0; round < 3; round += 1) {
+        const responses = await Promise.all(Array.from({ length: 8 }, () => post(app, body, { 'idempotency-key': `k-${tag}` })));
+        expect(responses.map((response) => response.status), JSON.stringify(responses.map((response) => response.body))).to.deep.equal(Array(8).fill(200));
+        expect(new Set(responses.map((response) => JSON.stringify(response.body.ids))).size).to.equal(1);
+        expect(responses.filter((response) => response.headers.get('idempotent-replayed') === null)).to.have.length(1);
+        expect(await stored(tag)).to.equal(2 + round);
+        skippedMs += 2100;
+      }
+    });
+
     it('rejects a malformed key with 400 naming the header', async function () {
       // An empty header is a key the client meant to send, not the absence of one.
       for (const key of ['has spaces in it', '']) {

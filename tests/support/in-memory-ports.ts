@@ -54,12 +54,12 @@ export function createInMemoryPorts() {
     },
   };
 
-  const idempotency: IdempotencyStore = {
-    find: async (scope, key, nowMs) => {
-      const entry = remembered.get(slot(scope, key));
-      return entry && entry.expiresAtMs >= nowMs ? entry : null;
-    },
+  const find: IdempotencyStore['find'] = async (scope, key, nowMs) => {
+    const entry = remembered.get(slot(scope, key));
+    return entry && entry.expiresAtMs >= nowMs ? entry : null;
   };
+  // Writes here are never in flight while another runs: nothing to wait for.
+  const idempotency: IdempotencyStore = { find, findAfterWriter: find };
 
   return { store, index, idempotency, records };
 }

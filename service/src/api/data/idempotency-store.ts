@@ -45,11 +45,16 @@ export async function rememberIn(trx: Knex.Transaction, entry: RememberedRespons
 }
 
 export function createIdempotencyStore({ db }: { db: Database }): IdempotencyStore {
+  const read = async (query: Knex.QueryBuilder, scope: string, key: string, nowMs: number) => {
+    const row = (await query.where({ scope, idempotency_key: key }).where('expires_at_ms', '>=', nowMs).first()) as Row | undefined;
+    return row ? { scope, key, requestHash: row.request_hash, response: row.response, expiresAtMs: Number(row.expires_at_ms) } : null;
+  };
   return {
-    find: (scope, key, nowMs) =>
-      guarded(async () => {
-        const row = (await db.knex('idempotency_keys').where({ scope, idempotency_key: key }).where('expires_at_ms', '>=', nowMs).first()) as Row | undefined;
-        return row ? { scope, key, requestHash: row.request_hash, response: row.response, expiresAtMs: Number(row.expires_at_ms) } : null;
-      }),
+    find: (scope, key, nowMs) => guarded(() => read(db.knex('idempotency_keys'), scope, key, nowMs)),
+    // A shared lock waits for the write holding the row, then reads what it committed. A loser of
+    // a race over an expired key gets here before the winner commits: a plain read would still see
+    // the expired row. SQLite runs one write at a time, so there is nothing to wait for.
+    findAfterWriter: (scope, key, nowMs) =>
+      guarded(() => (db.engine === 'mysql' ? db.knex.transaction((trx) => read(trx('idempotency_keys').forShare(), scope, key, nowMs)) : read(db.knex('idempotency_keys'), scope, key, nowMs))),
   };
 }

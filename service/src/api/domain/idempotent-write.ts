@@ -31,8 +31,8 @@ export async function writeOnce<T>(
 ): Promise<Idempotent<T>> {
   if (request === null) return { value: await store.inTransaction(work), replayed: false };
 
-  const replay = async (): Promise<Idempotent<T> | null> => {
-    const remembered = await idempotency.find(request.scope, request.key, now());
+  const replay = async (find: IdempotencyStore['find']): Promise<Idempotent<T> | null> => {
+    const remembered = await find(request.scope, request.key, now());
     if (!remembered) return null;
     await drain();
     if (remembered.requestHash !== (await request.digest)) {
@@ -41,7 +41,7 @@ export async function writeOnce<T>(
     return { value: JSON.parse(remembered.response) as T, replayed: true };
   };
 
-  const earlier = await replay();
+  const earlier = await replay(idempotency.find);
   if (earlier) return earlier;
   try {
     const value = await store.inTransaction(async (tx) => {
@@ -54,7 +54,8 @@ export async function writeOnce<T>(
     return { value, replayed: false };
   } catch (error) {
     if (!(error instanceof IdempotencyKeyTaken)) throw error;
-    const winner = await replay();
+    // The winner may still be committing (a race over an expired key): wait for it.
+    const winner = await replay(idempotency.findAfterWriter);
     if (!winner) throw error;
     return winner;
   }

@@ -42,5 +42,7 @@ export type SearchIndex = {
 export type IdempotencyStore = {
   /** The unexpired response remembered for (scope, key), if any. */
   find(scope: string, key: string, nowMs: number): Promise<RememberedResponse | null>;
+  /** As `find`, once a write holding the key has committed or rolled back (waits for it). */
+  findAfterWriter(scope: string, key: string, nowMs: number): Promise<RememberedResponse | null>;
 };
 
