@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { purgeExpiredKeys } from '../../service/src/api/data/key-purge.js';
 import { ENGINES } from '../support/databases.js';
 import { uniqueTag } from '../support/factories.js';
 import { generateTestKey, JwksServer } from '../support/jwks-server.js';
@@ -98,6 +99,23 @@ for (const engine of ENGINES) {
         expect(await stored(tag)).to.equal(2 + round);
         skippedMs += 2100;
       }
+    });
+
+    it('deletes expired keys in the background pass, and a retry after that writes anew', async function () {
+      const tag = uniqueTag();
+      const body = { items: [{ title: `${tag} purged`, date: '2020-01-01' }] };
+      const rows = (key: string) => app.runtime.db.knex('idempotency_keys').where('idempotency_key', key).count({ n: '*' }).then(([row]) => Number(row?.n));
+      await post(app, body, { 'idempotency-key': `old-${tag}` });
+      skippedMs += 2100;
+      await post(app, body, { 'idempotency-key': `new-${tag}` });
+      expect(await purgeExpiredKeys(app.runtime.db, clock.now())).to.be.at.least(1);
+      expect(await rows(`old-${tag}`), 'expired').to.equal(0);
+      expect(await rows(`new-${tag}`), 'within its time to live').to.equal(1);
+      const again = await post(app, body, { 'idempotency-key': `old-${tag}` });
+      expect(again.status).to.equal(200);
+      expect(again.headers.get('idempotent-replayed')).to.equal(null);
+      expect((await post(app, body, { 'idempotency-key': `old-${tag}` })).headers.get('idempotent-replayed')).to.equal('true');
+      expect(await stored(tag)).to.equal(3);
     });
 
     it('rejects a malformed key with 400 naming the header', async function () {

@@ -22,6 +22,7 @@ import { createPreparerPool } from './data/preparer-pool.js';
 import { inlinePreparers } from './data/preparers.js';
 import { COMPACTION, createIndexCompactor } from './data/index-compactor.js';
 import { createCompactionSchedule } from './data/compaction-schedule.js';
+import { createKeyPurge } from './data/key-purge.js';
 import { createSearchIndex } from './data/search-index.js';
 import { createRecordsService } from './domain/records-service.js';
 import { observeQueries } from './observability/db-metrics.js';
@@ -43,6 +44,7 @@ export type Runtime = {
 
 /** How often each replica looks for small writes to merge (other replicas' included). */
 const COMPACTION_INTERVAL_MS = 30_000;
+const KEY_PURGE_INTERVAL_MS = 10 * 60_000;
 
 function createCache(config: Config['cache'], logger: Logger, metrics: Metrics): RecordsCache {
   if (!config.enabled) return createDisabledCache();
@@ -84,6 +86,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     metrics.cacheRequests.inc({ operation, outcome }),
   );
   const compaction = createCompactionSchedule({ compactor: createIndexCompactor({ db }), logger, mergeAt: COMPACTION.mergeAt, intervalMs: COMPACTION_INTERVAL_MS });
+  const keyPurge = createKeyPurge({ db, logger, intervalMs: KEY_PURGE_INTERVAL_MS, now });
   const preparers = config.writeWorkers > 0 ? createPreparerPool({ size: config.writeWorkers, logger }) : inlinePreparers();
   await preparers.ready;
   const records = createRecordsService({
@@ -139,6 +142,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     },
     close: async () => {
       await compaction.stop();
+      await keyPurge.stop();
       await preparers.close();
       await cache.close();
       await db.close();

@@ -28,21 +28,33 @@ export async function rememberIn(trx: Knex.Transaction, entry: RememberedRespons
     await trx('idempotency_keys').insert(row);
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
-    const taken = code === 'ER_DUP_ENTRY' || code === 'ER_LOCK_DEADLOCK' || code.startsWith('SQLITE_CONSTRAINT');
-    if (!taken) throw error;
-    if (code === 'ER_LOCK_DEADLOCK') throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
-    // Only an expired row may be taken over; racing requests see a deadlock here, which is the same answer.
+    if (!isTaken(code)) throw error;
+    if (code === 'ER_LOCK_DEADLOCK') throw taken();
+    // Only an expired row may be taken over; racing requests see a deadlock here (InnoDB has then
+    // rolled the transaction back), which is the same answer.
     const expired = await trx('idempotency_keys')
       .where({ scope: entry.scope, idempotency_key: entry.key })
       .where('expires_at_ms', '<', nowMs)
       .update({ request_hash: row.request_hash, status: row.status, response: row.response, expires_at_ms: row.expires_at_ms })
       .catch((updateError: { code?: string }) => {
-        if (updateError.code === 'ER_LOCK_DEADLOCK') return 0;
+        if (updateError.code === 'ER_LOCK_DEADLOCK') throw taken();
         throw updateError;
       });
-    if (expired === 0) throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
+    if (expired === 0) {
+      // No expired row to take over: another request holds the key, or the background purge
+      // (data/key-purge.ts) deleted the expired row meanwhile, and then an insert now succeeds.
+      await trx('idempotency_keys')
+        .insert(row)
+        .catch((insertError: { code?: string }) => {
+          if (isTaken(insertError.code ?? '')) throw taken();
+          throw insertError;
+        });
+    }
   }
 }
+
+const taken = () => new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');
+const isTaken = (code: string) => code === 'ER_DUP_ENTRY' || code === 'ER_LOCK_DEADLOCK' || code.startsWith('SQLITE_CONSTRAINT');
 
 export function createIdempotencyStore({ db }: { db: Database }): IdempotencyStore {
   const read = async (query: Knex.QueryBuilder, scope: string, key: string, nowMs: number) => {
