@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadConfig } from '../../service/src/api/config.js';
+import { loadIssuers } from '../../service/src/api/trusted-issuers.js';
 import { chartPolicyViolations } from '../support/chart-policy.js';
 import { find } from '../support/chart-objects.js';
 import { validateAll } from '../support/k8s-schema.js';
@@ -232,6 +233,14 @@ describe('Helm chart charts/records', function () {
         const result = run('helm', ['template', 'records', 'charts/records', '--api-versions', 'keda.sh/v1alpha1/ScaledObject', '--set', set]);
         expect(result.status, set).not.to.equal(0);
         expect(result.stderr, set).to.match(complaint);
+      }
+      // An issuer's keys over plain http only on loopback or from a cluster Service, as the service allows.
+      for (const [jwksUri, renders] of [['http://idp.example.org/jwks', false], ['http://idp.svc.example.org/jwks', false], ['https://idp.example.org/jwks', true], ['http://reports.reports.svc.cluster.local:8000/.well-known/jwks.json', true], ['http://reports.reports.svc/jwks', true]] as const) {
+        const issuers = JSON.stringify([{ issuer: 'https://idp.example.org/', jwksUri, audience: 'records' }]);
+        const result = run('helm', ['template', 'records', 'charts/records', '--set-json', `config.auth.issuers=${issuers}`]);
+        expect(result.status === 0, `${jwksUri}: ${result.stderr}`).to.equal(renders);
+        if (!renders) expect(result.stderr).to.match(/jwksUri/);
+        else expect(() => loadIssuers(issuers, undefined), jwksUri).not.to.throw();
       }
       // A user name without a password stays allowed (a Valkey ACL user; the password comes from the Secret).
       for (const url of ['redis://records@valkey:6379', 'rediss://valkey.example.org:6380/2', 'redis://[fd00::1]:6379', 'redis://valkey:6379?db=1']) {

@@ -32,6 +32,10 @@ describe('config', function () {
     expect(() => assertServable(loadConfig({ SERVICE_ISSUER: 'http://records.records.svc:8000' }), true), 'trusts itself').not.to.throw();
     const issuers = [{ issuer: 'https://id.example.org/', jwksUri: 'https://id.example.org/jwks.json', audience: 'records' }];
     expect(loadConfig({ AUTH_ISSUERS: JSON.stringify(issuers) }).auth).to.include({ mode: 'required' }).and.to.deep.include({ issuers });
+    // Plain http stays allowed on loopback and to a Service inside the cluster (another release's JWKS).
+    for (const jwksUri of ['http://127.0.0.1:8080/jwks', 'http://[::1]/jwks', 'http://localhost/jwks', 'http://reports.reports.svc.cluster.local:8000/.well-known/jwks.json', 'http://reports.reports.svc/jwks']) {
+      expect(loadConfig({ AUTH_ISSUERS: JSON.stringify([{ ...issuers[0], jwksUri }]) }).auth.issuers[0]?.jwksUri, jwksUri).to.equal(jwksUri);
+    }
   });
 
   for (const [value, pattern] of [
@@ -39,6 +43,9 @@ describe('config', function () {
     ['[{"issuer": "a", "jwksUri": "ftp://x/jwks", "audience": "r"}]', /AUTH_ISSUERS: must be a JSON list/],
     ['[{"issuer": "a", "jwksUri": "https://x/jwks"}]', /audience/],
     ['[{"issuer": "a", "jwksUri": "https://x/jwks", "audience": "r", "typo": 1}]', /AUTH_ISSUERS: must be a JSON list/],
+    // Keys fetched in the clear from a public host could be swapped on the way: whoever did could mint any token.
+    ['[{"issuer": "a", "jwksUri": "http://idp.example.org/jwks", "audience": "r"}]', /jwksUri must be https:\/\//],
+    ['[{"issuer": "a", "jwksUri": "http://idp.svc.example.org/jwks", "audience": "r"}]', /jwksUri must be https:\/\//],
   ] as const) {
     it(`rejects AUTH_ISSUERS=${value}`, function () {
       expect(() => loadConfig({ AUTH_ISSUERS: value })).to.throw(ConfigError, pattern);
