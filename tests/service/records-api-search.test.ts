@@ -124,6 +124,16 @@ for (const engine of ENGINES) {
         });
       }
 
+      it('answers 400 for a term that is not percent-encoded UTF-8, rather than search for U+FFFD', async function () {
+        for (const [query, parameter] of [['contains=%FF', 'contains'], ['uri=%ED%A0%80', 'uri'], ['contains=ab%C3', 'contains'], ['contain%73=%FF', 'contains']] as const) {
+          const response = await request(base(), `/v1/?${query}`);
+          expectProblem(response, 400);
+          expect(response.body.errors, query).to.deep.equal([{ parameter, detail: 'must be valid Unicode (percent-encoded UTF-8)' }]);
+        }
+        // U+FFFD itself, encoded as UTF-8, is a term like any other.
+        expect((await request(base(), '/v1/?contains=%EF%BF%BD')).status).to.equal(200);
+      });
+
       it('answers 400 for a repeated parameter', async function () {
         const response = await request(base(), '/v1/?contains=a&contains=b');
         expectProblem(response, 400);

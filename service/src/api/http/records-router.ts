@@ -93,7 +93,7 @@ export function createRecordsRouter({
   const searchSlot = callerLimit(searchesPerCaller);
 
   router.get('/', ...read, async (ctx) => {
-    const query = parseSearchQuery(ctx.query);
+    const query = parseSearchQuery(ctx.query, ctx.querystring);
     const { value, cache: outcome } = await cache.search(query, async (signal) => searchDocument(await records.search(query, signal), query), {
       signal: whileConnected(ctx),
       admit: () => searchSlot(ctx.state.principal),

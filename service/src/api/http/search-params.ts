@@ -21,8 +21,35 @@ export function parseRecordId(text: string): number {
   return id;
 }
 
-export function parseSearchQuery(raw: RawQuery): SearchQuery {
+/**
+ * Names of parameters whose value in the raw query string is not percent-encoded UTF-8. The
+ * parsed query holds U+FFFD in their place, which would be searched for as if sent.
+ */
+function malformedIn(querystring: string): Set<string> {
+  const malformed = new Set<string>();
+  for (const pair of querystring.split('&')) {
+    const equals = pair.indexOf('=');
+    const [name, value] = equals < 0 ? [pair, ''] : [pair.slice(0, equals), pair.slice(equals + 1)];
+    const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '));
+    try {
+      decode(value);
+    } catch {
+      let key = name;
+      try {
+        key = decode(name);
+      } catch {
+        // A malformed name is an unknown parameter anyway.
+      }
+      malformed.add(key);
+    }
+  }
+  return malformed;
+}
+
+/** `querystring`: the raw query string, to tell a malformed value from one that is U+FFFD. */
+export function parseSearchQuery(raw: RawQuery, querystring = ''): SearchQuery {
   const errors: FieldError[] = [];
+  const malformed = malformedIn(querystring);
   const fail = (parameter: string, detail: string) => {
     errors.push({ parameter, detail });
     return null;
@@ -50,7 +77,7 @@ export function parseSearchQuery(raw: RawQuery): SearchQuery {
   const term = (name: 'contains' | 'uri', maxLength: number, fold: (s: string) => string) => {
     const value = text(name);
     if (value === null) return null;
-    if (!value.isWellFormed()) return fail(name, 'must be valid Unicode');
+    if (!value.isWellFormed() || malformed.has(name)) return fail(name, 'must be valid Unicode (percent-encoded UTF-8)');
     if ([...value].length > maxLength) return fail(name, `must be at most ${maxLength} characters`);
     const folded = fold(value);
     // A term that folds to nothing (only combining marks) constrains nothing.
