@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { createDatabase } from '../../service/src/api/data/database.js';
 import { migrateLatest, migrationConfig, migrationsCurrent } from '../../service/src/api/data/migrations/index.js';
-import { decodeIds } from '../../service/src/api/data/postings.js';
+import { createPostingsBuilder, decodeIds } from '../../service/src/api/data/postings.js';
+import { refoldRecords } from '../../service/src/api/data/refold.js';
+import { createSearchIndex } from '../../service/src/api/data/search-index.js';
+import { foldText, foldUri } from '../../service/src/api/domain/text.js';
+import { parseSearchQuery } from '../../service/src/api/http/search-params.js';
+import { expectedPostings, storedPostings } from '../support/postings-check.js';
 import { createTestDatabase } from '../support/databases.js';
 import { ENGINES } from '../support/databases.js';
 
@@ -12,7 +17,7 @@ for (const engine of ENGINES) {
       const db = createDatabase(testDb.url);
       try {
         expect(await migrationsCurrent(db.knex)).to.equal(false);
-        expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments']);
+        expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments', '0006_refold_text']);
         expect(await migrationsCurrent(db.knex)).to.equal(true);
         expect(await db.knex.schema.hasTable('records')).to.equal(true);
         expect(await db.knex.schema.hasColumn('records', 'title_folded')).to.equal(true);
@@ -26,7 +31,7 @@ for (const engine of ENGINES) {
         expect(await db.knex.schema.hasTable('title_postings')).to.equal(false);
         expect(await migrationsCurrent(db.knex)).to.equal(false);
 
-        expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments']);
+        expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments', '0006_refold_text']);
         expect(await db.knex.schema.hasTable('records')).to.equal(true);
       } finally {
         await db.close();
@@ -66,16 +71,71 @@ for (const engine of ENGINES) {
           { title: null, uri: null, date_ms: 0, date_raw: '1970-01-01', title_folded: '', uri_folded: '' },
           { title: 'Hat', uri: null, date_ms: 0, date_raw: '1970-01-01', title_folded: 'hat', uri_folded: '' },
         ]);
-        expect(await migrateLatest(db.knex)).to.deep.equal(['0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments']);
+        expect(await migrateLatest(db.knex)).to.deep.equal(['0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments', '0006_refold_text']);
         const rows = (await db.knex('title_postings').select('trigram', 'first_id', 'n', 'ids').orderBy('trigram')) as Array<{ trigram: string; first_id: number; n: number; ids: Uint8Array }>;
         const postings = Object.fromEntries(rows.map((row) => [row.trigram, decodeIds(Number(row.first_id), row.ids)]));
         expect(postings).to.deep.equal({ ate: [1], cha: [1], eau: [1], hat: [1, 3], tea: [1] });
         expect(rows.map((row) => Number(row.n))).to.deep.equal([1, 1, 1, 2, 1]);
 
+        await db.knex.migrate.down(migrationConfig); // 0006: folding, nothing to undo
         await db.knex.migrate.down(migrationConfig); // 0005: the fragments list
         await db.knex.migrate.down(migrationConfig);
         const grams = (await db.knex('title_trigrams').select('trigram', 'record_id').orderBy(['trigram', 'record_id'])) as Array<{ trigram: string; record_id: number }>;
         expect(grams.map((row) => `${row.trigram}:${Number(row.record_id)}`)).to.deep.equal(['ate:1', 'cha:1', 'eau:1', 'hat:1', 'hat:3', 'tea:1']);
+      } finally {
+        await db.close();
+        await testDb.drop();
+      }
+    });
+  });
+}
+
+/**
+ * The previous release's folding (version 1), as this test's model of it: final sigma as lower
+ * case leaves it, Hangul syllables left as jamo. The titles below need none of the letter
+ * equivalents both versions share.
+ */
+const foldedByVersion1 = (text: string) => text.normalize('NFKD').toLowerCase().normalize('NFKD').replace(/\p{M}+/gu, '');
+
+for (const engine of ENGINES) {
+  describe(`refolding text stored by the previous folding, on ${engine}`, function () {
+    it('brings folded titles, URIs and the search index to this release, exactly and idempotently', async function () {
+      const testDb = await createTestDatabase(engine);
+      const db = createDatabase(testDb.url);
+      try {
+        await migrateLatest(db.knex);
+        await db.knex.migrate.down(migrationConfig); // 0006: stored text as the previous release left it
+        const titles = ['ΚΟΣΜΟΣ', 'λόγος και ΛΟΓΟΣ', '한국어 사전', 'ᄀᄂᄃ unjoined jamo', 'plain title', null, '가각간 mixed ς'];
+        const builder = createPostingsBuilder();
+        for (const [i, title] of titles.entries()) {
+          const uri = i % 2 === 0 ? `https://example.org/ΚΟΣΜΟΣ/${i}` : null;
+          const [id] = await db.knex('records').insert({ title, uri, date_ms: i, date_raw: 'x', title_folded: foldedByVersion1(title ?? ''), uri_folded: (uri ?? '').toLowerCase() });
+          builder.add(engine === 'sqlite' ? Number(id) : i + 1, foldedByVersion1(title ?? ''));
+        }
+        await db.knex('title_postings').insert(builder.drain());
+        expect(await storedPostings(db.knex), 'the index as version 1 built it').to.deep.equal(await expectedPostings(db.knex));
+
+        expect(await migrateLatest(db.knex)).to.deep.equal(['0006_refold_text']);
+        const rows = (await db.knex('records').select('title', 'uri', 'title_folded', 'uri_folded')) as Array<{ title: string | null; uri: string | null; title_folded: string; uri_folded: string }>;
+        for (const row of rows) {
+          expect(row.title_folded, String(row.title)).to.equal(foldText(row.title ?? ''));
+          expect(row.uri_folded, String(row.uri)).to.equal(foldUri(row.uri ?? ''));
+        }
+        expect(await storedPostings(db.knex), 'every posting exactly once').to.deep.equal(await expectedPostings(db.knex));
+
+        const index = createSearchIndex({ db, timeLimitMs: 60_000 });
+        const found = async (params: Record<string, string>) => (await index.search(parseSearchQuery(params))).records.map((record) => record.title);
+        expect(await found({ contains: 'ΚΟΣΜ' })).to.deep.equal(['ΚΟΣΜΟΣ']);
+        expect(await found({ contains: 'ΚΟΣ' })).to.deep.equal(['ΚΟΣΜΟΣ']);
+        expect(await found({ contains: 'ογοσ κ' })).to.deep.equal(['λόγος και ΛΟΓΟΣ']);
+        expect(await found({ contains: '한국어' })).to.deep.equal(['한국어 사전']);
+        expect(await found({ contains: '하' })).to.deep.equal([]);
+        expect(await found({ contains: 'ᄀᄂᄃ' })).to.deep.equal(['ᄀᄂᄃ unjoined jamo']);
+        expect(await found({ contains: '각간 m' })).to.deep.equal(['가각간 mixed ς']);
+        expect((await found({ uri: 'ΚΟΣΜΟΣ/' })).length).to.equal(4);
+
+        expect(await refoldRecords(db.knex), 'a second pass').to.deep.equal({ records: titles.length, refolded: 0 });
+        expect(await storedPostings(db.knex)).to.deep.equal(await expectedPostings(db.knex));
       } finally {
         await db.close();
         await testDb.drop();

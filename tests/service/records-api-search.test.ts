@@ -51,6 +51,18 @@ for (const engine of ENGINES) {
         expect(await titlesFor({ contains: `strasse und oeuvre ${tag}` })).to.deep.equal(['Straße und Œuvre']);
       });
 
+      it('finds Greek words by any part, whichever form of sigma, and Hangul by whole syllables', async function () {
+        const own = uniqueTag('g');
+        const items = ['ΚΟΣΜΟΣ', 'λόγος', '한국어'].map((title) => ({ title: `${own} ${title}`, date: '2020-01-01' }));
+        expect((await postJson(base(), '/v1/bulk', { items })).status).to.equal(200);
+        const found = async (term: string) => ((await search({ contains: `${own} ${term}` })).body.items as Array<{ title: string }>).map((item) => item.title.replace(`${own} `, ''));
+        expect(await found('ΚΟΣ')).to.deep.equal(['ΚΟΣΜΟΣ']);
+        expect(await found('λόγοσ')).to.deep.equal(['λόγος']);
+        expect(await found('ΛΟΓΟΣ')).to.deep.equal(['λόγος']);
+        expect(await found('한국')).to.deep.equal(['한국어']);
+        expect(await found('하')).to.deep.equal([]);
+      });
+
       it('takes %, _ and \\ literally, never as wildcards', async function () {
         expect(await titlesFor({ contains: `100% pure ${tag}` })).to.deep.equal(['100% pure']);
         expect(await titlesFor({ contains: `under_score ${tag}` })).to.deep.equal(['under_score']);

@@ -8,13 +8,15 @@ import { createTokenMinter } from './auth/token-minter.js';
 import { loadConfig } from './config.js';
 import { createDatabase } from './data/database.js';
 import { migrateLatest } from './data/migrations/index.js';
+import { refoldRecords } from './data/refold.js';
+import { FOLDING_VERSION } from './domain/text.js';
 import { waitForDatabase } from './data/wait-for-database.js';
 import { flushTraces } from './observability/traces.js';
 import { createRuntime } from './runtime.js';
 import { listen } from './server.js';
 import { shutdownGracefully, trackConnections } from './shutdown.js';
 
-/** The API program: `records serve`, `migrate` and `token`. */
+/** The API program: `records serve`, `migrate`, `refold` and `token`. */
 
 async function serve(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadConfig(env);
@@ -58,6 +60,19 @@ async function migrate(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
+/** Brings stored folding up to date: after a rollout that changed it, for what old pods wrote meanwhile. */
+async function refold(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const config = loadConfig(env);
+  const logger = createLogger(config);
+  const db = createDatabase(config.databaseUrl);
+  try {
+    const result = await refoldRecords(db.knex);
+    logger.info({ ...result, folding: FOLDING_VERSION }, 'stored folding up to date');
+  } finally {
+    await db.close();
+  }
+}
+
 async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -81,7 +96,9 @@ export const api: Program = {
   migrate   apply pending database migrations (idempotent)
   migrate --wait SECONDS
             first wait up to SECONDS for the database to accept connections
+  refold    bring stored folded text and the search index to this release's folding
+            (idempotent; after a rollout that changed it: docs/operations.md)
   token     print a token signed with SERVICE_KEY_FILE, issued by SERVICE_ISSUER:
             records token --aud AUDIENCE --scope "records:read records:write" [--sub NAME] [--ttl SECONDS]`,
-  commands: { serve, migrate, token },
+  commands: { serve, migrate, refold, token },
 };

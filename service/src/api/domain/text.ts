@@ -10,18 +10,37 @@ const LETTER_EQUIVALENTS: Record<string, string> = {
 };
 const EQUIVALENT_LETTERS = new RegExp(`[${Object.keys(LETTER_EQUIVALENTS).join('')}]`, 'g');
 const COMBINING_MARKS = /\p{M}+/gu;
+/** Conjoining Hangul jamo, which NFKD splits a syllable into. */
+const HANGUL_JAMO = /[\u1100-\u11ff]/;
+
+/**
+ * Lower case turns Σ into ς at the end of a word and σ elsewhere, so "ΚΟΣΜΟΣ" would fold to
+ * "κοσμος" and the term "ΚΟΣ" to "κος", no substring of it: both forms fold to σ, as Unicode's
+ * case folding has it.
+ */
+const withoutFinalSigma = (text: string) => (text.includes('ς') ? text.replaceAll('ς', 'σ') : text);
+
+/**
+ * The version of the folding below; data/refold.ts brings stored titles and URIs to it. Version 2:
+ * final sigma folds to σ, and Hangul syllables are put back together after their marks are gone
+ * (left as jamo, "하" was a substring of "한").
+ */
+export const FOLDING_VERSION = 2;
 
 export function foldText(text: string): string {
-  return text
-    .normalize('NFKD')
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(COMBINING_MARKS, '')
-    .replace(EQUIVALENT_LETTERS, (letter) => LETTER_EQUIVALENTS[letter] ?? letter);
+  const folded = withoutFinalSigma(
+    text
+      .normalize('NFKD')
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(COMBINING_MARKS, '')
+      .replace(EQUIVALENT_LETTERS, (letter) => LETTER_EQUIVALENTS[letter] ?? letter),
+  );
+  return HANGUL_JAMO.test(folded) ? folded.normalize('NFC') : folded;
 }
 
 export function foldUri(uri: string): string {
-  return uri.toLowerCase();
+  return withoutFinalSigma(uri.toLowerCase());
 }
 
 /** The escape character used in every LIKE; `!` means the same in MySQL, MariaDB and SQLite literals. */

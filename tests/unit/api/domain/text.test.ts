@@ -9,6 +9,23 @@ describe('search folding', function () {
     expect(foldText('ﬁle №5')).to.equal('file no5');
   });
 
+  it('folds both forms of sigma alike, so a term is found wherever its letters stand', function () {
+    expect(foldText('ΚΟΣΜΟΣ').includes(foldText('ΚΟΣ'))).to.equal(true);
+    expect(foldText('λόγος').includes(foldText('Σ'))).to.equal(true);
+    expect(foldText('λόγος').includes(foldText('σ'))).to.equal(true);
+    expect(foldText('ΛΌΓΟΣ')).to.equal(foldText('λόγος'));
+    expect(foldUri('https://example.org/ΚΟΣΜΟΣ').includes(foldUri('ΚΟΣ'))).to.equal(true);
+  });
+
+  it('keeps Hangul syllables whole: a syllable is not found inside another that starts alike', function () {
+    expect(foldText('한국').includes(foldText('하'))).to.equal(false);
+    expect(foldText('한국').includes(foldText('한'))).to.equal(true);
+    expect(foldText('가각간').includes(foldText('가'))).to.equal(true);
+    expect(foldText('각')).to.equal('각');
+    // Compatibility jamo typed one by one compose as the syllable they spell.
+    expect(foldText('ㅎㅏ')).to.equal(foldText('하'));
+  });
+
   it('lower-cases uris without touching anything else', function () {
     expect(foldUri('HTTPS://Example.ORG/Été')).to.equal('https://example.org/été');
   });
