@@ -75,7 +75,8 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
         'init-secret -> DNS': dns('records', pod.initSecret),
         'helm test pod -> DNS': dns('records', pod.test),
         'init-secret -> API server :443': tcp('records', pod.initSecret, api, 443),
-        'records -> outside :443 (an issuer\'s JWKS)': tcp('records', 'records', OUTSIDE, 443),
+        // No issuers by default (the service trusts only its own tokens): no way out on 443.
+        'records -> outside :443': tcp('records', 'records', OUTSIDE, 443),
         'another namespace -> records :8000': tcp('other', pod.stranger, ip.records, 8000),
         'another namespace -> MariaDB :3306': tcp('other', pod.stranger, ip.mariadb, 3306),
         'Kong -> MariaDB :3306': tcp('kong', 'kong', ip.mariadb, 3306),
@@ -90,7 +91,7 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
         'helm test pod -> outside :443': tcp('records', pod.test, OUTSIDE, 443),
       };
       expect(observed).to.deep.equal(expectedOf(observed, ['Kong -> records :8000', 'Prometheus -> records :8000', 'helm test pod -> records :8000', 'records -> MariaDB :3306', 'migrations -> MariaDB :3306',
-        'records -> DNS', 'migrations -> DNS', 'init-secret -> DNS', 'helm test pod -> DNS', 'init-secret -> API server :443', 'records -> outside :443 (an issuer\'s JWKS)']));
+        'records -> DNS', 'migrations -> DNS', 'init-secret -> DNS', 'helm test pod -> DNS', 'init-secret -> API server :443']));
     } finally {
       clearStandIns();
       remove();

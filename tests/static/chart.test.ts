@@ -7,7 +7,7 @@ import { loadIssuers } from '../../service/src/api/trusted-issuers.js';
 import { chartPolicyViolations } from '../support/chart-policy.js';
 import { find } from '../support/chart-objects.js';
 import { validateAll } from '../support/k8s-schema.js';
-import { helmTemplate, run, type K8sObject } from '../support/tools.js';
+import { helmTemplate, parseObjects, run, type K8sObject } from '../support/tools.js';
 
 const CI_VALUES = readdirSync('charts/records/ci').map((file) => `charts/records/ci/${file}`);
 const VARIANTS: Array<{ name: string; files: string[]; external: string[] }> = [
@@ -213,6 +213,19 @@ describe('Helm chart charts/records', function () {
 
     it('refuses to render without any database rather than give each pod its own', function () {
       expect(() => helmTemplate([], ['mariadb.enabled=false'])).to.throw(/no database: set database.url, existingSecret, or mariadb.enabled=true/);
+    });
+
+    it('opens egress to Redis and to issuers\' key sets only when the values name them', function () {
+      const egressPorts = (sets: string[], json: string[] = []) => {
+        const args = ['template', 'records', 'charts/records', ...sets.flatMap((set) => ['--set', set]), ...json.flatMap((set) => ['--set-json', set])];
+        const result = run('helm', args);
+        expect(result.status, result.stderr).to.equal(0);
+        const policy = find(parseObjects(result.stdout), 'NetworkPolicy').find((candidate) => candidate.metadata.name === 'records');
+        return (policy?.spec.egress as Array<{ ports?: Array<{ port: number }> }>).flatMap((rule) => (rule.ports ?? []).map((port) => Number(port.port)));
+      };
+      expect(egressPorts([])).to.deep.equal([53, 53, 3306]);
+      expect(egressPorts(['redis.url=redis://valkey.data:6379'])).to.include(6379).and.not.to.include(443);
+      expect(egressPorts([], ['config.auth.issuers=[{"issuer":"https://id.example.org/","jwksUri":"https://id.example.org/jwks","audience":"records"}]'])).to.include(443).and.not.to.include(6379);
     });
 
     it('lets the migrations Job reach the bundled MariaDB on its own port, whatever networkPolicy.databasePort says (that is for an external database)', function () {
