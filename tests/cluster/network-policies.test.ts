@@ -109,8 +109,10 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
       const observed = {
         'records -> Valkey (data) :6379': tcp('records', 'records', valkey, 6379),
         'records -> a Redis in another namespace :6379': tcp('records', 'records', stranger, 6379),
+        // Staging trusts an issuer: its key set is fetched on 443 from a public address.
+        'records -> outside :443 (an issuer\'s JWKS)': tcp('records', 'records', OUTSIDE, 443),
       };
-      expect(observed).to.deep.equal(expectedOf(observed, ['records -> Valkey (data) :6379']));
+      expect(observed).to.deep.equal(expectedOf(observed, ['records -> Valkey (data) :6379', 'records -> outside :443 (an issuer\'s JWKS)']));
     } finally {
       clearStandIns();
       removeData();

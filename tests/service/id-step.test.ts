@@ -217,6 +217,10 @@ describe('a Galera cluster of two', function () {
     const first = await node({ galera: 'OFF' });
     const second = await node({ galera: 'OFF', join: first });
     const apps: TestApp[] = [];
+    // Galera applies a write on other nodes asynchronously: reads through the second node wait for
+    // what the cluster has committed (causal reads), as an application reading its writes would ask.
+    const admin = knex({ client: 'mysql2', connection: second.url, pool: { min: 0, max: 1 } });
+    await admin.raw('SET GLOBAL wsrep_sync_wait = 1').finally(() => admin.destroy());
     try {
       // Each app migrates (a no-op on the second); the database is the cluster's, dropped with it.
       for (const { url } of [first, second]) apps.push(await startTestApp('mysql', {}, { engine: 'mysql', url, drop: async () => undefined }));

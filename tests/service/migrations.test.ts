@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createDatabase } from '../../service/src/api/data/database.js';
+import { createDatabase, type Database } from '../../service/src/api/data/database.js';
 import { migrateLatest, migrationConfig, migrationsCurrent } from '../../service/src/api/data/migrations/index.js';
 import { createPostingsBuilder, decodeIds } from '../../service/src/api/data/postings.js';
 import { refoldRecords } from '../../service/src/api/data/refold.js';
@@ -99,46 +99,65 @@ const foldedByVersion1 = (text: string) => text.normalize('NFKD').toLowerCase().
 
 for (const engine of ENGINES) {
   describe(`refolding text stored by the previous folding, on ${engine}`, function () {
-    it('brings folded titles, URIs and the search index to this release, exactly and idempotently', async function () {
+    const titles = ['ΚΟΣΜΟΣ', 'λόγος και ΛΟΓΟΣ', '한국어 사전', 'ᄀᄂᄃ unjoined jamo', 'plain title', null, '가각간 mixed ς', 'ΚΟΣΜΟΣ again', '한국 again'];
+
+    /** A migrated database whose records, and their index, were written with version 1's folding. */
+    async function storedByVersion1() {
       const testDb = await createTestDatabase(engine);
       const db = createDatabase(testDb.url);
+      await migrateLatest(db.knex);
+      await db.knex.migrate.down(migrationConfig); // 0006: stored text as the previous release left it
+      const builder = createPostingsBuilder();
+      for (const [i, title] of titles.entries()) {
+        const uri = i % 2 === 0 ? `https://example.org/ΚΟΣΜΟΣ/${i}` : null;
+        await db.knex('records').insert({ title, uri, date_ms: i, date_raw: 'x', title_folded: foldedByVersion1(title ?? ''), uri_folded: (uri ?? '').toLowerCase() });
+        builder.add(i + 1, foldedByVersion1(title ?? ''));
+      }
+      // One group: rows hold the ids of several records, which a pass in small steps takes out of them a few at a time.
+      await db.knex('title_postings').insert(builder.drain());
+      expect(await storedPostings(db.knex), 'the index as version 1 built it').to.deep.equal(await expectedPostings(db.knex));
+      return { db, drop: async () => (await db.close(), await testDb.drop()) };
+    }
+
+    async function expectRefolded(db: Database) {
+      const rows = (await db.knex('records').select('title', 'uri', 'title_folded', 'uri_folded')) as Array<{ title: string | null; uri: string | null; title_folded: string; uri_folded: string }>;
+      for (const row of rows) {
+        expect(row.title_folded, String(row.title)).to.equal(foldText(row.title ?? ''));
+        expect(row.uri_folded, String(row.uri)).to.equal(foldUri(row.uri ?? ''));
+      }
+      expect(await storedPostings(db.knex), 'every posting exactly once').to.deep.equal(await expectedPostings(db.knex));
+    }
+
+    it('brings folded titles, URIs and the search index to this release in its migration, exactly and idempotently', async function () {
+      const { db, drop } = await storedByVersion1();
       try {
-        await migrateLatest(db.knex);
-        await db.knex.migrate.down(migrationConfig); // 0006: stored text as the previous release left it
-        const titles = ['ΚΟΣΜΟΣ', 'λόγος και ΛΟΓΟΣ', '한국어 사전', 'ᄀᄂᄃ unjoined jamo', 'plain title', null, '가각간 mixed ς'];
-        const builder = createPostingsBuilder();
-        for (const [i, title] of titles.entries()) {
-          const uri = i % 2 === 0 ? `https://example.org/ΚΟΣΜΟΣ/${i}` : null;
-          const [id] = await db.knex('records').insert({ title, uri, date_ms: i, date_raw: 'x', title_folded: foldedByVersion1(title ?? ''), uri_folded: (uri ?? '').toLowerCase() });
-          builder.add(engine === 'sqlite' ? Number(id) : i + 1, foldedByVersion1(title ?? ''));
-        }
-        await db.knex('title_postings').insert(builder.drain());
-        expect(await storedPostings(db.knex), 'the index as version 1 built it').to.deep.equal(await expectedPostings(db.knex));
-
         expect(await migrateLatest(db.knex)).to.deep.equal(['0006_refold_text']);
-        const rows = (await db.knex('records').select('title', 'uri', 'title_folded', 'uri_folded')) as Array<{ title: string | null; uri: string | null; title_folded: string; uri_folded: string }>;
-        for (const row of rows) {
-          expect(row.title_folded, String(row.title)).to.equal(foldText(row.title ?? ''));
-          expect(row.uri_folded, String(row.uri)).to.equal(foldUri(row.uri ?? ''));
-        }
-        expect(await storedPostings(db.knex), 'every posting exactly once').to.deep.equal(await expectedPostings(db.knex));
-
+        await expectRefolded(db);
         const index = createSearchIndex({ db, timeLimitMs: 60_000 });
         const found = async (params: Record<string, string>) => (await index.search(parseSearchQuery(params))).records.map((record) => record.title);
-        expect(await found({ contains: 'ΚΟΣΜ' })).to.deep.equal(['ΚΟΣΜΟΣ']);
-        expect(await found({ contains: 'ΚΟΣ' })).to.deep.equal(['ΚΟΣΜΟΣ']);
+        expect(await found({ contains: 'ΚΟΣΜ' })).to.deep.equal(['ΚΟΣΜΟΣ', 'ΚΟΣΜΟΣ again']);
+        expect(await found({ contains: 'ΚΟΣ' })).to.deep.equal(['ΚΟΣΜΟΣ', 'ΚΟΣΜΟΣ again']);
         expect(await found({ contains: 'ογοσ κ' })).to.deep.equal(['λόγος και ΛΟΓΟΣ']);
         expect(await found({ contains: '한국어' })).to.deep.equal(['한국어 사전']);
         expect(await found({ contains: '하' })).to.deep.equal([]);
         expect(await found({ contains: 'ᄀᄂᄃ' })).to.deep.equal(['ᄀᄂᄃ unjoined jamo']);
         expect(await found({ contains: '각간 m' })).to.deep.equal(['가각간 mixed ς']);
-        expect((await found({ uri: 'ΚΟΣΜΟΣ/' })).length).to.equal(4);
+        expect((await found({ uri: 'ΚΟΣΜΟΣ/' })).length).to.equal(5);
 
         expect(await refoldRecords(db.knex), 'a second pass').to.deep.equal({ records: titles.length, refolded: 0 });
-        expect(await storedPostings(db.knex)).to.deep.equal(await expectedPostings(db.knex));
+        await expectRefolded(db);
       } finally {
-        await db.close();
-        await testDb.drop();
+        await drop();
+      }
+    });
+
+    it('keeps the index exact when its steps cut posting rows apart', async function () {
+      const { db, drop } = await storedByVersion1();
+      try {
+        expect(await refoldRecords(db.knex, { recordsPerStep: 2 })).to.deep.equal({ records: titles.length, refolded: 7 });
+        await expectRefolded(db);
+      } finally {
+        await drop();
       }
     });
   });

@@ -142,8 +142,11 @@ for (const engine of ENGINES) {
           expectProblem(response, 400);
           expect(response.body.errors, query).to.deep.equal([{ parameter, detail: 'must be valid Unicode (percent-encoded UTF-8)' }]);
         }
-        // U+FFFD itself, encoded as UTF-8, is a term like any other.
+        // U+FFFD itself, encoded as UTF-8, is a term like any other; so is a % that encodes nothing.
         expect((await request(base(), '/v1/?contains=%EF%BF%BD')).status).to.equal(200);
+        const percent = await request(base(), `/v1/?contains=100%%20pure%20${tag}`);
+        expect(percent.status, JSON.stringify(percent.body)).to.equal(200);
+        expect(percent.body.items.map((item: { title: string }) => item.title)).to.deep.equal([`100% pure ${tag}`]);
       });
 
       it('answers 400 for a repeated parameter', async function () {

@@ -4,7 +4,7 @@ import type { TrustedIssuer } from './auth/token-verifier.js';
 import { engineOf } from './data/engine.js';
 import { loadIssuers } from './trusted-issuers.js';
 
-/** The API's configuration (`records serve`, `migrate`, `token`): the only reader of its environment. */
+/** The API's configuration (`records serve`, `migrate`, `refold`, `token`): the only reader of its environment. */
 
 /** The default JSON body limit; Kong's request-size-limiting must not exceed it (kong/ tests import this). */
 export const DEFAULT_BODY_LIMIT_BYTES = 10 * 1024 * 1024;

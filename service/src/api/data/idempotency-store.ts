@@ -40,16 +40,9 @@ export async function rememberIn(trx: Knex.Transaction, entry: RememberedRespons
         if (updateError.code === 'ER_LOCK_DEADLOCK') throw taken();
         throw updateError;
       });
-    if (expired === 0) {
-      // No expired row to take over: another request holds the key, or the background purge
-      // (data/key-purge.ts) deleted the expired row meanwhile, and then an insert now succeeds.
-      await trx('idempotency_keys')
-        .insert(row)
-        .catch((insertError: { code?: string }) => {
-          if (isTaken(insertError.code ?? '')) throw taken();
-          throw insertError;
-        });
-    }
+    // The failed insert's shared lock on the row holds the purge (data/key-purge.ts) off until this
+    // transaction ends: nothing matched means another request holds the key.
+    if (expired === 0) throw taken();
   }
 }
 

@@ -10,7 +10,7 @@ const DELETES_PER_PASS = 100;
  * Deletes idempotency keys whose response has expired; returns how many. Each round reads up to
  * KEYS_PER_DELETE expired keys (by the expiry index) and deletes those by primary key, still
  * expired: record locks only, no range that would hold back writers inserting new keys. A request
- * taking over a key deleted meanwhile inserts it again (data/idempotency-store.ts).
+ * taking an expired key over holds its row from its first insert on, so the two never cross.
  */
 export async function purgeExpiredKeys(db: Database, nowMs: number): Promise<number> {
   let deleted = 0;

@@ -30,7 +30,8 @@ function malformedIn(querystring: string): Set<string> {
   for (const pair of querystring.split('&')) {
     const equals = pair.indexOf('=');
     const [name, value] = equals < 0 ? [pair, ''] : [pair.slice(0, equals), pair.slice(equals + 1)];
-    const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '));
+    // A % not followed by two hex digits is taken as itself by the parser, as by browsers.
+    const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' ').replace(/%(?![0-9A-Fa-f]{2})/g, '%25'));
     try {
       decode(value);
     } catch {

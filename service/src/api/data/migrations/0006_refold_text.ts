@@ -7,6 +7,12 @@ import { refoldRecords } from '../refold.js';
  * unchanged, so pods of the previous release keep serving during a rollout without errors; what
  * they write meanwhile keeps the old folding until `records refold` runs (docs/operations.md).
  */
+/**
+ * Outside a transaction: the pass commits one of its own per 2,000 records. In knex's, it would
+ * hold its locks, and everything it did, until the whole table was done.
+ */
+export const config = { transaction: false };
+
 export async function up(knex: Knex): Promise<void> {
   await refoldRecords(knex);
 }

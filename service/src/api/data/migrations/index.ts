@@ -6,7 +6,7 @@ import * as titlePostings from './0004_title_postings.js';
 import * as indexFragments from './0005_index_fragments.js';
 import * as refoldText from './0006_refold_text.js';
 
-type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
+type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void>; config?: { transaction: boolean } };
 
 /** Every migration in order. Listed in code so the same list runs under tsx and from dist/. */
 const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
