@@ -62,7 +62,7 @@ export async function upgradeUnderTraffic(client: string): Promise<LoopCounts> {
     // release's image tag was set only because both releases carry appVersion 0.1.0).
     must(helm(['upgrade', NAME, 'charts/records', ...release, '--reset-values', '--wait', '--timeout', '5m']), 'helm upgrade to this release');
     const migrated = migrationLog();
-    expect(migrated, migrated).to.match(/"applied":\["0005_index_fragments","0006_refold_text"\]/);
+    expect(migrated, migrated).to.match(/"applied":\["0005_index_fragments","0006_text_folding"\]/);
     const rollout = deployment();
     expect(rollout.spec.template.spec.containers[0].image).not.to.equal(previousImage);
     expect(rollout.status.updatedReplicas).to.equal(rollout.spec.replicas);

@@ -8,7 +8,7 @@ import { createTokenMinter } from './auth/token-minter.js';
 import { loadConfig } from './config.js';
 import { createDatabase } from './data/database.js';
 import { migrateLatest } from './data/migrations/index.js';
-import { refoldRecords } from './data/refold.js';
+import { refoldAll, refoldIfBehind } from './data/refold.js';
 import { FOLDING_VERSION } from './domain/text.js';
 import { waitForDatabase } from './data/wait-for-database.js';
 import { flushTraces } from './observability/traces.js';
@@ -55,6 +55,8 @@ async function migrate(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     await waitForDatabase(db, waitSeconds, logger);
     const applied = await migrateLatest(db.knex);
     logger.info({ applied, engine: db.engine }, applied.length > 0 ? 'migrations applied' : 'database already current');
+    const refolded = await refoldIfBehind(db.knex);
+    if (refolded) logger.info({ ...refolded, folding: FOLDING_VERSION }, 'stored text refolded');
   } finally {
     await db.close();
   }
@@ -66,7 +68,7 @@ async function refold(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const logger = createLogger(config);
   const db = createDatabase(config.databaseUrl);
   try {
-    const result = await refoldRecords(db.knex);
+    const result = await refoldAll(db.knex);
     logger.info({ ...result, folding: FOLDING_VERSION }, 'stored folding up to date');
   } finally {
     await db.close();
@@ -93,7 +95,7 @@ async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
 
 export const api: Program = {
   usage: `  serve     serve the HTTP API (migrates the embedded SQLite database first)
-  migrate   apply pending database migrations (idempotent)
+  migrate   apply pending database migrations, then refold stored text if this release folds it anew (idempotent)
   migrate --wait SECONDS
             first wait up to SECONDS for the database to accept connections
   refold    bring stored folded text and the search index to this release's folding

@@ -16,6 +16,7 @@ import { POSTING_STATEMENT_BYTES } from './data/postings.js';
 import { MAX_RECORD_ROW_BYTES, rowsPerStatement } from './data/record-rows.js';
 import { ConfigError } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
+import { refoldIfBehind } from './data/refold.js';
 import { createIdempotencyStore } from './data/idempotency-store.js';
 import { createRecordsStore } from './data/records-store.js';
 import { createPreparerPool } from './data/preparer-pool.js';
@@ -81,6 +82,8 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   if (db.engine === 'sqlite') {
     const applied = await migrateLatest(db.knex);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    const refolded = await refoldIfBehind(db.knex);
+    if (refolded) logger.info(refolded, 'stored text refolded');
   }
   const cache = countingOutcomes(createCache(config.cache, logger, metrics), (operation, outcome) =>
     metrics.cacheRequests.inc({ operation, outcome }),

@@ -4,9 +4,9 @@ import * as titleTrigrams from './0002_title_trigrams.js';
 import * as idempotencyKeys from './0003_idempotency_keys.js';
 import * as titlePostings from './0004_title_postings.js';
 import * as indexFragments from './0005_index_fragments.js';
-import * as refoldText from './0006_refold_text.js';
+import * as textFolding from './0006_text_folding.js';
 
-type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void>; config?: { transaction: boolean } };
+type Migration = { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> };
 
 /** Every migration in order. Listed in code so the same list runs under tsx and from dist/. */
 const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
@@ -15,7 +15,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['0003_idempotency_keys', idempotencyKeys],
   ['0004_title_postings', titlePostings],
   ['0005_index_fragments', indexFragments],
-  ['0006_refold_text', refoldText],
+  ['0006_text_folding', textFolding],
 ];
 
 const migrationSource: Knex.MigrationSource<string> = {
