@@ -19,6 +19,8 @@ const MAY_BE_LOST = /[ς\u1100-\u11ff]/;
 /** Lock waits and deadlocks (on Galera, also conflicts found at commit): the step is run again. */
 const RETRIED = new Set(['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK']);
 const ATTEMPTS = 5;
+/** Cleanings at most: each after the first only finds what the one before skipped or could not see. */
+const CLEANING_ROUNDS = 3;
 
 type StoredRow = { id: number | string; title: string | null; uri: string | null; title_folded: string; uri_folded: string };
 type PostingRead = { trigram: string; first_id: number | string; ids: Uint8Array };
@@ -38,8 +40,9 @@ export type RefoldSteps = { recordsPerStep?: number; rowsPerStep?: number };
  *    is one of its own ids, and none of these is indexed under a trigram it gains.
  * 2. Rows of the trigrams a record may have lost (MAY_BE_LOST): each id whose title no longer
  *    holds the trigram is taken out. Between the two, the index lists a refolded record under
- *    trigrams it lost as well, which searches recheck away.
- * Each posting row is read once, so the pass is linear in the records and their postings.
+ *    trigrams it lost as well, which searches recheck away. With writers and merges running, a
+ *    few such postings can remain after the last cleaning round; the next pass takes them out.
+ * Each posting row is read once a round, so the pass is linear in the records and their postings.
  */
 export async function refoldRecords(knex: Knex, { recordsPerStep = RECORDS_PER_STEP, rowsPerStep = ROWS_PER_STEP }: RefoldSteps = {}): Promise<RefoldResult> {
   const result: RefoldResult = { records: 0, refolded: 0, postingsRemoved: 0 };
@@ -51,17 +54,30 @@ export async function refoldRecords(knex: Knex, { recordsPerStep = RECORDS_PER_S
     result.records += rows.length;
     result.refolded += await step(knex, () => refoldStep(knex, rows));
   }
+  // Rows a writer or the compactor holds are skipped, and the compactor may merge a row not yet
+  // cleaned into one already cleaned: the cleaning runs again while it still finds postings to take out.
+  for (let round = 0; round < CLEANING_ROUNDS; round += 1) {
+    const removed = await cleanPostings(knex, rowsPerStep);
+    result.postingsRemoved += removed;
+    if (removed === 0) break;
+  }
+  return result;
+}
+
+/** Takes out of every MAY_BE_LOST trigram's rows the ids whose titles no longer hold it; returns how many. */
+async function cleanPostings(knex: Knex, rowsPerStep: number): Promise<number> {
+  let removed = 0;
   const grams = ((await knex('title_postings').distinct('trigram')) as Array<{ trigram: string }>).map((row) => row.trigram).filter((gram) => MAY_BE_LOST.test(gram));
   for (const gram of grams) {
     let from = -1;
     for (;;) {
       const page = await step(knex, () => cleanStep(knex, gram, from, rowsPerStep));
-      result.postingsRemoved += page.removed;
+      removed += page.removed;
       if (page.last === null) break;
       from = page.last;
     }
   }
-  return result;
+  return removed;
 }
 
 /** Runs `work` in a transaction, again after a lock wait or a deadlock. */
@@ -107,15 +123,16 @@ function refoldStep(knex: Knex, rows: StoredRow[]): Promise<number> {
 }
 
 /**
- * Takes out of `gram`'s rows after first id `from` (up to `limit` rows, locked on MySQL: the
- * compactor skips them) every id whose folded title no longer holds `gram`. A row left empty is
+ * Takes out of `gram`'s rows after first id `from` (up to `limit` rows, locked on MySQL, where rows
+ * locked by an open write or a merge are skipped rather than waited for, and the compactor skips
+ * these) every id whose folded title no longer holds `gram`. A row left empty is
  * deleted; one whose first id left is keyed again by its new first id, one of its own ids, so no
  * other row of the trigram holds that key.
  */
 function cleanStep(knex: Knex, gram: string, from: number, limit: number): Promise<{ removed: number; last: number | null }> {
   return knex.transaction(async (trx) => {
     const read = trx('title_postings').select('trigram', 'first_id', 'ids').where('trigram', gram).where('first_id', '>', from).orderBy('first_id').limit(limit);
-    const rows = (await (knex.client.config.client === 'mysql2' ? read.forUpdate() : read)) as PostingRead[];
+    const rows = (await (knex.client.config.client === 'mysql2' ? read.forUpdate().skipLocked() : read)) as PostingRead[];
     const listed = rows.map((row) => ({ first: Number(row.first_id), ids: decodeIds(Number(row.first_id), row.ids) }));
     const titles = new Map<number, string>();
     const all = listed.flatMap((row) => row.ids);
