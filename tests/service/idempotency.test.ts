@@ -118,6 +118,21 @@ for (const engine of ENGINES) {
       expect(await stored(tag)).to.equal(3);
     });
 
+    it('remembers a response that names a long unknown field, so a retry replays it', async function () {
+      // Five million quotes: a 10 MB body, echoed whole in `rejected[].field` before the fix, which
+      // SQL escaping doubled past MariaDB's 16 MiB packet: 503 on every retry with a key, 200 without.
+      const tag = uniqueTag();
+      const body = `{"items": [{"title": "${tag} kept", "date": "2020-01-01"}, {"${'\\"'.repeat(5_000_000)}": 1, "date": "2020-01-01"}]}`;
+      const first = await post(app, body, { 'idempotency-key': `k-${tag}` });
+      expect(first.status, JSON.stringify(first.body).slice(0, 300)).to.equal(200);
+      expect(first.body.rejected).to.have.length(1);
+      expect([...first.body.rejected[0].field]).to.have.length(65);
+      expect(first.body.rejected[0].field).to.equal(`${'"'.repeat(64)}…`);
+      const retry = await post(app, body, { 'idempotency-key': `k-${tag}` });
+      expect(retry.headers.get('idempotent-replayed')).to.equal('true');
+      expect(await stored(tag)).to.equal(1);
+    });
+
     it('rejects a malformed key with 400 naming the header', async function () {
       // An empty header is a key the client meant to send, not the absence of one.
       for (const key of ['has spaces in it', '']) {

@@ -57,6 +57,23 @@ function codePoints(value: string): number {
   return count;
 }
 
+/** Characters of an unknown field's name that a rejection repeats. */
+const ECHOED_NAME_LENGTH = 64;
+
+/**
+ * An unknown field's name as a rejection names it: its first characters, then "…". Repeated whole,
+ * a name of megabytes made a response as large, too large for the database to remember under an
+ * Idempotency-Key (503 on every retry).
+ */
+function shortened(name: string): string {
+  let characters = 0;
+  for (let i = 0; i < name.length; i += (name.codePointAt(i) ?? 0) > 0xffff ? 2 : 1) {
+    if (characters === ECHOED_NAME_LENGTH) return `${name.slice(0, i)}…`;
+    characters += 1;
+  }
+  return name;
+}
+
 class ItemProblem extends Error {
   constructor(
     readonly field: string,
@@ -80,7 +97,7 @@ export function checkItem(item: unknown): { ok: true; record: NewRecord } | { ok
 function validateItem(item: unknown): NewRecord {
   if (!isPlainObject(item)) throw new ItemProblem('item', 'must be an object');
   const unknownField = Object.keys(item).find((key) => !ITEM_FIELDS.has(key));
-  if (unknownField !== undefined) throw new ItemProblem(unknownField, 'unknown field');
+  if (unknownField !== undefined) throw new ItemProblem(shortened(unknownField), 'unknown field');
   const title = optionalText(item, 'title', TITLE_MAX_LENGTH);
   const uri = optionalText(item, 'uri', URI_MAX_LENGTH);
   if (item.date === undefined || item.date === null) throw new ItemProblem('date', 'is required');

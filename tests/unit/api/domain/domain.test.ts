@@ -49,6 +49,13 @@ describe('the records domain, through in-memory ports', function () {
     ]);
   });
 
+  it('names an unknown field by its first 64 characters (code points), then …', async function () {
+    const { records } = service();
+    const names = ['x'.repeat(64), 'x'.repeat(65), '😀'.repeat(64), '😀'.repeat(200), `${'x'.repeat(63)}😀😀`];
+    const outcome = await records.storeItems({ items: names.map((name) => ({ [name]: 1, date: '2020-01-01' })) }, { atomic: false, idempotency: null });
+    expect(outcome.value.rejected.map((rejection) => rejection.field)).to.deep.equal(['x'.repeat(64), `${'x'.repeat(64)}…`, '😀'.repeat(64), `${'😀'.repeat(64)}…`, `${'x'.repeat(63)}😀…`]);
+  });
+
   it('searches as the real stores do: folded titles (any case, any accents) and uris', async function () {
     const { records } = service();
     await records.storeItems({ items: [{ title: 'Crème Brûlée CAFÉ', uri: 'https://Example.org/Ñandú', date: '2020-01-01' }, item('other')] }, { atomic: false, idempotency: null });
