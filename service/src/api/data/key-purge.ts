@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { loggableError } from '../observability/loggable-error.js';
 import type { Database } from './database.js';
+import { createPeriodicPass } from './periodic-pass.js';
 
 /** Keys deleted per statement, and statements per pass (a pass deletes at most their product). */
 const KEYS_PER_DELETE = 1000;
@@ -36,23 +37,14 @@ export async function purgeExpiredKeys(db: Database, nowMs: number): Promise<num
  * already-deleted rows, which costs nothing.
  */
 export function createKeyPurge({ db, logger, intervalMs, now }: { db: Database; logger: Logger; intervalMs: number; now: () => number }) {
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    running ??= purgeExpiredKeys(db, now())
-      .then((deleted) => {
-        if (deleted > 0) logger.info({ deleted }, 'expired idempotency keys deleted');
-      })
-      .catch((error: unknown) => logger.warn({ err: loggableError(error) }, 'deleting expired idempotency keys failed; the next pass retries'))
-      .finally(() => {
-        running = null;
-      });
-  }, intervalMs);
-  timer.unref();
-  return {
-    /** Stops the timer and waits for a running pass. */
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  const { stop } = createPeriodicPass({
+    intervalMs,
+    pass: () =>
+      purgeExpiredKeys(db, now())
+        .then((deleted) => {
+          if (deleted > 0) logger.info({ deleted }, 'expired idempotency keys deleted');
+        })
+        .catch((error: unknown) => logger.warn({ err: loggableError(error) }, 'deleting expired idempotency keys failed; the next pass retries')),
+  });
+  return { stop };
 }

@@ -52,7 +52,7 @@ export async function refoldRecords(knex: Knex, { recordsPerStep = RECORDS_PER_S
     if (rows.length === 0) break;
     after = Number(rows.at(-1)?.id);
     result.records += rows.length;
-    result.refolded += await step(knex, () => refoldStep(knex, rows));
+    result.refolded += await retrying(() => refoldStep(knex, rows));
   }
   // Rows a writer or the compactor holds are skipped, and the compactor may merge a row not yet
   // cleaned into one already cleaned: the cleaning runs again while it still finds postings to take out.
@@ -71,7 +71,7 @@ async function cleanPostings(knex: Knex, rowsPerStep: number): Promise<number> {
   for (const gram of grams) {
     let from = -1;
     for (;;) {
-      const page = await step(knex, () => cleanStep(knex, gram, from, rowsPerStep));
+      const page = await retrying(() => cleanStep(knex, gram, from, rowsPerStep));
       removed += page.removed;
       if (page.last === null) break;
       from = page.last;
@@ -80,18 +80,19 @@ async function cleanPostings(knex: Knex, rowsPerStep: number): Promise<number> {
   return removed;
 }
 
-/** Runs `work` in a transaction, again after a lock wait or a deadlock. */
-async function step<T>(knex: Knex, work: () => Promise<T>, attempt = 1): Promise<T> {
+/** Runs a step (a transaction), again after a lock wait or a deadlock. */
+async function retrying<T>(work: () => Promise<T>, attempt = 1): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (attempt >= ATTEMPTS || !RETRIED.has((error as { code?: string }).code ?? '')) throw error;
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
-    return step(knex, work, attempt + 1);
+    return retrying(work, attempt + 1);
   }
 }
 
-const isolation = (knex: Knex) => (knex.client.config.client === 'mysql2' ? { isolationLevel: 'read committed' as const } : {});
+const onMysql = (knex: Knex) => knex.client.config.client === 'mysql2';
+const isolation = (knex: Knex) => (onMysql(knex) ? { isolationLevel: 'read committed' as const } : {});
 
 /** Rewrites the records of `rows` whose folding changed, and adds the rows of the trigrams they gain; returns how many. */
 function refoldStep(knex: Knex, rows: StoredRow[]): Promise<number> {
@@ -132,7 +133,7 @@ function refoldStep(knex: Knex, rows: StoredRow[]): Promise<number> {
 function cleanStep(knex: Knex, gram: string, from: number, limit: number): Promise<{ removed: number; last: number | null }> {
   return knex.transaction(async (trx) => {
     const read = trx('title_postings').select('trigram', 'first_id', 'ids').where('trigram', gram).where('first_id', '>', from).orderBy('first_id').limit(limit);
-    const rows = (await (knex.client.config.client === 'mysql2' ? read.forUpdate().skipLocked() : read)) as PostingRead[];
+    const rows = (await (onMysql(knex) ? read.forUpdate().skipLocked() : read)) as PostingRead[];
     const listed = rows.map((row) => ({ first: Number(row.first_id), ids: decodeIds(Number(row.first_id), row.ids) }));
     const titles = new Map<number, string>();
     const all = listed.flatMap((row) => row.ids);
