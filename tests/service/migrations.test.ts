@@ -16,9 +16,9 @@ for (const engine of ENGINES) {
       const testDb = await createTestDatabase(engine);
       const db = createDatabase(testDb.url);
       try {
-        expect(await migrationsCurrent(db.knex)).to.equal(false);
+        expect(await migrationsCurrent(db)).to.equal(false);
         expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments', '0006_text_folding']);
-        expect(await migrationsCurrent(db.knex)).to.equal(true);
+        expect(await migrationsCurrent(db)).to.equal(true);
         expect(await db.knex.schema.hasTable('records')).to.equal(true);
         expect(await db.knex.schema.hasColumn('records', 'title_folded')).to.equal(true);
         expect(await db.knex.schema.hasTable('title_postings')).to.equal(true);
@@ -29,7 +29,7 @@ for (const engine of ENGINES) {
         expect(await db.knex.schema.hasTable('records')).to.equal(false);
         expect(await db.knex.schema.hasTable('title_trigrams')).to.equal(false);
         expect(await db.knex.schema.hasTable('title_postings')).to.equal(false);
-        expect(await migrationsCurrent(db.knex)).to.equal(false);
+        expect(await migrationsCurrent(db)).to.equal(false);
 
         expect(await migrateLatest(db.knex)).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments', '0006_text_folding']);
         expect(await db.knex.schema.hasTable('records')).to.equal(true);
@@ -49,7 +49,7 @@ for (const engine of ENGINES) {
       try {
         await migrateLatest(db.knex);
         await db.knex('knex_migrations').insert({ name: '9999_a_later_release', batch: 99, migration_time: new Date() });
-        expect(await migrationsCurrent(db.knex)).to.equal(true);
+        expect(await migrationsCurrent(db)).to.equal(true);
         expect(await migrateLatest(db.knex)).to.deep.equal([]);
       } finally {
         await db.close();

@@ -9,6 +9,7 @@ import { uniqueTag } from '../support/factories.js';
 import { ndjsonChunks, postNdjsonStream, sampleRss } from '../../tooling/ndjson-stream.js';
 import { buildService, ServiceProcess } from '../support/service-process.js';
 import { request, startTestApp, type TestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
 
 function postNdjson(app: TestApp, body: string | Buffer, query = '') {
   return request(app.baseUrl, `/v1/bulk${query}`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
@@ -114,6 +115,43 @@ for (const engine of ENGINES) {
       const response = await postNdjsonStream(app.baseUrl, chunks()).catch((error: Error) => error);
       if (!(response instanceof Error)) expect(response.status).to.equal(413);
       expect(await count(tag)).to.equal(0);
+    });
+
+    it('serves reads, searches and readiness while an upload is still streaming', async function () {
+      const tag = uniqueTag();
+      const stored = await postNdjson(app, `${JSON.stringify({ title: `${tag} stored`, date: '2020-01-01' })}\n`);
+      const [[id]] = stored.body.idRanges;
+      let finish: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      async function* chunks() {
+        yield `${JSON.stringify({ title: `${tag} streamed`, date: '2021-01-01' })}\n`;
+        await held;
+      }
+      const upload = postNdjsonStream(app.baseUrl, chunks());
+      let uploaded = '';
+      void upload.then(
+        (response) => (uploaded = `answered ${response.status}`),
+        (error: Error) => (uploaded = `failed: ${error.message}`),
+      );
+      try {
+        // The upload's write transaction is open once it holds a connection of the writing pool.
+        const pool = app.runtime.db.knex.client.pool as { numUsed(): number };
+        await waitFor('the upload to open its transaction', async () => pool.numUsed() > 0);
+        const signal = AbortSignal.timeout(10_000);
+        const read = await request(app.baseUrl, `/v1/${id}`, { signal });
+        expect(read.status).to.equal(200);
+        expect(read.body.title).to.equal(`${tag} stored`);
+        const search = await request(app.baseUrl, `/v1/?contains=${encodeURIComponent(tag)}`, { signal });
+        expect(search.body.items.map((item: { title: string }) => item.title)).to.deep.equal([`${tag} stored`]);
+        expect((await request(app.baseUrl, '/readyz', { signal })).status).to.equal(200);
+        expect(uploaded, 'the upload must still be open').to.equal('');
+      } finally {
+        finish();
+      }
+      expect((await upload).status).to.equal(200);
+      expect(await count(tag)).to.equal(2);
     });
 
     it('caps the reported rejections and counts them all', async function () {

@@ -114,7 +114,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   let shuttingDown = false;
   let closing = false;
   const isShuttingDown = () => shuttingDown;
-  const readiness = createReadinessCheck({ knex: db.knex, metrics, isShuttingDown });
+  const readiness = createReadinessCheck({ db, metrics, isShuttingDown });
   const app = createApp({
     records,
     cache,

@@ -191,38 +191,67 @@ function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {
  * MariaDB through mysql2) or a file path for the embedded SQLite default.
  */
 export function createDatabase(databaseUrl: string, options: { poolMax?: number; largestInsert?: LargestInsert } = {}): Database {
-  const engine = engineOf(databaseUrl);
+  if (engineOf(databaseUrl) === 'sqlite') {
+    if (databaseUrl !== ':memory:') mkdirSync(dirname(databaseUrl), { recursive: true });
+    return sqliteDatabase(databaseUrl);
+  }
   const server: Server = { flavor: 'mysql' };
-  const config: Knex.Config =
-    engine === 'mysql'
-      ? {
-          client: 'mysql2',
-          connection: mysqlConnection(databaseUrl),
-          pool: { min: 0, max: options.poolMax ?? 10, afterCreate: checkConnection(server, options.largestInsert) },
-          acquireConnectionTimeout: 10_000,
-        }
-      : {
-          client: 'better-sqlite3',
-          connection: { filename: databaseUrl },
-          useNullAsDefault: true,
-          pool: {
-            afterCreate(connection: { pragma(statement: string): unknown } & Parameters<typeof registerSqliteTimeLimit>[0], done: (error: Error | null, c: unknown) => void) {
-              // WAL lets readers proceed during a bulk write; busy_timeout waits for another process's lock.
-              connection.pragma('journal_mode = WAL');
-              connection.pragma('busy_timeout = 5000');
-              registerSqliteTimeLimit(connection);
-              done(null, connection);
-            },
-          },
-        };
-  if (engine === 'sqlite' && databaseUrl !== ':memory:') mkdirSync(dirname(databaseUrl), { recursive: true });
-  const db = knex(config);
-  const select =
-    engine === 'mysql'
-      ? directSelect(db, server)
-      : async <Row>(statement: ReadStatement) =>
-          ('toSQL' in statement ? await statement : await db.raw(statement.sql, statement.bindings as Knex.RawBinding[])) as Row[];
-  return { knex: db, engine, select, close: () => db.destroy() };
+  const db = knex({
+    client: 'mysql2',
+    connection: mysqlConnection(databaseUrl),
+    pool: { min: 0, max: options.poolMax ?? 10, afterCreate: checkConnection(server, options.largestInsert) },
+    acquireConnectionTimeout: 10_000,
+  });
+  return { knex: db, engine: 'mysql', select: directSelect(db, server), close: () => db.destroy() };
+}
+
+type SqliteConnection = { pragma(statement: string): unknown } & Parameters<typeof registerSqliteTimeLimit>[0];
+
+function sqliteKnex(filename: string, readonly: boolean): Knex {
+  return knex({
+    client: 'better-sqlite3',
+    connection: { filename, options: { readonly } },
+    useNullAsDefault: true,
+    pool: {
+      min: readonly ? 0 : 1,
+      max: 1,
+      afterCreate(connection: SqliteConnection, done: (error: Error | null, c: unknown) => void) {
+        // WAL lets readers proceed during a write; busy_timeout waits for another process's lock.
+        if (!readonly) connection.pragma('journal_mode = WAL');
+        connection.pragma('busy_timeout = 5000');
+        registerSqliteTimeLimit(connection);
+        done(null, connection);
+      },
+    },
+  });
+}
+
+/**
+ * The embedded database: one connection writes (SQLite has one writer), and reads go to a
+ * read-only connection of their own. knex holds a connection for a whole transaction, and an
+ * NDJSON upload's transaction lasts as long as its body: on the writing connection alone, every
+ * read, search and readiness check would wait for the upload to end. WAL lets the reading
+ * connection see every committed write meanwhile. (`:memory:` is one database per connection, so
+ * there both share the one.)
+ */
+function sqliteDatabase(filename: string): Database {
+  const db = sqliteKnex(filename, false);
+  const reader = filename === ':memory:' ? db : sqliteKnex(filename, true);
+  // Metrics and traces listen on `knex`: they hear the reading connection's statements there too.
+  if (reader !== db) for (const event of ['query', 'query-response', 'query-error']) reader.on(event, (...args: unknown[]) => db.emit(event, ...args));
+  const select = async <Row>(statement: ReadStatement) => {
+    const { sql, bindings } = 'toSQL' in statement ? statement.toSQL().toNative() : statement;
+    return (await reader.raw(sql, bindings as Knex.RawBinding[])) as Row[];
+  };
+  return {
+    knex: db,
+    engine: 'sqlite',
+    select,
+    close: async () => {
+      if (reader !== db) await reader.destroy();
+      await db.destroy();
+    },
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Database } from '../database.js';
 import * as createRecords from './0001_create_records.js';
 import * as titleTrigrams from './0002_title_trigrams.js';
 import * as idempotencyKeys from './0003_idempotency_keys.js';
@@ -41,8 +42,13 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
   return applied;
 }
 
-/** True when every known migration has been applied (readiness uses this). */
-export async function migrationsCurrent(knex: Knex): Promise<boolean> {
-  const [, pending] = (await knex.migrate.list(migrationConfig)) as [unknown[], unknown[]];
-  return pending.length === 0;
+/**
+ * True when every known migration has been applied (readiness uses this). Read on a read
+ * connection, as knex's own list would not be: it creates the migrations table when missing.
+ */
+export async function migrationsCurrent(db: Database): Promise<boolean> {
+  const rows = await db.select<{ name: string }>({ sql: `select name from ${migrationConfig.tableName}`, bindings: [] }).catch(() => null);
+  if (rows === null) return false; // no migrations table: nothing applied yet
+  const applied = new Set(rows.map((row) => row.name));
+  return MIGRATIONS.every(([name]) => applied.has(name));
 }
