@@ -89,6 +89,11 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
         'records -> API server :443': tcp('records', 'records', api, 443),
         'helm test pod -> Kong :8000': tcp('records', pod.test, ip.kong, 8000),
         'helm test pod -> outside :443': tcp('records', pod.test, OUTSIDE, 443),
+        // DNS only to the cluster's resolver: port 53 elsewhere would be a way out of any kind.
+        'records -> outside :53': tcp('records', 'records', OUTSIDE, 53),
+        'migrations -> outside :53': tcp('records', pod.migrate, OUTSIDE, 53),
+        'init-secret -> outside :53': tcp('records', pod.initSecret, OUTSIDE, 53),
+        'helm test pod -> outside :53': tcp('records', pod.test, OUTSIDE, 53),
       };
       expect(observed).to.deep.equal(expectedOf(observed, ['Kong -> records :8000', 'Prometheus -> records :8000', 'helm test pod -> records :8000', 'records -> MariaDB :3306', 'migrations -> MariaDB :3306',
         'records -> DNS', 'migrations -> DNS', 'init-secret -> DNS', 'helm test pod -> DNS', 'init-secret -> API server :443']));
@@ -135,6 +140,7 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
         'migrations hook -> database (data) :3306': tcp('records', 'migrate', mysql, 3306),
         'migrations hook -> another namespace :3306': tcp('records', 'migrate', elsewhere, 3306),
         'migrations hook -> outside :443': tcp('records', 'migrate', OUTSIDE, 443),
+        'migrations hook -> outside :53': tcp('records', 'migrate', OUTSIDE, 53),
         'records -> database (data) :3306': tcp('records', 'records', mysql, 3306),
         'records -> Redis (data) :6379': tcp('records', 'records', redis, 6379),
         'records -> another namespace :3306': tcp('records', 'records', elsewhere, 3306),
@@ -148,7 +154,7 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
     }
   });
 
-  it('with the operator-run database (argocd/database/production): Galera reaches the API server, its peers and DNS, and nothing else', function () {
+  it('with the operator-run database (argocd/database/production): Galera reaches the API server, its peers and the cluster\'s DNS, and nothing else', function () {
     const database = kustomize('argocd/database/production');
     const remove = policiesOf(database, 'records');
     try {
@@ -161,6 +167,7 @@ describe('NetworkPolicies, enforced on the real node: every flow of docs/gitops.
         'Galera -> its peer :4567 (replication)': tcp('records', 'galera-0', peer, 4567),
         'Galera -> DNS': dns('records', 'galera-0'),
         'Galera -> outside :80': tcp('records', 'galera-0', OUTSIDE, 80),
+        'Galera -> outside :53': tcp('records', 'galera-0', OUTSIDE, 53),
       };
       expect(observed).to.deep.equal(expectedOf(observed, ['Galera -> API server :443', 'Galera -> its peer :4567 (replication)', 'Galera -> DNS']));
     } finally {

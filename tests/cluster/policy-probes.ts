@@ -8,7 +8,8 @@ import type { K8sObject } from '../support/tools.js';
  */
 
 export const OUTSIDE = '203.0.113.1';
-export const outsidePorts = [443, 80];
+/** Where the outside address listens (TCP): an identity provider, the web, a resolver other than the cluster's. */
+export const outsidePorts = [443, 80, 53];
 
 /** The pod template of a rendered workload: its labels and named ports. */
 export function workloadOf(objects: K8sObject[], kind: string, name: (n: string) => boolean, namespace = 'records'): Workload {

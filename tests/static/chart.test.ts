@@ -39,12 +39,12 @@ describe('Helm chart charts/records', function () {
         expect(chartPolicyViolations(objects, variant.external)).to.deep.equal([]);
       });
 
-      it('opens egress only to named destinations: every rule but DNS and the API server says where it may go', function () {
+      it('opens egress only to named destinations: every rule but the API server says where it may go (DNS too)', function () {
         const only = (rule: { ports?: Array<{ port: number | string }> }, ports: number[]) => (rule.ports ?? []).length > 0 && (rule.ports ?? []).every((port) => ports.includes(Number(port.port)));
         for (const policy of objects.filter((object) => object.kind === 'NetworkPolicy')) {
           for (const rule of (policy.spec.egress ?? []) as Array<{ to?: unknown[]; ports?: Array<{ port: number | string }> }>) {
             // The API server's address differs per cluster: apiServerPeers pins it where it is known.
-            if (only(rule, [53]) || (policy.metadata.name === 'records-init-secret' && only(rule, [443, 6443]))) continue;
+            if (policy.metadata.name === 'records-init-secret' && only(rule, [443, 6443])) continue;
             expect((rule.to ?? []).length, `${policy.metadata.name}: egress on ${JSON.stringify(rule.ports)} to any address`).to.be.above(0);
           }
         }
@@ -226,6 +226,22 @@ describe('Helm chart charts/records', function () {
       expect(egressPorts([])).to.deep.equal([53, 53, 3306]);
       expect(egressPorts(['redis.url=redis://valkey.data:6379'])).to.include(6379).and.not.to.include(443);
       expect(egressPorts([], ['config.auth.issuers=[{"issuer":"https://id.example.org/","jwksUri":"https://id.example.org/jwks","audience":"records"}]'])).to.include(443).and.not.to.include(6379);
+    });
+
+    it('sends DNS only to the cluster\'s resolver, in every policy, unless networkPolicy.dnsPeers names another', function () {
+      const dnsPeers = (json: string[] = []) => {
+        const args = ['template', 'records', 'charts/records', ...json.flatMap((set) => ['--set-json', set])];
+        const result = run('helm', args);
+        expect(result.status, result.stderr).to.equal(0);
+        const policies = find(parseObjects(result.stdout), 'NetworkPolicy').filter((policy) => policy.spec.policyTypes.includes('Egress') && policy.spec.egress.length > 0);
+        expect(policies.map((policy) => policy.metadata.name)).to.have.members(['records', 'records-test', 'records-migrate', 'records-init-secret']);
+        return policies.map((policy) => (policy.spec.egress as Array<{ to?: unknown; ports?: Array<{ port: number }> }>).find((rule) => rule.ports?.some((port) => port.port === 53))?.to ?? 'any address');
+      };
+      const kubeDns = [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }];
+      expect(dnsPeers()).to.deep.equal(Array(4).fill(kubeDns));
+      const nodeLocal = [{ ipBlock: { cidr: '169.254.20.10/32' } }];
+      expect(dnsPeers([`networkPolicy.dnsPeers=${JSON.stringify(nodeLocal)}`])).to.deep.equal(Array(4).fill(nodeLocal));
+      expect(dnsPeers(['networkPolicy.dnsPeers=[]'])).to.deep.equal(Array(4).fill('any address'));
     });
 
     it('lets the migrations Job reach the bundled MariaDB on its own port, whatever networkPolicy.databasePort says (that is for an external database)', function () {

@@ -192,8 +192,10 @@ generated Secret. Takes (dict "root" $ "secretName" NAME).
 {{- end }}
 
 {{/* NetworkPolicy egress to DNS, for every pod the chart runs. */}}
+{{- /* DNS to the cluster's resolver only (networkPolicy.dnsPeers): port 53 to any address would be a way out for anything. */}}
 {{- define "records.dnsEgress" -}}
-- ports:
+- {{- include "records.egressTo" .Values.networkPolicy.dnsPeers | nindent 2 }}
+  ports:
     - port: 53
       protocol: UDP
     - port: 53
@@ -202,7 +204,7 @@ generated Secret. Takes (dict "root" $ "secretName" NAME).
 
 {{/* An egress rule's `to:` from a list of NetworkPolicy peers; none (an explicit []) means any address. */}}
 {{- define "records.egressTo" -}}
-{{- with . }}
+{{- with . -}}
 to:
   {{- toYaml . | nindent 2 }}
 {{- end }}
