@@ -63,6 +63,39 @@ describe('records kong-sync trusts issuers no further than it must', function ()
     expect(new Set(kids).size, 'every jwt_secrets key unique, as Kong requires').to.equal(kids.length);
   });
 
+  it('gives a contested kid to the issuer first in the configured order, whichever published it first (replicas started at different times disagreed)', async function () {
+    const own = generateTestKey('RS256');
+    const contested = generateTestKey('ES256');
+    first.keys = [own];
+    second.keys = [contested];
+    kong.config = BASE;
+    const options = {
+      issuers: [{ consumer: 'first-idp', jwksUri: first.jwksUri }, { consumer: 'second-idp', jwksUri: second.jwksUri }],
+      base: BASE,
+      overlapMs: 3_600_000,
+      fetchJwks: (uri: string) => fetchJwksOver(uri),
+    };
+    const running = createJwksSync({ ...options, admin: createKongAdmin(kong.url) });
+    await running.cycle();
+    expect(running.kids('second-idp')).to.deep.equal([contested.kid]);
+    // The first issuer now publishes a key under the same kid.
+    const clash = generateTestKey('ES256');
+    first.keys = [own, { ...clash, kid: contested.kid, jwk: { ...clash.jwk, kid: contested.kid } }];
+    await running.cycle();
+    const restartedKong = new StandInKong();
+    await restartedKong.start();
+    try {
+      const started = createJwksSync({ ...options, admin: createKongAdmin(restartedKong.url) });
+      await started.cycle();
+      for (const sync of [running, started]) {
+        expect(sync.kids('first-idp')).to.deep.equal([own.kid, contested.kid].sort());
+        expect(sync.kids('second-idp')).to.deep.equal([]);
+      }
+    } finally {
+      await restartedKong.stop();
+    }
+  });
+
   it('follows no redirect and reads no more than a key set takes', async function () {
     let redirected = '';
     await fetchJwksOver(`${base}/redirect`).catch((error: Error) => (redirected = String(error.cause ?? error.message)));

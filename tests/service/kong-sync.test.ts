@@ -3,6 +3,7 @@ import { createJwksSync } from '../../service/src/kong-sync/jwks-sync.js';
 import { createKongAdmin, type KongAdmin } from '../../service/src/clients/kong-admin.js';
 import { consumerOf, withConsumers } from '../../service/src/kong-sync/kong-consumers.js';
 import { fetchJwksOver } from '../../service/src/kong-sync/kong-sync.js';
+import { parse } from 'yaml';
 import { generateTestKey, JwksServer, type TestKey } from '../support/jwks-server.js';
 import { BASE, StandInKong } from './kong-sync-helpers.js';
 
@@ -26,6 +27,9 @@ describe('Kong key rotation: records kong-sync against a JWKS that rotates', fun
   after(async function () {
     await idp.stop();
     await kong.stop();
+  });
+  beforeEach(function () {
+    kong.config = BASE;
   });
 
   it('admits a rotated-in key within one interval, and refuses the retired key once the overlap has passed', async function () {
@@ -94,5 +98,54 @@ describe('Kong key rotation: records kong-sync against a JWKS that rotates', fun
     });
     await sync.cycle();
     expect(kong.kids('identity-provider')).to.deep.equal([oldKey.kid, newKey.kid].sort());
+  });
+
+  it('restarted while the issuer cannot be reached, keeps the keys Kong runs (it posted the ConfigMap\'s alone, dropping every key rotated in since)', async function () {
+    idp.keys = [newKey];
+    const options = { issuers: [{ consumer: 'identity-provider', jwksUri: idp.jwksUri }], base: BASE, admin, overlapMs, now: () => clock };
+    await createJwksSync({ ...options, fetchJwks: (uri) => fetchJwksOver(uri) }).cycle();
+    expect(kong.kids('identity-provider')).to.deep.equal([newKey.kid]);
+
+    const restarted = createJwksSync({ ...options, fetchJwks: () => Promise.reject(new Error('the identity provider is down')) });
+    const { complete } = await restarted.cycle();
+    expect(complete).to.equal(false);
+    expect(kong.kids('identity-provider')).to.deep.equal([newKey.kid]);
+    // Kong's list is read a page at a time: every page counts.
+    const twoKeys = withConsumers(BASE, [consumerOf('identity-provider', [oldKey.jwk, newKey.jwk])]);
+    kong.config = twoKeys;
+    expect((await createKongAdmin(kong.url, { pageSize: 1 }).jwtSecrets('identity-provider')).map((secret) => secret.key).sort()).to.deep.equal([oldKey.kid, newKey.kid].sort());
+    expect(await admin.jwtSecrets('no-such-consumer')).to.deep.equal([]);
+  });
+
+  it('admits keys that name no alg by their type (RFC 7517 makes alg optional), and takes a key set with nothing Kong can use for a failed fetch', async function () {
+    const rsa = generateTestKey('RS256');
+    const ec = generateTestKey('ES256');
+    const withoutAlg = ({ jwk }: TestKey) => ({ ...jwk, alg: undefined });
+    const encryptionKey = generateTestKey('RS256');
+    const encryption = { ...withoutAlg(encryptionKey), use: 'enc' };
+    let published = [withoutAlg(rsa), withoutAlg(ec), encryption];
+    const fetched: boolean[] = [];
+    const refused: Array<string | undefined> = [];
+    const sync = createJwksSync({
+      issuers: [{ consumer: 'identity-provider', jwksUri: idp.jwksUri }],
+      base: BASE,
+      admin,
+      overlapMs,
+      fetchJwks: async () => ({ keys: published }),
+      now: () => clock,
+      events: { fetched: (_, ok) => fetched.push(ok), refused: (_, kid) => refused.push(kid) },
+    });
+    await sync.cycle();
+    const secrets = (parse(kong.config).consumers[0].jwt_secrets as Array<{ key: string; algorithm: string }>).map(({ key, algorithm }) => `${key} ${algorithm}`);
+    expect(secrets.sort()).to.deep.equal([`${rsa.kid} RS256`, `${ec.kid} ES256`].sort());
+    expect(refused).to.deep.equal([encryptionKey.kid]);
+
+    // Nothing usable published (a misconfigured endpoint): no rotation to no key at all.
+    published = [encryption];
+    clock += overlapMs * 2;
+    const { complete } = await sync.cycle();
+    expect(complete).to.equal(false);
+    expect(fetched).to.deep.equal([true, false]);
+    expect(kong.kids('identity-provider')).to.deep.equal([rsa.kid, ec.kid].sort());
   });
 });

@@ -7,17 +7,22 @@ import { consumerWith, jwtSecretOf, withConsumers, type Consumer, type Jwk, type
  * `records kong-sync`). Every cycle fetches each JWKS: a key seen is admitted (so a rotated-in key
  * is accepted within one interval); a key no longer published stays admitted for `overlapMs` after
  * it was last seen (tokens it signed are still in flight), then is dropped. An issuer whose JWKS
- * cannot be fetched keeps its keys: an identity provider's outage must not lock every caller out.
- * A changed configuration, or a Kong that no longer runs the one we gave it (it restarted from the
- * ConfigMap), is posted to Kong's Admin API `/config`.
+ * cannot be fetched, or holds no key Kong can use, keeps its keys: an identity provider's outage
+ * must not lock every caller out. The first cycle starts from the keys Kong runs as well as its
+ * ConfigMap's: a sidecar restarted during such an outage would otherwise post the ConfigMap's keys
+ * alone, dropping every key rotated in since. A changed configuration, or a Kong that no longer
+ * runs the one we gave it (it restarted from the ConfigMap), is posted to Kong's Admin API `/config`.
  */
 
 export type SyncIssuer = { consumer: string; jwksUri: string };
 
 export type SyncEvents = {
   fetched(consumer: string, ok: boolean, keys: number): void;
+  /** A published key Kong cannot use (an encryption key, an HS key, no kid, an unknown algorithm). */
+  refused(consumer: string, kid: string | undefined, reason: string): void;
   /** A key whose kid another issuer already holds: refused for this issuer only (Kong needs each jwt_secrets key unique). */
   collided(consumer: string, kid: string, holder: string): void;
+  /** Kong runs the cycle's configuration (posted when `changed`). */
   applied(changed: boolean): void;
 };
 
@@ -33,7 +38,7 @@ export function createJwksSync({
   events,
 }: {
   issuers: SyncIssuer[];
-  /** The declarative config Kong starts from (its ConfigMap); its consumers seed the key set. */
+  /** The declarative config Kong starts from (its ConfigMap); its consumers seed the key set, with those Kong runs. */
   base: string;
   admin: KongAdmin;
   overlapMs: number;
@@ -42,39 +47,62 @@ export function createJwksSync({
   events?: Partial<SyncEvents>;
 }) {
   const known = new Map<string, Map<string, Known>>(issuers.map((issuer) => [issuer.consumer, new Map()]));
-  // Keys in the starting configuration count as seen now: they stay until the overlap has passed.
-  for (const consumer of (parse(base) as { consumers?: Consumer[] }).consumers ?? []) {
-    for (const secret of consumer.jwt_secrets ?? []) known.get(consumer.username)?.set(secret.key, { secret, lastSeen: now() });
+  /** Admits a key unless an issuer earlier in the configured order holds its kid; takes it from later ones. */
+  function admit(consumer: string, secret: JwtSecret): void {
+    const order = issuers.findIndex((issuer) => issuer.consumer === consumer);
+    const holder = issuers.slice(0, order).find((issuer) => known.get(issuer.consumer)?.has(secret.key));
+    if (holder) {
+      events?.collided?.(consumer, secret.key, holder.consumer);
+      return;
+    }
+    for (const later of issuers.slice(order + 1)) {
+      if (known.get(later.consumer)?.delete(secret.key)) events?.collided?.(later.consumer, secret.key, consumer);
+    }
+    known.get(consumer)?.set(secret.key, { secret, lastSeen: now() });
   }
-  /** Another issuer holding `kid`: the first to hold a kid keeps it, so a newcomer cannot break every config post. */
-  const holderOf = (kid: string, consumer: string) => [...known].find(([other, keys]) => other !== consumer && keys.has(kid))?.[0];
+  // Keys in the starting configuration count as seen now: they stay until the overlap has passed.
+  const configured = new Map(((parse(base) as { consumers?: Consumer[] }).consumers ?? []).map((consumer) => [consumer.username, consumer.jwt_secrets ?? []]));
+  let seeded = false;
+  /** The ConfigMap's keys and those Kong runs, once, before the first fetch is applied. */
+  async function seed(): Promise<void> {
+    const running = await Promise.all(issuers.map((issuer) => admin.jwtSecrets(issuer.consumer)));
+    issuers.forEach((issuer, index) => {
+      for (const secret of [...(configured.get(issuer.consumer) ?? []), ...(running[index] ?? [])]) {
+        if (!known.get(issuer.consumer)?.has(secret.key)) admit(issuer.consumer, secret);
+      }
+    });
+    seeded = true;
+  }
   let lastAppliedHash: string | null = null;
   let lastAppliedConfig: string | null = null;
 
-  /** Applies one issuer's fetched JWKS (null: the fetch failed, keep its keys). */
-  function apply(issuer: SyncIssuer, jwks: { keys: Jwk[] } | null): void {
-    const keys = known.get(issuer.consumer) as Map<string, Known>;
-    if (jwks === null) {
-      events?.fetched?.(issuer.consumer, false, keys.size);
-      return;
-    }
+  /** The keys of a fetched JWKS that Kong can use; refused ones are reported. */
+  function usable(issuer: SyncIssuer, jwks: { keys: Jwk[] }): JwtSecret[] {
+    const secrets: JwtSecret[] = [];
     for (const jwk of jwks.keys ?? []) {
-      let secret: JwtSecret;
       try {
-        secret = jwtSecretOf(jwk, issuer.jwksUri);
-      } catch {
-        continue; // an encryption key, an HS key, a key without kid: not for Kong
+        secrets.push(jwtSecretOf(jwk, issuer.jwksUri));
+      } catch (error) {
+        events?.refused?.(issuer.consumer, jwk.kid, (error as Error).message);
       }
-      const holder = holderOf(secret.key, issuer.consumer);
-      if (holder) {
-        events?.collided?.(issuer.consumer, secret.key, holder);
-        continue;
-      }
-      keys.set(secret.key, { secret, lastSeen: now() });
     }
+    return secrets;
+  }
+
+  /** Applies one issuer's fetched JWKS (null: the fetch failed, keep its keys). */
+  function apply(issuer: SyncIssuer, jwks: { keys: Jwk[] } | null): boolean {
+    const keys = known.get(issuer.consumer) as Map<string, Known>;
+    const secrets = jwks === null ? [] : usable(issuer, jwks);
+    // No key Kong can use is no rotation to nothing: an issuer always signs with some key.
+    if (secrets.length === 0) {
+      events?.fetched?.(issuer.consumer, false, keys.size);
+      return false;
+    }
+    for (const secret of secrets) admit(issuer.consumer, secret);
     // Retire only on what the issuer says: keys it stopped publishing more than overlapMs ago.
     for (const [kid, entry] of keys) if (now() - entry.lastSeen > overlapMs) keys.delete(kid);
     events?.fetched?.(issuer.consumer, true, keys.size);
+    return true;
   }
 
   function consumers(): Consumer[] {
@@ -84,11 +112,12 @@ export function createJwksSync({
   }
 
   return {
-    /** One cycle: fetch every JWKS, then make Kong run the resulting configuration. */
-    async cycle(): Promise<{ config: string; changed: boolean }> {
-      // Fetched together, applied in the configured order: which issuer holds a contested kid never depends on timing.
+    /** One cycle: fetch every JWKS, then make Kong run the resulting configuration. `complete`: every issuer's JWKS was applied. */
+    async cycle(): Promise<{ config: string; changed: boolean; complete: boolean }> {
+      if (!seeded) await seed();
+      // A contested kid goes to the issuer first in the configured order, on every replica alike.
       const fetched = await Promise.all(issuers.map((issuer) => fetchJwks(issuer.jwksUri).catch(() => null)));
-      issuers.forEach((issuer, index) => apply(issuer, fetched[index] ?? null));
+      const applied = issuers.map((issuer, index) => apply(issuer, fetched[index] ?? null));
       const config = withConsumers(base, consumers());
       const running = await admin.configurationHash();
       const changed = config !== lastAppliedConfig || running !== lastAppliedHash;
@@ -96,8 +125,9 @@ export function createJwksSync({
         lastAppliedHash = await admin.load(config);
         lastAppliedConfig = config;
       }
+      const complete = applied.every(Boolean);
       events?.applied?.(changed);
-      return { config, changed };
+      return { config, changed, complete };
     },
     kids(consumer: string): string[] {
       return [...(known.get(consumer)?.keys() ?? [])].sort();

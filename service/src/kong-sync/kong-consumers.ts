@@ -8,23 +8,37 @@ import { parseDocument } from 'yaml';
  * `records kong-sync` (the live ones).
  */
 
-export type Jwk = JsonWebKey & { kid?: string; alg?: string; d?: string };
+export type Jwk = JsonWebKey & { kid?: string; alg?: string; d?: string; use?: string };
 export type JwtSecret = { key: string; algorithm: string; rsa_public_key: string; secret: string };
 export type Consumer = { username: string; tags: string[]; jwt_secrets: JwtSecret[] };
 
 const ALGORITHMS = new Set(['RS256', 'ES256']);
 
+/**
+ * The algorithm Kong pins the key to: its `alg`, or, where the key names none (RFC 7517 makes it
+ * optional, and some providers' signing keys omit it), the one its type is used with: RS256 for
+ * RSA, ES256 for EC P-256. A token signed otherwise with the key (PS256, say) is refused by Kong.
+ */
+function algorithmOf(jwk: Jwk): string | undefined {
+  if (jwk.alg !== undefined) return jwk.alg;
+  if (jwk.kty === 'RSA') return 'RS256';
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
+  return undefined;
+}
+
 /** Refuses a key Kong could not use safely, naming it. */
 export function jwtSecretOf(jwk: Jwk, where: string): JwtSecret {
   if (jwk.d !== undefined) throw new Error(`${where}: ${jwk.kid} is a private key; only public keys belong here`);
   if (!jwk.kid) throw new Error(`${where}: every key needs a kid (Kong finds the key by it)`);
-  if (!jwk.alg || !ALGORITHMS.has(jwk.alg)) throw new Error(`${where}: ${jwk.kid} must declare alg RS256 or ES256`);
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw new Error(`${where}: ${jwk.kid} is for use "${jwk.use}", not for signatures`);
+  const alg = algorithmOf(jwk);
+  if (!alg || !ALGORITHMS.has(alg)) throw new Error(`${where}: ${jwk.kid} must be RS256 or ES256 (alg, or an RSA or EC P-256 key naming none)`);
   const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
   // `secret` is only used by HS* credentials; Kong pins each credential's algorithm, so an HS256
   // token never meets this RS256/ES256 credential. Kong's schema still wants a value: a digest of
   // the public key, which is public and deterministic.
   const secret = createHash('sha256').update(pem).digest('hex');
-  return { key: jwk.kid, algorithm: jwk.alg, rsa_public_key: pem, secret };
+  return { key: jwk.kid, algorithm: alg, rsa_public_key: pem, secret };
 }
 
 /** A consumer (one trusted issuer) with these credentials, in a stable order. */

@@ -15,7 +15,7 @@ function createSyncMetrics() {
   const registry = new Registry();
   return {
     registry,
-    lastSuccess: new Gauge({ name: 'kong_jwks_sync_last_success_timestamp_seconds', help: 'When Kong last ran the configuration built from every issuer\'s JWKS', registers: [registry] }),
+    lastSuccess: new Gauge({ name: 'kong_jwks_sync_last_success_timestamp_seconds', help: 'When a cycle last ended with Kong running its configuration (an issuer whose JWKS failed kept its keys: kong_jwks_fetch_failures_total)', registers: [registry] }),
     keys: new Gauge({ name: 'kong_jwks_keys', help: 'Keys Kong admits per issuer (consumer)', labelNames: ['consumer'], registers: [registry] }),
     fetchFailures: new Counter({ name: 'kong_jwks_fetch_failures_total', help: 'JWKS fetches that failed, per issuer', labelNames: ['consumer'], registers: [registry] }),
     collisions: new Counter({ name: 'kong_jwks_kid_collisions_total', help: 'Keys refused because another issuer already holds their kid, per issuer refused', labelNames: ['consumer'], registers: [registry] }),
@@ -59,6 +59,7 @@ export function createRedisProbe(redis: KongSyncConfig['redis']) {
 /** Runs the sidecar until SIGTERM: a cycle every interval, metrics on their port. */
 export async function runKongSync(config: KongSyncConfig, logger: Logger, admin: KongAdmin = createKongAdmin(config.adminUrl)): Promise<Server> {
   const metrics = createSyncMetrics();
+  const refusedKeys = new Set<string>();
   const sync = createJwksSync({
     issuers: config.issuers,
     base: readFileSync(config.baseConfigFile, 'utf8'),
@@ -73,6 +74,12 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
       collided: (consumer, kid, holder) => {
         metrics.collisions.inc({ consumer });
         logger.warn({ consumer, kid, holder }, 'key refused: another issuer already holds its kid (Kong needs jwt_secrets keys unique)');
+      },
+      refused: (consumer, kid, reason) => {
+        // Once per key: an issuer publishing an encryption key would otherwise be logged every cycle.
+        if (refusedKeys.has(`${consumer} ${kid}`)) return;
+        refusedKeys.add(`${consumer} ${kid}`);
+        logger.warn({ consumer, kid, reason }, 'key not admitted: Kong cannot use it');
       },
       applied: (changed) => {
         metrics.lastSuccess.set(Date.now() / 1000);
@@ -96,10 +103,18 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
     metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
   });
   await new Promise<void>((resolve) => server.listen(config.metricsPort, resolve));
-  await cycle();
-  const timer = setInterval(cycle, config.intervalSeconds * 1000);
+  // The next cycle is timed from the end of this one: a slow cycle (a JWKS or Kong at its
+  // timeout) never overlaps the next, whose older configuration could be posted last.
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const loop = async () => {
+    await cycle();
+    if (!closed) timer = setTimeout(loop, config.intervalSeconds * 1000);
+  };
+  await loop();
   server.on('close', () => {
-    clearInterval(timer);
+    closed = true;
+    clearTimeout(timer);
     void probe.close();
   });
   return server;
