@@ -35,7 +35,8 @@ token: install ## print a token (read+write, 1 h) accepted by `AUTH_MODE=require
 
 load: install ## load a big file resumably: make load FILE=records.ndjson URL=http://localhost:8000 [TOKEN=...]
 	@test -n "$(FILE)" || { echo 'usage: make load FILE=path URL=http://host:port [TOKEN=...]' >&2; exit 2; }
-	$(RECORDS) load '$(FILE)' $(if $(URL),--url '$(URL)') $(if $(TOKEN),--token '$(TOKEN)')
+	@# The token goes by the environment, and the line is not echoed: never in the terminal, a CI log or ps.
+	@$(if $(TOKEN),RECORDS_TOKEN='$(TOKEN)') $(RECORDS) load '$(FILE)' $(if $(URL),--url '$(URL)')
 
 migrate: install ## apply database migrations to DATABASE_URL (default ./data/records.sqlite)
 	$(RECORDS) migrate

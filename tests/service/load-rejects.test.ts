@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,5 +50,35 @@ describe('the loader and its rejects file', function () {
     const source: Source = { path: join(dir, 'clean.ndjson'), format: 'ndjson', digest: clean, records: 1 };
     await load(source, itemsOf([{ title: `${clean} good`, date: '2020-01-01' }]), { url: app.baseUrl, chunkSize: 10, rejectsPath: none, attempts: 1, progress: quiet });
     expect(existsSync(none)).to.equal(false);
+  });
+
+  it('waits as long as a 429\'s Retry-After asks before sending the chunk again, and gives up on a wait past 15 minutes', async function () {
+    const arrivals: number[] = [];
+    let retryAfter = '1';
+    const limited = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        arrivals.push(Date.now());
+        if (arrivals.length === 1) return res.writeHead(429, { 'retry-after': retryAfter, 'content-type': 'application/problem+json' }).end('{"detail":"rate limited"}');
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"inserted":1,"rejected":[],"rejectedCount":0,"idRanges":[[1,1]]}');
+      });
+    });
+    await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(limited.address() as AddressInfo).port}`;
+    const source: Source = { path: join(dir, 'limited.ndjson'), format: 'ndjson', digest: uniqueTag(), records: 1 };
+    const options = { url, chunkSize: 10, rejectsPath: join(dir, 'limited.rejected.ndjson'), attempts: 3, progress: quiet, retryDelayMs: 10 };
+    try {
+      expect(await load(source, itemsOf([{ title: 'x', date: '2020-01-01' }]), options)).to.include({ stored: 1 });
+      expect(arrivals).to.have.length(2);
+      expect((arrivals[1] ?? 0) - (arrivals[0] ?? 0), 'the retry came when the service asked').to.be.at.least(950);
+      arrivals.length = 0;
+      retryAfter = '3600';
+      const outcome = await load(source, itemsOf([{ title: 'x', date: '2020-01-01' }]), options).catch((error: unknown) => error);
+      expect(outcome).to.be.instanceOf(LoadFailed);
+      expect((outcome as Error).message).to.match(/retry after 3600 s/);
+    } finally {
+      limited.closeAllConnections();
+      await new Promise((resolve) => limited.close(resolve));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,5 +136,21 @@ describe('records load, the loader for big files', function () {
     } finally {
       await service.stop();
     }
+  });
+
+  it('refuses a URL that is none, or a file it cannot read, at once and plainly (it retried for half a minute, or crashed)', async function () {
+    const badUrl = await startLoader([file, '--url', 'localhost:8000']).done;
+    expect(badUrl.code).to.equal(78);
+    expect(badUrl.stderr).to.match(/--url must be the service's http\(s\) URL/);
+    const missing = await startLoader([join(dir, 'no-such-file.ndjson'), '--url', 'http://127.0.0.1:9']).done;
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.contain('cannot read').and.not.to.match(/\n\s+at /);
+  });
+
+  it('make load never prints the token (make echoed the command line, --token and all)', function () {
+    const token = 'a-token-that-must-not-be-printed';
+    const result = spawnSync('make', ['--no-print-directory', 'load', `FILE=${join(dir, 'no-such-file.ndjson')}`, 'URL=http://127.0.0.1:9', `TOKEN=${token}`], { encoding: 'utf8' });
+    expect(result.stderr).to.contain('cannot read');
+    expect(result.stdout + result.stderr).not.to.contain(token);
   });
 });

@@ -32,6 +32,11 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
     throw new ConfigError('usage: records load FILE|- --url URL (or RECORDS_URL) [--token TOKEN] [--chunk-size 1-10000] [--rejects FILE] [--format items|array|ndjson] [--attempts N]');
   }
+  // A URL that cannot be one is a usage error, not a failure worth six attempts.
+  const url = URL.parse(values.url);
+  if (url === null || !['http:', 'https:'].includes(url.protocol)) {
+    throw new ConfigError(`--url must be the service's http(s) URL, like http://localhost:8000 (requests go to /v1/bulk under it); got ${values.url}`);
+  }
   const rejectsPath = values.rejects ?? (path === '-' ? 'records-load.rejected.ndjson' : `${path}.rejected.ndjson`);
   try {
     const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };

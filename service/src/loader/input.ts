@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { pipeline, Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import { parser } from 'stream-json';
 import { verifyFile } from 'stream-json/file/verifier.js';
 import { pick } from 'stream-json/filters/pick.js';
@@ -33,15 +33,80 @@ export type Source = {
 const NEWLINE = 0x0a;
 /** How much of the input may be read to find the end of its first line. */
 const SNIFF_BYTES = 1024 * 1024;
+/** An NDJSON line longer than this holds no record (one is at most a few dozen KiB): refused before it fills memory. */
+const MAX_NDJSON_LINE_BYTES = 16 * 1024 * 1024;
 
-/** The format, from the first line: `[` is an array; an object on one line is NDJSON unless it is the items document. */
+/** Bytes at the end of `bytes` that begin a UTF-8 sequence the next chunk completes. */
+function unfinishedTail(bytes: Buffer): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back += 1) {
+    const byte = bytes[bytes.length - back] as number;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? back : 0;
+  }
+  return 0;
+}
+
+/** Whether `bytes` holds an invalid UTF-8 sequence (an unfinished one at the end is not). */
+const invalidUtf8 = (bytes: Buffer): boolean => {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+/**
+ * Passes the input's bytes on unchanged, failing at the first that is not UTF-8, or (NDJSON) at a
+ * line past MAX_NDJSON_LINE_BYTES, naming the line. Decoders downstream would put U+FFFD in place
+ * of bad bytes, and the items are sent re-encoded, so the service could not see them.
+ */
+function checkedBytes(ndjson: boolean): Transform {
+  let line = 1;
+  let lineBytes = 0;
+  let carry = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const bytes = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+      if (invalidUtf8(bytes)) {
+        // The shortest prefix holding the bad sequence: its lines before it name where it is.
+        let low = 1;
+        let high = bytes.length;
+        while (low < high) {
+          const middle = (low + high) >> 1;
+          if (invalidUtf8(bytes.subarray(0, middle))) high = middle;
+          else low = middle + 1;
+        }
+        let at = line;
+        for (let index = 0; index < low - 1; index += 1) if (bytes[index] === NEWLINE) at += 1;
+        return done(new MalformedInput(`line ${at} is not valid UTF-8`));
+      }
+      for (const byte of chunk) {
+        if (byte === NEWLINE) {
+          line += 1;
+          lineBytes = 0;
+        } else if ((lineBytes += 1) > MAX_NDJSON_LINE_BYTES && ndjson) {
+          return done(new MalformedInput(`line ${line} is longer than ${MAX_NDJSON_LINE_BYTES / 1024 / 1024} MiB; no record is`));
+        }
+      }
+      carry = Buffer.from(bytes.subarray(bytes.length - unfinishedTail(bytes)));
+      done(null, chunk);
+    },
+    flush(done) {
+      done(carry.length > 0 ? new MalformedInput(`line ${line} is not valid UTF-8 (it ends inside a character)`) : null);
+    },
+  });
+}
+
+/** The format, from the first line: `[` is an array; an object on one line is NDJSON unless it is an items document. */
 function formatOf(head: string): Format {
-  const text = head.trimStart();
+  const text = head.trimStart(); // a byte-order mark too
   if (text.startsWith('[')) return 'array';
   const firstLine = text.split('\n', 1)[0] ?? '';
   try {
     const first = JSON.parse(firstLine) as unknown;
-    const isDocument = typeof first === 'object' && first !== null && !Array.isArray(first) && Object.keys(first).length === 1 && 'items' in first;
+    const isDocument = typeof first === 'object' && first !== null && Array.isArray((first as { items?: unknown }).items);
     return isDocument ? 'items' : 'ndjson';
   } catch {
     return 'items'; // a document spread over lines: `{` then `"items": [` ...
@@ -78,7 +143,13 @@ async function fileHead(path: string): Promise<Buffer> {
 
 /** Checks a file and takes its digest, before anything is sent. */
 export async function prepareFile(path: string, forced?: Format): Promise<Source> {
-  if (!statSync(path).isFile()) throw new MalformedInput(`${path} is not a file`);
+  let file: ReturnType<typeof statSync>;
+  try {
+    file = statSync(path);
+  } catch (error) {
+    throw new MalformedInput(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!file.isFile()) throw new MalformedInput(`${path} is not a file`);
   const format = forced ?? formatOf((await fileHead(path)).toString('utf8'));
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -102,8 +173,10 @@ export async function prepareFile(path: string, forced?: Format): Promise<Source
 async function* ndjsonItems(input: Readable): AsyncGenerator<InputItem> {
   let line = 0;
   let record = 0;
-  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+  const checked = pipeline(input, checkedBytes(true), () => {});
+  for await (const read of createInterface({ input: checked, crlfDelay: Infinity })) {
     line += 1;
+    const text = line === 1 && read.startsWith('\uFEFF') ? read.slice(1) : read;
     if (text.trim() === '') continue;
     let value: unknown;
     try {
@@ -119,13 +192,24 @@ async function* ndjsonItems(input: Readable): AsyncGenerator<InputItem> {
 async function* documentItems(input: Readable, format: 'items' | 'array'): AsyncGenerator<InputItem> {
   // pipeline, not pipe: a stage's error (malformed JSON) reaches the last stream, read below;
   // with pipe it was an unhandled 'error' event that ended the process.
-  const stages = format === 'items' ? [parser.asStream(), pick.asStream({ filter: 'items' })] : [parser.asStream()];
-  const items = pipeline([input, ...stages, streamArray.asStream()], () => {}) as unknown as AsyncIterable<{ key: number; value: unknown }>;
+  let picked = false;
+  // pick passes nothing on when there is no `items`: without this, such a document loaded nothing, successfully.
+  const seen = new Transform({
+    objectMode: true,
+    transform(token, _encoding, done) {
+      picked = true;
+      done(null, token);
+    },
+  });
+  const stages = format === 'items' ? [parser.asStream(), pick.asStream({ filter: 'items' }), seen] : [parser.asStream()];
+  const items = pipeline([input, checkedBytes(false), ...stages, streamArray.asStream()], () => {}) as unknown as AsyncIterable<{ key: number; value: unknown }>;
   try {
     for await (const { key, value } of items) yield { record: key + 1, line: null, value };
   } catch (error) {
+    if (error instanceof MalformedInput) throw error;
     throw new MalformedInput(`malformed JSON: ${(error as Error).message}`);
   }
+  if (format === 'items' && !picked) throw new MalformedInput('no "items" array at the top of the document');
 }
 
 /** The items of the input, in order. For standard input, `head` is what was read to learn the format. */

@@ -32,6 +32,15 @@ type BulkAnswer = { inserted: number; rejected: Array<{ line: number; field: str
 
 /** Failures worth another attempt: the service's own trouble, a key still held by an earlier attempt, the network. */
 const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504]);
+/** The longest a `Retry-After` is waited for (a gateway's hourly quota would otherwise hold the loader silently). */
+const MAX_RETRY_AFTER_MS = 15 * 60_000;
+
+/** The wait a 429 or 503 asks for (`Retry-After` in seconds or as a date), in ms; null when none. */
+function retryAfterMs(header: string | null, now = Date.now()): number | null {
+  if (header === null || header.trim() === '') return null;
+  const wait = /^\d+$/.test(header.trim()) ? Number(header) * 1000 : Date.parse(header) - now;
+  return Number.isFinite(wait) ? Math.max(0, wait) : null;
+}
 
 function keyOf(source: Source, chunkSize: number, index: number, body: string): string {
   // A file's digest names the whole input; standard input has none, so its chunks are named by content.
@@ -50,6 +59,8 @@ async function openRejects(path: string): Promise<FileHandle> {
 
 export async function load(source: Source, items: AsyncIterable<InputItem>, options: LoadOptions): Promise<LoadSummary> {
   const summary: LoadSummary = { records: 0, stored: 0, rejected: 0, chunks: 0, replayed: 0 };
+  // Under the URL's path: a gateway may serve the API below a prefix (https://host/records/v1/bulk).
+  const bulkUrl = new URL('v1/bulk', options.url.endsWith('/') ? options.url : `${options.url}/`);
   const rejects = await openRejects(options.rejectsPath);
   let rejectedLines = 0;
   const reject = async (entry: object) => {
@@ -65,8 +76,9 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
     let replayed = false;
     for (let attempt = 1; answer === null; attempt += 1) {
       let failure: string;
+      let askedWaitMs: number | null = null;
       try {
-        const response = await fetch(new URL('/v1/bulk', options.url), { method: 'POST', headers, body });
+        const response = await fetch(bulkUrl, { method: 'POST', headers, body });
         const text = await response.text();
         if (response.ok) {
           answer = JSON.parse(text) as BulkAnswer;
@@ -81,6 +93,7 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
           }
         })();
         failure = `HTTP ${response.status}: ${detail}`;
+        askedWaitMs = retryAfterMs(response.headers.get('retry-after'));
         if (!RETRYABLE.has(response.status)) throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: the service refused them (${failure})`);
       } catch (error) {
         if (error instanceof LoadFailed) throw error;
@@ -91,8 +104,14 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
       if (attempt >= options.attempts) {
         throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure} after ${attempt} attempts; run the same command again to resume`);
       }
-      options.progress.note(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure}; retrying`);
-      await new Promise((resolve) => setTimeout(resolve, (options.retryDelayMs ?? 1000) * 2 ** (attempt - 1)));
+      const backoffMs = (options.retryDelayMs ?? 1000) * 2 ** (attempt - 1);
+      // The service (or Kong's rate limit) says when to come back: sooner would be refused again.
+      if (askedWaitMs !== null && askedWaitMs > MAX_RETRY_AFTER_MS) {
+        throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure}; the service asks to retry after ${Math.ceil(askedWaitMs / 1000)} s: run the same command again then to resume`);
+      }
+      const waitMs = Math.max(backoffMs, askedWaitMs ?? 0);
+      options.progress.note(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure}; retrying in ${Math.ceil(waitMs / 1000)} s`);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
 
     summary.chunks += 1;
@@ -104,7 +123,9 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
       await reject({ record: item?.record, line: item?.line ?? undefined, field: rejection.field, message: rejection.message, item: item?.value });
     }
     const unreported = answer.rejectedCount - answer.rejected.length;
-    if (unreported > 0) await reject({ records: `${chunk[0]?.record}-${chunk.at(-1)?.record}`, unreported, message: 'rejected; the service itemizes 100 per request (use a smaller --chunk-size)' });
+    // Not "use a smaller --chunk-size": the chunk size is part of each chunk's key, so such a run
+    // would be a new load and store every valid record of the file a second time.
+    if (unreported > 0) await reject({ records: `${chunk[0]?.record}-${chunk.at(-1)?.record}`, unreported, message: 'rejected, reasons not listed: the service itemizes 100 per request (chunks of at most 100 records list every rejection; running again with another --chunk-size would store these records again)' });
   }
 
   try {

@@ -32,4 +32,37 @@ describe('the loader reading standard input', function () {
       expect(outcome, body).to.be.instanceOf(MalformedInput);
     }
   });
+
+  it('refuses bytes that are not UTF-8, naming the line, rather than sending U+FFFD in their place', async function () {
+    const latin1 = Buffer.concat([Buffer.from('{"title": "ok", "date": "2020-01-01"}\n{"title": "caf'), Buffer.from([0xe9]), Buffer.from('", "date": "2020-01-01"}\n')]);
+    const document = Buffer.concat([Buffer.from('{"items": [\n{"title": "caf'), Buffer.from([0xe9]), Buffer.from('", "date": "2020-01-01"}]}')]);
+    for (const [body, where] of [[latin1, /line 2\b/], [document, /line 2\b/]] as const) {
+      // Cut anywhere, even inside the bad sequence's neighbours: the line is still named.
+      for (const cut of [1, body.indexOf(0xe9), body.indexOf(0xe9) + 1, body.length - 1]) {
+        const outcome = await itemsFromStdin([body.subarray(0, cut), body.subarray(cut)]).catch((error: unknown) => error);
+        expect(outcome, `cut at ${cut}`).to.be.instanceOf(MalformedInput);
+        expect((outcome as Error).message).to.match(/not valid UTF-8/).and.to.match(where);
+      }
+    }
+  });
+
+  it('refuses a document without an items array instead of loading nothing and calling it done', async function () {
+    for (const body of ['{\n  "records": [{"title": "a", "date": "2020-01-01"}]\n}', '{\n  "data": {"items": [{"title": "a", "date": "2020-01-01"}]}\n}']) {
+      const outcome = await itemsFromStdin([Buffer.from(body)]).catch((error: unknown) => error);
+      expect(outcome, body).to.be.instanceOf(MalformedInput);
+      expect((outcome as Error).message).to.match(/no "items" array/);
+    }
+    // An empty items array is a document with nothing to load, not a malformed one.
+    expect(await itemsFromStdin([Buffer.from('{\n"items": []\n}')])).to.deep.equal([]);
+  });
+
+  it('reads a one-line items document with other fields as that document, not as one NDJSON record', async function () {
+    const items = await itemsFromStdin([Buffer.from('{"items": [{"title": "a", "date": "2020-01-01"}, {"title": "b", "date": "2020-01-02"}], "total": 2}\n')]);
+    expect(items.map((item) => (item.value as { title: string }).title)).to.deep.equal(['a', 'b']);
+  });
+
+  it('reads NDJSON that starts with a byte-order mark', async function () {
+    const items = await itemsFromStdin([Buffer.from('\uFEFF{"title": "a", "date": "2020-01-01"}\n{"title": "b", "date": "2020-01-02"}\n')]);
+    expect(items.map((item) => (item.value as { title: string }).title)).to.deep.equal(['a', 'b']);
+  });
 });
