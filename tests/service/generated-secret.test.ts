@@ -14,7 +14,7 @@ import { ensureGeneratedSecret } from '../../service/src/cluster/generated-secre
  * chart against a real API server; this pins the generator's own rules quickly.
  */
 function secretsApi() {
-  const secrets = new Map<string, { metadata: { name: string; resourceVersion: string }; data: Record<string, string> }>();
+  const secrets = new Map<string, { metadata: { name: string; resourceVersion: string; deletionTimestamp?: string }; data: Record<string, string> }>();
   let version = 1;
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
@@ -96,5 +96,14 @@ describe('the generated Secret (records init-secret)', function () {
     let error: unknown;
     await ensureGeneratedSecret({ ...api, token: 'wrong' }, { namespace: 'records', name: 'x', keys: ['mariadb-password'] }).catch((caught: unknown) => (error = caught));
     expect(String(error)).to.contain('reading Secret records/x: HTTP 401: Unauthorized');
+  });
+
+  it('refuses a Secret that is being deleted instead of counting on its values (they vanish once its finalizers finish)', async function () {
+    await ensureGeneratedSecret(api, { namespace: 'records', name: 'going', keys: ['mariadb-password'] });
+    const going = fake.secrets.get('going');
+    if (going) going.metadata.deletionTimestamp = '2030-01-01T00:00:00Z';
+    let error: unknown;
+    await ensureGeneratedSecret(api, { namespace: 'records', name: 'going', keys: ['mariadb-password'] }).catch((caught: unknown) => (error = caught));
+    expect(String(error)).to.match(/Secret records\/going is being deleted/);
   });
 });

@@ -5,7 +5,7 @@ import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { validateAll } from '../support/k8s-schema.js';
 import { projectViolations, unusedRules } from '../support/argocd-projects.js';
 import { argocdManifests, deployedBy } from '../support/argocd-apps.js';
-import { renderApps, upstreamObjects as upstream, type K8sObject } from '../support/tools.js';
+import { helmTemplate, renderApps, upstreamObjects as upstream, type K8sObject } from '../support/tools.js';
 
 describe('GitOps: argocd/', function () {
   this.timeout(60_000);
@@ -48,6 +48,15 @@ describe('GitOps: argocd/', function () {
       expect(root.spec.project).to.equal('records-bootstrap');
       expect(projectViolations(project('records-bootstrap'), root, renderApps(environment))).to.deep.equal([]);
     }
+  });
+
+  it('keeps the generated Secret out of the app project\'s orphaned resources (it was listed for deletion)', function () {
+    for (const environment of ENVIRONMENTS) {
+      const hook = helmTemplate([`argocd/values/records/${environment}.yaml`]).find((object) => object.kind === 'Job' && object.metadata.name.endsWith('-init-secret'));
+      const args: string[] = hook?.spec.template.spec.containers[0].args ?? [];
+      expect(args[args.indexOf('--name') + 1], environment).to.equal('records-generated');
+    }
+    expect(project('records-apps').spec.orphanedResources).to.deep.equal({ warn: true, ignore: [{ group: '', kind: 'Secret', name: 'records-generated' }] });
   });
 
   it('permits every object each Application deploys, as Argo CD checks it, and nothing more', function () {

@@ -54,6 +54,11 @@ export async function ensureGeneratedSecret(
       throw failed(`creating Secret ${namespace}/${name}`, created);
     }
     if (current.status !== 200) throw failed(`reading Secret ${namespace}/${name}`, current);
+    // Held by a finalizer, it still answers with every key, and vanishes later: pods would then
+    // fail to start, and the next run would generate new passwords the data no longer opens with.
+    if (current.json?.metadata?.deletionTimestamp) {
+      throw new Error(`Secret ${namespace}/${name} is being deleted (since ${current.json.metadata.deletionTimestamp}): let the deletion finish, or restore it from a backup if its values must be kept, then run again`);
+    }
     const present = new Set(Object.keys(current.json?.data ?? {}));
     const missing = keys.filter((key) => !present.has(key));
     if (missing.length === 0) return { created: false, added: [] };
