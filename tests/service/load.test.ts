@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -152,5 +152,31 @@ describe('records load, the loader for big files', function () {
     const result = spawnSync('make', ['--no-print-directory', 'load', `FILE=${join(dir, 'no-such-file.ndjson')}`, 'URL=http://127.0.0.1:9', `TOKEN=${token}`], { encoding: 'utf8' });
     expect(result.stderr).to.contain('cannot read');
     expect(result.stdout + result.stderr).not.to.contain(token);
+  });
+
+  it('refuses to resume an unfinished load with another --chunk-size or an edited file (either stored every record again)', async function () {
+    const { service, rows } = await freshService();
+    const copy = join(dir, 'resumed.ndjson');
+    writeFileSync(copy, readFileSync(file));
+    try {
+      const unfinished = await startLoader([copy, '--url', 'http://127.0.0.1:9', '--chunk-size', CHUNK, '--attempts', '1']).done;
+      expect(unfinished.code, unfinished.stderr).to.equal(1);
+      const otherSize = await startLoader([copy, '--url', service.baseUrl, '--chunk-size', '1000']).done;
+      expect(otherSize.code).to.equal(1);
+      expect(otherSize.stderr).to.contain(`used --chunk-size ${CHUNK}: run it again with that size`);
+      appendFileSync(copy, `${JSON.stringify({ title: 'one more', date: '2020-01-01' })}\n`);
+      const edited = await startLoader([copy, '--url', service.baseUrl, '--chunk-size', CHUNK]).done;
+      expect(edited.code).to.equal(1);
+      expect(edited.stderr).to.contain('the file changed since an unfinished earlier load');
+      expect(rows()).to.equal(0);
+      // Deleting the state is starting a new load on purpose; a finished load leaves none.
+      rmSync(`${copy}.load-state.json`);
+      const fresh = await startLoader([copy, '--url', service.baseUrl, '--chunk-size', CHUNK]).done;
+      expect(fresh.code, fresh.stderr).to.equal(0);
+      expect(rows()).to.equal(RECORDS + 1);
+      expect(existsSync(`${copy}.load-state.json`)).to.equal(false);
+    } finally {
+      await service.stop();
+    }
   });
 });

@@ -4,6 +4,8 @@ import type { Program } from '../shared/program.js';
 import { loadLoaderConfig } from './config.js';
 import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
 import { load, LoadFailed } from './load.js';
+import { beginLoad, endLoad } from './load-state.js';
+import { basename, dirname, join } from 'node:path';
 import { createProgress } from './progress.js';
 
 /** The loader program: `records load`. */
@@ -41,7 +43,12 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   try {
     const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };
     const progress = createProgress({ output: process.stderr, total: prepared.source.records });
+    // Standard input has no digest (its chunks are keyed by content): nothing to hold a run to.
+    const statePath = join(dirname(rejectsPath), `${basename(path)}.load-state.json`);
+    const { digest } = prepared.source;
+    if (digest !== null) await beginLoad(statePath, { digest, chunkSize });
     const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress });
+    if (digest !== null) await endLoad(statePath);
     const resumed = summary.replayed > 0 ? `; ${summary.replayed} of ${summary.chunks} chunks were stored by an earlier run` : '';
     console.error(`records load: ${summary.stored} of ${summary.records} records stored${summary.rejected > 0 ? `, ${summary.rejected} rejected (reasons in ${rejectsPath})` : ''}${resumed}`);
     return summary.rejected > 0 ? LOAD_EXIT.rejected : LOAD_EXIT.stored;
