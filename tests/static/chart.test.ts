@@ -228,6 +228,29 @@ describe('Helm chart charts/records', function () {
       expect(egressPorts([], ['config.auth.issuers=[{"issuer":"https://id.example.org/","jwksUri":"https://id.example.org/jwks","audience":"records"}]'])).to.include(443).and.not.to.include(6379);
     });
 
+    it('names every object apart, within Kubernetes\' limits, for release names up to Helm\'s 53 characters (a long one collided, and its MariaDB got no pod)', function () {
+      for (const release of ['records', 'customer-portal-analytics-sandbox-eu1', 'x'.repeat(45), 'y'.repeat(46), 'z'.repeat(53), `${'r'.repeat(40)}-records`]) {
+        const objects = helmTemplate([], [], release);
+        const names = objects.map((object) => `${object.kind}/${object.metadata.name}`);
+        expect(names.filter((name, index) => names.indexOf(name) !== index), release).to.deep.equal([]);
+        for (const object of objects) {
+          // A StatefulSet's pods carry `<name>-<revision hash>` in a label (63); a Job's name is a label of its pods, a Service's a DNS label.
+          const limit = object.kind === 'StatefulSet' ? 52 : ['Job', 'Service'].includes(object.kind) ? 63 : 253;
+          expect(object.metadata.name.length, `${release}: ${object.kind}/${object.metadata.name}`).to.be.at.most(limit);
+        }
+      }
+    });
+
+    it('caches only in Redis when more than one pod may run (each pod\'s own cache served 404s and searches from before the other pods\' writes)', function () {
+      const cacheOf = (sets: string[]) => helmTemplate([], sets).find((object) => object.kind === 'ConfigMap' && object.metadata.name === 'records')?.data.CACHE;
+      expect(cacheOf([])).to.equal('off');
+      expect(cacheOf(['autoscaling.keda.enabled=false', 'autoscaling.hpa.enabled=true'])).to.equal('off');
+      expect(cacheOf(['autoscaling.keda.enabled=false', 'replicaCount=3'])).to.equal('off');
+      expect(cacheOf(['autoscaling.keda.enabled=false', 'replicaCount=1']), 'one pod: its own cache is the only one').to.equal(undefined);
+      expect(cacheOf(['redis.url=redis://valkey.data:6379']), 'Redis: shared by every pod').to.equal(undefined);
+      expect(loadConfig({ DATABASE_URL: ':memory:', CACHE: 'off' }).cache.enabled).to.equal(false);
+    });
+
     it('sends DNS only to the cluster\'s resolver, in every policy, unless networkPolicy.dnsPeers names another', function () {
       const dnsPeers = (json: string[] = []) => {
         const args = ['template', 'records', 'charts/records', ...json.flatMap((set) => ['--set-json', set])];

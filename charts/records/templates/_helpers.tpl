@@ -78,13 +78,24 @@ a ScaledObject whose Deployment does not exist yet, and an HPA without one fails
 {{- if eq (include "records.databaseMode" .) "bundled" }}2{{ end }}
 {{- end }}
 
+{{/*
+`<fullname>-<suffix>` within `limit` characters: the fullname is cut, never the suffix. Cutting the
+whole name cut the suffix first, so a long release's `-migrate` objects took the service's own
+names. Called with (list . "suffix" limit).
+*/}}
+{{- define "records.suffixedName" -}}
+{{- $suffix := index . 1 }}
+{{- printf "%s-%s" (include "records.fullname" (index . 0) | trunc (int (sub (index . 2) (add1 (len $suffix)))) | trimSuffix "-") $suffix }}
+{{- end }}
+
+{{/* 52 characters at most: a StatefulSet's pods carry `<name>-<revision hash>` in a label (63). */}}
 {{- define "records.mariadbName" -}}
-{{- printf "%s-mariadb" (include "records.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- include "records.suffixedName" (list . "mariadb" 52) }}
 {{- end }}
 
 {{/* The Secret that `records init-secret` fills in the cluster (see templates/generated-secret.yaml). */}}
 {{- define "records.generatedSecretName" -}}
-{{- printf "%s-generated" (include "records.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- include "records.suffixedName" (list . "generated" 63) }}
 {{- end }}
 
 {{/* The keys that Secret must hold: MariaDB passwords when bundled, a signing key when none is given. */}}
