@@ -60,6 +60,8 @@ export function createRedisProbe(redis: KongSyncConfig['redis']) {
 export async function runKongSync(config: KongSyncConfig, logger: Logger, admin: KongAdmin = createKongAdmin(config.adminUrl)): Promise<Server> {
   const metrics = createSyncMetrics();
   const refusedKeys = new Set<string>();
+  /** Keys per issuer in the configuration this cycle built. */
+  const built = new Map<string, number>();
   const sync = createJwksSync({
     issuers: config.issuers,
     base: readFileSync(config.baseConfigFile, 'utf8'),
@@ -69,7 +71,7 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
     events: {
       fetched: (consumer, ok, keys) => {
         if (!ok) metrics.fetchFailures.inc({ consumer });
-        metrics.keys.set({ consumer }, keys);
+        built.set(consumer, keys);
       },
       collided: (consumer, kid, holder) => {
         metrics.collisions.inc({ consumer });
@@ -82,6 +84,8 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
         logger.warn({ consumer, kid, reason }, 'key not admitted: Kong cannot use it');
       },
       applied: (changed) => {
+        // Only now does Kong admit them: a failed POST /config leaves the gauge at what Kong runs.
+        for (const [consumer, keys] of built) metrics.keys.set({ consumer }, keys);
         metrics.lastSuccess.set(Date.now() / 1000);
         if (changed) metrics.loads.inc();
       },
