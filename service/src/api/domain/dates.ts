@@ -71,7 +71,7 @@ function instant(year: number, month: number, day: number, hour = 0, minute = 0,
  * hour (24:00 is the next midnight), minute, second; fractions truncated to milliseconds; a zone
  * offset of any size; the year checked as written. The date test compares it with luxon.
  */
-function parseIsoDate(match: RegExpExecArray): DateParse {
+function parseIsoDate(match: RegExpExecArray, fractions: 'truncate' | 'round up' = 'truncate'): DateParse {
   const [, yearText, monthText, dayText, hourText, minuteText, secondText, fraction, zone, sign, offsetHours, offsetMinutes] = match;
   const year = Number(yearText);
   const month = Number(monthText);
@@ -81,7 +81,7 @@ function parseIsoDate(match: RegExpExecArray): DateParse {
   const hour = Number(hourText ?? 0);
   const minute = Number(minuteText ?? 0);
   const second = Number(secondText ?? 0);
-  const millisecond = fraction === undefined ? 0 : Math.floor(parseFloat(`0.${fraction}`) * 1000);
+  const millisecond = fraction === undefined ? 0 : fractions === 'truncate' ? Math.floor(parseFloat(`0.${fraction}`) * 1000) : millisecondsUp(fraction);
   if (hour > 24 || (hour === 24 && minute + second + millisecond > 0)) return outOfRange('hour', hour);
   if (minute > 59) return outOfRange('minute', minute);
   if (second > 59) return outOfRange('second', second);
@@ -130,9 +130,15 @@ export function parseRecordDate(raw: string): DateParse {
   return { ok: false, reason: 'unrecognised date format' };
 }
 
+/** A fraction of a second in whole milliseconds, rounded up (by its digits: float arithmetic would round 0.007 s up to 8 ms). */
+function millisecondsUp(fraction: string): number {
+  const whole = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  return /[1-9]/.test(fraction.slice(3)) ? whole + 1 : whole;
+}
+
 /**
  * Parses a search bound (`after`, `before`): `YYYY-MM-DD` (midnight UTC) or a full ISO 8601
- * datetime; a datetime without a zone is UTC.
+ * datetime; a datetime without a zone is UTC; a fraction past milliseconds rounds up.
  */
 export function parseQueryInstant(raw: string): DateParse {
   // Every shape admitted here is one ISO_SHAPE admits, so the record parser applies as is.
@@ -140,5 +146,7 @@ export function parseQueryInstant(raw: string): DateParse {
   if (iso === null) {
     return { ok: false, reason: 'must be YYYY-MM-DD or an ISO 8601 datetime such as 2020-01-01T00:00:00Z' };
   }
-  return parseIsoDate(iso);
+  // Stored dates are whole milliseconds: a bound between two is the later one. Truncated, after=.0005
+  // took in a record at .000 and before=.0005 left it out (and after .0001 < before .0009 was refused).
+  return parseIsoDate(iso, 'round up');
 }

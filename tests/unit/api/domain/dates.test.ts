@@ -116,6 +116,21 @@ describe('date parsing', function () {
     expect(parseQueryInstant('March 30 1985').ok).to.equal(false);
   });
 
+  it('rounds a bound\'s fraction past milliseconds up: stored dates are whole milliseconds, so after=.0005 must not take in .000, nor before=.0005 leave it out', function () {
+    const at = (raw: string) => {
+      const parsed = parseQueryInstant(raw);
+      return parsed.ok ? new Date(parsed.ms).toISOString() : parsed.reason;
+    };
+    expect(at('2020-01-01T00:00:00.0005Z')).to.equal('2020-01-01T00:00:00.001Z');
+    expect(at('2020-01-01T00:00:00.0001Z')).to.equal(at('2020-01-01T00:00:00.0009Z'));
+    expect(at('2020-01-01T00:00:00.007Z'), 'by its digits: 0.007 * 1000 is 7.000000000000001').to.equal('2020-01-01T00:00:00.007Z');
+    expect(at('2020-01-01T00:00:00.0070Z')).to.equal('2020-01-01T00:00:00.007Z');
+    expect(at('2020-01-01T23:59:59.9999Z')).to.equal('2020-01-02T00:00:00.000Z');
+    // Records keep luxon's truncation: what was stored does not move.
+    const record = parseRecordDate('2020-01-01T00:00:00.0005Z');
+    expect(record.ok && new Date(record.ms).toISOString()).to.equal('2020-01-01T00:00:00.000Z');
+  });
+
   it('reads query bounds exactly as luxon did', function () {
     const inputs = ['2020-02-29', '2021-02-29', '2020-01-01T24:00', '2020-01-01T23:59:60Z', '2020-01-01T10:00:00.5+05:30', '2020-01-01T10:00-0800', '0999-12-31T24:00Z'];
     for (const input of inputs) {
