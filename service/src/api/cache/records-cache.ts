@@ -40,11 +40,14 @@ export function createRecordsCache({
   ttlSeconds,
   keyPrefix,
   logger,
+  owedRetryMs = 1000,
 }: {
   store: CacheStore;
   ttlSeconds: number;
   keyPrefix: string;
   logger: Logger;
+  /** How often an owed bump is tried again while nothing else tries it. */
+  owedRetryMs?: number;
 }): RecordsCache {
   const generationKey = `${keyPrefix}generation`;
   /** Loads running, with how many callers wait for each and what stops it. */
@@ -54,7 +57,20 @@ export function createRecordsCache({
   let owedWrites = 0;
   let coveredWrites = 0;
   const owes = () => coveredWrites < owedWrites;
-  const owe = () => void (owedWrites += 1);
+  // Also retried on a timer: after a command timed out, Redis stays "ready" (no event says it is
+  // back) and a quiet process may serve no request to retry it on, while other replicas serve
+  // entries from before the write.
+  let retrying: NodeJS.Timeout | null = null;
+  const stopRetrying = () => {
+    if (retrying) clearInterval(retrying);
+    retrying = null;
+  };
+  const owe = () => {
+    owedWrites += 1;
+    retrying ??= setInterval(() => {
+      if (store.isAvailable()) void settleOwedBump().then((settled) => settled && stopRetrying());
+    }, owedRetryMs).unref();
+  };
 
   const settleOwedBump = async (): Promise<boolean> => {
     if (!owes()) return true;
@@ -167,6 +183,9 @@ export function createRecordsCache({
       }
     },
 
-    close: () => store.close(),
+    close: () => {
+      stopRetrying();
+      return store.close();
+    },
   };
 }

@@ -70,4 +70,26 @@ describe('a generation bump owed after a cache outage', function () {
     expect((await here.search(query, load)).value, 'the next read here').to.equal('v1');
     expect((await replica.search(query, load)).value, 'the next read on the replica').to.equal('v1');
   });
+
+  it('is paid on its own while no request comes, once the store is usable again (it waited for the next request, or a ready event a timeout never sends)', async function () {
+    const inner = createMemoryStore({ maxEntries: 100, maxBytes: 1 << 20 });
+    let skipping = false;
+    // Redis after a command timeout: connected, so no ready event, but skipped for a while.
+    const store: CacheStore = { ...inner, isAvailable: () => !skipping && inner.isAvailable() };
+    const here = createRecordsCache({ store, ttlSeconds: 60, keyPrefix: 'q:', logger, owedRetryMs: 20 });
+    const replica = createRecordsCache({ store, ttlSeconds: 60, keyPrefix: 'q:', logger });
+    let database = 'v0';
+    const load = async () => database;
+    expect((await replica.search(query, load)).value).to.equal('v0');
+    skipping = true;
+    database = 'v1';
+    await here.afterWrite();
+    skipping = false;
+    // No further call on `here`: the bump must still reach the shared store.
+    this.timeout(10_000);
+    const deadline = Date.now() + 3000;
+    while ((await replica.search(query, load)).value !== 'v1' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await replica.search(query, load)).value).to.equal('v1');
+    await here.close();
+  });
 });
