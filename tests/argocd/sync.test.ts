@@ -148,8 +148,12 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       must(kubectl(['delete', 'application', 'root-staging', '-n', 'argocd', '--wait=false']), 'deleting the staging root');
       await eventually('every staging Application gone', 600, () => applications().every((app) => !app.metadata.name.endsWith('-staging')));
       expect(kubectl(['get', 'deployment', 'records', '-n', 'records']).status, 'the staging Deployment removed').to.not.equal(0);
-      // A StatefulSet's volumes outlive it: staging's database files go too, as whoever frees a
-      // cluster for another environment deletes them (production's database starts empty).
+      // The database object stays (Delete=false): its password Secrets with it, which open its volumes.
+      expect(kubectl(['get', 'mariadb', 'records-db', '-n', 'records']).status, "staging's MariaDB kept").to.equal(0);
+      expect(kubectl(['get', 'secret', 'records-db-password', '-n', 'records']).status, 'and its password Secret').to.equal(0);
+      // Whoever frees a cluster for another environment deletes it on purpose, and a StatefulSet's
+      // volumes outlive it: staging's database files go too (production's database starts empty).
+      must(kubectl(['delete', 'mariadb', 'records-db', '-n', 'records', '--wait=true', '--timeout', '120s']), "deleting staging's database");
       must(kubectl(['delete', 'pvc', '--all', '-n', 'records', '--wait=true', '--timeout', '120s']), "deleting staging's database volume");
 
       // The tag production pins (argocd/root/production.yaml), then main moves on past it. The

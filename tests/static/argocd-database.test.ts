@@ -12,6 +12,12 @@ describe('the databases of argocd/database', function () {
     return { mariadb, settings: Object.fromEntries((mariadb.spec.myCnf as string).split('\n').map((line) => line.trim()).filter((line) => /^[a-z_-]+=/.test(line)).map((line) => line.split('=') as [string, string])) };
   };
 
+  it('outlive their Application: never pruned or deleted by Argo CD (the operator\'s password Secrets go with the object, and new passwords would not open the kept volumes)', function () {
+    for (const environment of ENVIRONMENTS) {
+      expect(settingsOf(environment).mariadb.metadata.annotations?.['argocd.argoproj.io/sync-options'], environment).to.equal('Prune=false,Delete=false');
+    }
+  });
+
   it('run Galera\'s init container and agent from the operator\'s own image at its pinned version', function () {
     const { mariadb } = settingsOf('production');
     const operator = upstreamDefaults('mariadbOperator').find((object) => object.kind === 'Deployment' && object.metadata.name === 'mariadb-operator')!;

@@ -4,7 +4,9 @@ automated:
   prune: true
   selfHeal: true
 retry:
-  limit: 5
+  # Without end: Argo CD never tries a failed sync of the same commit again by itself, and
+  # production stays on its tag, so a prerequisite arriving late (a CRD) would stall it for good.
+  limit: -1
   backoff:
     duration: 10s
     factor: 2
