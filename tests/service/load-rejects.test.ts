@@ -54,11 +54,13 @@ describe('the loader and its rejects file', function () {
 
   it('waits as long as a 429\'s Retry-After asks before sending the chunk again, and gives up on a wait past 15 minutes', async function () {
     const arrivals: number[] = [];
+    const paths: string[] = [];
     let retryAfter = '1';
     const limited = createServer((req, res) => {
       req.resume();
       req.on('end', () => {
         arrivals.push(Date.now());
+        paths.push(req.url ?? '');
         if (arrivals.length === 1) return res.writeHead(429, { 'retry-after': retryAfter, 'content-type': 'application/problem+json' }).end('{"detail":"rate limited"}');
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"inserted":1,"rejected":[],"rejectedCount":0,"idRanges":[[1,1]]}');
       });
@@ -66,10 +68,12 @@ describe('the loader and its rejects file', function () {
     await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(limited.address() as AddressInfo).port}`;
     const source: Source = { path: join(dir, 'limited.ndjson'), format: 'ndjson', digest: uniqueTag(), records: 1 };
-    const options = { url, chunkSize: 10, rejectsPath: join(dir, 'limited.rejected.ndjson'), attempts: 3, progress: quiet, retryDelayMs: 10 };
+    // A URL naming the API's /v1 itself reaches the same endpoint.
+    const options = { url: `${url}/v1`, chunkSize: 10, rejectsPath: join(dir, 'limited.rejected.ndjson'), attempts: 3, progress: quiet, retryDelayMs: 10 };
     try {
       expect(await load(source, itemsOf([{ title: 'x', date: '2020-01-01' }]), options)).to.include({ stored: 1 });
       expect(arrivals).to.have.length(2);
+      expect(paths).to.deep.equal(['/v1/bulk', '/v1/bulk']);
       expect((arrivals[1] ?? 0) - (arrivals[0] ?? 0), 'the retry came when the service asked').to.be.at.least(950);
       arrivals.length = 0;
       retryAfter = '3600';

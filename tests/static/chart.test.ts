@@ -232,6 +232,13 @@ describe('Helm chart charts/records', function () {
       for (const release of ['records', 'customer-portal-analytics-sandbox-eu1', 'x'.repeat(45), 'y'.repeat(46), 'z'.repeat(53), `${'r'.repeat(40)}-records`]) {
         const objects = helmTemplate([], [], release);
         const names = objects.map((object) => `${object.kind}/${object.metadata.name}`);
+        // The generated Secret keeps the name it always had (a new one would mean a new signing key
+        // and passwords), unless that name was the fullname itself.
+        const fullname = release.includes('records') ? release : `${release}-records`;
+        const kept = `${fullname}-generated`.slice(0, 63).replace(/-$/, '');
+        const hook = objects.find((object) => object.kind === 'Job' && object.metadata.name.endsWith('init-secret'));
+        const args: string[] = hook?.spec.template.spec.containers[0].args ?? [];
+        expect(args[args.indexOf('--name') + 1], release).to.equal(kept === fullname ? `${fullname.slice(0, 53)}-generated` : kept);
         expect(names.filter((name, index) => names.indexOf(name) !== index), release).to.deep.equal([]);
         for (const object of objects) {
           // A StatefulSet's pods carry `<name>-<revision hash>` in a label (63); a Job's name is a label of its pods, a Service's a DNS label.

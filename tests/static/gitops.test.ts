@@ -73,6 +73,8 @@ describe('GitOps: argocd/', function () {
           expect(policy.automated, candidate.metadata.name).to.deep.equal({ prune: true, selfHeal: true });
           // Negative: without end (a limit of 5 gave up after about 5 minutes, for good on a pinned tag).
           expect(policy.retry.limit, candidate.metadata.name).to.be.lessThan(0);
+          // ...each on the latest commit: retrying the failed one without end never reached its fix.
+          expect(policy.retry.refresh, candidate.metadata.name).to.equal(true);
           expect(policy.retry.backoff).to.include.keys('duration', 'factor', 'maxDuration');
           expect(policy.syncOptions).to.include.members(['ServerSideApply=true', 'RespectIgnoreDifferences=true']);
           // Namespaces come from k8s/, where they are never pruned or deleted.

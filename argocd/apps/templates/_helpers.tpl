@@ -7,6 +7,9 @@ retry:
   # Without end: Argo CD never tries a failed sync of the same commit again by itself, and
   # production stays on its tag, so a prerequisite arriving late (a CRD) would stall it for good.
   limit: -1
+  # Each retry syncs the latest commit, not the one that failed: endless retries of a broken
+  # commit would otherwise never reach its fix.
+  refresh: true
   backoff:
     duration: 10s
     factor: 2

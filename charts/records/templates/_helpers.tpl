@@ -95,7 +95,10 @@ names. Called with (list . "suffix" limit).
 
 {{/* The Secret that `records init-secret` fills in the cluster (see templates/generated-secret.yaml). */}}
 {{- define "records.generatedSecretName" -}}
-{{- include "records.suffixedName" (list . "generated" 63) }}
+{{- /* Cut as it always was: a new name would make a new signing key and passwords on upgrade; only where that cut gave the fullname itself is the suffix kept. */}}
+{{- $fullname := include "records.fullname" . }}
+{{- $name := printf "%s-generated" $fullname | trunc 63 | trimSuffix "-" }}
+{{- if eq $name $fullname }}{{ include "records.suffixedName" (list . "generated" 63) }}{{ else }}{{ $name }}{{ end }}
 {{- end }}
 
 {{/* The keys that Secret must hold: MariaDB passwords when bundled, a signing key when none is given. */}}

@@ -106,7 +106,8 @@ function formatOf(head: string): Format {
   const firstLine = text.split('\n', 1)[0] ?? '';
   try {
     const first = JSON.parse(firstLine) as unknown;
-    const isDocument = typeof first === 'object' && first !== null && Array.isArray((first as { items?: unknown }).items);
+    // An items array, and none of a record's fields: an NDJSON record may carry an `items` field too.
+    const isDocument = typeof first === 'object' && first !== null && Array.isArray((first as { items?: unknown }).items) && !['title', 'uri', 'date'].some((field) => field in first);
     return isDocument ? 'items' : 'ndjson';
   } catch {
     return 'items'; // a document spread over lines: `{` then `"items": [` ...

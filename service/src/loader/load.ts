@@ -60,7 +60,8 @@ async function openRejects(path: string): Promise<FileHandle> {
 export async function load(source: Source, items: AsyncIterable<InputItem>, options: LoadOptions): Promise<LoadSummary> {
   const summary: LoadSummary = { records: 0, stored: 0, rejected: 0, chunks: 0, replayed: 0 };
   // Under the URL's path: a gateway may serve the API below a prefix (https://host/records/v1/bulk).
-  const bulkUrl = new URL('v1/bulk', options.url.endsWith('/') ? options.url : `${options.url}/`);
+  const base = options.url.replace(/\/v1\/?$/, '/'); // a URL naming the API's /v1 itself
+  const bulkUrl = new URL('v1/bulk', base.endsWith('/') ? base : `${base}/`);
   const rejects = await openRejects(options.rejectsPath);
   let rejectedLines = 0;
   const reject = async (entry: object) => {

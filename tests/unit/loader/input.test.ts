@@ -61,6 +61,11 @@ describe('the loader reading standard input', function () {
     expect(items.map((item) => (item.value as { title: string }).title)).to.deep.equal(['a', 'b']);
   });
 
+  it('reads NDJSON whose first record has an items field as NDJSON', async function () {
+    const items = await itemsFromStdin([Buffer.from('{"title": "a", "date": "2020-01-01", "items": [1]}\n{"title": "b", "date": "2020-01-02"}\n')]);
+    expect(items.map((item) => (item.value as { title: string }).title)).to.deep.equal(['a', 'b']);
+  });
+
   it('reads NDJSON that starts with a byte-order mark', async function () {
     const items = await itemsFromStdin([Buffer.from('\uFEFF{"title": "a", "date": "2020-01-01"}\n{"title": "b", "date": "2020-01-02"}\n')]);
     expect(items.map((item) => (item.value as { title: string }).title)).to.deep.equal(['a', 'b']);

@@ -68,7 +68,8 @@ export function createRecordsCache({
   const owe = () => {
     owedWrites += 1;
     retrying ??= setInterval(() => {
-      if (store.isAvailable()) void settleOwedBump().then((settled) => settled && stopRetrying());
+      // Stopped only when nothing is owed by then: a write may have owed a bump since this one was sent.
+      if (store.isAvailable()) void settleOwedBump().then(() => !owes() && stopRetrying());
     }, owedRetryMs).unref();
   };
 

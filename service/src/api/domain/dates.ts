@@ -148,5 +148,7 @@ export function parseQueryInstant(raw: string): DateParse {
   }
   // Stored dates are whole milliseconds: a bound between two is the later one. Truncated, after=.0005
   // took in a record at .000 and before=.0005 left it out (and after .0001 < before .0009 was refused).
-  return parseIsoDate(iso, 'round up');
+  const bound = parseIsoDate(iso, 'round up');
+  // Rounded up past 9999-12-31T23:59:59.999 (a "no upper bound" some clients send): that instant.
+  return bound.ok ? bound : parseIsoDate(iso);
 }

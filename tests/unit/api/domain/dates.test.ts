@@ -126,6 +126,8 @@ describe('date parsing', function () {
     expect(at('2020-01-01T00:00:00.007Z'), 'by its digits: 0.007 * 1000 is 7.000000000000001').to.equal('2020-01-01T00:00:00.007Z');
     expect(at('2020-01-01T00:00:00.0070Z')).to.equal('2020-01-01T00:00:00.007Z');
     expect(at('2020-01-01T23:59:59.9999Z')).to.equal('2020-01-02T00:00:00.000Z');
+    // The last instant a date can name, as clients send it for "no upper bound": still a bound.
+    expect(at('9999-12-31T23:59:59.9999999Z')).to.equal('9999-12-31T23:59:59.999Z');
     // Records keep luxon's truncation: what was stored does not move.
     const record = parseRecordDate('2020-01-01T00:00:00.0005Z');
     expect(record.ok && new Date(record.ms).toISOString()).to.equal('2020-01-01T00:00:00.000Z');
