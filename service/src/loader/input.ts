@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -57,40 +58,48 @@ const invalidUtf8 = (bytes: Buffer): boolean => {
   }
 };
 
+/** The line (counted from `firstLine`) of the first invalid sequence in `bytes`: only once one is known to be there. */
+function lineOfInvalid(bytes: Buffer, firstLine: number): number {
+  // The shortest prefix holding the bad sequence: the newlines before it name its line.
+  let low = 1;
+  let high = bytes.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (invalidUtf8(bytes.subarray(0, middle))) high = middle;
+    else low = middle + 1;
+  }
+  let line = firstLine;
+  for (let at = bytes.indexOf(NEWLINE); at !== -1 && at < low - 1; at = bytes.indexOf(NEWLINE, at + 1)) line += 1;
+  return line;
+}
+
 /**
  * Passes the input's bytes on unchanged, failing at the first that is not UTF-8, or (NDJSON) at a
  * line past MAX_NDJSON_LINE_BYTES, naming the line. Decoders downstream would put U+FFFD in place
- * of bad bytes, and the items are sent re-encoded, so the service could not see them.
+ * of bad bytes, and the items are sent re-encoded, so the service could not see them. Every byte
+ * of a file passes here twice (counting, then sending): `isUtf8` checks without decoding, and
+ * lines are found with indexOf.
  */
 function checkedBytes(ndjson: boolean): Transform {
   let line = 1;
   let lineBytes = 0;
   let carry = Buffer.alloc(0);
+  const tooLong = () => new MalformedInput(`line ${line} is longer than ${MAX_NDJSON_LINE_BYTES / 1024 / 1024} MiB; no record is`);
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       const bytes = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
-      if (invalidUtf8(bytes)) {
-        // The shortest prefix holding the bad sequence: its lines before it name where it is.
-        let low = 1;
-        let high = bytes.length;
-        while (low < high) {
-          const middle = (low + high) >> 1;
-          if (invalidUtf8(bytes.subarray(0, middle))) high = middle;
-          else low = middle + 1;
-        }
-        let at = line;
-        for (let index = 0; index < low - 1; index += 1) if (bytes[index] === NEWLINE) at += 1;
-        return done(new MalformedInput(`line ${at} is not valid UTF-8`));
+      const complete = bytes.length - unfinishedTail(bytes);
+      if (!isUtf8(bytes.subarray(0, complete))) return done(new MalformedInput(`line ${lineOfInvalid(bytes, line)} is not valid UTF-8`));
+      let from = 0;
+      for (let next = chunk.indexOf(NEWLINE); next !== -1; next = chunk.indexOf(NEWLINE, from)) {
+        if (ndjson && lineBytes + next - from > MAX_NDJSON_LINE_BYTES) return done(tooLong());
+        line += 1;
+        lineBytes = 0;
+        from = next + 1;
       }
-      for (const byte of chunk) {
-        if (byte === NEWLINE) {
-          line += 1;
-          lineBytes = 0;
-        } else if ((lineBytes += 1) > MAX_NDJSON_LINE_BYTES && ndjson) {
-          return done(new MalformedInput(`line ${line} is longer than ${MAX_NDJSON_LINE_BYTES / 1024 / 1024} MiB; no record is`));
-        }
-      }
-      carry = Buffer.from(bytes.subarray(bytes.length - unfinishedTail(bytes)));
+      lineBytes += chunk.length - from;
+      if (ndjson && lineBytes > MAX_NDJSON_LINE_BYTES) return done(tooLong());
+      carry = Buffer.from(bytes.subarray(complete));
       done(null, chunk);
     },
     flush(done) {
