@@ -1,6 +1,6 @@
 import { IdempotencyKeyTaken } from '../../service/src/api/domain/errors.js';
 import type { IdempotencyStore, RecordsStore, RememberedResponse, SearchIndex } from '../../service/src/api/domain/ports.js';
-import type { NewRecord, StoredRecord } from '../../service/src/api/domain/record.js';
+import type { StoredRecord } from '../../service/src/api/domain/record.js';
 import { foldText, foldUri } from '../../service/src/api/domain/text.js';
 
 /**
@@ -20,12 +20,15 @@ export function createInMemoryPorts() {
       const staged: StoredRecord[] = [];
       const stagedKeys = new Map<string, RememberedResponse>();
       const result = await work({
-        insert: async (batch: NewRecord[]) =>
-          batch.map((record) => {
+        insert: async (batch) => {
+          // The domain's default reader reads inline: its records are always in hand.
+          if (!Array.isArray(batch)) throw new Error('the in-memory store inserts records in hand only');
+          return batch.map((record) => {
             const stored = { id: nextId++, ...record };
             staged.push(stored);
             return stored.id;
-          }),
+          });
+        },
         remember: async (entry, nowMs) => {
           const earlier = remembered.get(slot(entry.scope, entry.key));
           if (earlier && earlier.expiresAtMs >= nowMs) throw new IdempotencyKeyTaken('Another request with this Idempotency-Key finished first.');

@@ -96,6 +96,8 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     store: createRecordsStore({ db, batchSize: config.insertBatchSize, onFragments: compaction.written, preparers }),
     index: createSearchIndex({ db, timeLimitMs: config.searchTimeLimitMs }),
     idempotency: createIdempotencyStore({ db }),
+    // Documents are read by the preparers whose sessions insert what they hold.
+    reader: preparers,
     observer: { stored: (n) => metrics.recordsIngested.inc(n), rejected: (n) => metrics.recordsRejected.inc(n) },
     streamBatchSize: config.insertBatchSize,
     now,

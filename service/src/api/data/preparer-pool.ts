@@ -3,7 +3,10 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { PreparerAnswer, PreparerRequest } from './preparer-protocol.js';
+import { readItemsDocument } from '../domain/bulk-items.js';
+import { InvalidInput, TooManyItems, Unavailable } from '../domain/errors.js';
+import type { HeldRecords } from '../domain/ports.js';
+import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument } from './preparer-protocol.js';
 import type { Preparers, PreparerSession } from './preparers.js';
 
 type Waiting = { resolve(value: unknown): void; reject(error: Error): void };
@@ -13,17 +16,56 @@ type Slot = { worker: Worker; dead: boolean; sessions: number; pending: Map<numb
 const WORKER_URL = new URL(`./preparer-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 /** A worker that keeps dying is started again after a delay that doubles up to this. */
 const MAX_RESTART_DELAY_MS = 30_000;
+/**
+ * Documents from this size on (about 2,400 items) are read on a worker; smaller ones on the
+ * calling thread, where they hold the event loop for 4 to 14 ms per 1,000 items (measured on two
+ * busy cores) but cost reads less than the hand-off did (docs/performance.md, "Bulk JSON documents").
+ */
+const READ_ON_WORKER_FROM_BYTES = 256 * 1024;
+
+/** A document's accepted records, held on the worker that read it until released. */
+class RecordsOnWorker implements HeldRecords {
+  #released = false;
+  constructor(
+    readonly count: number,
+    readonly slot: Slot,
+    readonly id: number,
+  ) {}
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (!this.slot.dead) this.slot.worker.postMessage({ call: 0, session: 0, op: 'release', arg: this.id } satisfies PreparerRequest);
+  }
+}
+
+function refusal({ name, detail, errors }: Extract<ReadResult, { refused: unknown }>['refused']): Error {
+  return name === 'TooManyItems' ? new TooManyItems(detail, errors) : new InvalidInput(detail, errors);
+}
 
 /**
- * Write transactions' CPU work (folding titles, formatting INSERTs, building posting rows) on
- * `size` worker threads, off the event loop that serves reads. Each transaction's session stays
- * on one worker (the least busy when it opens), which keeps its posting groups; the database
- * work stays on the main thread, in the transaction. A worker that dies fails the writes it was
+ * Writes' CPU work on `size` worker threads, off the event loop that serves reads: reading large
+ * `{"items": [...]}` documents (decoding, parsing, validating; the accepted records stay on the
+ * worker, held, so the main thread neither builds nor copies them), and each write transaction's
+ * folding of titles, INSERTs and posting rows. Each transaction's session stays on one worker (the
+ * one holding its records, or the least busy when it opens), which keeps its posting groups; the
+ * database work stays on the main thread, in the transaction. A worker that dies fails the writes it was
  * preparing (their transactions roll back) and is replaced, at once the first time and then
  * after a growing delay while it keeps dying without answering. `ready` settles once every worker
- * has started (start-up fails on a worker that cannot). `workerUrl`: tests give one that fails.
+ * has started (start-up fails on a worker that cannot). `workerUrl`: tests give one that fails;
+ * `readOnWorkerFrom`: the size in bytes from which a document is read on a worker.
  */
-export function createPreparerPool({ size, logger, workerUrl = WORKER_URL }: { size: number; logger: Logger; workerUrl?: URL }): Preparers {
+export function createPreparerPool({
+  size,
+  logger,
+  workerUrl = WORKER_URL,
+  readOnWorkerFrom = READ_ON_WORKER_FROM_BYTES,
+}: {
+  size: number;
+  logger: Logger;
+  workerUrl?: URL;
+  readOnWorkerFrom?: number;
+}): Preparers & { held(): Promise<number> } {
   let nextCall = 1;
   let nextSession = 1;
   let closed = false;
@@ -68,28 +110,50 @@ export function createPreparerPool({ size, logger, workerUrl = WORKER_URL }: { s
   // Whoever awaits `ready` hears of a failure; nobody else has to.
   ready.catch(() => {});
 
+  const ask = <T>(slot: Slot, session: number, op: PreparerRequest['op'], arg?: unknown) =>
+    new Promise<T>((resolve, reject) => {
+      if (slot.dead) return reject(new Error('write preparer worker exited'));
+      const call = nextCall++;
+      slot.pending.set(call, { resolve: resolve as (value: unknown) => void, reject });
+      slot.worker.ref();
+      slot.worker.postMessage({ call, session, op, arg } satisfies PreparerRequest);
+    });
+  // A dead worker waiting to be replaced has no sessions, but would fail any work it were given.
+  const leastBusy = (): Slot => {
+    const live = slots.filter((candidate) => !candidate.dead);
+    return (live.length > 0 ? live : slots).reduce((least, candidate) => (candidate.sessions < least.sessions ? candidate : least));
+  };
+
   return {
     ready,
-    open(options): PreparerSession {
-      // A dead worker waiting to be replaced has no sessions, but would fail any it were given.
-      const live = slots.filter((candidate) => !candidate.dead);
-      const slot = (live.length > 0 ? live : slots).reduce((least, candidate) => (candidate.sessions < least.sessions ? candidate : least));
+    async read(document) {
+      if (document.length < readOnWorkerFrom) return readItemsDocument(document);
+      const slot = leastBusy();
+      let result: ReadResult;
+      try {
+        result = await ask<ReadResult>(slot, 0, 'read', document);
+      } catch (error) {
+        throw new Unavailable('The body could not be read; nothing was changed.', [], {}, { cause: error });
+      }
+      if ('refused' in result) throw refusal(result.refused);
+      return { accepted: result.held === 0 ? [] : new RecordsOnWorker(result.count, slot, result.held), rejected: result.rejected };
+    },
+    open(options, near): PreparerSession {
+      const slot = near instanceof RecordsOnWorker ? near.slot : leastBusy();
       const session = nextSession++;
       slot.sessions += 1;
       let open = true;
       slot.worker.postMessage({ call: 0, session, op: 'open', arg: options } satisfies PreparerRequest);
-      const ask = <T>(op: PreparerRequest['op'], arg?: unknown) =>
-        new Promise<T>((resolve, reject) => {
-          if (slot.dead) return reject(new Error('write preparer worker exited'));
-          const call = nextCall++;
-          slot.pending.set(call, { resolve: resolve as (value: unknown) => void, reject });
-          slot.worker.ref();
-          slot.worker.postMessage({ call, session, op, arg } satisfies PreparerRequest);
-        });
+      const argument = (records: Parameters<PreparerSession['records']>[0]): RecordsArgument => {
+        if (Array.isArray(records)) return records;
+        const { held, start, end } = records;
+        if (!(held instanceof RecordsOnWorker) || held.slot !== slot) throw new Error("records held elsewhere than this session's worker");
+        return { held: held.id, start, end };
+      };
       return {
-        records: (records) => ask('records', records),
-        inserted: (firstId) => ask('inserted', firstId),
-        finish: () => ask('finish'),
+        records: async (records) => ask(slot, session, 'records', argument(records)),
+        inserted: (firstId) => ask(slot, session, 'inserted', firstId),
+        finish: () => ask(slot, session, 'finish'),
         close() {
           if (!open) return;
           open = false;
@@ -97,6 +161,11 @@ export function createPreparerPool({ size, logger, workerUrl = WORKER_URL }: { s
           if (!slot.dead) slot.worker.postMessage({ call: 0, session, op: 'close' } satisfies PreparerRequest);
         },
       };
+    },
+    /** How many documents' records the live workers hold (tests: every one is released). */
+    async held() {
+      const counts = await Promise.all(slots.filter((slot) => !slot.dead).map((slot) => ask<number>(slot, 0, 'held')));
+      return counts.reduce((sum, count) => sum + count, 0);
     },
     async close() {
       closed = true;

@@ -36,7 +36,7 @@ export function createRecordsStore({
       // through unchanged; anything else that fails here (begin, rollback, commit) is the database's.
       let workError: unknown = null;
       let fragments = 0;
-      const preparer = lazySession(() => preparers.open({ engine, groupSize: postingGroup }));
+      const preparer = lazySession((near) => preparers.open({ engine, groupSize: postingGroup }, near));
       try {
         const result = await knex.transaction(async (trx) => {
           const { tx, finish } = openWriteTransaction(trx, { engine, batchSize, preparer });

@@ -1,11 +1,11 @@
 import type { Knex } from 'knex';
-import type { WriteTransaction } from '../domain/ports.js';
+import { batchLength, type WriteTransaction } from '../domain/ports.js';
 import type { NewRecord } from '../domain/record.js';
 import type { Engine } from './engine.js';
 import { guarded } from './guarded.js';
 import { rememberIn } from './idempotency-store.js';
 import { runInsert } from './insert-rows.js';
-import type { PreparerSession } from './preparers.js';
+import type { HeldPart, PreparerSession } from './preparers.js';
 import { rowsPerStatement } from './record-rows.js';
 
 /**
@@ -25,8 +25,12 @@ export function openWriteTransaction(
       insert: (records) =>
         guarded(async () => {
           const ids: number[] = [];
-          for (let start = 0; start < records.length; start += recordsPerBatch) {
-            ids.push(...(await insertBatch(trx, engine, preparer, records.slice(start, start + recordsPerBatch))));
+          const length = batchLength(records);
+          for (let start = 0; start < length; start += recordsPerBatch) {
+            const end = Math.min(length, start + recordsPerBatch);
+            // Held records stay where they are held: the session is told which part to prepare.
+            const part = Array.isArray(records) ? records.slice(start, end) : { held: records, start, end };
+            ids.push(...(await insertBatch(trx, engine, preparer, part, end - start)));
           }
           return ids;
         }),
@@ -47,9 +51,9 @@ export function openWriteTransaction(
  * checks) and report the first; SQLite runs the statement alone inside the transaction and
  * reports the last.
  */
-async function insertBatch(trx: Knex.Transaction, engine: Engine, preparer: PreparerSession, batch: NewRecord[]): Promise<number[]> {
+async function insertBatch(trx: Knex.Transaction, engine: Engine, preparer: PreparerSession, batch: NewRecord[] | HeldPart, count: number): Promise<number[]> {
   const reported = await runInsert(trx, await preparer.records(batch));
-  const first = engine === 'mysql' ? reported : reported - batch.length + 1;
+  const first = engine === 'mysql' ? reported : reported - count + 1;
   for (const insert of await preparer.inserted(first)) await runInsert(trx, insert);
-  return batch.map((_, offset) => first + offset);
+  return Array.from({ length: count }, (_, offset) => first + offset);
 }

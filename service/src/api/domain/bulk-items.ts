@@ -19,7 +19,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** The body must be `{"items": [...]}`; anything else is a malformed request, not a bad item. */
-export function itemsOf(body: unknown): unknown[] {
+function itemsOf(body: unknown): unknown[] {
   if (!isPlainObject(body)) {
     throw new InvalidInput('The body must be a JSON object with an "items" array.', [
       { pointer: '#', detail: 'must be an object' },
@@ -107,7 +107,8 @@ function validateItem(item: unknown): NewRecord {
   return { title, uri, dateMs: date.ms, dateRaw: item.date };
 }
 
-export function validateItems(items: unknown[]): ValidatedItems {
+/** Validates each item of a document's `items`: the records to store, and why the others are not. */
+function validateItems(items: unknown[]): ValidatedItems {
   const accepted: NewRecord[] = [];
   const rejected: Rejection[] = [];
   items.forEach((item, index) => {
@@ -116,4 +117,26 @@ export function validateItems(items: unknown[]): ValidatedItems {
     else rejected.push({ index, field: checked.field, message: checked.message });
   });
   return { accepted, rejected };
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a `{"items": [...]}` document from its bytes: UTF-8, JSON, its shape, then each item.
+ * Plain data in and out, so it runs on the thread that serves requests or on a worker thread.
+ */
+export function readItemsDocument(document: Uint8Array): ValidatedItems {
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(document);
+  } catch {
+    throw new InvalidInput('The body is not valid UTF-8.', [{ pointer: '#', detail: 'invalid UTF-8' }]);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new InvalidInput('The body is not valid JSON.', [{ pointer: '#', detail: 'malformed JSON' }]);
+  }
+  return validateItems(itemsOf(body));
 }

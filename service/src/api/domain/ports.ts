@@ -1,3 +1,4 @@
+import type { Rejection } from './bulk-items.js';
 import type { Position } from './cursor.js';
 import type { NewRecord, StoredRecord } from './record.js';
 import type { SearchQuery } from './search-query.js';
@@ -11,10 +12,27 @@ import type { SearchQuery } from './search-query.js';
 /** A response remembered for an Idempotency-Key, to be replayed to a retry of the same request. */
 export type RememberedResponse = { scope: string; key: string; requestHash: string; response: string; expiresAtMs: number };
 
+/**
+ * Records accepted from a document and kept where it was read (a worker thread), so the thread
+ * serving requests never builds them; a transaction of the same reader's store inserts them.
+ * `release` frees them once no transaction will (after it committed, or instead of one).
+ */
+export type HeldRecords = { readonly count: number; release(): void };
+
+/** Records to insert: in hand, or held by the reader that read them. */
+export type RecordBatch = NewRecord[] | HeldRecords;
+
+export const batchLength = (batch: RecordBatch): number => (Array.isArray(batch) ? batch.length : batch.count);
+
+/** Reads a `{"items": [...]}` document (domain/bulk-items.ts `readItemsDocument`), maybe off the event loop. */
+export type ItemsReader = {
+  read(document: Uint8Array): Promise<{ accepted: RecordBatch; rejected: Rejection[] }>;
+};
+
 /** What one write transaction can do. Nothing is kept unless the transaction's work resolves. */
 export type WriteTransaction = {
   /** Stores a batch of records (and their search entries) and returns their ids in order; one call at a time. */
-  insert(records: NewRecord[]): Promise<number[]>;
+  insert(records: RecordBatch): Promise<number[]>;
   /**
    * Remembers the response, taking over a row of the same key expired at `nowMs`; throws
    * IdempotencyKeyTaken when another request committed the key first.

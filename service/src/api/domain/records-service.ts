@@ -1,8 +1,8 @@
-import { itemsOf, validateItems, type Rejection } from './bulk-items.js';
+import { readItemsDocument, type Rejection } from './bulk-items.js';
 import { UnprocessableItems } from './errors.js';
 import { writeOnce, type IdempotencyRequest, type Idempotent } from './idempotent-write.js';
 import { ingestStream, type IngestLine, type StreamResult } from './stream-ingest.js';
-import type { IdempotencyStore, RecordsStore, SearchIndex, SearchPage } from './ports.js';
+import { batchLength, type IdempotencyStore, type ItemsReader, type RecordsStore, type SearchIndex, type SearchPage } from './ports.js';
 import type { StoredRecord } from './record.js';
 import type { SearchQuery } from './search-query.js';
 
@@ -14,13 +14,16 @@ export type IngestObserver = { stored(count: number): void; rejected(count: numb
 
 const IGNORE: IngestObserver = { stored: () => {}, rejected: () => {} };
 
+/** Documents read where they arrive (tests, and WRITE_WORKERS=0). */
+const READ_INLINE: ItemsReader = { read: async (document) => readItemsDocument(document) };
+
 function rejectionPointer({ index, field }: Rejection): string {
   return field === 'item' ? `#/items/${index}` : `#/items/${index}/${field}`;
 }
 
 /**
- * The records use cases, over the ports the domain declares. The two writes (a parsed
- * `{"items": [...]}` document, and a stream of items read line by line) each validate, run once
+ * The records use cases, over the ports the domain declares. The two writes (a `{"items": [...]}`
+ * document, read by `reader`, and a stream of items read line by line) each validate, run once
  * per Idempotency-Key and commit in one transaction. Reads need no rule of their own: the ports
  * answer them. HTTP-free, so routes stay thin and tests can call them with in-memory ports.
  */
@@ -28,6 +31,7 @@ export function createRecordsService({
   store,
   index,
   idempotency,
+  reader = READ_INLINE,
   observer = IGNORE,
   streamBatchSize,
   now = Date.now,
@@ -35,6 +39,8 @@ export function createRecordsService({
   store: RecordsStore;
   index: SearchIndex;
   idempotency: IdempotencyStore;
+  /** Where documents are parsed and validated: a worker pool in the service, whose store inserts what it holds. */
+  reader?: ItemsReader;
   observer?: IngestObserver;
   /** Records per insert step of a stream (memory is bounded by this). */
   streamBatchSize: number;
@@ -51,26 +57,30 @@ export function createRecordsService({
   };
 
   return {
-    async storeItems(body: unknown, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<BulkResult>> {
-      const { accepted, rejected } = validateItems(itemsOf(body));
-      if (atomic && rejected.length > 0) {
-        observer.rejected(rejected.length);
-        throw new UnprocessableItems(
-          `${rejected.length} item(s) are invalid; with atomic=true nothing was stored.`,
-          rejected.map((rejection) => ({ pointer: rejectionPointer(rejection), detail: rejection.message })),
-          { rejected },
+    async storeItems(document: Uint8Array, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<BulkResult>> {
+      const { accepted, rejected } = await reader.read(document);
+      try {
+        if (atomic && rejected.length > 0) {
+          observer.rejected(rejected.length);
+          throw new UnprocessableItems(
+            `${rejected.length} item(s) are invalid; with atomic=true nothing was stored.`,
+            rejected.map((rejection) => ({ pointer: rejectionPointer(rejection), detail: rejection.message })),
+            { rejected },
+          );
+        }
+        const outcome = await writeOnce<BulkResult>(
+          writes,
+          key,
+          async (tx) => {
+            const ids = batchLength(accepted) > 0 ? await tx.insert(accepted) : [];
+            return { inserted: ids.length, ids, rejected };
+          },
+          async () => {},
         );
+        return counted(outcome, rejected.length);
+      } finally {
+        if (!Array.isArray(accepted)) accepted.release();
       }
-      const outcome = await writeOnce<BulkResult>(
-        writes,
-        key,
-        async (tx) => {
-          const ids = accepted.length > 0 ? await tx.insert(accepted) : [];
-          return { inserted: ids.length, ids, rejected };
-        },
-        async () => {},
-      );
-      return counted(outcome, rejected.length);
     },
 
     async storeStream(lines: AsyncIterable<IngestLine[]>, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<StreamResult>> {

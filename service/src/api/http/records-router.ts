@@ -78,10 +78,10 @@ export function createRecordsRouter({
     if (ndjson) requireUtf8Charset(ctx);
     const outcome = ndjson
       ? await records.storeStream(ndjsonLines(ctx, { limit: ndjson.body, maxLineBytes: ndjson.line, minBytesPerSecond: bodyRate, digest: key?.digest }), options)
-        : await readJsonBody(ctx, bodyLimit, bodyRate).then(({ body, raw }) => {
-            key?.digest.update(raw);
+        : await readJsonBody(ctx, bodyLimit, bodyRate).then((document) => {
+            key?.digest.update(document);
             key?.digest.end();
-            return records.storeItems(body, options);
+            return records.storeItems(document, options);
           });
     // The write has committed: the cached reads it made stale go before the writer hears back.
     if (!outcome.replayed && outcome.value.inserted > 0) await cache.afterWrite();

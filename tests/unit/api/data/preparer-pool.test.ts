@@ -1,8 +1,11 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { createPreparerPool } from '../../../../service/src/api/data/preparer-pool.js';
-import { inlinePreparers, type PreparerSession, type Preparers } from '../../../../service/src/api/data/preparers.js';
+import { inlinePreparers, type PreparerSession } from '../../../../service/src/api/data/preparers.js';
 import type { Engine } from '../../../../service/src/api/data/engine.js';
+import { readItemsDocument } from '../../../../service/src/api/domain/bulk-items.js';
+import { InvalidInput, TooManyItems, Unavailable } from '../../../../service/src/api/domain/errors.js';
+import type { HeldRecords } from '../../../../service/src/api/domain/ports.js';
 import type { NewRecord } from '../../../../service/src/api/domain/record.js';
 import { waitFor } from '../../../support/wait.js';
 
@@ -28,10 +31,16 @@ async function transcript(session: PreparerSession, from = 0): Promise<unknown[]
   return steps.map(comparable);
 }
 
+/** A bulk JSON body of `count` items, every fifth one invalid (no year in its date). */
+function documentOf(count: number): Buffer {
+  const items = Array.from({ length: count }, (_, i) => ({ title: `Ünïcode title ${i} ÆØ`, uri: `https://example.com/${i}`, date: i % 5 === 4 ? 'May 23' : `2020-01-${String(1 + (i % 28)).padStart(2, '0')}` }));
+  return Buffer.from(JSON.stringify({ items }));
+}
+
 describe('write preparers on worker threads (data/preparer-pool.ts)', function () {
-  let pool: Preparers;
+  let pool: ReturnType<typeof createPreparerPool>;
   before(() => {
-    pool = createPreparerPool({ size: 2, logger: silent });
+    pool = createPreparerPool({ size: 2, logger: silent, readOnWorkerFrom: 0 });
   });
   after(() => pool.close());
 
@@ -55,6 +64,94 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     const transcripts = await Promise.all(starts.map((from) => transcript(pool.open({ engine: 'mysql', groupSize: 64 }), from)));
     for (const [i, from] of starts.entries()) {
       expect(transcripts[i], `session starting at ${from}`).to.deep.equal(await transcript(inlinePreparers().open({ engine: 'mysql', groupSize: 64 }), from));
+    }
+  });
+
+  it('reads a document on a worker: its accepted records stay there, held, and only the rejections come back', async () => {
+    const document = documentOf(1_000);
+    const { accepted, rejected } = await pool.read(document);
+    const inline = readItemsDocument(document);
+    expect(Array.isArray(accepted), 'records built on the main thread').to.equal(false);
+    expect((accepted as HeldRecords).count).to.equal(800);
+    expect(rejected).to.deep.equal(inline.rejected);
+    expect(await pool.held()).to.equal(1);
+    (accepted as HeldRecords).release();
+    (accepted as HeldRecords).release();
+    expect(await pool.held(), 'after release, twice').to.equal(0);
+    // Nothing accepted, nothing held: there is nothing to release.
+    const none = await pool.read(Buffer.from(JSON.stringify({ items: [{ date: 'never' }] })));
+    expect(none.accepted).to.deep.equal([]);
+    expect(await pool.held()).to.equal(0);
+  });
+
+  it('reads small documents where they arrive, and from 256 KiB on a worker', async () => {
+    const defaults = createPreparerPool({ size: 1, logger: silent });
+    try {
+      const small = await defaults.read(documentOf(1_000));
+      expect(Array.isArray(small.accepted), 'about 100 KB: read inline').to.equal(true);
+      expect(small.accepted).to.deep.equal(readItemsDocument(documentOf(1_000)).accepted);
+      const large = documentOf(3_000);
+      expect(large.length).to.be.at.least(256 * 1024);
+      const { accepted } = await defaults.read(large);
+      expect((accepted as HeldRecords).count).to.equal(2_400);
+      (accepted as HeldRecords).release();
+      expect(await defaults.held()).to.equal(0);
+    } finally {
+      await defaults.close();
+    }
+  });
+
+  it('refuses a document as the domain does, with its error and the field at fault', async () => {
+    const cases: Array<[Buffer, typeof InvalidInput | typeof TooManyItems, string]> = [
+      [Buffer.from('{"items": ['), InvalidInput, '#'],
+      [Buffer.from([0x7b, 0xff, 0x7d]), InvalidInput, '#'],
+      [Buffer.from('{"items": {}}'), InvalidInput, '#/items'],
+      [Buffer.from(JSON.stringify({ items: Array.from({ length: 10_001 }, () => ({})) })), TooManyItems, '#/items'],
+    ];
+    for (const [document, kind, pointer] of cases) {
+      const error = await pool.read(document).then(() => null, (caught: unknown) => caught);
+      const expected = await inlinePreparers().read(document).then(() => null, (caught: unknown) => caught);
+      expect(error, document.subarray(0, 20).toString()).to.be.instanceOf(kind);
+      expect((error as InvalidInput).errors.map((each) => ('pointer' in each ? each.pointer : null))).to.include(pointer);
+      expect((error as InvalidInput).errors).to.deep.equal((expected as InvalidInput).errors);
+      expect((error as Error).message).to.equal((expected as Error).message);
+    }
+    expect(await pool.held()).to.equal(0);
+  });
+
+  it('prepares held records, part by part, exactly as the same records in hand', async () => {
+    const document = documentOf(300);
+    const { accepted } = await pool.read(document);
+    const held = accepted as HeldRecords;
+    const inHand = readItemsDocument(document).accepted;
+    const session = pool.open({ engine: 'mysql', groupSize: 64 }, held);
+    const inline = inlinePreparers().open({ engine: 'mysql', groupSize: 64 });
+    for (const [start, end, firstId] of [[0, 100, 1], [100, 240, 500]] as const) {
+      expect(comparable(await session.records({ held, start, end }))).to.deep.equal(comparable(await inline.records(inHand.slice(start, end))));
+      expect(comparable(await session.inserted(firstId))).to.deep.equal(comparable(await inline.inserted(firstId)));
+    }
+    expect(comparable(await session.finish())).to.deep.equal(comparable(await inline.finish()));
+    session.close();
+    held.release();
+  });
+
+  it('refuses held records in a session of another worker, and in inline sessions', async () => {
+    const { accepted } = await pool.read(documentOf(5));
+    const held = accepted as HeldRecords;
+    try {
+      const heldOn = pool.open({ engine: 'mysql' }, held);
+      // The other of the pool's two workers: the one the next session opens on while this one is busy.
+      const other = pool.open({ engine: 'mysql' });
+      for (const session of [other, inlinePreparers().open({ engine: 'mysql' })]) {
+        await session.records({ held, start: 0, end: 4 }).then(
+          () => expect.fail('held records were prepared away from their worker'),
+          (error: Error) => expect(error.message).to.match(/held/),
+        );
+        session.close();
+      }
+      heldOn.close();
+    } finally {
+      held.release();
     }
   });
 
@@ -97,6 +194,17 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
       session.close();
     } finally {
       await pair.close();
+    }
+  });
+
+  it('answers a document whose worker died reading it as Unavailable (a 503: nothing was stored)', async () => {
+    const dying = createPreparerPool({ size: 1, logger: silent, workerUrl: new URL('../../../support/exiting-preparer-worker.ts', import.meta.url), readOnWorkerFrom: 0 });
+    try {
+      const error = await dying.read(documentOf(3)).then(() => null, (caught: unknown) => caught);
+      expect(error).to.be.instanceOf(Unavailable);
+      expect(((error as Unavailable).cause as Error).message).to.match(/exited \(3\)/);
+    } finally {
+      await dying.close();
     }
   });
 

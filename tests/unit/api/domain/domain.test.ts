@@ -20,6 +20,8 @@ function service(streamBatchSize = 1) {
 }
 
 const item = (title: string, date = '2020-01-01') => ({ title, uri: null, date });
+/** A request's body as the service receives it: bytes, which the domain's reader parses. */
+const documentOf = (body: unknown) => Buffer.from(JSON.stringify(body));
 const key = (requestHash: string, name = 'k1'): IdempotencyRequest => ({ scope: 'caller', key: name, digest: Promise.resolve(requestHash), ttlMs: 60_000 });
 async function* lines(...items: unknown[]): AsyncGenerator<IngestLine[]> {
   for (const [index, item] of items.entries()) yield [{ line: index + 1, item }];
@@ -28,7 +30,7 @@ async function* lines(...items: unknown[]): AsyncGenerator<IngestLine[]> {
 describe('the records domain, through in-memory ports', function () {
   it('stores valid items and reports invalid ones', async function () {
     const { records, ports, counted } = service();
-    const outcome = await records.storeItems({ items: [item('a'), item('b', 'May 23'), item('c')] }, { atomic: false, idempotency: null });
+    const outcome = await records.storeItems(documentOf({ items: [item('a'), item('b', 'May 23'), item('c')] }), { atomic: false, idempotency: null });
     expect(outcome.value.inserted).to.equal(2);
     expect(outcome.value.rejected).to.deep.equal([{ index: 1, field: 'date', message: 'date has no year' }]);
     expect(ports.records.map((record) => record.title)).to.deep.equal(['a', 'c']);
@@ -39,7 +41,7 @@ describe('the records domain, through in-memory ports', function () {
     const { records } = service();
     // An emoji is one character and two UTF-16 units: 255 of them fit a title, 256 do not.
     const outcome = await records.storeItems(
-      { items: [item('😀'.repeat(255)), item('😀'.repeat(256)), { uri: '😀'.repeat(2048), date: '2020-01-01' }, { uri: `${'😀'.repeat(2048)}x`, date: '2020-01-01' }] },
+      documentOf({ items: [item('😀'.repeat(255)), item('😀'.repeat(256)), { uri: '😀'.repeat(2048), date: '2020-01-01' }, { uri: `${'😀'.repeat(2048)}x`, date: '2020-01-01' }] }),
       { atomic: false, idempotency: null },
     );
     expect(outcome.value.inserted).to.equal(2);
@@ -52,13 +54,13 @@ describe('the records domain, through in-memory ports', function () {
   it('names an unknown field by its first 64 characters (code points), then …', async function () {
     const { records } = service();
     const names = ['x'.repeat(64), 'x'.repeat(65), '😀'.repeat(64), '😀'.repeat(200), `${'x'.repeat(63)}😀😀`];
-    const outcome = await records.storeItems({ items: names.map((name) => ({ [name]: 1, date: '2020-01-01' })) }, { atomic: false, idempotency: null });
+    const outcome = await records.storeItems(documentOf({ items: names.map((name) => ({ [name]: 1, date: '2020-01-01' })) }), { atomic: false, idempotency: null });
     expect(outcome.value.rejected.map((rejection) => rejection.field)).to.deep.equal(['x'.repeat(64), `${'x'.repeat(64)}…`, '😀'.repeat(64), `${'😀'.repeat(64)}…`, `${'x'.repeat(63)}😀…`]);
   });
 
   it('searches as the real stores do: folded titles (any case, any accents) and uris', async function () {
     const { records } = service();
-    await records.storeItems({ items: [{ title: 'Crème Brûlée CAFÉ', uri: 'https://Example.org/Ñandú', date: '2020-01-01' }, item('other')] }, { atomic: false, idempotency: null });
+    await records.storeItems(documentOf({ items: [{ title: 'Crème Brûlée CAFÉ', uri: 'https://Example.org/Ñandú', date: '2020-01-01' }, item('other')] }), { atomic: false, idempotency: null });
     const query = { after: null, before: null, uri: null, limit: 10, cursor: null };
     const titles = async (contains: string | null, uri: string | null = null) => (await records.search({ ...query, contains, uri })).records.map((record) => record.title);
     expect(await titles(foldText('creme brulee cafe'))).to.deep.equal(['Crème Brûlée CAFÉ']);
@@ -67,7 +69,7 @@ describe('the records domain, through in-memory ports', function () {
 
   it('with atomic, stores nothing when any item is invalid, and says which', async function () {
     const { records, ports } = service();
-    const attempt = records.storeItems({ items: [item('a'), item('b', '')] }, { atomic: true, idempotency: null });
+    const attempt = records.storeItems(documentOf({ items: [item('a'), item('b', '')] }), { atomic: true, idempotency: null });
     const error = await attempt.then(() => null, (caught: unknown) => caught);
     expect(error).to.be.instanceOf(UnprocessableItems);
     expect((error as UnprocessableItems).errors).to.deep.equal([{ pointer: '#/items/1/date', detail: 'date is empty' }]);
@@ -76,7 +78,7 @@ describe('the records domain, through in-memory ports', function () {
 
   it('refuses a body that is not {"items": [...]} before storing anything', async function () {
     const { records, ports } = service();
-    const error = await records.storeItems([item('a')], { atomic: false, idempotency: null }).catch((caught: unknown) => caught);
+    const error = await records.storeItems(documentOf([item('a')]), { atomic: false, idempotency: null }).catch((caught: unknown) => caught);
     expect(error).to.be.instanceOf(InvalidInput);
     expect(ports.records).to.deep.equal([]);
   });
@@ -92,20 +94,20 @@ describe('the records domain, through in-memory ports', function () {
 
   it('runs a write once per key: a retry is replayed, another request with the key is refused', async function () {
     const { records, ports, counted } = service();
-    const first = await records.storeItems({ items: [item('a')] }, { atomic: false, idempotency: key('digest-1') });
-    const retry = await records.storeItems({ items: [item('a')] }, { atomic: false, idempotency: key('digest-1') });
+    const first = await records.storeItems(documentOf({ items: [item('a')] }), { atomic: false, idempotency: key('digest-1') });
+    const retry = await records.storeItems(documentOf({ items: [item('a')] }), { atomic: false, idempotency: key('digest-1') });
     expect(first.replayed).to.equal(false);
     expect(retry).to.deep.equal({ value: first.value, replayed: true });
     expect(ports.records).to.have.length(1);
     expect(counted.stored, 'a replay is not counted again').to.equal(1);
-    const other = await records.storeItems({ items: [item('b')] }, { atomic: false, idempotency: key('digest-2') }).catch((caught: unknown) => caught);
+    const other = await records.storeItems(documentOf({ items: [item('b')] }), { atomic: false, idempotency: key('digest-2') }).catch((caught: unknown) => caught);
     expect(other).to.be.instanceOf(IdempotencyKeyReused);
     expect(ports.records).to.have.length(1);
   });
 
   it('reads what it stored: by id, and by search in date order', async function () {
     const { records } = service();
-    const { value } = await records.storeItems({ items: [item('Zeta', '2021-01-01'), item('alpha zeta', '2020-01-01')] }, { atomic: false, idempotency: null });
+    const { value } = await records.storeItems(documentOf({ items: [item('Zeta', '2021-01-01'), item('alpha zeta', '2020-01-01')] }), { atomic: false, idempotency: null });
     expect((await records.findRecord(value.ids[0] as number))?.title).to.equal('Zeta');
     expect(await records.findRecord(999)).to.equal(null);
     const page = await records.search({ after: null, before: null, contains: 'zeta', uri: null, limit: 1, cursor: null });

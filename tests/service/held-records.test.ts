@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import pino from 'pino';
+import { createIdempotencyStore } from '../../service/src/api/data/idempotency-store.js';
+import { createPreparerPool } from '../../service/src/api/data/preparer-pool.js';
+import { createRecordsStore } from '../../service/src/api/data/records-store.js';
+import { createSearchIndex } from '../../service/src/api/data/search-index.js';
+import { IdempotencyKeyReused, UnprocessableItems } from '../../service/src/api/domain/errors.js';
+import { createRecordsService } from '../../service/src/api/domain/records-service.js';
+import { ENGINES, migratedDatabaseForSuite } from '../support/databases.js';
+
+const documentOf = (items: unknown[]) => Buffer.from(JSON.stringify({ items }));
+const item = (title: string, date = '2021-03-04T05:06:07Z') => ({ title, uri: `https://example.com/${encodeURIComponent(title)}`, date });
+
+/**
+ * Bulk JSON documents are read on the service's worker threads, and their accepted records stay
+ * there until the write transaction inserts them (data/preparer-pool.ts): stored exactly, indexed,
+ * and released by every way a write ends.
+ */
+for (const engine of ENGINES) {
+  describe(`records held on a worker thread, written on ${engine}`, function () {
+    this.timeout(60_000);
+    const suite = migratedDatabaseForSuite(engine);
+    let pool: ReturnType<typeof createPreparerPool>;
+    let records: ReturnType<typeof createRecordsService>;
+    before(async () => {
+      pool = createPreparerPool({ size: 2, logger: pino({ level: 'silent' }), readOnWorkerFrom: 0 });
+      await pool.ready;
+      const { db } = suite;
+      records = createRecordsService({
+        // Three records per INSERT: a document of seven is written in three parts.
+        store: createRecordsStore({ db, batchSize: 3, preparers: pool }),
+        index: createSearchIndex({ db, timeLimitMs: 10_000 }),
+        idempotency: createIdempotencyStore({ db }),
+        reader: pool,
+        streamBatchSize: 3,
+      });
+    });
+    after(() => pool.close());
+
+    it('stores and indexes what the worker accepted, in order, and releases it', async () => {
+      const titles = ['Crème brûlée', 'zebra one', 'zebra two', 'other', 'zebra three', 'last', 'zebra four'];
+      const outcome = await records.storeItems(documentOf([...titles.map((title) => item(title)), item('rejected', 'May 23')]), { atomic: false, idempotency: null });
+      expect(outcome.value.inserted).to.equal(7);
+      expect(outcome.value.rejected).to.deep.equal([{ index: 7, field: 'date', message: 'date has no year' }]);
+      const stored = await Promise.all(outcome.value.ids.map((id) => records.findRecord(id)));
+      expect(stored.map((record) => record?.title)).to.deep.equal(titles);
+      expect(stored[0]).to.deep.include({ uri: 'https://example.com/Cr%C3%A8me%20br%C3%BBl%C3%A9e', dateMs: Date.parse('2021-03-04T05:06:07Z'), dateRaw: '2021-03-04T05:06:07Z' });
+      const page = await records.search({ after: null, before: null, contains: 'zebra', uri: null, limit: 10, cursor: null });
+      expect(page.records.map((record) => record.title).sort()).to.deep.equal(['zebra four', 'zebra one', 'zebra three', 'zebra two']);
+      expect(await pool.held()).to.equal(0);
+    });
+
+    it('releases them when nothing is written: an atomic refusal, a replay, a reused key', async () => {
+      const refused = await records.storeItems(documentOf([item('kept back'), item('bad', '')]), { atomic: true, idempotency: null }).catch((error: unknown) => error);
+      expect(refused).to.be.instanceOf(UnprocessableItems);
+      const key = (hash: string) => ({ scope: 'caller', key: `held-${engine}`, digest: Promise.resolve(hash), ttlMs: 60_000 });
+      const first = await records.storeItems(documentOf([item('once')]), { atomic: false, idempotency: key('h1') });
+      const replay = await records.storeItems(documentOf([item('once')]), { atomic: false, idempotency: key('h1') });
+      expect(replay).to.deep.equal({ value: first.value, replayed: true });
+      const reused = await records.storeItems(documentOf([item('other body')]), { atomic: false, idempotency: key('h2') }).catch((error: unknown) => error);
+      expect(reused).to.be.instanceOf(IdempotencyKeyReused);
+      const search = await records.search({ after: null, before: null, contains: 'kept back', uri: null, limit: 10, cursor: null });
+      expect(search.records, 'an atomic refusal stored nothing').to.deep.equal([]);
+      expect(await pool.held()).to.equal(0);
+    });
+  });
+}
