@@ -7,6 +7,9 @@ import { createSearchIndex } from '../../service/src/api/data/search-index.js';
 import { IdempotencyKeyReused, UnprocessableItems } from '../../service/src/api/domain/errors.js';
 import { createRecordsService } from '../../service/src/api/domain/records-service.js';
 import { ENGINES, migratedDatabaseForSuite } from '../support/databases.js';
+import { buildItem, uniqueTag } from '../support/factories.js';
+import { postJson, request, startTestApp, type TestApp } from '../support/test-app.js';
+import { expectProblem } from './records-api-helpers.js';
 
 const documentOf = (items: unknown[]) => Buffer.from(JSON.stringify({ items }));
 const item = (title: string, date = '2021-03-04T05:06:07Z') => ({ title, uri: `https://example.com/${encodeURIComponent(title)}`, date });
@@ -62,6 +65,37 @@ for (const engine of ENGINES) {
       const search = await records.search({ after: null, before: null, contains: 'kept back', uri: null, limit: 10, cursor: null });
       expect(search.records, 'an atomic refusal stored nothing').to.deep.equal([]);
       expect(await pool.held()).to.equal(0);
+    });
+  });
+
+  describe(`POST /v1/bulk of a large document, through the service on ${engine}`, function () {
+    this.timeout(60_000);
+    let app: TestApp;
+    before(async () => {
+      app = await startTestApp(engine);
+    });
+    after(() => app?.close());
+
+    it('stores a document of 256 KiB and more (read and held on a write worker) exactly, ids in order, or refuses it whole', async function () {
+      const tag = uniqueTag();
+      // 3,000 items of about 110 bytes; every seventh has no year.
+      const items = Array.from({ length: 3_000 }, (_, n) => buildItem({ title: `${tag} #${n} ${'x'.repeat(40)}`, date: n % 7 === 3 ? 'May 23' : '2012-02-03' }));
+      const body = JSON.stringify({ items });
+      expect(body.length).to.be.at.least(256 * 1024);
+      const response = await postJson(app.baseUrl, '/v1/bulk', { items });
+      expect(response.status).to.equal(200);
+      const kept = items.map((item, n) => [item, n] as const).filter(([, n]) => n % 7 !== 3);
+      expect(response.body.inserted).to.equal(kept.length);
+      expect(response.body.rejected.map((r: { index: number }) => r.index)).to.deep.equal(items.map((_, n) => n).filter((n) => n % 7 === 3));
+      expect(await app.countTagged(tag)).to.equal(kept.length);
+      for (const at of [0, 1, 1_000, kept.length - 1]) {
+        const stored = await request(app.baseUrl, `/v1/${response.body.ids[at]}`);
+        expect(stored.body.title, `the ${at}th stored item`).to.equal(kept[at]![0].title);
+      }
+      // The same document cut short: refused whole by the worker, as the event loop refuses a small one.
+      const cut = await postJson(app.baseUrl, '/v1/bulk', body.slice(0, -2));
+      expectProblem(cut, 400);
+      expect(cut.body.errors).to.deep.equal([{ pointer: '#', detail: 'malformed JSON' }]);
     });
   });
 }

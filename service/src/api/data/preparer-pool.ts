@@ -10,7 +10,8 @@ import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument } fro
 import type { Preparers, PreparerSession } from './preparers.js';
 
 type Waiting = { resolve(value: unknown): void; reject(error: Error): void };
-type Slot = { worker: Worker; dead: boolean; sessions: number; pending: Map<number, Waiting> };
+/** `documents`: reads in flight and documents held, which bring their sessions with them. */
+type Slot = { worker: Worker; dead: boolean; sessions: number; documents: number; pending: Map<number, Waiting> };
 
 // The worker is this module's sibling, compiled (.js) or run from source under tsx (.ts).
 const WORKER_URL = new URL(`./preparer-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -19,7 +20,7 @@ const MAX_RESTART_DELAY_MS = 30_000;
 /**
  * Documents from this size on (about 2,400 items) are read on a worker; smaller ones on the
  * calling thread, where they hold the event loop for 4 to 14 ms per 1,000 items (measured on two
- * busy cores) but cost reads less than the hand-off did (docs/performance.md, "Bulk JSON documents").
+ * busy cores) but cost reads less than the hand-off did (docs/performance.md, "Bulk JSON documents read on a worker").
  */
 const READ_ON_WORKER_FROM_BYTES = 256 * 1024;
 
@@ -35,6 +36,7 @@ class RecordsOnWorker implements HeldRecords {
   release(): void {
     if (this.#released) return;
     this.#released = true;
+    this.slot.documents -= 1;
     if (!this.slot.dead) this.slot.worker.postMessage({ call: 0, session: 0, op: 'release', arg: this.id } satisfies PreparerRequest);
   }
 }
@@ -73,7 +75,7 @@ export function createPreparerPool({
   const slots: Slot[] = [];
 
   function start(index: number): Slot {
-    const slot: Slot = { worker: new Worker(workerUrl), dead: false, sessions: 0, pending: new Map() };
+    const slot: Slot = { worker: new Worker(workerUrl), dead: false, sessions: 0, documents: 0, pending: new Map() };
     // An idle worker does not keep a finishing program alive; one with calls pending does.
     slot.worker.unref();
     const fail = (error: Error) => {
@@ -119,9 +121,12 @@ export function createPreparerPool({
       slot.worker.postMessage({ call, session, op, arg } satisfies PreparerRequest);
     });
   // A dead worker waiting to be replaced has no sessions, but would fail any work it were given.
+  // A document read or held counts as the session that will insert it: two large posts at once
+  // are read, and written, on two workers.
   const leastBusy = (): Slot => {
     const live = slots.filter((candidate) => !candidate.dead);
-    return (live.length > 0 ? live : slots).reduce((least, candidate) => (candidate.sessions < least.sessions ? candidate : least));
+    const load = (slot: Slot) => slot.sessions + slot.documents;
+    return (live.length > 0 ? live : slots).reduce((least, candidate) => (load(candidate) < load(least) ? candidate : least));
   };
 
   return {
@@ -129,12 +134,17 @@ export function createPreparerPool({
     async read(document) {
       if (document.length < readOnWorkerFrom) return readItemsDocument(document);
       const slot = leastBusy();
+      slot.documents += 1;
       let result: ReadResult;
       try {
         result = await ask<ReadResult>(slot, 0, 'read', document);
       } catch (error) {
-        throw new Unavailable('The body could not be read; nothing was changed.', [], {}, { cause: error });
+        slot.documents -= 1;
+        // A worker that died is an outage, retried by the client; an error the worker answered is a bug (500).
+        if (slot.dead) throw new Unavailable('The body could not be read; nothing was changed.', [], {}, { cause: error });
+        throw error;
       }
+      if ('refused' in result || result.held === 0) slot.documents -= 1;
       if ('refused' in result) throw refusal(result.refused);
       return { accepted: result.held === 0 ? [] : new RecordsOnWorker(result.count, slot, result.held), rejected: result.rejected };
     },

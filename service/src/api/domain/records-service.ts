@@ -14,7 +14,7 @@ export type IngestObserver = { stored(count: number): void; rejected(count: numb
 
 const IGNORE: IngestObserver = { stored: () => {}, rejected: () => {} };
 
-/** Documents read where they arrive (tests, and WRITE_WORKERS=0). */
+/** Documents read where they arrive (tests; the service gives its preparers, data/preparers.ts). */
 const READ_INLINE: ItemsReader = { read: async (document) => readItemsDocument(document) };
 
 function rejectionPointer({ index, field }: Rejection): string {

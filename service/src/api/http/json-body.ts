@@ -11,9 +11,9 @@ function tooLarge(limit: number): HttpProblem {
 /**
  * Reads a JSON request body's bytes: only `application/json` in UTF-8, at most `limit` bytes
  * (checked against Content-Length before reading, and while reading), arriving at
- * `minBytesPerSecond` at least. Decoding and parsing are the reader's (domain/bulk-items.ts), on a
- * worker thread in the service: a 10,000-item document kept the event loop from reads for tens
- * of milliseconds.
+ * `minBytesPerSecond` at least. Decoding and parsing are the reader's (domain/bulk-items.ts):
+ * from 256 KiB on a worker thread in the service, since a 10,000-item document kept the event
+ * loop from reads for tens of milliseconds.
  */
 export async function readJsonBody(ctx: Context, limit: number, minBytesPerSecond: number): Promise<Buffer> {
   if (!ctx.request.is('application/json')) {

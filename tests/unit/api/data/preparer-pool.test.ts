@@ -135,24 +135,36 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     held.release();
   });
 
-  it('refuses held records in a session of another worker, and in inline sessions', async () => {
-    const { accepted } = await pool.read(documentOf(5));
-    const held = accepted as HeldRecords;
+  it('reads two documents at once on two workers, and refuses each in the session of the other', async () => {
+    // Each worker numbers what it holds from 1: only the pool can tell the two documents apart.
+    const reads = await Promise.all([pool.read(documentOf(5)), pool.read(documentOf(10))]);
+    const [first, second] = reads.map(({ accepted }) => accepted as HeldRecords) as [HeldRecords, HeldRecords];
     try {
-      const heldOn = pool.open({ engine: 'mysql' }, held);
-      // The other of the pool's two workers: the one the next session opens on while this one is busy.
-      const other = pool.open({ engine: 'mysql' });
-      for (const session of [other, inlinePreparers().open({ engine: 'mysql' })]) {
-        await session.records({ held, start: 0, end: 4 }).then(
-          () => expect.fail('held records were prepared away from their worker'),
-          (error: Error) => expect(error.message).to.match(/held/),
+      const onFirst = pool.open({ engine: 'mysql' }, first);
+      const onSecond = pool.open({ engine: 'mysql' }, second);
+      for (const [session, foreign] of [[onFirst, second], [onSecond, first]] as const) {
+        await session.records({ held: foreign, start: 0, end: 4 }).then(
+          () => expect.fail("another worker's records were prepared"),
+          (error: Error) => expect(error.message).to.match(/held elsewhere/),
         );
-        session.close();
       }
-      heldOn.close();
+      const inline = inlinePreparers().open({ engine: 'mysql' });
+      await inline.records({ held: first, start: 0, end: 4 }).then(
+        () => expect.fail('held records were prepared inline'),
+        (error: Error) => expect(error.message).to.match(/only its own sessions/),
+      );
+      // Each session still prepares its own document's records (4 of 5, and 8 of 10, are valid).
+      for (const [session, own, count] of [[onFirst, first, 5], [onSecond, second, 10]] as const) {
+        const expected = await inlinePreparers().open({ engine: 'mysql' }).records(readItemsDocument(documentOf(count)).accepted);
+        expect(comparable(await session.records({ held: own, start: 0, end: own.count }))).to.deep.equal(comparable(expected));
+      }
+      onFirst.close();
+      onSecond.close();
     } finally {
-      held.release();
+      first.release();
+      second.release();
     }
+    expect(await pool.held()).to.equal(0);
   });
 
   it('refuses a second batch before the first was given its ids (its titles would be indexed under the wrong ids)', async () => {
