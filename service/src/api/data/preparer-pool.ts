@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { readItemsDocument } from '../domain/bulk-items.js';
+import { inlineItemsReader } from '../domain/bulk-items.js';
 import { InvalidInput, TooManyItems, Unavailable } from '../domain/errors.js';
 import type { HeldRecords } from '../domain/ports.js';
 import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument } from './preparer-protocol.js';
@@ -132,7 +132,7 @@ export function createPreparerPool({
   return {
     ready,
     async read(document) {
-      if (document.length < readOnWorkerFrom) return readItemsDocument(document);
+      if (document.length < readOnWorkerFrom) return inlineItemsReader.read(document);
       const slot = leastBusy();
       slot.documents += 1;
       let result: ReadResult;

@@ -1,4 +1,4 @@
-import { readItemsDocument } from '../domain/bulk-items.js';
+import { inlineItemsReader } from '../domain/bulk-items.js';
 import type { HeldRecords, ItemsReader } from '../domain/ports.js';
 import type { NewRecord } from '../domain/record.js';
 import { createBatchPreparer, type PreparerOptions } from './batch-preparer.js';
@@ -32,7 +32,7 @@ export type Preparers = ItemsReader & {
 export function inlinePreparers(): Preparers {
   return {
     ready: Promise.resolve(),
-    read: async (document) => readItemsDocument(document),
+    read: inlineItemsReader.read,
     open(options) {
       const preparer = createBatchPreparer(options);
       return {

@@ -1,4 +1,4 @@
-import { readItemsDocument, type Rejection } from './bulk-items.js';
+import { inlineItemsReader, type Rejection } from './bulk-items.js';
 import { UnprocessableItems } from './errors.js';
 import { writeOnce, type IdempotencyRequest, type Idempotent } from './idempotent-write.js';
 import { ingestStream, type IngestLine, type StreamResult } from './stream-ingest.js';
@@ -14,9 +14,6 @@ export type IngestObserver = { stored(count: number): void; rejected(count: numb
 
 const IGNORE: IngestObserver = { stored: () => {}, rejected: () => {} };
 
-/** Documents read where they arrive (tests; the service gives its preparers, data/preparers.ts). */
-const READ_INLINE: ItemsReader = { read: async (document) => readItemsDocument(document) };
-
 function rejectionPointer({ index, field }: Rejection): string {
   return field === 'item' ? `#/items/${index}` : `#/items/${index}/${field}`;
 }
@@ -31,7 +28,7 @@ export function createRecordsService({
   store,
   index,
   idempotency,
-  reader = READ_INLINE,
+  reader = inlineItemsReader,
   observer = IGNORE,
   streamBatchSize,
   now = Date.now,
@@ -39,7 +36,7 @@ export function createRecordsService({
   store: RecordsStore;
   index: SearchIndex;
   idempotency: IdempotencyStore;
-  /** Where documents are parsed and validated: a worker pool in the service, whose store inserts what it holds. */
+  /** Where documents are parsed and validated: a worker pool in the service, whose store inserts what it holds; inline by default (tests). */
   reader?: ItemsReader;
   observer?: IngestObserver;
   /** Records per insert step of a stream (memory is bounded by this). */
