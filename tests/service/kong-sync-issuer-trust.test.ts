@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { loadKongSyncConfig } from '../../service/src/kong-sync/config.js';
+import { loadIssuers } from '../../service/src/api/trusted-issuers.js';
 import { createJwksSync } from '../../service/src/kong-sync/jwks-sync.js';
 import { createKongAdmin } from '../../service/src/clients/kong-admin.js';
 import { fetchJwksOver } from '../../service/src/kong-sync/kong-sync.js';
@@ -115,10 +116,17 @@ describe('records kong-sync trusts issuers no further than it must', function ()
     }
   });
 
-  it('fetches JWKS over https only (plain http on loopback alone)', function () {
+  it('fetches JWKS from the same places the service trusts: https, or plain http on loopback or to a cluster Service (it refused the Service)', function () {
     const issuers = (jwksUri: string) => ({ KONG_SYNC_ISSUERS: JSON.stringify([{ consumer: 'reports-service', jwksUri }]) });
-    expect(() => loadKongSyncConfig(issuers('http://reports.reports.svc.cluster.local:8000/.well-known/jwks.json'))).to.throw(/KONG_SYNC_ISSUERS: .*must be https:\/\//);
-    expect(loadKongSyncConfig(issuers('https://id.example.org/.well-known/jwks.json')).issuers).to.have.length(1);
-    expect(loadKongSyncConfig(issuers('http://127.0.0.1:8080/jwks.json')).issuers).to.have.length(1);
+    const inCluster = 'http://reports.reports.svc.cluster.local:8000/.well-known/jwks.json';
+    for (const accepted of ['https://id.example.org/.well-known/jwks.json', 'http://127.0.0.1:8080/jwks.json', inCluster, 'http://reports.reports.svc:8000/jwks.json']) {
+      expect(loadKongSyncConfig(issuers(accepted)).issuers, accepted).to.have.length(1);
+      // The service's own rule: an issuer Kong admits must be one the service can trust, and the other way round.
+      expect(loadIssuers(JSON.stringify([{ issuer: 'https://reports', jwksUri: accepted, audience: 'records' }]), undefined), accepted).to.have.length(1);
+    }
+    for (const refused of ['http://id.example.org/.well-known/jwks.json', 'http://10.0.0.7/jwks.json', 'http://reports.svc.cluster.local/jwks.json', 'ftp://id.example.org/jwks.json']) {
+      expect(() => loadKongSyncConfig(issuers(refused)), refused).to.throw(/KONG_SYNC_ISSUERS: .*must be https:\/\//);
+      expect(() => loadIssuers(JSON.stringify([{ issuer: 'https://reports', jwksUri: refused, audience: 'records' }]), undefined), refused).to.throw(/must be https:\/\//);
+    }
   });
 });

@@ -1,18 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, parseJsonVariable } from '../shared/environment.js';
+import { jwksUri } from '../shared/jwks-uri.js';
 import type { TrustedIssuer } from './auth/token-verifier.js';
-
-/**
- * Plain http only where no one outside can tamper with it: this pod's loopback, or a Service in
- * the cluster (another release's JWKS, `<name>.<namespace>.svc[.cluster.local]`). Elsewhere, keys
- * swapped on the way would let whoever swapped them mint any token.
- */
-const PLAIN_HTTP_HOSTS = /^(127\.0\.0\.1|\[::1\]|localhost|[a-z0-9-]+\.[a-z0-9-]+\.svc(\.cluster\.local)?)$/;
-const jwksUri = z.url({ protocol: /^https?$/ }).refine((uri) => {
-  const url = new URL(uri);
-  return url.protocol === 'https:' || PLAIN_HTTP_HOSTS.test(url.hostname);
-}, 'must be https:// (plain http only on loopback or to a cluster Service, <name>.<namespace>.svc[.cluster.local])');
 
 const trustedIssuers = z.array(
   z.strictObject({

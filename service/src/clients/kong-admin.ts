@@ -1,4 +1,5 @@
 import { requestJson } from './json-request.js';
+import { isLoopbackHost } from '../shared/jwks-uri.js';
 
 /** A JWT credential as Kong runs it (the fields of a declarative config's jwt_secrets). */
 export type RunningJwtSecret = { key: string; algorithm: string; rsa_public_key: string; secret: string };
@@ -19,7 +20,7 @@ export type KongAdmin = {
  */
 export function createKongAdmin(baseUrl: string, { timeoutMs = 10_000, pageSize = 1000 }: { timeoutMs?: number; pageSize?: number } = {}): KongAdmin {
   const base = new URL(baseUrl);
-  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(base.hostname);
+  const loopback = isLoopbackHost(base.hostname);
 
   const call = (method: string, path: string, config?: string) =>
     requestJson({ method, url: new URL(path, base), body: config === undefined ? undefined : { config }, rejectUnauthorized: !loopback, timeoutMs });

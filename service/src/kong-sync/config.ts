@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jwksUri } from '../shared/jwks-uri.js';
 import { logLevel, parseEnvironment, parseJsonVariable, port, type LogLevel } from '../shared/environment.js';
 
 /** `records kong-sync`, the sidecar that keeps Kong's consumers in step with the issuers' JWKS: its configuration. */
@@ -17,12 +18,6 @@ const schema = z.object({
   KONG_SYNC_REDIS_PASSWORD: z.string().min(1).optional(),
   LOG_LEVEL: logLevel,
 });
-
-/** An issuer's keys decide who gets in: fetched over https only, or plain http on this pod's loopback (tests, a local proxy). */
-const jwksUri = z.url({ protocol: /^https?$/ }).refine((uri) => {
-  const url = new URL(uri);
-  return url.protocol === 'https:' || ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-}, 'must be https:// (plain http only on loopback)');
 
 const syncIssuers = z.array(z.strictObject({ consumer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), jwksUri })).min(1);
 
