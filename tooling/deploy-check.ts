@@ -39,7 +39,8 @@ export function placeholdersIn(environment: string, files: Record<string, string
     text.split('\n').forEach((line, index) => {
       if (/^\s*#/.test(line)) return;
       for (const [pattern, what] of PLACEHOLDERS) if (pattern.test(line)) found.push(`${path}:${index + 1}: ${what}`);
-      const revision = /^\s*targetRevision:\s*"?([^"\s]+)/.exec(line)?.[1];
+      // Also inside a flow mapping (`keda: { mirror: { ..., targetRevision: main } }`).
+      const revision = /(?:^|[\s{,])targetRevision:\s*["']?([^"'\s,}]+)/.exec(line)?.[1];
       // argocd/apps/values.yaml holds the shared default, which values-<env>.yaml overrides.
       if (environment === 'production' && path !== 'argocd/apps/values.yaml' && revision && /^(main|master|HEAD)$/.test(revision)) {
         found.push(`${path}:${index + 1}: production tracks ${revision}: pin a release tag or commit`);

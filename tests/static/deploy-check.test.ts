@@ -25,5 +25,9 @@ describe('make deploy-check', function () {
     expect(placeholdersIn('production', filled)).to.deep.equal([]);
     const branch = { ...filled, 'argocd/root/production.yaml': filled['argocd/root/production.yaml']!.replace('targetRevision: v0.1.0', 'targetRevision: main') };
     expect(placeholdersIn('production', branch).join('\n')).to.contain('production tracks main');
+    // A chart mirror given inline, as argocd/apps/values.yaml's example writes it, tracking a branch.
+    const mirrorOn = (revision: string) => ({ ...filled, 'argocd/apps/values-production.yaml': `${filled['argocd/apps/values-production.yaml']}charts:\n  keda: { mirror: { repoURL: https://git.acme.test/mirrors.git, targetRevision: ${revision}, path: keda-2.20.2 } }\n` });
+    expect(placeholdersIn('production', mirrorOn('main')).join('\n')).to.contain('production tracks main');
+    expect(placeholdersIn('production', mirrorOn('v2026.12.1'))).to.deep.equal([]);
   });
 });

@@ -134,6 +134,13 @@ describe('GitOps: argocd/', function () {
         expect(others(mirrored)).to.deep.equal(others(apps));
       });
 
+      it('refuses a mirror without a revision to pin (it tracked HEAD, whatever was pushed last)', function () {
+        const mirror = { repoURL: 'https://git.example.org/mirrors.git', path: 'keda-2.20.2' };
+        const result = spawnSync(toolPath('helm'), ['template', 'apps', 'argocd/apps', '-f', `argocd/apps/values-${environment}.yaml`, '--set-json', `charts.keda.mirror=${JSON.stringify(mirror)}`], { encoding: 'utf8' });
+        expect(result.status, result.stdout).to.not.equal(0);
+        expect(result.stderr).to.contain('charts.keda.mirror.targetRevision');
+      });
+
       it('renders the records chart with this environment\'s values, passing the chart\'s policy checks', async function () {
         const objects = deployedBy(app('records'), environment);
         const withTests = helmTemplate([`argocd/values/records/${environment}.yaml`]);

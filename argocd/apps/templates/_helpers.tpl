@@ -48,7 +48,8 @@ spec:
   # No chart repository reachable: what the chart renders at {{ $chart.version }}, from a mirror in Git.
   source:
     repoURL: {{ required (printf "charts.%s.mirror.repoURL" $.key) .repoURL }}
-    targetRevision: {{ .targetRevision | default "HEAD" }}
+    {{- /* Pinned like the chart it replaces: a default of HEAD would sync whatever was pushed last. */}}
+    targetRevision: {{ required (printf "charts.%s.mirror.targetRevision (a tag or commit of the mirror; HEAD would sync whatever was pushed last)" $.key) .targetRevision }}
     path: {{ required (printf "charts.%s.mirror.path" $.key) .path }}
   {{- else }}
   sources:
