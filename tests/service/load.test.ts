@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -170,11 +170,33 @@ describe('records load, the loader for big files', function () {
       expect(edited.stderr).to.contain('the file changed since an unfinished earlier load');
       expect(rows()).to.equal(0);
       // Deleting the state is starting a new load on purpose; a finished load leaves none.
-      rmSync(`${copy}.load-state.json`);
+      rmSync(`${copy}.rejected.ndjson.load-state.json`);
       const fresh = await startLoader([copy, '--url', service.baseUrl, '--chunk-size', CHUNK]).done;
       expect(fresh.code, fresh.stderr).to.equal(0);
       expect(rows()).to.equal(RECORDS + 1);
-      expect(existsSync(`${copy}.load-state.json`)).to.equal(false);
+      expect(existsSync(`${copy}.rejected.ndjson.load-state.json`)).to.equal(false);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('keeps the state of each load with its own rejects file, so two files of one name do not refuse each other (their state shared one name)', async function () {
+    const { service, rows } = await freshService();
+    const [first, second, out] = ['a', 'b', 'out'].map((name) => join(dir, `same-name-${name}`));
+    for (const folder of [first, second, out]) mkdirSync(folder!, { recursive: true });
+    writeFileSync(join(first!, 'data.ndjson'), readFileSync(file));
+    writeFileSync(join(second!, 'data.ndjson'), `${JSON.stringify({ title: 'the other file', date: '2020-01-01' })}\n`);
+    try {
+      const unfinished = await startLoader([join(first!, 'data.ndjson'), '--url', 'http://127.0.0.1:9', '--rejects', join(out!, 'a.rejected.ndjson'), '--attempts', '1']).done;
+      expect(unfinished.code, unfinished.stderr).to.equal(1);
+      const other = await startLoader([join(second!, 'data.ndjson'), '--url', service.baseUrl, '--rejects', join(out!, 'b.rejected.ndjson')]).done;
+      expect(other.code, other.stderr).to.equal(0);
+      expect(rows()).to.equal(1);
+      expect(existsSync(join(out!, 'a.rejected.ndjson.load-state.json'))).to.equal(true);
+      // The unfinished load still holds its own state: resumed with another size, it is refused.
+      const otherSize = await startLoader([join(first!, 'data.ndjson'), '--url', service.baseUrl, '--rejects', join(out!, 'a.rejected.ndjson'), '--chunk-size', '1000']).done;
+      expect(otherSize.code).to.equal(1);
+      expect(otherSize.stderr).to.contain('used --chunk-size 100: run it again with that size');
     } finally {
       await service.stop();
     }

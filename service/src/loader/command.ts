@@ -5,7 +5,6 @@ import { loadLoaderConfig } from './config.js';
 import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
 import { load, LoadFailed } from './load.js';
 import { beginLoad, endLoad } from './load-state.js';
-import { basename, dirname, join } from 'node:path';
 import { createProgress } from './progress.js';
 
 /** The loader program: `records load`. */
@@ -44,7 +43,9 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };
     const progress = createProgress({ output: process.stderr, total: prepared.source.records });
     // Standard input has no digest (its chunks are keyed by content): nothing to hold a run to.
-    const statePath = join(dirname(rejectsPath), `${basename(path)}.load-state.json`);
+    // Named after the rejects file, which is this load's own: two inputs of one name loaded into
+    // one folder of rejects would otherwise hold each other to their settings.
+    const statePath = `${rejectsPath}.load-state.json`;
     const { digest } = prepared.source;
     if (digest !== null) await beginLoad(statePath, { digest, chunkSize });
     const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress });

@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { LoadFailed } from './load.js';
 
 /**
- * What an unfinished load of a file was started with, kept beside its rejects file until the load
+ * What an unfinished load of a file was started with, kept in `<rejects file>.load-state.json` until the load
  * has sent every chunk. The chunks' Idempotency-Keys are made of the file's digest and the chunk
  * size, so a run with another `--chunk-size`, or of the file edited since, would be a new load
  * and store every valid record again: such a run is refused while an earlier one is unfinished.
