@@ -37,6 +37,41 @@ export async function expectRollsWithoutFailure(client: string): Promise<void> {
   expect(history.map((entry: any) => entry.revision)).to.deep.equal([1, 2, 3]);
 }
 
+const migrationsJobs = () =>
+  JSON.parse(must(kubectl(['get', 'jobs', ...release, '-l', 'app.kubernetes.io/component=migrations', '-o', 'json']), 'the migrations Jobs')).items as Array<{
+    metadata: { name: string };
+  }>;
+/** Runs SQL as MariaDB's root in the bundled MariaDB's pod. */
+const asRoot = (sql: string) => must(kubectl(['exec', ...release, 'records-mariadb-0', '-c', 'mariadb', '--', 'sh', '-c', `mariadb -uroot -p"$MARIADB_ROOT_PASSWORD" -e "${sql}"`]), sql);
+
+/**
+ * A migrations Job that failed (here: the database refusing the service's account past the Job's
+ * deadline) is run again by the next `helm upgrade` with the same values, once the cause is gone.
+ * It was not: the Job was named after its pod template alone, so the upgrade found it, Failed, and
+ * ran nothing (pods of an image whose migrations never ran stay unready).
+ */
+export function expectFailedMigrationsRunAgain(): void {
+  const quickToFail = ['--reuse-values', '--set', 'migrations.waitSeconds=4', '--set', 'migrations.activeDeadlineSeconds=30', '--set', 'migrations.backoffLimit=0'];
+  const before = migrationsJobs().map((job) => job.metadata.name);
+  asRoot("ALTER USER 'records'@'%' ACCOUNT LOCK");
+  let failed: string | undefined;
+  try {
+    must(helm(['upgrade', 'records', 'charts/records', ...release, ...quickToFail]), 'helm upgrade while the database refuses the service');
+    failed = migrationsJobs().find((job) => !before.includes(job.metadata.name))?.metadata.name;
+    expect(failed, 'the upgrade\'s migrations Job').not.to.equal(undefined);
+    must(kubectl(['wait', '--for', 'condition=Failed', '--timeout', '120s', ...release, `job/${failed}`]), 'the migrations Job failing');
+  } finally {
+    asRoot("ALTER USER 'records'@'%' ACCOUNT UNLOCK");
+  }
+  // The same command again, nothing changed but the database: a new Job runs and completes.
+  must(helm(['upgrade', 'records', 'charts/records', ...release, ...quickToFail, '--wait', '--timeout', '3m']), 'helm upgrade run again');
+  const rerun = migrationsJobs().find((job) => job.metadata.name !== failed);
+  expect(rerun, `a migrations Job besides the failed ${failed}`).not.to.equal(undefined);
+  must(kubectl(['wait', '--for', 'condition=Complete', '--timeout', '120s', ...release, `job/${rerun!.metadata.name}`]), 'the migrations Job run again');
+  // The failed Job was the previous revision's: helm removed it.
+  expect(migrationsJobs().map((job) => job.metadata.name)).to.deep.equal([rerun!.metadata.name]);
+}
+
 /** The rendered helm test pod, run to its end, peaks below 2/3 of its memory limit. */
 export async function expectTestPodPeakBelowTwoThirds(): Promise<void> {
   const rendered = helmTemplate().find((object) => object.kind === 'Pod' && object.metadata.name === 'records-test')!;

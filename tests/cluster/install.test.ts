@@ -6,7 +6,7 @@ import { kustomize, upstreamObjects, type K8sObject } from '../support/tools.js'
 import { initSecretApi, restrictedPod } from './admission.js';
 import { asKubectlInput, dryRun, helm, installCrds, kubectl, must, serviceAccountsReady } from './cluster.js';
 import { expectPassesOnceProvided } from './first-sync.js';
-import { expectCpuHpaWithoutKeda, expectPodsWithinMemory, expectRollsWithoutFailure, expectTestPodPeakBelowTwoThirds, expectUninstalled } from './helm-lifecycle.js';
+import { expectCpuHpaWithoutKeda, expectFailedMigrationsRunAgain, expectPodsWithinMemory, expectRollsWithoutFailure, expectTestPodPeakBelowTwoThirds, expectUninstalled } from './helm-lifecycle.js';
 import { expectInstalled, expectPoliciesEnforced, expectServes, IMAGE_PROBE, release } from './helm-release.js';
 import { operatorPod } from './mariadb-pods.js';
 import { expectIndexExactAfterUpgrade, installPrevious, removeUpgradeRelease, upgradeUnderTraffic } from './previous-release-upgrade.js';
@@ -142,6 +142,10 @@ describe('a real control plane: installs the API server accepts', function () {
 
     it('rolls the pods on a changed config value while a client loops reads, searches and writes, with no failed request; rolls back', async function () {
       await expectRollsWithoutFailure(client);
+    });
+
+    it('runs a migrations Job that failed again at the next helm upgrade with the same values (it found the failed one and ran nothing)', function () {
+      expectFailedMigrationsRunAgain();
     });
 
     it('passes helm test: its pod runs and checks the service', function () {
