@@ -66,6 +66,27 @@ for (const engine of ENGINES) {
       expect(search.records, 'an atomic refusal stored nothing').to.deep.equal([]);
       expect(await pool.held()).to.equal(0);
     });
+
+    it('releases them, and keeps none, when the database refuses a part after another was inserted', async () => {
+      const { knex } = suite.db;
+      const refused = 'refused by the database';
+      await knex.raw(
+        engine === 'sqlite'
+          ? `CREATE TRIGGER refuse_title BEFORE INSERT ON records WHEN NEW.title = '${refused}' BEGIN SELECT RAISE(ABORT, '${refused}'); END`
+          : `CREATE TRIGGER refuse_title BEFORE INSERT ON records FOR EACH ROW BEGIN IF NEW.title = '${refused}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${refused}'; END IF; END`,
+      );
+      try {
+        // Three records per INSERT: the first part is inserted, the second refused.
+        const titles = ['halfway one', 'halfway two', 'halfway three', 'halfway four', refused, 'halfway six'];
+        const failed = await records.storeItems(documentOf(titles.map((title) => item(title))), { atomic: false, idempotency: null }).then(() => null, (error: unknown) => error);
+        expect(failed).to.be.instanceOf(Error);
+        const search = await records.search({ after: null, before: null, contains: 'halfway', uri: null, limit: 10, cursor: null });
+        expect(search.records, 'the part inserted before the refusal was rolled back').to.deep.equal([]);
+        expect(await pool.held()).to.equal(0);
+      } finally {
+        await knex.raw('DROP TRIGGER refuse_title');
+      }
+    });
   });
 
   describe(`POST /v1/bulk of a large document, through the service on ${engine}`, function () {

@@ -220,6 +220,20 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     }
   });
 
+  it('answers an error the worker answered to a read as that error, not Unavailable (a bug is a 500, not a 503 to retry)', async () => {
+    const erring = createPreparerPool({ size: 1, logger: silent, workerUrl: new URL('../../../support/erring-preparer-worker.ts', import.meta.url), readOnWorkerFrom: 0 });
+    try {
+      const error = await erring.read(documentOf(3)).then(() => null, (caught: unknown) => caught);
+      expect(error).to.be.instanceOf(Error).and.not.to.be.instanceOf(Unavailable);
+      expect((error as Error).message).to.equal('a bug in reading');
+      // Nothing is held, and the worker reads again: the pool counted the read as ended.
+      const again = await erring.read(documentOf(3)).then(() => null, (caught: unknown) => caught);
+      expect((again as Error).message).to.equal('a bug in reading');
+    } finally {
+      await erring.close();
+    }
+  });
+
   it('fails the calls of a worker that dies, and replaces it', async () => {
     const dying = createPreparerPool({ size: 1, logger: silent, workerUrl: new URL('../../../support/exiting-preparer-worker.ts', import.meta.url) });
     try {
