@@ -1,7 +1,7 @@
 /**
  * `make deploy-check ENV=production`: fails while the files an environment deploys from still
  * hold a placeholder (docs/gitops.md, "Before the first sync"): the example repository and hosts,
- * the all-zero image digest, a branch where production needs a tag or commit.
+ * the all-zero image digest, a branch where production needs a tag or commit, Kong's example seed keys.
  *
  * With CLUSTER=1 it then checks the cluster of the current kubectl context for the prerequisites
  * of tooling/prerequisites.ts (Secrets, argocd-cm's Application health check, cert-manager, ...).
@@ -10,6 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { isEnvironment, type Environment } from './environments.js';
 import { prerequisitesOf, type Prerequisite } from './prerequisites.js';
 
@@ -19,9 +20,11 @@ const PLACEHOLDERS: Array<[RegExp, string]> = [
   [/[a-z0-9.-]*example\.org/, 'an example.org host: your cluster, identity provider or service URL'],
   [/sha256:0{64}/, 'the all-zero image digest: the digest of the release you deploy'],
   [/\b(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+/, 'a documentation address range (RFC 5737): the real CIDR, e.g. your managed Redis\'s subnet'],
+  [/"kid":\s*"example-/, 'an example seed key: your identity provider\'s JWKS as it publishes it now (Kong starts from it)'],
 ];
 
 export function deployFiles(environment: string): string[] {
+  const seeds = (parse(readFileSync(`kong/environments/${environment}.yaml`, 'utf8')) as { issuers: Array<{ seed: string }> }).issuers.map((issuer) => `kong/keys/${issuer.seed}`);
   return [
     'argocd/projects.yaml',
     `argocd/root/${environment}.yaml`,
@@ -29,6 +32,7 @@ export function deployFiles(environment: string): string[] {
     `argocd/apps/values-${environment}.yaml`,
     `argocd/values/records/${environment}.yaml`,
     `kong/environments/${environment}.yaml`,
+    ...seeds,
   ];
 }
 

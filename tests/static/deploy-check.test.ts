@@ -10,6 +10,7 @@ describe('make deploy-check', function () {
     expect(result.status).to.equal(1);
     expect(result.stderr).to.contain('the all-zero image digest');
     expect(result.stderr).to.contain('the example repository URL');
+    expect(result.stderr).to.contain('kong/keys/production/identity-provider.jwks.json:7: an example seed key');
     const files = Object.fromEntries(deployFiles('production').map((path) => [path, readFileSync(path, 'utf8')]));
     const filled = Object.fromEntries(
       Object.entries(files).map(([path, text]) => [
@@ -19,7 +20,8 @@ describe('make deploy-check', function () {
           .replaceAll('ghcr.io/records/', 'registry.acme.test/records/')
           .replace(/([a-z0-9.-]*)example\.org/g, '$1acme.test')
           .replace(/sha256:0{64}/, `sha256:${'ab'.repeat(32)}`)
-          .replaceAll('192.0.2.', '10.20.30.'),
+          .replaceAll('192.0.2.', '10.20.30.')
+          .replaceAll('"kid": "example-', '"kid": "'),
       ]),
     );
     expect(placeholdersIn('production', filled)).to.deep.equal([]);

@@ -138,3 +138,18 @@ for (const environment of ENVIRONMENTS) {
     });
   });
 }
+
+describe('Kong seed keys per environment', function () {
+  it('seeds each environment from keys of its own (one shared file let a freshly started Kong admit the other environment\'s keys for an overlap)', function () {
+    const seeds = ENVIRONMENTS.flatMap((environment) => readEnvironment(environment).issuers.map((issuer) => ({ environment, ...issuer })));
+    for (const seed of seeds) {
+      expect(seed.seed.startsWith(`${seed.environment}/`), `${seed.environment}: ${seed.seed} under kong/keys/${seed.environment}/`).to.equal(true);
+      const kids = (JSON.parse(readFileSync(`kong/keys/${seed.seed}`, 'utf8')) as { keys: Array<{ kid: string; n?: string }> }).keys;
+      for (const other of seeds.filter((candidate) => candidate.environment !== seed.environment && candidate.jwksUri !== seed.jwksUri)) {
+        const otherKeys = (JSON.parse(readFileSync(`kong/keys/${other.seed}`, 'utf8')) as { keys: Array<{ kid: string; n?: string }> }).keys;
+        const shared = kids.filter((key) => otherKeys.some((candidate) => candidate.kid === key.kid || (key.n !== undefined && candidate.n === key.n)));
+        expect(shared.map((key) => key.kid), `${seed.environment} and ${other.environment} seed the same keys`).to.deep.equal([]);
+      }
+    }
+  });
+});
