@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
+import mysql from 'mysql2';
 
 import { engineOf, type Engine } from './engine.js';
 import { flavorOf, registerSqliteTimeLimit, withTimeLimit, type Flavor } from './time-limit.js';
@@ -183,7 +184,20 @@ function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {
     timezone: 'Z',
     // Fail fast when the server is gone instead of queueing requests behind a dead socket.
     connectTimeout: 5_000,
+    queryFormat: sentAsWritten,
   };
+}
+
+/**
+ * mysql2 formats every statement it is given, values or none, and formatting scans the whole
+ * text for placeholders, one character at a time, on the event loop. The bulk INSERTs arrive
+ * formatted already (on a write worker, data/insert-rows.ts), hundreds of KiB each: a statement
+ * with no values is sent as written, which is what formatting it with none gives. Others are
+ * formatted as mysql2 would (the same function, settings and time zone).
+ */
+function sentAsWritten(this: { config: { stringifyObjects?: boolean } }, sql: string, values: Parameters<typeof mysql.format>[1], timezone?: string): string {
+  if (values === undefined || (Array.isArray(values) && values.length === 0)) return sql;
+  return mysql.format(sql, values, this.config.stringifyObjects, timezone);
 }
 
 /**
