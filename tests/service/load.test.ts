@@ -40,9 +40,9 @@ describe('records load, the loader for big files', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** A fresh database and a service over it; `rows()` counts what it stored. */
-  async function freshService() {
+  async function freshService(env: Record<string, string> = {}) {
     const path = join(dir, `db-${(database += 1)}.sqlite`);
-    const service = await ServiceProcess.start({ DATABASE_URL: path });
+    const service = await ServiceProcess.start({ DATABASE_URL: path, ...env });
     const rows = () => {
       const db = new Database(path, { readonly: true, timeout: 5000 });
       try {
@@ -98,6 +98,54 @@ describe('records load, the loader for big files', function () {
       const { code, stderr } = await startLoader([file, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
       expect(code, stderr).to.equal(0);
       expect(rows()).to.equal(RECORDS);
+    } finally {
+      await service.stop();
+      await restarted?.stop();
+    }
+  });
+
+  it('skips on a re-run the chunks the service had answered: none sent again, none stored twice once their keys expired (each was replayed, a request apiece, and stored again past IDEMPOTENCY_TTL_SECONDS)', async function () {
+    // Every 97th record rejected, so the rejects file too must come out as one run would write it.
+    const input = join(dir, 'resumed-skips.ndjson');
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const bad = (index: number) => index % 97 === 5;
+    writeFileSync(input, `${lines.map((line, index) => (bad(index) ? JSON.stringify({ ...JSON.parse(line), date: 'May 23' }) : line)).join('\n')}\n`);
+    const rejectedCount = lines.filter((_, index) => bad(index)).length;
+    const rejectsPath = `${input}.rejected.ndjson`;
+    const oneRun = await freshService();
+    let expectedRejects: string;
+    try {
+      const whole = await startLoader([input, '--url', oneRun.service.baseUrl, '--chunk-size', CHUNK, '--rejects', join(dir, 'one-run.rejected.ndjson')]).done;
+      expect(whole.code, whole.stderr).to.equal(3);
+      expectedRejects = readFileSync(join(dir, 'one-run.rejected.ndjson'), 'utf8');
+    } finally {
+      await oneRun.service.stop();
+    }
+    // Idempotency keys kept for a second only: a chunk sent again after that is stored again.
+    const shortKeys = { IDEMPOTENCY_TTL_SECONDS: '1', SHUTDOWN_DRAIN_SECONDS: '0' };
+    const { path, service, rows } = await freshService(shortKeys);
+    let restarted: ServiceProcess | null = null;
+    try {
+      const first = startLoader([input, '--url', service.baseUrl, '--chunk-size', CHUNK, '--attempts', '1']);
+      await waitFor('a quarter of the records stored', async () => rows() >= RECORDS / 4, 120_000, 10);
+      // Stopped as a rollout stops it: every request it took is answered, then the next one fails.
+      service.signal('SIGTERM');
+      await service.exitCode;
+      const failed = await first.done;
+      expect(failed.code, failed.stderr).to.equal(1);
+      const { sent } = JSON.parse(readFileSync(`${rejectsPath}.load-state.json`, 'utf8')) as { sent: { chunks: number } };
+      expect(sent.chunks).to.be.within(1, RECORDS / Number(CHUNK) - 1);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      restarted = await ServiceProcess.start({ DATABASE_URL: path, ...shortKeys });
+      const rerun = await startLoader([input, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
+      expect(rerun.code, rerun.stderr).to.equal(3);
+      expect(rerun.stderr).to.contain(`records load: ${RECORDS - rejectedCount} of ${RECORDS} records stored, ${rejectedCount} rejected`);
+      expect(rerun.stderr).to.contain(`${sent.chunks} of ${RECORDS / Number(CHUNK)} chunks were stored by an earlier run`);
+      expect(rows()).to.equal(RECORDS - rejectedCount);
+      const bulkRequests = restarted.logs.filter((line) => line.msg === 'request' && line.method === 'POST').length;
+      expect(bulkRequests, 'requests of the re-run').to.equal(RECORDS / Number(CHUNK) - sent.chunks);
+      expect(readFileSync(rejectsPath, 'utf8')).to.equal(expectedRejects);
+      expect(existsSync(`${rejectsPath}.load-state.json`), 'a finished load leaves no state').to.equal(false);
     } finally {
       await service.stop();
       await restarted?.stop();

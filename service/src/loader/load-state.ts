@@ -1,13 +1,15 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { LoadFailed } from './load.js';
+import type { SentChunks } from './summary.js';
 
 /**
  * What an unfinished load of a file was started with, kept in `<rejects file>.load-state.json` until the load
  * has sent every chunk. The chunks' Idempotency-Keys are made of the file's digest and the chunk
  * size, so a run with another `--chunk-size`, or of the file edited since, would be a new load
  * and store every valid record again: such a run is refused while an earlier one is unfinished.
+ * `sent` adds up the chunks the service has answered, from the first: a re-run skips them.
  */
-export type LoadState = { digest: string; chunkSize: number };
+export type LoadState = { digest: string; chunkSize: number; sent?: SentChunks };
 
 async function read(path: string): Promise<LoadState | null> {
   try {
@@ -18,8 +20,21 @@ async function read(path: string): Promise<LoadState | null> {
   }
 }
 
-/** Records this run's settings, refusing them when an unfinished earlier run used others. */
-export async function beginLoad(path: string, state: LoadState): Promise<void> {
+/** Written whole, then renamed over the last: a loader killed while writing leaves the previous state. */
+async function write(path: string, state: LoadState): Promise<void> {
+  try {
+    await writeFile(`${path}.partial`, `${JSON.stringify(state)}\n`);
+    await rename(`${path}.partial`, path);
+  } catch (error) {
+    throw new LoadFailed(`cannot write ${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Records this run's settings, refusing them when an unfinished earlier run used others; returns
+ * what that earlier run had sent (null: nothing, or no earlier run).
+ */
+export async function beginLoad(path: string, state: LoadState): Promise<SentChunks | null> {
   const earlier = await read(path);
   const start = `to start a new load that stores every record of the file again, delete ${path}`;
   if (earlier && earlier.digest !== state.digest) {
@@ -28,9 +43,14 @@ export async function beginLoad(path: string, state: LoadState): Promise<void> {
   if (earlier && earlier.chunkSize !== state.chunkSize) {
     throw new LoadFailed(`an unfinished earlier load of this file used --chunk-size ${earlier.chunkSize}: run it again with that size to resume it (another size stores its records again), or, ${start}`);
   }
-  await writeFile(path, `${JSON.stringify(state)}\n`).catch((error: Error) => {
-    throw new LoadFailed(`cannot write ${path}: ${error.message}`);
-  });
+  const sent = earlier?.sent ?? null;
+  await write(path, sent ? { ...state, sent } : state);
+  return sent;
+}
+
+/** The service answered the chunks `sent` counts: a later run of the load starts after them. */
+export async function chunksSent(path: string, state: LoadState & { sent: SentChunks }): Promise<void> {
+  await write(path, state);
 }
 
 /** Every chunk was sent: a later run of the same file is a load of its own. */

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import type { InputItem, Source } from './input.js';
 import type { Progress } from './progress.js';
-import type { LoadSummary } from './summary.js';
+import type { LoadSummary, SentChunks } from './summary.js';
 
 /**
  * Sends the items to POST /v1/bulk as NDJSON chunks of a fixed size, one at a time, each with an
  * Idempotency-Key derived from the input and the chunk's position: a re-run after a crash of the
- * loader, the network or the service replays the chunks already stored (the service answers them
+ * loader, the network or the service skips the chunks the service had answered (`resume`, from the
+ * load's state file), replays one it may have stored without answering (the service answers it
  * from its idempotency store) and stores the rest, so every record is stored exactly once.
  */
 
@@ -23,6 +24,10 @@ export type LoadOptions = {
   progress: Progress;
   /** Base delay between attempts, doubled each time. */
   retryDelayMs?: number;
+  /** The chunks an earlier run of this load had sent and the service answered: not sent again. */
+  resume?: SentChunks | null;
+  /** Called once the service has answered each chunk, with every chunk answered so far added up. */
+  onSent?: (sent: SentChunks) => Promise<void>;
 };
 
 /** The load stopped: the service refused it, or kept failing. Re-running resumes it. */
@@ -48,9 +53,19 @@ function keyOf(source: Source, chunkSize: number, index: number, body: string): 
   return `load-${name.slice(0, 48)}-${chunkSize}-${index}`;
 }
 
-/** The rejects file, opened before anything is sent: a path that cannot be written stops the load with nothing stored. */
-async function openRejects(path: string): Promise<FileHandle> {
+/**
+ * The rejects file, opened before anything is sent: a path that cannot be written stops the load
+ * with nothing stored. A resumed load keeps what its skipped chunks wrote there (`keepBytes`) and
+ * appends; when that part is gone (the file deleted or cut), nothing can be skipped (null).
+ */
+async function openRejects(path: string, keepBytes: number): Promise<FileHandle | null> {
   try {
+    if (keepBytes > 0) {
+      const size = await stat(path).then((found) => found.size, () => -1);
+      if (size < keepBytes) return null;
+      await truncate(path, keepBytes);
+      return await open(path, 'a');
+    }
     return await open(path, 'w');
   } catch (error) {
     throw new LoadFailed(`cannot write rejected items to ${path}: ${(error as Error).message}`);
@@ -58,15 +73,22 @@ async function openRejects(path: string): Promise<FileHandle> {
 }
 
 export async function load(source: Source, items: AsyncIterable<InputItem>, options: LoadOptions): Promise<LoadSummary> {
-  const summary: LoadSummary = { records: 0, stored: 0, rejected: 0, chunks: 0, replayed: 0 };
   // Under the URL's path: a gateway may serve the API below a prefix (https://host/records/v1/bulk).
   const base = options.url.replace(/\/v1\/?$/, '/'); // a URL naming the API's /v1 itself
   const bulkUrl = new URL('v1/bulk', base.endsWith('/') ? base : `${base}/`);
-  const rejects = await openRejects(options.rejectsPath);
-  let rejectedLines = 0;
+  let resume = options.resume ?? null;
+  const kept = await openRejects(options.rejectsPath, resume?.rejectsBytes ?? 0);
+  // Their rejections cannot be kept: the chunks are sent again (and replayed by the service).
+  if (kept === null) resume = null;
+  const rejects = kept ?? (await openRejects(options.rejectsPath, 0))!;
+  const skipped = resume?.chunks ?? 0;
+  // The skipped chunks count as what they were: stored by an earlier run.
+  const summary: LoadSummary = { records: 0, stored: resume?.stored ?? 0, rejected: resume?.rejected ?? 0, chunks: skipped, replayed: skipped };
+  let rejectsBytes = resume?.rejectsBytes ?? 0;
   const reject = async (entry: object) => {
-    await rejects.write(`${JSON.stringify(entry)}\n`);
-    rejectedLines += 1;
+    const line = `${JSON.stringify(entry)}\n`;
+    await rejects.write(line);
+    rejectsBytes += Buffer.byteLength(line);
   };
 
   async function send(chunk: InputItem[], index: number): Promise<void> {
@@ -127,6 +149,7 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
     // Not "use a smaller --chunk-size": the chunk size is part of each chunk's key, so such a run
     // would be a new load and store every valid record of the file a second time.
     if (unreported > 0) await reject({ records: `${chunk[0]?.record}-${chunk.at(-1)?.record}`, unreported, message: 'rejected, reasons not listed: the service itemizes 100 per request (chunks of at most 100 records list every rejection; running again with another --chunk-size would store these records again)' });
+    await options.onSent?.({ chunks: index + 1, stored: summary.stored, rejected: summary.rejected, rejectsBytes });
   }
 
   try {
@@ -136,18 +159,19 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
       summary.records += 1;
       chunk.push(item);
       if (chunk.length === options.chunkSize) {
-        await send(chunk, index++);
+        if (index >= skipped) await send(chunk, index);
+        index += 1;
         chunk = [];
         options.progress.update(summary);
       }
     }
-    if (chunk.length > 0) await send(chunk, index);
+    if (chunk.length > 0 && index >= skipped) await send(chunk, index);
     options.progress.update(summary);
     return summary;
   } finally {
     options.progress.done(summary);
     await rejects.close();
-    // No rejections, no file (a re-run rewrites it whole: replayed chunks report theirs again).
-    if (rejectedLines === 0) await rm(options.rejectsPath, { force: true });
+    // No rejections, no file (a re-run keeps what its skipped chunks wrote, and replayed chunks report theirs again).
+    if (rejectsBytes === 0) await rm(options.rejectsPath, { force: true });
   }
 }
