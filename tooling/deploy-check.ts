@@ -10,8 +10,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { join } from 'node:path';
 import { isEnvironment, type Environment } from './environments.js';
+import { KEYS_DIR, readEnvironment } from './kong-config.js';
 import { prerequisitesOf, type Prerequisite } from './prerequisites.js';
 
 const PLACEHOLDERS: Array<[RegExp, string]> = [
@@ -24,7 +25,7 @@ const PLACEHOLDERS: Array<[RegExp, string]> = [
 ];
 
 export function deployFiles(environment: string): string[] {
-  const seeds = (parse(readFileSync(`kong/environments/${environment}.yaml`, 'utf8')) as { issuers: Array<{ seed: string }> }).issuers.map((issuer) => `kong/keys/${issuer.seed}`);
+  const seeds = readEnvironment(environment).issuers.map((issuer) => join(KEYS_DIR, issuer.seed));
   return [
     'argocd/projects.yaml',
     `argocd/root/${environment}.yaml`,

@@ -47,8 +47,8 @@ const asRoot = (sql: string) => must(kubectl(['exec', ...release, 'records-maria
 /**
  * A migrations Job that failed (here: the database refusing the service's account past the Job's
  * deadline) is run again by the next `helm upgrade` with the same values, once the cause is gone.
- * It was not: the Job was named after its pod template alone, so the upgrade found it, Failed, and
- * ran nothing (pods of an image whose migrations never ran stay unready).
+ * It was not: the Job was named after its pod template alone, so the upgrade found it, Failed, ran
+ * nothing (pods of an image whose migrations never ran stay unready), and `helm upgrade --wait` failed on it.
  */
 export function expectFailedMigrationsRunAgain(): void {
   const quickToFail = ['--reuse-values', '--set', 'migrations.waitSeconds=4', '--set', 'migrations.activeDeadlineSeconds=30', '--set', 'migrations.backoffLimit=0'];

@@ -104,51 +104,78 @@ describe('records load, the loader for big files', function () {
     }
   });
 
-  it('skips on a re-run the chunks the service had answered: none sent again, none stored twice once their keys expired (each was replayed, a request apiece, and stored again past IDEMPOTENCY_TTL_SECONDS)', async function () {
-    // Every 97th record rejected, so the rejects file too must come out as one run would write it.
-    const input = join(dir, 'resumed-skips.ndjson');
+  /** A file of RECORDS records, every 97th rejected, and the rejects file one uninterrupted load of it writes. */
+  async function fileWithRejects(name: string): Promise<{ input: string; rejectedCount: number; expectedRejects: string }> {
+    const input = join(dir, name);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     const bad = (index: number) => index % 97 === 5;
     writeFileSync(input, `${lines.map((line, index) => (bad(index) ? JSON.stringify({ ...JSON.parse(line), date: 'May 23' }) : line)).join('\n')}\n`);
-    const rejectedCount = lines.filter((_, index) => bad(index)).length;
-    const rejectsPath = `${input}.rejected.ndjson`;
     const oneRun = await freshService();
-    let expectedRejects: string;
     try {
-      const whole = await startLoader([input, '--url', oneRun.service.baseUrl, '--chunk-size', CHUNK, '--rejects', join(dir, 'one-run.rejected.ndjson')]).done;
+      const whole = await startLoader([input, '--url', oneRun.service.baseUrl, '--chunk-size', CHUNK, '--rejects', `${input}.one-run.ndjson`]).done;
       expect(whole.code, whole.stderr).to.equal(3);
-      expectedRejects = readFileSync(join(dir, 'one-run.rejected.ndjson'), 'utf8');
+      return { input, rejectedCount: lines.filter((_, index) => bad(index)).length, expectedRejects: readFileSync(`${input}.one-run.ndjson`, 'utf8') };
     } finally {
       await oneRun.service.stop();
     }
-    // Idempotency keys kept for a second only: a chunk sent again after that is stored again.
+  }
+
+  /**
+   * A load of `input` stopped after about a quarter of it, its service stopped as a rollout stops
+   * it (every request it took answered, then the next one fails), with Idempotency-Keys kept for a
+   * second only; then a service again on the same database, once those keys have expired.
+   */
+  async function stoppedLoad(input: string) {
     const shortKeys = { IDEMPOTENCY_TTL_SECONDS: '1', SHUTDOWN_DRAIN_SECONDS: '0' };
     const { path, service, rows } = await freshService(shortKeys);
-    let restarted: ServiceProcess | null = null;
+    const first = startLoader([input, '--url', service.baseUrl, '--chunk-size', CHUNK, '--attempts', '1']);
+    await waitFor('a quarter of the records stored', async () => rows() >= RECORDS / 4, 120_000, 10);
+    service.signal('SIGTERM');
+    await service.exitCode;
+    const failed = await first.done;
+    expect(failed.code, failed.stderr).to.equal(1);
+    const { sent } = JSON.parse(readFileSync(`${input}.rejected.ndjson.load-state.json`, 'utf8')) as { sent: { chunks: number } };
+    expect(sent.chunks).to.be.within(1, RECORDS / Number(CHUNK) - 1);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const restarted = await ServiceProcess.start({ DATABASE_URL: path, ...shortKeys });
+    const requests = () => restarted.logs.filter((line) => line.msg === 'request' && line.method === 'POST').length;
+    return { rows, sent, restarted, requests };
+  }
+
+  it('skips on a re-run the chunks the service had answered: none sent again, none stored twice once their keys expired (each was replayed, a request apiece, and stored again past IDEMPOTENCY_TTL_SECONDS)', async function () {
+    const { input, rejectedCount, expectedRejects } = await fileWithRejects('resumed-skips.ndjson');
+    const { rows, sent, restarted, requests } = await stoppedLoad(input);
     try {
-      const first = startLoader([input, '--url', service.baseUrl, '--chunk-size', CHUNK, '--attempts', '1']);
-      await waitFor('a quarter of the records stored', async () => rows() >= RECORDS / 4, 120_000, 10);
-      // Stopped as a rollout stops it: every request it took is answered, then the next one fails.
-      service.signal('SIGTERM');
-      await service.exitCode;
-      const failed = await first.done;
-      expect(failed.code, failed.stderr).to.equal(1);
-      const { sent } = JSON.parse(readFileSync(`${rejectsPath}.load-state.json`, 'utf8')) as { sent: { chunks: number } };
-      expect(sent.chunks).to.be.within(1, RECORDS / Number(CHUNK) - 1);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      restarted = await ServiceProcess.start({ DATABASE_URL: path, ...shortKeys });
       const rerun = await startLoader([input, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
       expect(rerun.code, rerun.stderr).to.equal(3);
       expect(rerun.stderr).to.contain(`records load: ${RECORDS - rejectedCount} of ${RECORDS} records stored, ${rejectedCount} rejected`);
       expect(rerun.stderr).to.contain(`${sent.chunks} of ${RECORDS / Number(CHUNK)} chunks were stored by an earlier run`);
       expect(rows()).to.equal(RECORDS - rejectedCount);
-      const bulkRequests = restarted.logs.filter((line) => line.msg === 'request' && line.method === 'POST').length;
-      expect(bulkRequests, 'requests of the re-run').to.equal(RECORDS / Number(CHUNK) - sent.chunks);
-      expect(readFileSync(rejectsPath, 'utf8')).to.equal(expectedRejects);
-      expect(existsSync(`${rejectsPath}.load-state.json`), 'a finished load leaves no state').to.equal(false);
+      expect(requests(), 'requests of the re-run').to.equal(RECORDS / Number(CHUNK) - sent.chunks);
+      // The rejections of the skipped chunks kept, the rest appended: as one run writes them.
+      expect(readFileSync(`${input}.rejected.ndjson`, 'utf8')).to.equal(expectedRejects);
+      expect(existsSync(`${input}.rejected.ndjson.load-state.json`), 'a finished load leaves no state').to.equal(false);
     } finally {
-      await service.stop();
-      await restarted?.stop();
+      await restarted.stop();
+    }
+  });
+
+  it('skips them even when their rejections were moved away meanwhile, and says so in the rejects file (it sent the whole load again)', async function () {
+    const { input, rejectedCount, expectedRejects } = await fileWithRejects('resumed-moved-rejects.ndjson');
+    const { rows, sent, restarted, requests } = await stoppedLoad(input);
+    try {
+      rmSync(`${input}.rejected.ndjson`);
+      const rerun = await startLoader([input, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
+      expect(rerun.code, rerun.stderr).to.equal(3);
+      expect(rows()).to.equal(RECORDS - rejectedCount);
+      expect(requests(), 'requests of the re-run').to.equal(RECORDS / Number(CHUNK) - sent.chunks);
+      const skippedRecords = sent.chunks * Number(CHUNK);
+      const rest = expectedRejects.trimEnd().split('\n').filter((line) => (JSON.parse(line) as { record: number }).record > skippedRecords);
+      const [note, ...lines] = readFileSync(`${input}.rejected.ndjson`, 'utf8').trimEnd().split('\n');
+      expect(JSON.parse(note!)).to.deep.include({ chunks: `1-${sent.chunks}`, rejected: rejectedCount - rest.length });
+      expect(lines).to.deep.equal(rest);
+    } finally {
+      await restarted.stop();
     }
   });
 
@@ -225,6 +252,17 @@ describe('records load, the loader for big files', function () {
       expect(existsSync(`${copy}.rejected.ndjson.load-state.json`)).to.equal(false);
     } finally {
       await service.stop();
+    }
+  });
+
+  it('refuses a state file that says nothing sure (it decides which chunks are never sent)', async function () {
+    const input = join(dir, 'bad-state.ndjson');
+    writeFileSync(input, readFileSync(file));
+    for (const state of ['{"digest": "x", "chunkSize": 100, "sent": {"chunks": "all"}}', '{"digest": "x", "chunkSize": 100, "sent": {"chunks": 3', 'null']) {
+      writeFileSync(`${input}.rejected.ndjson.load-state.json`, state);
+      const run = await startLoader([input, '--url', 'http://127.0.0.1:9', '--chunk-size', CHUNK, '--attempts', '1']).done;
+      expect(run.code, state).to.equal(1);
+      expect(run.stderr, state).to.contain("is not a load's state (edited, or cut short); delete it to start the load anew");
     }
   });
 

@@ -1,4 +1,5 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
 import { LoadFailed } from './load.js';
 import type { SentChunks } from './summary.js';
 
@@ -11,13 +12,31 @@ import type { SentChunks } from './summary.js';
  */
 export type LoadState = { digest: string; chunkSize: number; sent?: SentChunks };
 
+const count = z.number().int().min(0);
+const stateSchema = z.object({
+  digest: z.string(),
+  chunkSize: count,
+  sent: z.object({ chunks: count, stored: count, rejected: count, rejectsBytes: count }).optional(),
+});
+
 async function read(path: string): Promise<LoadState | null> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as LoadState;
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new LoadFailed(`cannot read ${path}: ${(error as Error).message}`);
   }
+  // What it says decides which chunks are never sent: a file that says nothing sure stops the load.
+  const state = stateSchema.safeParse((() => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return null;
+    }
+  })());
+  if (!state.success) throw new LoadFailed(`${path} is not a load's state (edited, or cut short); delete it to start the load anew, storing every record of the file again`);
+  return state.data;
 }
 
 /** Written whole, then renamed over the last: a loader killed while writing leaves the previous state. */

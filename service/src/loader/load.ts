@@ -55,18 +55,16 @@ function keyOf(source: Source, chunkSize: number, index: number, body: string): 
 
 /**
  * The rejects file, opened before anything is sent: a path that cannot be written stops the load
- * with nothing stored. A resumed load keeps what its skipped chunks wrote there (`keepBytes`) and
- * appends; when that part is gone (the file deleted or cut), nothing can be skipped (null).
+ * with nothing stored. A resumed load keeps what its skipped chunks wrote there (`keepBytes`, cut
+ * back to it: a chunk the loader had not finished is sent again) and appends. `lost`: that part
+ * is no longer there whole (the file moved away or cut); the chunks are skipped all the same.
  */
-async function openRejects(path: string, keepBytes: number): Promise<FileHandle | null> {
+async function openRejects(path: string, keepBytes: number): Promise<{ file: FileHandle; bytes: number; lost: boolean }> {
   try {
-    if (keepBytes > 0) {
-      const size = await stat(path).then((found) => found.size, () => -1);
-      if (size < keepBytes) return null;
-      await truncate(path, keepBytes);
-      return await open(path, 'a');
-    }
-    return await open(path, 'w');
+    if (keepBytes === 0) return { file: await open(path, 'w'), bytes: 0, lost: false };
+    const size = await stat(path).then((found) => found.size, () => 0);
+    if (size >= keepBytes) await truncate(path, keepBytes);
+    return { file: await open(path, 'a'), bytes: Math.min(size, keepBytes), lost: size < keepBytes };
   } catch (error) {
     throw new LoadFailed(`cannot write rejected items to ${path}: ${(error as Error).message}`);
   }
@@ -76,20 +74,21 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
   // Under the URL's path: a gateway may serve the API below a prefix (https://host/records/v1/bulk).
   const base = options.url.replace(/\/v1\/?$/, '/'); // a URL naming the API's /v1 itself
   const bulkUrl = new URL('v1/bulk', base.endsWith('/') ? base : `${base}/`);
-  let resume = options.resume ?? null;
-  const kept = await openRejects(options.rejectsPath, resume?.rejectsBytes ?? 0);
-  // Their rejections cannot be kept: the chunks are sent again (and replayed by the service).
-  if (kept === null) resume = null;
-  const rejects = kept ?? (await openRejects(options.rejectsPath, 0))!;
+  const resume = options.resume ?? null;
+  const { file: rejects, bytes, lost } = await openRejects(options.rejectsPath, resume?.rejectsBytes ?? 0);
   const skipped = resume?.chunks ?? 0;
   // The skipped chunks count as what they were: stored by an earlier run.
-  const summary: LoadSummary = { records: 0, stored: resume?.stored ?? 0, rejected: resume?.rejected ?? 0, chunks: skipped, replayed: skipped };
-  let rejectsBytes = resume?.rejectsBytes ?? 0;
+  const summary: LoadSummary = { records: 0, skipped: 0, stored: resume?.stored ?? 0, rejected: resume?.rejected ?? 0, chunks: skipped, replayed: skipped };
+  let rejectsBytes = bytes;
   const reject = async (entry: object) => {
     const line = `${JSON.stringify(entry)}\n`;
     await rejects.write(line);
     rejectsBytes += Buffer.byteLength(line);
   };
+  // Sending them again to list their rejections anew would store them twice once their keys expired.
+  if (lost && resume && resume.rejected > 0) {
+    await reject({ chunks: `1-${skipped}`, rejected: resume.rejected, message: 'rejected by an earlier run of this load, which listed them in this file; that part of it was moved away or cut since' });
+  }
 
   async function send(chunk: InputItem[], index: number): Promise<void> {
     const body = `${chunk.map((item) => JSON.stringify(item.value)).join('\n')}\n`;
@@ -160,12 +159,14 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
       chunk.push(item);
       if (chunk.length === options.chunkSize) {
         if (index >= skipped) await send(chunk, index);
+        else summary.skipped += chunk.length;
         index += 1;
         chunk = [];
         options.progress.update(summary);
       }
     }
     if (chunk.length > 0 && index >= skipped) await send(chunk, index);
+    else summary.skipped += chunk.length;
     options.progress.update(summary);
     return summary;
   } finally {

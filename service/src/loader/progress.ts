@@ -20,12 +20,14 @@ const formatDuration = (seconds: number) => {
 export function createProgress({ output, total, intervalMs = 5000, now = Date.now }: { output: Output; total: number | null; intervalMs?: number; now?: () => number }): Progress {
   const started = now();
   let lastLine = Number.NEGATIVE_INFINITY; // the first update prints at once
-  const describe = ({ records, stored, rejected }: LoadSummary) => {
+  const describe = ({ records, skipped, stored, rejected }: LoadSummary) => {
     const seconds = (now() - started) / 1000;
-    const rate = seconds > 0 ? records / seconds : 0;
+    // Records an earlier run had sent are read again, not sent: they would make the rate a lie.
+    const rate = seconds > 0 ? (records - skipped) / seconds : 0;
     const eta = total !== null && rate > 0 ? formatDuration((total - records) / rate) : '?';
     const of = total !== null ? `/${total}` : '';
-    return { text: `sent ${records}${of} records, stored ${stored}, rejected ${rejected}, ${formatRate(rate)} records/s, ETA ${eta}`, fraction: total ? records / total : null };
+    const earlier = skipped > 0 ? ` (${skipped} by an earlier run)` : '';
+    return { text: `sent ${records}${of} records${earlier}, stored ${stored}, rejected ${rejected}, ${formatRate(rate)} records/s, ETA ${eta}`, fraction: total ? records / total : null };
   };
 
   if (output.isTTY) {

@@ -1,5 +1,8 @@
-/** What a load did so far: records read, stored, rejected; chunks done, and of those, stored by an earlier run (skipped, or replayed by the service). */
-export type LoadSummary = { records: number; stored: number; rejected: number; chunks: number; replayed: number };
+/**
+ * What a load did so far: records read (`skipped` of them in chunks an earlier run had sent), stored,
+ * rejected; chunks done, and of those, stored by an earlier run (skipped, or replayed by the service).
+ */
+export type LoadSummary = { records: number; skipped: number; stored: number; rejected: number; chunks: number; replayed: number };
 
 /**
  * The first `chunks` chunks of a load, each answered by the service (stored, or rejected item by

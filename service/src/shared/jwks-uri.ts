@@ -3,7 +3,10 @@ import { z } from 'zod';
 /** This machine's own addresses: what no one else on the network can answer for. */
 export const isLoopbackHost = (hostname: string): boolean => ['127.0.0.1', '[::1]', 'localhost'].includes(hostname);
 
-/** A Service of this cluster, `<name>.<namespace>.svc[.cluster.local]`: reached without leaving it. */
+/**
+ * A Service of this cluster, `<name>.<namespace>.svc[.cluster.local]`: reached without leaving it
+ * when it is a ClusterIP Service (an ExternalName one points elsewhere: docs/auth.md says to use none).
+ */
 const CLUSTER_SERVICE = /^[a-z0-9-]+\.[a-z0-9-]+\.svc(\.cluster\.local)?$/;
 
 /**

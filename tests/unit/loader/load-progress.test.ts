@@ -3,7 +3,7 @@ import { createProgress } from '../../../service/src/loader/progress.js';
 
 /** What `records load` shows: a redrawn bar on a terminal, plain periodic lines elsewhere. */
 describe('records load progress', function () {
-  const summary = (records: number, rejected = 0) => ({ records, stored: records - rejected, rejected, chunks: records / 100, replayed: 0 });
+  const summary = (records: number, rejected = 0, skipped = 0) => ({ records, skipped, stored: records - rejected, rejected, chunks: records / 100, replayed: skipped / 100 });
 
   it('draws one bar in place on a terminal: share done, counts, rate and time left', function () {
     const written: string[] = [];
@@ -17,6 +17,15 @@ describe('records load progress', function () {
     now = 5000;
     progress.done(summary(1000, 10));
     expect(written.slice(-2)).to.deep.equal(['\r\x1b[2K[########################] 100% sent 1000/1000 records, stored 990, rejected 10, 200 records/s, ETA 0s', '\n']);
+  });
+
+  it('times a resumed load by the records it sends, not those an earlier run had sent (it counted them as sent at once)', function () {
+    const written: string[] = [];
+    let now = 0;
+    const progress = createProgress({ output: { write: (text: string) => written.push(text) }, total: 1000, now: () => now });
+    now = 2000;
+    progress.update(summary(800, 0, 600));
+    expect(written.at(-1)).to.equal('sent 800/1000 records (600 by an earlier run), stored 800, rejected 0, 100 records/s, ETA 2s\n');
   });
 
   it('prints a plain line at most every interval elsewhere, and always at the end', function () {

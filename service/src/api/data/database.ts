@@ -195,7 +195,7 @@ function mysqlConnection(databaseUrl: string): Knex.MySql2ConnectionConfig {
  * with no values is sent as written, which is what formatting it with none gives. Others are
  * formatted as mysql2 would (the same function, settings and time zone).
  */
-function sentAsWritten(this: { config: { stringifyObjects?: boolean } }, sql: string, values: Parameters<typeof mysql.format>[1], timezone?: string): string {
+export function sentAsWritten(this: { config: { stringifyObjects?: boolean } }, sql: string, values: Parameters<typeof mysql.format>[1], timezone?: string): string {
   if (values === undefined || (Array.isArray(values) && values.length === 0)) return sql;
   return mysql.format(sql, values, this.config.stringifyObjects, timezone);
 }

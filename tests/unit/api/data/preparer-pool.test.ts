@@ -226,7 +226,7 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
       const error = await erring.read(documentOf(3)).then(() => null, (caught: unknown) => caught);
       expect(error).to.be.instanceOf(Error).and.not.to.be.instanceOf(Unavailable);
       expect((error as Error).message).to.equal('a bug in reading');
-      // Nothing is held, and the worker reads again: the pool counted the read as ended.
+      // Nothing is held, and the worker, still alive, answers the next read alike.
       const again = await erring.read(documentOf(3)).then(() => null, (caught: unknown) => caught);
       expect((again as Error).message).to.equal('a bug in reading');
     } finally {
