@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -160,24 +160,35 @@ describe('records load, the loader for big files', function () {
     }
   });
 
-  it('skips them even when their rejections were moved away meanwhile, and says so in the rejects file (it sent the whole load again)', async function () {
-    const { input, rejectedCount, expectedRejects } = await fileWithRejects('resumed-moved-rejects.ndjson');
-    const { rows, sent, restarted, requests } = await stoppedLoad(input);
-    try {
-      rmSync(`${input}.rejected.ndjson`);
-      const rerun = await startLoader([input, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
-      expect(rerun.code, rerun.stderr).to.equal(3);
-      expect(rows()).to.equal(RECORDS - rejectedCount);
-      expect(requests(), 'requests of the re-run').to.equal(RECORDS / Number(CHUNK) - sent.chunks);
-      const skippedRecords = sent.chunks * Number(CHUNK);
-      const rest = expectedRejects.trimEnd().split('\n').filter((line) => (JSON.parse(line) as { record: number }).record > skippedRecords);
-      const [note, ...lines] = readFileSync(`${input}.rejected.ndjson`, 'utf8').trimEnd().split('\n');
-      expect(JSON.parse(note!)).to.deep.include({ chunks: `1-${sent.chunks}`, rejected: rejectedCount - rest.length });
-      expect(lines).to.deep.equal(rest);
-    } finally {
-      await restarted.stop();
-    }
-  });
+  for (const [what, change] of [
+    ['moved away', (path: string) => rmSync(path)],
+    ['cut in the middle of a line', (path: string) => writeFileSync(path, readFileSync(path).subarray(0, Math.floor(statSync(path).size / 2)))],
+  ] as const) {
+    it(`skips them even when their rejects file was ${what} meanwhile, keeping its whole lines and saying how many there were (it sent the whole load again)`, async function () {
+      const { input, rejectedCount, expectedRejects } = await fileWithRejects(`resumed-rejects-${what.replaceAll(' ', '-')}.ndjson`);
+      const { rows, sent, restarted, requests } = await stoppedLoad(input);
+      try {
+        const rejectsPath = `${input}.rejected.ndjson`;
+        const before = readFileSync(rejectsPath, 'utf8');
+        change(rejectsPath);
+        const left = existsSync(rejectsPath) ? readFileSync(rejectsPath, 'utf8').split('\n').slice(0, -1) : [];
+        const rerun = await startLoader([input, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
+        expect(rerun.code, rerun.stderr).to.equal(3);
+        expect(rows()).to.equal(RECORDS - rejectedCount);
+        expect(requests(), 'requests of the re-run').to.equal(RECORDS / Number(CHUNK) - sent.chunks);
+        const skippedRecords = sent.chunks * Number(CHUNK);
+        const rest = expectedRejects.trimEnd().split('\n').filter((line) => (JSON.parse(line) as { record: number }).record > skippedRecords);
+        const lines = readFileSync(rejectsPath, 'utf8').trimEnd().split('\n');
+        // The whole lines left of the earlier run's, then a line for what it had, then the rest.
+        expect(lines.slice(0, left.length)).to.deep.equal(left);
+        expect(before.startsWith(left.map((line) => `${line}\n`).join(''))).to.equal(true);
+        expect(JSON.parse(lines[left.length]!)).to.deep.include({ chunks: `1-${sent.chunks}`, rejected: rejectedCount - rest.length });
+        expect(lines.slice(left.length + 1)).to.deep.equal(rest);
+      } finally {
+        await restarted.stop();
+      }
+    });
+  }
 
   it('writes rejected items with their reasons, and says so in its exit code', async function () {
     const { service, rows } = await freshService();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import type { InputItem, Source } from './input.js';
 import type { Progress } from './progress.js';
 import type { LoadSummary, SentChunks } from './summary.js';
@@ -63,8 +63,10 @@ async function openRejects(path: string, keepBytes: number): Promise<{ file: Fil
   try {
     if (keepBytes === 0) return { file: await open(path, 'w'), bytes: 0, lost: false };
     const size = await stat(path).then((found) => found.size, () => 0);
-    if (size >= keepBytes) await truncate(path, keepBytes);
-    return { file: await open(path, 'a'), bytes: Math.min(size, keepBytes), lost: size < keepBytes };
+    // Cut short: its whole lines are kept, a line cut in two is not.
+    const kept = size >= keepBytes ? keepBytes : (await readFile(path).catch(() => Buffer.alloc(0))).lastIndexOf(0x0a, size - 1) + 1;
+    if (size > 0) await truncate(path, kept);
+    return { file: await open(path, 'a'), bytes: kept, lost: size < keepBytes };
   } catch (error) {
     throw new LoadFailed(`cannot write rejected items to ${path}: ${(error as Error).message}`);
   }
