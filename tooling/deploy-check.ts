@@ -10,9 +10,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { isEnvironment, type Environment } from './environments.js';
-import { KEYS_DIR, readEnvironment } from './kong-config.js';
+import { readEnvironment, seedPath } from './kong-config.js';
 import { prerequisitesOf, type Prerequisite } from './prerequisites.js';
 
 const PLACEHOLDERS: Array<[RegExp, string]> = [
@@ -25,7 +24,7 @@ const PLACEHOLDERS: Array<[RegExp, string]> = [
 ];
 
 export function deployFiles(environment: string): string[] {
-  const seeds = readEnvironment(environment).issuers.map((issuer) => join(KEYS_DIR, issuer.seed));
+  const seeds = readEnvironment(environment).issuers.map((issuer) => seedPath(issuer.seed));
   return [
     'argocd/projects.yaml',
     `argocd/root/${environment}.yaml`,

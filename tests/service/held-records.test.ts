@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { createIdempotencyStore } from '../../service/src/api/data/idempotency-store.js';
-import { createPreparerPool } from '../../service/src/api/data/preparer-pool.js';
+import { createPreparerPool, READ_ON_WORKER_FROM_BYTES } from '../../service/src/api/data/preparer-pool.js';
 import { createRecordsStore } from '../../service/src/api/data/records-store.js';
 import { createSearchIndex } from '../../service/src/api/data/search-index.js';
 import { IdempotencyKeyReused, UnprocessableItems } from '../../service/src/api/domain/errors.js';
 import { createRecordsService } from '../../service/src/api/domain/records-service.js';
-import { ENGINES, migratedDatabaseForSuite } from '../support/databases.js';
+import { ENGINES, migratedDatabaseForSuite, withInsertRefused } from '../support/databases.js';
 import { buildItem, uniqueTag } from '../support/factories.js';
 import { postJson, request, startTestApp, type TestApp } from '../support/test-app.js';
 import { expectProblem } from './records-api-helpers.js';
@@ -68,14 +68,8 @@ for (const engine of ENGINES) {
     });
 
     it('releases them, and keeps none, when the database refuses a part after another was inserted', async () => {
-      const { knex } = suite.db;
       const refused = 'refused by the database';
-      await knex.raw(
-        engine === 'sqlite'
-          ? `CREATE TRIGGER refuse_title BEFORE INSERT ON records WHEN NEW.title = '${refused}' BEGIN SELECT RAISE(ABORT, '${refused}'); END`
-          : `CREATE TRIGGER refuse_title BEFORE INSERT ON records FOR EACH ROW BEGIN IF NEW.title = '${refused}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${refused}'; END IF; END`,
-      );
-      try {
+      await withInsertRefused(suite.db.knex, engine, refused, async () => {
         // Three records per INSERT: the first part is inserted, the second refused.
         const titles = ['halfway one', 'halfway two', 'halfway three', 'halfway four', refused, 'halfway six'];
         const failed = await records.storeItems(documentOf(titles.map((title) => item(title))), { atomic: false, idempotency: null }).then(() => null, (error: unknown) => error);
@@ -83,9 +77,7 @@ for (const engine of ENGINES) {
         const search = await records.search({ after: null, before: null, contains: 'halfway', uri: null, limit: 10, cursor: null });
         expect(search.records, 'the part inserted before the refusal was rolled back').to.deep.equal([]);
         expect(await pool.held()).to.equal(0);
-      } finally {
-        await knex.raw('DROP TRIGGER refuse_title');
-      }
+      });
     });
   });
 
@@ -102,8 +94,8 @@ for (const engine of ENGINES) {
       // 3,000 items of about 110 bytes; every seventh has no year.
       const items = Array.from({ length: 3_000 }, (_, n) => buildItem({ title: `${tag} #${n} ${'x'.repeat(40)}`, date: n % 7 === 3 ? 'May 23' : '2012-02-03' }));
       const body = JSON.stringify({ items });
-      expect(body.length).to.be.at.least(256 * 1024);
-      const response = await postJson(app.baseUrl, '/v1/bulk', { items });
+      expect(body.length).to.be.at.least(READ_ON_WORKER_FROM_BYTES);
+      const response = await postJson(app.baseUrl, '/v1/bulk', body);
       expect(response.status).to.equal(200);
       const kept = items.map((item, n) => [item, n] as const).filter(([, n]) => n % 7 !== 3);
       expect(response.body.inserted).to.equal(kept.length);

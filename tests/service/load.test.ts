@@ -104,20 +104,33 @@ describe('records load, the loader for big files', function () {
     }
   });
 
-  /** A file of RECORDS records, every 97th rejected, and the rejects file one uninterrupted load of it writes. */
+  /** RECORDS records, every 97th rejected, and the rejects file one uninterrupted load of them writes (loaded once). */
+  let withRejects: Promise<{ content: string; rejectedCount: number; expectedRejects: string }> | null = null;
+  function loadedWithRejects() {
+    withRejects ??= (async () => {
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+      const bad = (index: number) => index % 97 === 5;
+      const content = `${lines.map((line, index) => (bad(index) ? JSON.stringify({ ...JSON.parse(line), date: 'May 23' }) : line)).join('\n')}\n`;
+      const input = join(dir, 'one-run.ndjson');
+      writeFileSync(input, content);
+      const oneRun = await freshService();
+      try {
+        const whole = await startLoader([input, '--url', oneRun.service.baseUrl, '--chunk-size', CHUNK]).done;
+        expect(whole.code, whole.stderr).to.equal(3);
+        return { content, rejectedCount: lines.filter((_, index) => bad(index)).length, expectedRejects: readFileSync(`${input}.rejected.ndjson`, 'utf8') };
+      } finally {
+        await oneRun.service.stop();
+      }
+    })();
+    return withRejects;
+  }
+
+  /** A file of its own, named `name`, of those records, and what one load of them rejects. */
   async function fileWithRejects(name: string): Promise<{ input: string; rejectedCount: number; expectedRejects: string }> {
+    const { content, rejectedCount, expectedRejects } = await loadedWithRejects();
     const input = join(dir, name);
-    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-    const bad = (index: number) => index % 97 === 5;
-    writeFileSync(input, `${lines.map((line, index) => (bad(index) ? JSON.stringify({ ...JSON.parse(line), date: 'May 23' }) : line)).join('\n')}\n`);
-    const oneRun = await freshService();
-    try {
-      const whole = await startLoader([input, '--url', oneRun.service.baseUrl, '--chunk-size', CHUNK, '--rejects', `${input}.one-run.ndjson`]).done;
-      expect(whole.code, whole.stderr).to.equal(3);
-      return { input, rejectedCount: lines.filter((_, index) => bad(index)).length, expectedRejects: readFileSync(`${input}.one-run.ndjson`, 'utf8') };
-    } finally {
-      await oneRun.service.stop();
-    }
+    writeFileSync(input, content);
+    return { input, rejectedCount, expectedRejects };
   }
 
   /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ENGINES } from '../support/databases.js';
+import { ENGINES, withInsertRefused } from '../support/databases.js';
 import { buildItem, uniqueTag } from '../support/factories.js';
 import { expectProblem, useRecordsApp } from './records-api-helpers.js';
 import { postJson, request } from '../support/test-app.js';
@@ -13,23 +13,14 @@ for (const engine of ENGINES) {
         const tag = uniqueTag();
         const knex = app().runtime.db.knex;
         // A real database failure in the third batch (batch size is 2), after two batches were written.
-        if (engine === 'sqlite') {
-          await knex.raw(`CREATE TRIGGER fail_midway BEFORE INSERT ON records WHEN NEW.title = '${tag} boom'
-                          BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`);
-        } else {
-          await knex.raw(`CREATE TRIGGER fail_midway BEFORE INSERT ON records FOR EACH ROW
-                          BEGIN IF NEW.title = '${tag} boom' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'simulated failure'; END IF; END`);
-        }
-        try {
+        await withInsertRefused(knex, engine, `${tag} boom`, async () => {
           const items = [1, 2, 3, 4].map((n) => buildItem({ title: `${tag} ${n}` }));
           items.push(buildItem({ title: `${tag} boom` }), buildItem({ title: `${tag} 6` }));
           const response = await postJson(base(), '/v1/bulk', { items });
           expectProblem(response, 503);
           expect(response.body.detail).not.to.match(/simulated|trigger|SQL/i);
           expect(await app().countTagged(tag)).to.equal(0);
-        } finally {
-          await knex.raw('DROP TRIGGER fail_midway');
-        }
+        });
       });
 
       it('answers 200 with inserted 0 for empty items', async function () {

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { DEFAULT_BODY_LIMIT_BYTES, loadConfig } from '../../service/src/api/config.js';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
-import { generatedPath, readEnvironment, renderConfig, renderValues } from '../../tooling/kong-config.js';
+import { generatedPath, readEnvironment, renderConfig, renderValues, seedKeys } from '../../tooling/kong-config.js';
 import { configOf, loadedPlugins, pluginOf, routesOf, valuesOf, type Route } from '../support/kong-generated.js';
 import { KONG_MODEL_VERSION, kongModelProblems, MODELLED_PLUGINS } from '../support/kong-model/index.js';
 import { upstreamDefaults } from '../support/tools.js';
@@ -126,7 +126,7 @@ for (const environment of ENVIRONMENTS) {
       expect(kong.consumers.map((consumer) => consumer.username)).to.deep.equal(settings.issuers.map((issuer) => issuer.consumer).sort());
       for (const consumer of kong.consumers) {
         const issuer = settings.issuers.find((candidate) => candidate.consumer === consumer.username);
-        const jwks = JSON.parse(readFileSync(`kong/keys/${issuer?.seed}`, 'utf8')) as { keys: Array<Record<string, string>> };
+        const jwks = { keys: seedKeys(issuer!.seed) as unknown as Array<Record<string, string>> };
         expect(consumer.jwt_secrets.length).to.equal(jwks.keys.length);
         for (const secret of consumer.jwt_secrets) {
           const exported = createPublicKey(secret.rsa_public_key).export({ format: 'jwk' }) as Record<string, string>;
@@ -141,13 +141,11 @@ for (const environment of ENVIRONMENTS) {
 
 describe('Kong seed keys per environment', function () {
   it('seeds each environment from keys of its own (one shared file let a freshly started Kong admit the other environment\'s keys for an overlap)', function () {
-    const seeds = ENVIRONMENTS.flatMap((environment) => readEnvironment(environment).issuers.map((issuer) => ({ environment, ...issuer })));
+    const seeds = ENVIRONMENTS.flatMap((environment) => readEnvironment(environment).issuers.map((issuer) => ({ environment, ...issuer, keys: seedKeys(issuer.seed) })));
     for (const seed of seeds) {
       expect(seed.seed.startsWith(`${seed.environment}/`), `${seed.environment}: ${seed.seed} under kong/keys/${seed.environment}/`).to.equal(true);
-      const kids = (JSON.parse(readFileSync(`kong/keys/${seed.seed}`, 'utf8')) as { keys: Array<{ kid: string; n?: string }> }).keys;
       for (const other of seeds.filter((candidate) => candidate.environment !== seed.environment && candidate.jwksUri !== seed.jwksUri)) {
-        const otherKeys = (JSON.parse(readFileSync(`kong/keys/${other.seed}`, 'utf8')) as { keys: Array<{ kid: string; n?: string }> }).keys;
-        const shared = kids.filter((key) => otherKeys.some((candidate) => candidate.kid === key.kid || (key.n !== undefined && candidate.n === key.n)));
+        const shared = seed.keys.filter((key) => other.keys.some((candidate) => candidate.kid === key.kid || (key.n !== undefined && candidate.n === key.n)));
         expect(shared.map((key) => key.kid), `${seed.environment} and ${other.environment} seed the same keys`).to.deep.equal([]);
       }
     }

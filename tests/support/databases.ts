@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import knex from 'knex';
+import knex, { type Knex } from 'knex';
 import { createDatabase, type Database, type Engine } from '../../service/src/api/data/database.js';
 import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
 
@@ -69,4 +69,22 @@ export function migratedDatabaseForSuite(engine: Engine): { db: Database; url: s
     await testDb?.drop();
   });
   return suite;
+}
+
+/**
+ * Runs `work` while the database refuses to insert a record titled `title` (a trigger: a real
+ * failure of the statement, part-way through a request), and drops the trigger after.
+ */
+export async function withInsertRefused<T>(db: Knex, engine: Engine, title: string, work: () => Promise<T>): Promise<T> {
+  const literal = title.replaceAll("'", "''");
+  await db.raw(
+    engine === 'sqlite'
+      ? `CREATE TRIGGER refuse_title BEFORE INSERT ON records WHEN NEW.title = '${literal}' BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`
+      : `CREATE TRIGGER refuse_title BEFORE INSERT ON records FOR EACH ROW BEGIN IF NEW.title = '${literal}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'simulated failure'; END IF; END`,
+  );
+  try {
+    return await work();
+  } finally {
+    await db.raw('DROP TRIGGER refuse_title');
+  }
 }

@@ -4,8 +4,7 @@ import type { Program } from '../shared/program.js';
 import { loadLoaderConfig } from './config.js';
 import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
 import { load, LoadFailed } from './load.js';
-import { beginLoad, chunksSent, endLoad } from './load-state.js';
-import type { SentChunks } from './summary.js';
+import { beginLoad } from './load-state.js';
 import { createProgress } from './progress.js';
 
 /** The loader program: `records load`. */
@@ -48,10 +47,9 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     // one folder of rejects would otherwise hold each other to their settings.
     const statePath = `${rejectsPath}.load-state.json`;
     const { digest } = prepared.source;
-    const resume = digest !== null ? await beginLoad(statePath, { digest, chunkSize }) : null;
-    const onSent = digest !== null ? (sent: SentChunks) => chunksSent(statePath, { digest, chunkSize, sent }) : undefined;
-    const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress, resume, onSent });
-    if (digest !== null) await endLoad(statePath);
+    const run = digest !== null ? await beginLoad(statePath, { digest, chunkSize }) : null;
+    const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress, resume: run?.resume ?? null, onSent: run?.sent });
+    await run?.end();
     const resumed = summary.replayed > 0 ? `; ${summary.replayed} of ${summary.chunks} chunks were stored by an earlier run` : '';
     console.error(`records load: ${summary.stored} of ${summary.records} records stored${summary.rejected > 0 ? `, ${summary.rejected} rejected (reasons in ${rejectsPath})` : ''}${resumed}`);
     return summary.rejected > 0 ? LOAD_EXIT.rejected : LOAD_EXIT.stored;

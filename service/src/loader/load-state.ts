@@ -10,14 +10,14 @@ import type { SentChunks } from './summary.js';
  * and store every valid record again: such a run is refused while an earlier one is unfinished.
  * `sent` adds up the chunks the service has answered, from the first: a re-run skips them.
  */
-export type LoadState = { digest: string; chunkSize: number; sent?: SentChunks };
-
 const count = z.number().int().min(0);
 const stateSchema = z.object({
   digest: z.string(),
   chunkSize: count,
   sent: z.object({ chunks: count, stored: count, rejected: count, rejectsBytes: count }).optional(),
-});
+}) satisfies z.ZodType<{ digest: string; chunkSize: number; sent?: SentChunks }>;
+
+export type LoadState = z.infer<typeof stateSchema>;
 
 async function read(path: string): Promise<LoadState | null> {
   let text: string;
@@ -28,13 +28,13 @@ async function read(path: string): Promise<LoadState | null> {
     throw new LoadFailed(`cannot read ${path}: ${(error as Error).message}`);
   }
   // What it says decides which chunks are never sent: a file that says nothing sure stops the load.
-  const state = stateSchema.safeParse((() => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return null;
-    }
-  })());
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON: refused below */
+  }
+  const state = stateSchema.safeParse(json);
   if (!state.success) throw new LoadFailed(`${path} is not a load's state (edited, or cut short); delete it to start the load anew, storing every record of the file again`);
   return state.data;
 }
@@ -49,30 +49,31 @@ async function write(path: string, state: LoadState): Promise<void> {
   }
 }
 
-/**
- * Records this run's settings, refusing them when an unfinished earlier run used others; returns
- * what that earlier run had sent (null: nothing, or no earlier run).
- */
-export async function beginLoad(path: string, state: LoadState): Promise<SentChunks | null> {
+/** A load under way: what an earlier run had sent, and the state to keep as chunks are answered. */
+export type LoadRun = {
+  /** What an unfinished earlier run had sent (null: nothing, or no earlier run). */
+  resume: SentChunks | null;
+  /** The service answered the chunks `sent` counts: a later run of the load starts after them. */
+  sent(sent: SentChunks): Promise<void>;
+  /** Every chunk was sent: a later run of the same file is a load of its own. */
+  end(): Promise<void>;
+};
+
+/** Records this run's settings, refusing them when an unfinished earlier run used others. */
+export async function beginLoad(path: string, settings: { digest: string; chunkSize: number }): Promise<LoadRun> {
   const earlier = await read(path);
   const start = `to start a new load that stores every record of the file again, delete ${path}`;
-  if (earlier && earlier.digest !== state.digest) {
+  if (earlier && earlier.digest !== settings.digest) {
     throw new LoadFailed(`the file changed since an unfinished earlier load of it (${path}); run that load again with the file it sent, or, ${start}`);
   }
-  if (earlier && earlier.chunkSize !== state.chunkSize) {
+  if (earlier && earlier.chunkSize !== settings.chunkSize) {
     throw new LoadFailed(`an unfinished earlier load of this file used --chunk-size ${earlier.chunkSize}: run it again with that size to resume it (another size stores its records again), or, ${start}`);
   }
-  const sent = earlier?.sent ?? null;
-  await write(path, sent ? { ...state, sent } : state);
-  return sent;
-}
-
-/** The service answered the chunks `sent` counts: a later run of the load starts after them. */
-export async function chunksSent(path: string, state: LoadState & { sent: SentChunks }): Promise<void> {
-  await write(path, state);
-}
-
-/** Every chunk was sent: a later run of the same file is a load of its own. */
-export async function endLoad(path: string): Promise<void> {
-  await rm(path, { force: true });
+  const resume = earlier?.sent ?? null;
+  await write(path, resume ? { ...settings, sent: resume } : settings);
+  return {
+    resume,
+    sent: (sent) => write(path, { ...settings, sent }),
+    end: () => rm(path, { force: true }),
+  };
 }

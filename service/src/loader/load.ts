@@ -88,7 +88,7 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
     rejectsBytes += Buffer.byteLength(line);
   };
   // Sending them again to list their rejections anew would store them twice once their keys expired.
-  if (lost && resume && resume.rejected > 0) {
+  if (lost && resume) {
     await reject({ chunks: `1-${skipped}`, rejected: resume.rejected, message: 'rejected by an earlier run of this load, which listed them in this file; that part of it was moved away or cut since' });
   }
 
@@ -153,6 +153,12 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
     await options.onSent?.({ chunks: index + 1, stored: summary.stored, rejected: summary.rejected, rejectsBytes });
   }
 
+  /** Chunks an earlier run had sent are read again (to count and key what follows), not sent. */
+  const sendUnlessSent = async (chunk: InputItem[], index: number) => {
+    if (index >= skipped) await send(chunk, index);
+    else summary.skipped += chunk.length;
+  };
+
   try {
     let chunk: InputItem[] = [];
     let index = 0;
@@ -160,15 +166,12 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
       summary.records += 1;
       chunk.push(item);
       if (chunk.length === options.chunkSize) {
-        if (index >= skipped) await send(chunk, index);
-        else summary.skipped += chunk.length;
-        index += 1;
+        await sendUnlessSent(chunk, index++);
         chunk = [];
         options.progress.update(summary);
       }
     }
-    if (chunk.length > 0 && index >= skipped) await send(chunk, index);
-    else summary.skipped += chunk.length;
+    if (chunk.length > 0) await sendUnlessSent(chunk, index);
     options.progress.update(summary);
     return summary;
   } finally {

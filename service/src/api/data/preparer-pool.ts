@@ -22,7 +22,7 @@ const MAX_RESTART_DELAY_MS = 30_000;
  * calling thread, where they hold the event loop for 4 to 14 ms per 1,000 items (measured on two
  * busy cores) but cost reads less than the hand-off did (docs/performance.md, "Bulk JSON documents read on a worker").
  */
-const READ_ON_WORKER_FROM_BYTES = 256 * 1024;
+export const READ_ON_WORKER_FROM_BYTES = 256 * 1024;
 
 /** A document's accepted records, held on the worker that read it until released. */
 class RecordsOnWorker implements HeldRecords {

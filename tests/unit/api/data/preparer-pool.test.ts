@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { createPreparerPool } from '../../../../service/src/api/data/preparer-pool.js';
+import { createPreparerPool, READ_ON_WORKER_FROM_BYTES } from '../../../../service/src/api/data/preparer-pool.js';
 import { inlinePreparers, type PreparerSession } from '../../../../service/src/api/data/preparers.js';
 import type { Engine } from '../../../../service/src/api/data/engine.js';
 import { readItemsDocument } from '../../../../service/src/api/domain/bulk-items.js';
@@ -91,7 +91,7 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
       expect(Array.isArray(small.accepted), 'about 100 KB: read inline').to.equal(true);
       expect(small.accepted).to.deep.equal(readItemsDocument(documentOf(1_000)).accepted);
       const large = documentOf(3_000);
-      expect(large.length).to.be.at.least(256 * 1024);
+      expect(large.length).to.be.at.least(READ_ON_WORKER_FROM_BYTES);
       const { accepted } = await defaults.read(large);
       expect((accepted as HeldRecords).count).to.equal(2_400);
       (accepted as HeldRecords).release();
