@@ -17,7 +17,7 @@ import { MAX_RECORD_ROW_BYTES, rowsPerStatement } from './data/record-rows.js';
 import { ConfigError } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
 import { refoldIfBehind } from './data/refold.js';
-import { createIdempotencyStore } from './data/idempotency-store.js';
+import { createIdempotencyStore, largestRemembered } from './data/idempotency-store.js';
 import { createRecordsStore } from './data/records-store.js';
 import { createPreparerPool } from './data/preparer-pool.js';
 import { inlinePreparers } from './data/preparers.js';
@@ -70,7 +70,9 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   if (config.identity.keyFile && !signingKey) logger.warn({ path: config.identity.keyFile }, 'SERVICE_KEY_FILE names no file: the service mints no tokens');
   assertServable(config, signingKey !== null);
   const metrics = createMetrics();
-  const largestInsert = { rows: Math.min(config.insertBatchSize, rowsPerStatement('mysql')), rowBytes: MAX_RECORD_ROW_BYTES, indexBytes: POSTING_STATEMENT_BYTES };
+  const rows = Math.min(config.insertBatchSize, rowsPerStatement('mysql'));
+  const remembered = largestRemembered({ ndjsonBodyLimit: config.ndjson.bodyLimit, rowsPerInsert: rows });
+  const largestInsert = { rows, rowBytes: MAX_RECORD_ROW_BYTES, indexBytes: POSTING_STATEMENT_BYTES, remembered };
   const db = createDatabase(config.databaseUrl, { largestInsert });
   const refusal = await databaseRefusal(db);
   if (refusal) {

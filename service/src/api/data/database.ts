@@ -84,7 +84,7 @@ function directSelect(db: Knex, server: Server) {
 /** A database this service cannot write to correctly, and the setting to change (on either side). */
 class UnfitDatabase extends Error {
   constructor(
-    readonly setting: 'DATABASE_URL' | 'INSERT_BATCH_SIZE',
+    readonly setting: 'DATABASE_URL' | 'INSERT_BATCH_SIZE' | 'NDJSON_BODY_LIMIT',
     message: string,
   ) {
     super(message);
@@ -131,24 +131,41 @@ function galeraError(galera: GaleraSetting[]): InconsecutiveIds | null {
 
 /**
  * The largest statements the service sends (`largestInsert` in createDatabase): INSERTs of up to
- * `rows` records of up to `rowBytes` each, and the search index's of up to `indexBytes`.
+ * `rows` records of up to `rowBytes` each, the search index's of up to `indexBytes`, and the
+ * responses remembered for Idempotency-Keys (data/idempotency-store.ts).
  */
-export type LargestInsert = { rows: number; rowBytes: number; indexBytes: number };
+export type LargestInsert = {
+  rows: number;
+  rowBytes: number;
+  indexBytes: number;
+  remembered: { documentBytes: number; streamBytes: number; streamLimitWithin(packet: number): number };
+};
 
 const MIB = 2 ** 20;
 /** A statement's head (table, columns) is a few hundred bytes; a KiB is kept for it. */
 const HEAD_BYTES = 1024;
 
 /** Why the server would refuse the largest INSERT (over max_allowed_packet), or null when it fits. */
-function packetError(packet: number, { rows, rowBytes, indexBytes }: LargestInsert): UnfitDatabase | null {
-  if (indexBytes + HEAD_BYTES > packet) {
-    return new UnfitDatabase('DATABASE_URL', `the database's max_allowed_packet (${packet} bytes) cannot hold the search index's statements of up to ${indexBytes + HEAD_BYTES} bytes, which it would refuse on every retry: raise max_allowed_packet`);
+function packetError(packet: number, { rows, rowBytes, indexBytes, remembered }: LargestInsert): UnfitDatabase | null {
+  const refused = `which it would refuse on every retry`;
+  if (Math.max(indexBytes, remembered.documentBytes) + HEAD_BYTES > packet) {
+    const needed = Math.ceil((Math.max(indexBytes, remembered.documentBytes) + HEAD_BYTES) / MIB);
+    return new UnfitDatabase(
+      'DATABASE_URL',
+      `the database's max_allowed_packet (${packet} bytes) cannot hold the search index's statements (up to ${indexBytes + HEAD_BYTES} bytes) and the responses remembered for Idempotency-Keys (up to ${remembered.documentBytes + HEAD_BYTES} bytes, a JSON request's 10,000 rejections), ${refused}: raise max_allowed_packet to at least ${needed} MiB`,
+    );
   }
-  if (rows * rowBytes + HEAD_BYTES <= packet) return null;
-  const fits = Math.floor((packet - HEAD_BYTES) / rowBytes);
+  if (rows * rowBytes + HEAD_BYTES > packet) {
+    const fits = Math.floor((packet - HEAD_BYTES) / rowBytes);
+    return new UnfitDatabase(
+      'INSERT_BATCH_SIZE',
+      `one INSERT of ${rows} rows can take ${(rows * rowBytes / MIB).toFixed(1)} MiB (rows of up to ${(rowBytes / 1024).toFixed(1)} KiB at the maximum title and URI lengths), over the database's max_allowed_packet (${(packet / MIB).toFixed(0)} MiB), ${refused}: set INSERT_BATCH_SIZE to at most ${fits}, or raise max_allowed_packet`,
+    );
+  }
+  if (remembered.streamBytes + HEAD_BYTES <= packet) return null;
   return new UnfitDatabase(
-    'INSERT_BATCH_SIZE',
-    `one INSERT of ${rows} rows can take ${(rows * rowBytes / MIB).toFixed(1)} MiB (rows of up to ${(rowBytes / 1024).toFixed(1)} KiB at the maximum title and URI lengths), over the database's max_allowed_packet (${(packet / MIB).toFixed(0)} MiB), which would refuse it on every retry: set INSERT_BATCH_SIZE to at most ${fits}, or raise max_allowed_packet`,
+    'NDJSON_BODY_LIMIT',
+    `a stream's response remembered for an Idempotency-Key can take ${(remembered.streamBytes / MIB).toFixed(1)} MiB (its ids as ranges, one per INSERT of ${rows} rows at most), over the database's max_allowed_packet (${(packet / MIB).toFixed(0)} MiB), ${refused}: set NDJSON_BODY_LIMIT to at most ${remembered.streamLimitWithin(packet - HEAD_BYTES)}, raise INSERT_BATCH_SIZE, or raise max_allowed_packet`,
   );
 }
 

@@ -1,10 +1,45 @@
 import type { Knex } from 'knex';
+import { ECHOED_NAME_LENGTH, MAX_JSON_ITEMS } from '../domain/bulk-items.js';
 import { IdempotencyKeyTaken } from '../domain/errors.js';
+import { MAX_REPORTED_REJECTIONS } from '../domain/stream-ingest.js';
 import type { IdempotencyStore, RememberedResponse } from '../domain/ports.js';
 import type { Database } from './database.js';
 import { guarded } from './guarded.js';
 
 /** The idempotency_keys table: responses remembered per (scope, key) until they expire. */
+
+/**
+ * The most bytes one character of an echoed field name takes in a remembered response's INSERT:
+ * JSON writes a control character or a lone surrogate as `\u0001`, and the statement's escaping
+ * doubles its backslash (tests/unit/api/data/remembered-response.test.ts tries every code point).
+ */
+export const WIDEST_NAME_CHARACTER_BYTES = 7;
+/** A rejection's other bytes: its keys and quotes (escaped), an index or line number, "…", the longest message. */
+const REJECTION_OVERHEAD_BYTES = 160;
+const WIDEST_REJECTION_BYTES = ECHOED_NAME_LENGTH * WIDEST_NAME_CHARACTER_BYTES + REJECTION_OVERHEAD_BYTES;
+/** An id range of a stream's response, `[first,last],` at 16 digits each. */
+const WIDEST_ID_RANGE_BYTES = 36;
+/** A stored record's NDJSON line is at least `{"date":"2020"}` and its newline. */
+const SHORTEST_STORED_LINE_BYTES = 16;
+const RESPONSE_HEAD_BYTES = 256;
+const STREAM_REJECTIONS_BYTES = RESPONSE_HEAD_BYTES + MAX_REPORTED_REJECTIONS * WIDEST_REJECTION_BYTES;
+
+/**
+ * The most bytes a remembered response can take in its INSERT, which the start-up check requires
+ * max_allowed_packet to hold (data/database.ts); larger ones failed their request with 503 on every
+ * retry. `documentBytes`: a JSON document's, one rejection per item, each naming a field of up to
+ * 64 characters. `streamBytes`: a stream's, its reported rejections and its ids as ranges, at most
+ * one per INSERT of `rowsPerInsert` records over a body of `ndjsonBodyLimit` bytes of the shortest
+ * lines. `streamLimitWithin`: the longest body whose response fits a packet.
+ */
+export function largestRemembered({ ndjsonBodyLimit, rowsPerInsert }: { ndjsonBodyLimit: number; rowsPerInsert: number }) {
+  const linesPerRange = SHORTEST_STORED_LINE_BYTES * rowsPerInsert;
+  return {
+    documentBytes: RESPONSE_HEAD_BYTES + MAX_JSON_ITEMS * WIDEST_REJECTION_BYTES,
+    streamBytes: STREAM_REJECTIONS_BYTES + Math.ceil(ndjsonBodyLimit / linesPerRange) * WIDEST_ID_RANGE_BYTES,
+    streamLimitWithin: (packet: number) => Math.max(0, Math.floor((packet - STREAM_REJECTIONS_BYTES) / WIDEST_ID_RANGE_BYTES)) * linesPerRange,
+  };
+}
 
 type Row = { request_hash: string; response: string; expires_at_ms: number | string };
 

@@ -12,7 +12,7 @@ export type ValidatedItems = {
 
 const ITEM_FIELDS = new Set(['title', 'uri', 'date']);
 /** Items per JSON request; larger loads belong in an NDJSON stream. */
-const MAX_JSON_ITEMS = 10_000;
+export const MAX_JSON_ITEMS = 10_000;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -58,7 +58,7 @@ function codePoints(value: string): number {
 }
 
 /** Characters of an unknown field's name that a rejection repeats. */
-const ECHOED_NAME_LENGTH = 64;
+export const ECHOED_NAME_LENGTH = 64;
 
 /**
  * An unknown field's name as a rejection names it: its first characters, then "…". Repeated whole,

@@ -17,7 +17,7 @@ export type StreamResult = {
   rejectedCount: number;
 };
 
-const MAX_REPORTED_REJECTIONS = 100;
+export const MAX_REPORTED_REJECTIONS = 100;
 
 /**
  * Streams items, arriving a few lines at a time, into one write transaction in batches: memory
