@@ -38,6 +38,8 @@ for (const engine of ENGINES) {
         ['2021-01-01T25:00', /impossible date: hour 25/],
         ['01/02/2003', /ambiguous/],
         ['Sunday, 06-Nov-94 08:49:37 GMT', /two-digit year/],
+        ['1 Nov 16 13:23 GMT', /two-digit year/],
+        ['Tue, 1 Nov 61 00:00:00 GMT', /two-digit year/],
         ['yesterday', /unrecognised/],
         ['', /empty/],
         [20210101, /must be a string/],

@@ -19,14 +19,27 @@ function resolve(node: any): any {
   return node;
 }
 
-/** The spec path template that serves `method path`, if any. */
+/** The spec path template that serves `method path`, if any: each path parameter must match its own pattern too. */
 function operationOf(method: string, path: string): { template: string; operation: any } | null {
   const bare = path.split('?')[0] as string;
   for (const [template, item] of Object.entries(spec.paths)) {
     const operation = item[method.toLowerCase()];
     if (!operation) continue;
-    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+').replace(/\/$/, '/?')}$`);
-    if (pattern.test(bare)) return { template, operation };
+    const names = [...template.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
+    const values = new RegExp(`^${template.replace(/\{[^}]+\}/g, '([^/]+)').replace(/\/$/, '/?')}$`).exec(bare);
+    if (!values) continue;
+    // GET /v1/bulk matches /v1/{id} by shape, not by the id's pattern: it is no getRecord.
+    const fits = names.every((name, index) => {
+      const parameter = (operation.parameters ?? []).map(resolve).find((declared: any) => declared.in === 'path' && declared.name === name);
+      const pattern = parameter?.schema?.pattern;
+      if (pattern === undefined) return true;
+      try {
+        return new RegExp(pattern).test(decodeURIComponent(values[index + 1] as string));
+      } catch {
+        return false;
+      }
+    });
+    if (fits) return { template, operation };
   }
   return null;
 }
@@ -44,7 +57,6 @@ export function checkAgainstContract(method: string, path: string, status: numbe
     if (!isProblem) throw new Error(`contract: ${method} ${path} -> ${status} is not an operation of service/openapi.yaml`);
     return;
   }
-  // A path matching two templates (GET /v1/bulk) is the more specific one's concern: skip others.
   const { template, operation } = found;
   const where = `${method} ${path} -> ${status}`;
   const responseRef = operation.responses[String(status)] ?? operation.responses.default;

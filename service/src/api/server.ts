@@ -1,9 +1,15 @@
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 
 /** The most a request line and its headers may take; beyond it Node's parser refuses the request. */
 const MAX_HEADER_BYTES = 16 * 1024;
+
+/** A problem answered on the socket itself, before Koa, and the connection closed. */
+function answerOnSocket(socket: Duplex, status: number, slug: string, detail: string, headers = ''): void {
+  const body = JSON.stringify({ type: `/problems/${slug}`, title: STATUS_CODES[status], status, detail });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
 
 /**
  * Requests Node's parser refuses before any middleware runs (headers or URL over the limit, a
@@ -16,12 +22,29 @@ function refuseUnparsable(error: Error & { code?: string }, socket: Duplex): voi
     socket.destroy();
     return;
   }
-  const [status, slug, detail] =
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'headers-too-large', `The request line and headers take more than ${MAX_HEADER_BYTES} bytes.`]
-      : [400, 'malformed-request', 'The request is not valid HTTP/1.1.'];
-  const body = JSON.stringify({ type: `/problems/${slug}`, title: STATUS_CODES[status], status, detail });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  if (error.code === 'HPE_HEADER_OVERFLOW') answerOnSocket(socket, 431, 'headers-too-large', `The request line and headers take more than ${MAX_HEADER_BYTES} bytes.`);
+  else answerOnSocket(socket, 400, 'malformed-request', 'The request is not valid HTTP/1.1.');
+}
+
+/** CONNECT asks for a tunnel, which this server never opens (Node closed the connection without an answer). */
+function refuseTunnel(_request: IncomingMessage, socket: Duplex): void {
+  answerOnSocket(socket, 405, 'method-not-allowed', 'CONNECT is not served here.', 'Allow: \r\n');
+}
+
+/**
+ * An Expect other than 100-continue (which Node answers itself): refused as a problem, where Node
+ * sent a bare 417. Its body, if any, is not read: the connection closes after the answer.
+ */
+function refuseExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const body = JSON.stringify({
+    type: '/problems/expectation-failed',
+    title: STATUS_CODES[417],
+    status: 417,
+    detail: 'The Expect header asks for what this server does not do.',
+    errors: [{ parameter: 'Expect', detail: 'only 100-continue is supported' }],
+  });
+  response.writeHead(417, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  response.end(body);
 }
 
 /**
@@ -46,6 +69,8 @@ export function listen(app: Koa, port: number, host: string | undefined, request
     app.callback(),
   );
   server.on('clientError', refuseUnparsable);
+  server.on('connect', refuseTunnel);
+  server.on('checkExpectation', refuseExpectation);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -1,5 +1,6 @@
 import { parseRecordDate } from './dates.js';
 import { InvalidInput, TooManyItems } from './errors.js';
+import { pointerTo } from './json-pointer.js';
 import { TITLE_MAX_LENGTH, URI_MAX_LENGTH, type NewRecord } from './record.js';
 
 /** Why one item of a bulk request was not stored; `index` counts from 0 in the request. */
@@ -11,6 +12,8 @@ export type ValidatedItems = {
 };
 
 const ITEM_FIELDS = new Set(['title', 'uri', 'date']);
+/** Unknown top-level fields a problem names at most. */
+const MAX_NAMED_FIELDS = 100;
 /** Items per JSON request; larger loads belong in an NDJSON stream. */
 export const MAX_JSON_ITEMS = 10_000;
 
@@ -27,8 +30,9 @@ function itemsOf(body: unknown): unknown[] {
   }
   const unknown = Object.keys(body).filter((key) => key !== 'items');
   if (unknown.length > 0 || !Array.isArray(body.items)) {
+    // The first of them, named as items' unknown fields are: a body of a million keys made a problem as large.
     throw new InvalidInput('The body must be a JSON object with an "items" array.', [
-      ...unknown.map((key) => ({ pointer: `#/${key}`, detail: 'unknown field' })),
+      ...unknown.slice(0, MAX_NAMED_FIELDS).map((key) => ({ pointer: pointerTo(shortened(key)), detail: 'unknown field' })),
       ...(Array.isArray(body.items) ? [] : [{ pointer: '#/items', detail: 'must be an array' }]),
     ]);
   }

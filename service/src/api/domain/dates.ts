@@ -27,7 +27,8 @@ const NAMED_SHAPE = /^(?:([a-z]+) (\d{1,2}),? (\d{4})|(\d{1,2}) ([a-z]+) (\d{4})
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
 const NAMED_WITHOUT_YEAR = /^(?:[a-z]+ \d{1,2}|\d{1,2} [a-z]+)$/i;
 const NUMERIC_DAY_MONTH = /^\d{1,2}[/.-]\d{1,2}[/.-]\d{1,4}$/;
-const TWO_DIGIT_YEAR_HTTP = /\d{1,2}-[a-z]{3}-\d{2}\s/i;
+/** RFC 850's `06-Nov-94` and RFC 2822's `1 Nov 16`: luxon would guess the century (16 as 2016, 61 as 1961). */
+const TWO_DIGIT_YEAR = /\d{1,2}([- ])[a-z]{3}\1\d{2}\s/i;
 const LUXON_RANGE_EXPLANATION = /you specified (\S+) .* as an? (\w+)/;
 
 /** One wording for every impossible field, whichever parser found it. */
@@ -118,7 +119,7 @@ export function parseRecordDate(raw: string): DateParse {
   }
   const named = NAMED_SHAPE.exec(input);
   if (named) return parseNamedDate(named);
-  if (TWO_DIGIT_YEAR_HTTP.test(input)) {
+  if (TWO_DIGIT_YEAR.test(input)) {
     return { ok: false, reason: 'two-digit year is ambiguous; use a four-digit year' };
   }
   const rfc2822 = DateTime.fromRFC2822(input, UTC);

@@ -1,4 +1,5 @@
 import { inlineItemsReader, type Rejection } from './bulk-items.js';
+import { pointerTo } from './json-pointer.js';
 import { UnprocessableItems } from './errors.js';
 import { writeOnce, type IdempotencyRequest, type Idempotent } from './idempotent-write.js';
 import { ingestStream, type IngestLine, type StreamResult } from './stream-ingest.js';
@@ -15,7 +16,7 @@ export type IngestObserver = { stored(count: number): void; rejected(count: numb
 const IGNORE: IngestObserver = { stored: () => {}, rejected: () => {} };
 
 function rejectionPointer({ index, field }: Rejection): string {
-  return field === 'item' ? `#/items/${index}` : `#/items/${index}/${field}`;
+  return field === 'item' ? pointerTo('items', index) : pointerTo('items', index, field);
 }
 
 /**

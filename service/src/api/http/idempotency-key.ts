@@ -14,7 +14,7 @@ export type BodyDigest = { update(chunk: Buffer): void; end(): void };
  * JSON body and an NDJSON stream: the body reader feeds `digest` and ends it, which settles the
  * request's `digest` promise. Null without the header, so only requests with a key pay for hashing.
  */
-export function idempotencyOf(ctx: Context, { atomic, ttlMs }: { atomic: boolean; ttlMs: number }): { request: IdempotencyRequest; digest: BodyDigest } | null {
+export function idempotencyOf(ctx: Context, { atomic, media, ttlMs }: { atomic: boolean; media: string; ttlMs: number }): { request: IdempotencyRequest; digest: BodyDigest } | null {
   // Absent, not empty: an empty header is a key the client meant to send, and it is malformed.
   if (ctx.headers['idempotency-key'] === undefined) return null;
   const key = ctx.get('idempotency-key');
@@ -25,7 +25,8 @@ export function idempotencyOf(ctx: Context, { atomic, ttlMs }: { atomic: boolean
   }
   const principal = ctx.state.principal;
   const scope = createHash('sha256').update(`${principal?.issuer ?? ''}\0${principal?.subject ?? ''}`).digest('hex');
-  const hash = createHash('sha256').update(`${atomic}\0${ctx.request.type}\0`);
+  // The media type as read (http/body-media.ts), not as spelled: `Application/JSON` is the same request.
+  const hash = createHash('sha256').update(`${atomic}\0${media}\0`);
   let settle: (hex: string) => void = () => {};
   const digest = new Promise<string>((resolve) => (settle = resolve));
   return {

@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
 import { bodyChunks } from './body-chunks.js';
 import { HttpProblem } from './problem.js';
-import { requireUtf8Charset } from './utf8-charset.js';
 
 function tooLarge(limit: number): HttpProblem {
   // The rest of an oversized body is not worth reading: the connection closes with the answer.
@@ -9,19 +8,13 @@ function tooLarge(limit: number): HttpProblem {
 }
 
 /**
- * Reads a JSON request body's bytes: only `application/json` in UTF-8, at most `limit` bytes
- * (checked against Content-Length before reading, and while reading), arriving at
+ * Reads a JSON request body's bytes (its media type checked by http/body-media.ts): at most
+ * `limit` bytes (checked against Content-Length before reading, and while reading), arriving at
  * `minBytesPerSecond` at least. Decoding and parsing are the reader's (domain/bulk-items.ts):
  * from 256 KiB on a worker thread in the service, since a 10,000-item document kept the event
  * loop from reads for tens of milliseconds.
  */
 export async function readJsonBody(ctx: Context, limit: number, minBytesPerSecond: number): Promise<Buffer> {
-  if (!ctx.request.is('application/json')) {
-    throw new HttpProblem(415, 'unsupported-media-type', 'The body must be sent as Content-Type: application/json or application/x-ndjson.', [], {
-      Accept: 'application/json, application/x-ndjson',
-    });
-  }
-  requireUtf8Charset(ctx);
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limit) throw tooLarge(limit);
 

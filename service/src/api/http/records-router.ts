@@ -8,11 +8,12 @@ import { InvalidInput, NotFound } from '../domain/errors.js';
 import type { RecordsService } from '../domain/records-service.js';
 import { annotateSpan } from '../observability/traces.js';
 import { callerLimit } from './caller-limit.js';
+import { HttpProblem } from './problem.js';
 import { concurrencyLimit } from './concurrency-limit.js';
+import { bulkMediaOf, type BulkMedia } from './body-media.js';
 import { idempotencyOf } from './idempotency-key.js';
 import { readJsonBody } from './json-body.js';
 import { ndjsonLines } from './ndjson-body.js';
-import { requireUtf8Charset } from './utf8-charset.js';
 import { parseRecordId, parseSearchQuery } from './search-params.js';
 import { recordDocument, searchDocument } from './views.js';
 
@@ -70,12 +71,22 @@ export function createRecordsRouter({
   const read = [authenticate, requireScope(SCOPES.read)];
   const write = [authenticate, requireScope(SCOPES.write)];
 
+  const bulkMedia: BulkMedia[] = ndjsonLimits ? ['application/json', 'application/x-ndjson'] : ['application/json'];
+  // Only POST is served here: GET /v1/bulk was read as a record id (400), and the Allow of a 405
+  // named the methods of /v1/:id.
+  router.all('/bulk', async (ctx, next) => {
+    if (ctx.method === 'POST') return next();
+    ctx.set('Allow', 'POST');
+    if (ctx.method !== 'OPTIONS') throw new HttpProblem(405, 'method-not-allowed', `${ctx.method} ${ctx.path} is not served here.`, [], { Allow: 'POST' });
+    ctx.body = '';
+  });
+
   router.post('/bulk', ...write, concurrencyLimit(bulkConcurrency), async (ctx) => {
     const atomic = atomicFlag(ctx.query);
-    const key = idempotencyOf(ctx, { atomic, ttlMs: idempotencyTtlMs });
+    const media = bulkMediaOf(ctx, bulkMedia);
+    const key = idempotencyOf(ctx, { atomic, media, ttlMs: idempotencyTtlMs });
     const options = { atomic, idempotency: key?.request ?? null };
-    const ndjson = ndjsonLimits && ctx.request.is('application/x-ndjson') ? ndjsonLimits : null;
-    if (ndjson) requireUtf8Charset(ctx);
+    const ndjson = ndjsonLimits && media === 'application/x-ndjson' ? ndjsonLimits : null;
     const outcome = ndjson
       ? await records.storeStream(ndjsonLines(ctx, { limit: ndjson.body, maxLineBytes: ndjson.line, minBytesPerSecond: bodyRate, digest: key?.digest }), options)
         : await readJsonBody(ctx, bodyLimit, bodyRate).then((document) => {
