@@ -98,12 +98,24 @@ describe('Helm chart charts/records', function () {
       expect(job?.metadata.annotations).to.include({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation' });
       expect(job?.spec.template.spec.containers[0].args).to.deep.equal(['migrate', '--wait', '300']);
       // The hook's Secret holds the database password: deleted once the hook succeeded.
-      const secret = find(objects, 'Secret').find((candidate) => candidate.metadata.name === 'records-migrate');
+      const secret = find(objects, 'Secret').find((candidate) => candidate.metadata.name === 'records-migrate-hook');
       expect(secret?.metadata.annotations?.['helm.sh/hook-delete-policy']).to.equal('before-hook-creation,hook-succeeded');
       // Under a namespace default-deny, the hook needs a policy that exists before it runs: a hook too.
-      const policy = find(objects, 'NetworkPolicy').find((candidate) => candidate.metadata.name === 'records-migrate');
+      const policy = find(objects, 'NetworkPolicy').find((candidate) => candidate.metadata.name === 'records-migrate-hook');
       expect(policy?.metadata.annotations?.['helm.sh/hook']).to.equal('pre-install,pre-upgrade');
       expect(Number(policy?.metadata.annotations?.['helm.sh/hook-weight'])).to.be.below(Number(job?.metadata.annotations?.['helm.sh/hook-weight']));
+    });
+
+    it('leaves no hook object behind that an install with the bundled MariaDB would own (Helm keeps hooks past uninstall)', function () {
+      const hooks = helmTemplate(['charts/records/ci/keda-off-values.yaml']).filter((object) => object.metadata.annotations?.['helm.sh/hook']?.includes('pre-install'));
+      expect(hooks.map((object) => object.kind)).to.include.members(['ServiceAccount', 'NetworkPolicy', 'Job']);
+      // The hook's ServiceAccount and policy were named as the bundled mode's: once the external
+      // database was tried and uninstalled, installing with defaults failed on "invalid ownership metadata".
+      const bundled = new Set(helmTemplate().filter((object) => !object.metadata.annotations?.['helm.sh/hook']).map((object) => `${object.kind}/${object.metadata.name}`));
+      expect(hooks.map((object) => `${object.kind}/${object.metadata.name}`).filter((name) => bundled.has(name))).to.deep.equal([]);
+      for (const object of hooks.filter((candidate) => candidate.kind !== 'Job')) {
+        expect(object.metadata.annotations?.['helm.sh/hook-delete-policy'], `${object.kind}/${object.metadata.name}`).to.equal('before-hook-creation,hook-succeeded');
+      }
     });
 
     it('turns tracing on only with a collector endpoint: the OpenTelemetry variables, and egress to the collector', function () {

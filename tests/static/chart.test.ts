@@ -246,6 +246,37 @@ describe('Helm chart charts/records', function () {
       }
     });
 
+    it('serves service.port on the Service alone: the container listens on 8000 whatever it is (port 80 would need a privilege the pod drops)', function () {
+      const objects = helmTemplate([], ['service.port=80']);
+      const container = find(objects, 'Deployment')[0]?.spec.template.spec.containers[0];
+      expect(container.ports).to.deep.equal([{ name: 'http', containerPort: 8000, protocol: 'TCP' }]);
+      expect(find(objects, 'ConfigMap').find((candidate) => candidate.metadata.name === 'records')?.data.PORT).to.equal('8000');
+      const service = find(objects, 'Service').find((candidate) => candidate.metadata.name === 'records');
+      expect(service?.spec.ports).to.deep.equal([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+      // Policies and scrape annotations see pod addresses, after the Service's translation: the container's port.
+      const testPolicy = find(objects, 'NetworkPolicy').find((candidate) => candidate.metadata.name === 'records-test');
+      expect(testPolicy?.spec.egress.flatMap((rule: any) => (rule.ports ?? []).map((port: any) => port.port))).to.include(8000).and.not.to.include(80);
+      expect(find(helmTemplate([], ['service.port=80', 'metrics.scrapeAnnotations=true']), 'Service').find((candidate) => candidate.metadata.name === 'records')?.metadata.annotations?.['prometheus.io/port']).to.equal('8000');
+      // What the test pod and the issuer URL call is the Service: its port.
+      expect(JSON.stringify(find(objects, 'Pod').find((candidate) => candidate.metadata.name === 'records-test'))).to.contain('http://records:80');
+    });
+
+    it('keeps every label value within 63 characters for the longest nameOverride the schema allows, and refuses a longer one', function () {
+      // Label values are the name plus a suffix (`-init-secret` is the longest): a nameOverride of
+      // 63 characters rendered, and the API server refused the pods and selectors it labelled.
+      const labelValues = (node: unknown, inLabels = false): string[] => {
+        if (typeof node === 'string') return inLabels ? [node] : [];
+        if (typeof node !== 'object' || node === null) return [];
+        return Object.entries(node).flatMap(([key, value]) => labelValues(value, !Array.isArray(node) && (key === 'labels' || key === 'matchLabels')));
+      };
+      const longest = 'n'.repeat(51);
+      for (const values of [[], ['charts/records/ci/keda-off-values.yaml']]) {
+        const long = labelValues(helmTemplate(values, [`nameOverride=${longest}`])).filter((value) => value.length > 63);
+        expect(long, values.join()).to.deep.equal([]);
+      }
+      expect(() => helmTemplate([], [`nameOverride=${longest}n`])).to.throw(/nameOverride/);
+    });
+
     it('caches only in Redis when more than one pod may run (each pod\'s own cache served 404s and searches from before the other pods\' writes)', function () {
       const cacheOf = (sets: string[]) => helmTemplate([], sets).find((object) => object.kind === 'ConfigMap' && object.metadata.name === 'records')?.data.CACHE;
       expect(cacheOf([])).to.equal('off');

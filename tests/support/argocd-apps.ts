@@ -43,14 +43,22 @@ export function deployedBy(app: K8sObject, environment: string): K8sObject[] {
       pinned('kong', '2.48.0');
       // The chart's render with this environment's values where the mirror has it; else what the
       // data allows: the extraObjects of the generated values through the chart's tpl pass. The
-      // chart adds its cert-manager Certificate (certificates.proxy) only where the cluster serves
-      // cert-manager's API, which a plain render does not assume: added here as the cluster has it.
+      // chart adds its cert-manager Certificate (certificates.proxy) and its ServiceMonitor
+      // (serviceMonitor.enabled) only where the cluster serves cert-manager's and the Prometheus
+      // Operator's APIs, which a plain render does not assume and Argo CD passes from the cluster:
+      // added here as the cluster has them (the project's model of the chart's two conditions).
       const kong = kongRender(environment);
       if (!kong.complete) console.log(`      kong (${environment}): ${kong.note}`);
       const generated = parse(readFileSync(`kong/generated/${environment}/values.yaml`, 'utf8'));
       const certificate: K8sObject = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'kong-kong-proxy-cert' }, spec: { dnsNames: generated.certificates.proxy.dnsNames } };
-      const certificates = kong.objects.some((object) => object.kind === 'Certificate') ? [] : [certificate];
-      return [...upstream('kong-2.48.0/crds.yaml'), ...kong.objects, ...certificates];
+      const serviceMonitor: K8sObject = { apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'kong-kong', labels: generated.serviceMonitor?.labels ?? {} } };
+      const absent = (object: K8sObject, wanted: boolean) => (wanted && !kong.objects.some((rendered) => rendered.kind === object.kind) ? [object] : []);
+      return [
+        ...upstream('kong-2.48.0/crds.yaml'),
+        ...kong.objects,
+        ...absent(certificate, true),
+        ...absent(serviceMonitor, generated.serviceMonitor?.enabled === true),
+      ];
     }
     case 'mariadb-operator-crds':
       pinned('mariadb-operator-crds', '26.6.0');

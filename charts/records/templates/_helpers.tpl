@@ -3,6 +3,15 @@
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/*
+The port the service listens on in its container, whatever service.port is: above 1024, since the
+pod runs as a non-root user with every capability dropped. It was service.port, and 80 made the pod
+crash-loop wherever the runtime keeps ports below 1024 privileged (containerd 1.7's default).
+*/}}
+{{- define "records.containerPort" -}}
+8000
+{{- end }}
+
 {{/* Fully qualified name: the release name, plus the chart name unless the release already contains it. */}}
 {{- define "records.fullname" -}}
 {{- if .Values.fullnameOverride }}
