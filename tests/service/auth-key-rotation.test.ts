@@ -25,6 +25,17 @@ describe('authentication and authorization', function () {
       expect(rsaIdp.fetches, 'the new key is cached after one more fetch').to.equal(fetchesBefore + 2);
     });
 
+    it('lets requests arriving together with a newly published kid wait for the one fetch it takes, and accepts them all', async function () {
+      // They got 401 "unknown signing key" while the first one's fetch, which found the key, was under way.
+      const rotated = generateTestKey('RS256');
+      rsaIdp.keys.push(rotated);
+      pastTheInterval();
+      const fetchesBefore = rsaIdp.fetches;
+      const responses = await Promise.all(Array.from({ length: 8 }, () => get(app(), '/v1/', rsaIdp.sign({}, rotated))));
+      expect(responses.map((response) => response.status)).to.deep.equal(Array(8).fill(200));
+      expect(rsaIdp.fetches).to.equal(fetchesBefore + 1);
+    });
+
     it('keeps accepting cached keys while the JWKS endpoint is down, and answers 503 for unknown ones', async function () {
       const cachedToken = ecIdp.sign();
       expect((await get(app(), '/v1/', cachedToken)).status).to.equal(200);
@@ -37,8 +48,16 @@ describe('authentication and authorization', function () {
         const response = await get(app(), '/v1/', unknown);
         expect(Date.now() - started).to.be.below(3000);
         expect(response.status).to.equal(503);
-        expect(response.headers.get('retry-after')).to.equal('5');
+        // The next fetch is due in 600 ms: come back in a second.
+        expect(response.headers.get('retry-after')).to.equal('1');
         expect(response.headers.get('content-type')).to.match(/^application\/problem\+json/);
+        // Until then, no fetch, and still the outage: a 401 would tell the client to drop a token
+        // the issuer may have just rotated to.
+        const fetches = ecIdp.fetches;
+        const again = await get(app(), '/v1/', unknown);
+        expect(again.status, 'the same token again, before the next fetch is due').to.equal(503);
+        expect(Number(again.headers.get('retry-after'))).to.be.within(1, 1);
+        expect(ecIdp.fetches).to.equal(fetches);
       } finally {
         await ecIdp.start();
       }
@@ -138,12 +157,33 @@ describe('a JWKS endpoint that stalls mid-answer', function () {
     });
   }
 
-  it('serves with the stale key set once a stalled refresh passes its deadline, and takes the fresh set once the endpoint answers', async function () {
+  /** A key set fetched fresh, then the endpoint stalling and the clock `laterMs` on. */
+  const stalledAfterAFreshSet = async (laterMs: number) => {
     idp.fault = null;
     skippedMs += 10_000;
     expect((await timed(idp.sign())).status).to.equal(200);
     idp.fault = 'stall';
-    skippedMs += 10_000;
+    skippedMs += laterMs;
+  };
+
+  it('refreshes a key set past half its age in the background: requests do not wait for the fetch', async function () {
+    // Every request arriving as the set expired waited for its refresh, up to the fetch deadline.
+    await stalledAfterAFreshSet(600);
+    const fetches = idp.fetches;
+    const halfway = await timed(idp.sign());
+    expect(halfway.status).to.equal(200);
+    expect(halfway.ms, 'past half the set\'s age: served at once').to.be.below(200);
+    await waitFor('the background fetch', async () => idp.fetches > fetches);
+    await new Promise((resolve) => setTimeout(resolve, 400)); // past its 300 ms deadline
+    // Past the full age, the stalled refresh having failed: still served at once, from the old set.
+    skippedMs += 500;
+    const expired = await timed(idp.sign());
+    expect(expired.status).to.equal(200);
+    expect(expired.ms, 'past the set\'s age, its last refresh failed').to.be.below(200);
+  });
+
+  it('serves with the stale key set once a stalled refresh passes its deadline, and takes the fresh set once the endpoint answers', async function () {
+    await stalledAfterAFreshSet(10_000);
     for (let i = 0; i < 3; i += 1) {
       const { status, ms } = await timed(idp.sign());
       expect(status, `request ${i}`).to.equal(200);

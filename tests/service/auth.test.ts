@@ -1,13 +1,14 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
-import { generateTestKey } from '../support/jwks-server.js';
+import jwt from 'jsonwebtoken';
+import { generateTestKey, type TestKey } from '../support/jwks-server.js';
 import { request } from '../support/test-app.js';
 import { expect401, get, post, useAuthApp } from './auth-helpers.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 describe('authentication and authorization', function () {
-  const { rsaIdp, ecIdp, app } = useAuthApp();
+  const { rsaIdp, ecIdp, app, pastTheInterval } = useAuthApp();
 
   describe('valid tokens', function () {
     it('lets an RS256 token with records:read search and get', async function () {
@@ -25,6 +26,11 @@ describe('authentication and authorization', function () {
     it('reads scopes from an scp array as well as the scope string', async function () {
       const token = rsaIdp.sign({ scope: undefined, scp: ['records:read'] });
       expect((await get(app(), '/v1/', token)).status).to.equal(200);
+    });
+
+    it('reads scp as a space-separated string too, as Azure AD sends it (its tokens were 403)', async function () {
+      expect((await get(app(), '/v1/', rsaIdp.sign({ scope: undefined, scp: 'profile records:read' }))).status).to.equal(200);
+      expect((await get(app(), '/v1/', rsaIdp.sign({ scope: ['records:read'] }))).status).to.equal(200);
     });
 
     it('accepts the scheme in any case', async function () {
@@ -57,6 +63,30 @@ describe('authentication and authorization', function () {
   });
 
   describe('rejected tokens', function () {
+    it('refuses a token naming critical header parameters, which this verifier cannot understand (RFC 7515)', async function () {
+      const [key] = rsaIdp.keys;
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { iss: rsaIdp.issuer, aud: rsaIdp.audience, sub: 'user-1', scope: 'records:read', iat: now, exp: now + 300 };
+      const token = jwt.sign(claims, key!.privateKey, { algorithm: 'RS256', header: { alg: 'RS256', kid: key!.kid, crit: ['x-must-check'], 'x-must-check': true } as jwt.JwtHeader });
+      expect401(await get(app(), '/v1/', token), token);
+    });
+
+    it('leaves RSA keys under 2048 bits out of an issuer\'s key set', async function () {
+      const pair = generateKeyPairSync('rsa', { modulusLength: 1024 });
+      const weak: TestKey = { kid: 'weak-1024', alg: 'RS256', ...pair, jwk: { ...pair.publicKey.export({ format: 'jwk' }), kid: 'weak-1024', alg: 'RS256', use: 'sig' } };
+      rsaIdp.keys.push(weak);
+      try {
+        const now = Math.floor(Date.now() / 1000);
+        const claims = { iss: rsaIdp.issuer, aud: rsaIdp.audience, sub: 'user-1', scope: 'records:read', iat: now, exp: now + 300 };
+        const token = jwt.sign(claims, weak.privateKey, { algorithm: 'RS256', keyid: weak.kid, allowInsecureKeySizes: true });
+        pastTheInterval();
+        expect401(await get(app(), '/v1/', token), token);
+        expect((await get(app(), '/v1/', rsaIdp.sign({ scope: 'records:read' }))).status, 'the set\'s other keys still serve').to.equal(200);
+      } finally {
+        rsaIdp.keys = rsaIdp.keys.filter((key) => key !== weak);
+      }
+    });
+
     it('answers 401 without a token, with a malformed header, and for other schemes', async function () {
       const missing = await get(app(), '/v1/');
       expect401(missing);

@@ -1,4 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +96,8 @@ describe('records load, the loader for big files', function () {
       const failed = await first.done;
       expect(failed.code, failed.stderr).to.equal(1);
       expect(failed.stderr).to.match(/after 2 attempts; run the same command again to resume/);
-      restarted = await ServiceProcess.start({ DATABASE_URL: path });
+      // The same service at the same address, as a user runs the same command again.
+      restarted = await ServiceProcess.start({ DATABASE_URL: path, PORT: new URL(service.baseUrl).port });
       const { code, stderr } = await startLoader([file, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
       expect(code, stderr).to.equal(0);
       expect(rows()).to.equal(RECORDS);
@@ -150,7 +153,7 @@ describe('records load, the loader for big files', function () {
     const { sent } = JSON.parse(readFileSync(`${input}.rejected.ndjson.load-state.json`, 'utf8')) as { sent: { chunks: number } };
     expect(sent.chunks).to.be.within(1, RECORDS / Number(CHUNK) - 1);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const restarted = await ServiceProcess.start({ DATABASE_URL: path, ...shortKeys });
+    const restarted = await ServiceProcess.start({ DATABASE_URL: path, ...shortKeys, PORT: new URL(service.baseUrl).port });
     const requests = () => restarted.logs.filter((line) => line.msg === 'request' && line.method === 'POST').length;
     return { rows, sent, restarted, requests };
   }
@@ -168,6 +171,25 @@ describe('records load, the loader for big files', function () {
       // The rejections of the skipped chunks kept, the rest appended: as one run writes them.
       expect(readFileSync(`${input}.rejected.ndjson`, 'utf8')).to.equal(expectedRejects);
       expect(existsSync(`${input}.rejected.ndjson.load-state.json`), 'a finished load leaves no state').to.equal(false);
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  it('resumes only at the URL whose answers it counted, unless told it is the same service (chunks answered by another were never sent to this one)', async function () {
+    const { input, rejectedCount } = await fileWithRejects('resumed-elsewhere.ndjson');
+    const { rows, sent, restarted, requests } = await stoppedLoad(input);
+    try {
+      // The same service spelled another way stands in for another one: the loader cannot tell.
+      const elsewhere = restarted.baseUrl.replace('127.0.0.1', 'localhost');
+      const refused = await startLoader([input, '--url', elsewhere, '--chunk-size', CHUNK]).done;
+      expect(refused.code, refused.stderr).to.equal(1);
+      expect(refused.stderr).to.contain(`sent its first ${sent.chunks} chunks to ${restarted.baseUrl}/`).and.to.contain('--same-service');
+      expect(requests(), 'requests of the refused run').to.equal(0);
+      const resumed = await startLoader([input, '--url', elsewhere, '--chunk-size', CHUNK, '--same-service']).done;
+      expect(resumed.code, resumed.stderr).to.equal(3);
+      expect(rows()).to.equal(RECORDS - rejectedCount);
+      expect(requests(), 'requests of the re-run').to.equal(RECORDS / Number(CHUNK) - sent.chunks);
     } finally {
       await restarted.stop();
     }
@@ -244,6 +266,43 @@ describe('records load, the loader for big files', function () {
     const missing = await startLoader([join(dir, 'no-such-file.ndjson'), '--url', 'http://127.0.0.1:9']).done;
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('cannot read').and.not.to.match(/\n\s+at /);
+  });
+
+  it('refuses options it does not know, and a rejects file that is the input itself, before touching anything', async function () {
+    const misspelt = await startLoader([file, '--url', 'http://127.0.0.1:9', '--chunksize', '10']).done;
+    expect(misspelt.code, misspelt.stderr).to.equal(78);
+    expect(misspelt.stderr).to.contain("--chunksize").and.to.contain('usage: records load').and.not.to.match(/\n\s+at /);
+    // It opened the input as its rejects file, emptying it, and removed it once nothing was rejected.
+    const copy = join(dir, 'own-rejects.ndjson');
+    writeFileSync(copy, readFileSync(file));
+    for (const rejects of [copy, join(dir, '.', 'own-rejects.ndjson'), join(dir, '..', dir.split('/').at(-1)!, 'own-rejects.ndjson')]) {
+      const same = await startLoader([copy, '--url', 'http://127.0.0.1:9', '--rejects', rejects]).done;
+      expect(same.code, same.stderr).to.equal(78);
+      expect(same.stderr).to.contain('--rejects names the input file');
+      expect(readFileSync(copy).equals(readFileSync(file)), rejects).to.equal(true);
+    }
+  });
+
+  it('stops at an answer that is not the bulk endpoint\'s, without retrying it (it crashed, or retried an HTML page for half a minute)', async function () {
+    for (const [type, body] of [['application/json', '{}'], ['text/html', '<html>not the records service</html>']]) {
+      let requests = 0;
+      const server = createServer((_req, res) => {
+        requests += 1;
+        res.writeHead(200, { 'content-type': type }).end(body);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const { code, stderr } = await startLoader([file, '--url', url, '--rejects', join(dir, 'not-bulk.rejected.ndjson')]).done;
+        expect(code, stderr).to.equal(1);
+        expect(stderr).to.contain('is not an answer of POST /v1/bulk').and.not.to.match(/\n\s+at /);
+        expect(requests, type).to.equal(1);
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        rmSync(join(dir, 'not-bulk.rejected.ndjson.load-state.json'), { force: true });
+      }
+    }
   });
 
   it('make load never prints the token (make echoed the command line, --token and all)', function () {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/environment.js';
 import type { Program } from '../shared/program.js';
@@ -12,26 +13,44 @@ import { createProgress } from './progress.js';
 /** Exit codes of `records load`. */
 const LOAD_EXIT = { stored: 0, failed: 1, rejected: 3 } as const;
 
+const USAGE = 'usage: records load FILE|- --url URL (or RECORDS_URL) [--token TOKEN] [--chunk-size 1-10000] [--rejects FILE] [--format items|array|ndjson] [--attempts N] [--same-service]';
+
+/** The command line, or a usage error naming what is wrong (parseArgs threw a TypeError, exit 1 and a stack). */
+function argumentsOf(argv: string[], config: { url?: string; token?: string }) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string', default: config.url },
+        token: { type: 'string', default: config.token },
+        'chunk-size': { type: 'string', default: '100' },
+        rejects: { type: 'string' },
+        format: { type: 'string' },
+        attempts: { type: 'string', default: '6' },
+        'same-service': { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message.split('. ')[0]}\n${USAGE}`);
+  }
+}
+
+/** Whether `rejects` is the input file itself (compared as files, however the paths are spelled). */
+function isSameFile(input: string, rejects: string): boolean {
+  const [a, b] = [statSync(input, { throwIfNoEntry: false }), statSync(rejects, { throwIfNoEntry: false })];
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
 async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const config = loadLoaderConfig(env);
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      url: { type: 'string', default: config.url },
-      token: { type: 'string', default: config.token },
-      'chunk-size': { type: 'string', default: '100' },
-      rejects: { type: 'string' },
-      format: { type: 'string' },
-      attempts: { type: 'string', default: '6' },
-    },
-  });
+  const { values, positionals } = argumentsOf(argv, config);
   const [path] = positionals;
   const attempts = Number(values.attempts);
   const chunkSize = Number(values['chunk-size']);
   const format = values.format as Format | undefined;
   if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
-    throw new ConfigError('usage: records load FILE|- --url URL (or RECORDS_URL) [--token TOKEN] [--chunk-size 1-10000] [--rejects FILE] [--format items|array|ndjson] [--attempts N]');
+    throw new ConfigError(USAGE);
   }
   // A URL that cannot be one is a usage error, not a failure worth six attempts.
   const url = URL.parse(values.url);
@@ -39,6 +58,8 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     throw new ConfigError(`--url must be the service's http(s) URL, like http://localhost:8000 (requests go to /v1/bulk under it); got ${values.url}`);
   }
   const rejectsPath = values.rejects ?? (path === '-' ? 'records-load.rejected.ndjson' : `${path}.rejected.ndjson`);
+  // The rejects file is opened for writing first: the input's own records were emptied out of it.
+  if (path !== '-' && isSameFile(path, rejectsPath)) throw new ConfigError(`--rejects names the input file ${path}; give the rejected items a file of their own`);
   try {
     const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };
     const progress = createProgress({ output: process.stderr, total: prepared.source.records });
@@ -47,7 +68,7 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     // one folder of rejects would otherwise hold each other to their settings.
     const statePath = `${rejectsPath}.load-state.json`;
     const { digest } = prepared.source;
-    const run = digest !== null ? await beginLoad(statePath, { digest, chunkSize }) : null;
+    const run = digest !== null ? await beginLoad(statePath, { digest, chunkSize, url: url.href }, { sameService: values['same-service'] }) : null;
     const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress, resume: run?.resume ?? null, onSent: run?.sent });
     await run?.end();
     const resumed = summary.replayed > 0 ? `; ${summary.replayed} of ${summary.chunks} chunks were stored by an earlier run` : '';
@@ -61,7 +82,7 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 }
 
 export const loader: Program = {
-  usage: `  load FILE|- [--url URL] [--token TOKEN] [--chunk-size N] [--rejects FILE] [--format items|array|ndjson] [--attempts N]
+  usage: `  load FILE|- [--url URL] [--token TOKEN] [--chunk-size N] [--rejects FILE] [--format items|array|ndjson] [--attempts N] [--same-service]
             send {"items": [...]}, a JSON array or NDJSON of any size to POST /v1/bulk in chunks,
             resumably (URL and token also from RECORDS_URL and RECORDS_TOKEN); exit 0: all stored,
             3: some items rejected (see --rejects), 1: the load failed (run it again to resume)`,

@@ -14,8 +14,10 @@ const count = z.number().int().min(0);
 const stateSchema = z.object({
   digest: z.string(),
   chunkSize: count,
+  /** The service the answered chunks went to (absent in states written before it was kept). */
+  url: z.string().optional(),
   sent: z.object({ chunks: count, stored: count, rejected: count, rejectsBytes: count }).optional(),
-}) satisfies z.ZodType<{ digest: string; chunkSize: number; sent?: SentChunks }>;
+}) satisfies z.ZodType<{ digest: string; chunkSize: number; url?: string; sent?: SentChunks }>;
 
 export type LoadState = z.infer<typeof stateSchema>;
 
@@ -59,8 +61,12 @@ export type LoadRun = {
   end(): Promise<void>;
 };
 
-/** Records this run's settings, refusing them when an unfinished earlier run used others. */
-export async function beginLoad(path: string, settings: { digest: string; chunkSize: number }): Promise<LoadRun> {
+/**
+ * Records this run's settings, refusing them when an unfinished earlier run used others. A run at
+ * another URL is refused once chunks were answered, unless `sameService`: those chunks are skipped,
+ * so a run against another service (staging first, then production) would never send them there.
+ */
+export async function beginLoad(path: string, settings: { digest: string; chunkSize: number; url: string }, { sameService = false } = {}): Promise<LoadRun> {
   const earlier = await read(path);
   const start = `to start a new load that stores every record of the file again, delete ${path}`;
   if (earlier && earlier.digest !== settings.digest) {
@@ -68,6 +74,11 @@ export async function beginLoad(path: string, settings: { digest: string; chunkS
   }
   if (earlier && earlier.chunkSize !== settings.chunkSize) {
     throw new LoadFailed(`an unfinished earlier load of this file used --chunk-size ${earlier.chunkSize}: run it again with that size to resume it (another size stores its records again), or, ${start}`);
+  }
+  if (earlier?.sent && earlier.url !== undefined && earlier.url !== settings.url && !sameService) {
+    throw new LoadFailed(
+      `an unfinished earlier load of this file sent its first ${earlier.sent.chunks} chunks to ${earlier.url}, and a run skips them: if ${settings.url} is the same service, run again with --same-service; to load every record into it, give another --rejects (or, ${start})`,
+    );
   }
   const resume = earlier?.sent ?? null;
   await write(path, resume ? { ...settings, sent: resume } : settings);

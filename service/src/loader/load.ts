@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { z } from 'zod';
 import type { InputItem, Source } from './input.js';
 import type { Progress } from './progress.js';
 import type { LoadSummary, SentChunks } from './summary.js';
@@ -33,7 +34,20 @@ export type LoadOptions = {
 /** The load stopped: the service refused it, or kept failing. Re-running resumes it. */
 export class LoadFailed extends Error {}
 
-type BulkAnswer = { inserted: number; rejected: Array<{ line: number; field: string; message: string }>; rejectedCount: number };
+const count = z.number().int().min(0);
+/** What POST /v1/bulk answers an NDJSON stream (StreamResult in service/openapi.yaml), as far as the loader reads it. */
+const bulkAnswer = z.object({ inserted: count, rejected: z.array(z.object({ line: count, field: z.string(), message: z.string() })), rejectedCount: count });
+type BulkAnswer = z.infer<typeof bulkAnswer>;
+
+/** The answer, or null when the 2xx came from something else (a wrong --url, a login page): no retry would help. */
+function bulkAnswerOf(text: string): BulkAnswer | null {
+  try {
+    const parsed = bulkAnswer.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Failures worth another attempt: the service's own trouble, a key still held by an earlier attempt, the network. */
 const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504]);
@@ -105,7 +119,10 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
         const response = await fetch(bulkUrl, { method: 'POST', headers, body });
         const text = await response.text();
         if (response.ok) {
-          answer = JSON.parse(text) as BulkAnswer;
+          answer = bulkAnswerOf(text);
+          if (answer === null) {
+            throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${bulkUrl} answered ${response.status} with what is not an answer of POST /v1/bulk (is --url the records service?): ${text.slice(0, 120)}`);
+          }
           replayed = response.headers.get('idempotent-replayed') === 'true';
           break;
         }

@@ -16,9 +16,12 @@ export class InsufficientScope extends Error {
   }
 }
 
-/** Tokens cannot be verified right now (an issuer's keys cannot be fetched); retry later. */
+/** Tokens cannot be verified right now (an issuer's keys cannot be fetched); retry in `retryAfterSeconds`. */
 export class VerificationUnavailable extends Error {
-  constructor(options?: ErrorOptions) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
     super('Tokens cannot be verified right now; retry later.', options);
     this.name = 'VerificationUnavailable';
   }

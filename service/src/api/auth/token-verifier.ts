@@ -26,10 +26,13 @@ const ALLOWED_ALGORITHMS = ['RS256', 'ES256'] as const;
 
 export { InvalidToken, KeysUnavailable };
 
+/** `scope` and `scp`, each a space-separated string (RFC 8693; Azure AD's `scp`) or an array. */
 function scopesOf(payload: JwtPayload): Set<string> {
   const scopes = new Set<string>();
-  if (typeof payload.scope === 'string') for (const scope of payload.scope.split(' ')) if (scope) scopes.add(scope);
-  if (Array.isArray(payload.scp)) for (const scope of payload.scp) if (typeof scope === 'string') scopes.add(scope);
+  for (const claim of [payload.scope, payload.scp]) {
+    const listed: unknown[] = typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : [];
+    for (const scope of listed) if (typeof scope === 'string' && scope !== '') scopes.add(scope);
+  }
   return scopes;
 }
 
@@ -77,6 +80,8 @@ export function createTokenVerifier(options: VerifierOptions) {
       if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) throw new InvalidToken('malformed token');
       const { header, payload } = decoded;
       if (!(ALLOWED_ALGORITHMS as readonly string[]).includes(header.alg)) throw new InvalidToken('algorithm not allowed');
+      // Extensions the token says must be understood (RFC 7515 §4.1.11): this verifier knows none.
+      if ((header as { crit?: unknown }).crit !== undefined) throw new InvalidToken('critical header parameter not understood');
       const issuer = trusted(payload.iss);
       if (!issuer) throw new InvalidToken('untrusted issuer');
 

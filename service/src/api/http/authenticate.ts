@@ -31,7 +31,7 @@ export function authenticate({ verifier, logger }: { verifier: TokenVerifier | n
       if (error instanceof InvalidToken) throw new Unauthenticated(error.message);
       if (error instanceof KeysUnavailable) {
         logger.warn({ err: error.cause }, 'JWKS endpoint unreachable; cannot verify token');
-        throw new VerificationUnavailable({ cause: error });
+        throw new VerificationUnavailable(error.retryAfterSeconds, { cause: error });
       }
       throw error;
     }

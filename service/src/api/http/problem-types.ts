@@ -17,8 +17,6 @@ import {
 export type ProblemType = { status: number; slug: string; headers?: (error: Error) => Record<string, string> };
 
 const REALM = 'records';
-/** Seconds a client waits before retrying when tokens cannot be verified. */
-const AUTH_RETRY_AFTER_SECONDS = '5';
 
 /**
  * The one table from the errors of the domain and of auth to HTTP. Each problem type is
@@ -51,7 +49,9 @@ const PROBLEM_TYPES = new Map<new (...args: never[]) => Error, ProblemType>([
       headers: (error) => ({ 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${(error as InsufficientScope).scope}"` }),
     },
   ],
-  [VerificationUnavailable, { status: 503, slug: 'auth-unavailable', headers: () => ({ 'Retry-After': AUTH_RETRY_AFTER_SECONDS }) }],
+  // When the issuer's keys are fetched for next: a client that came back sooner (the header said 5 s
+  // where fetches were 6 s apart) got 401 for a token it should keep.
+  [VerificationUnavailable, { status: 503, slug: 'auth-unavailable', headers: (error) => ({ 'Retry-After': String((error as VerificationUnavailable).retryAfterSeconds) }) }],
 ]);
 
 /** The problem an error of the domain or of auth is answered with, or null for any other error. */
