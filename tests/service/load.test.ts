@@ -168,7 +168,7 @@ describe('records load, the loader for big files', function () {
       const elsewhere = restarted.baseUrl.replace('127.0.0.1', 'localhost');
       const refused = await startLoader([input, '--url', elsewhere, '--chunk-size', CHUNK]).done;
       expect(refused.code, refused.stderr).to.equal(1);
-      expect(refused.stderr).to.contain(`sent its first ${sent.chunks} chunks to ${restarted.baseUrl}/`).and.to.contain('--same-service');
+      expect(refused.stderr).to.contain(`sent its first ${sent.chunks} chunks to ${restarted.baseUrl}/v1/bulk`).and.to.contain('--same-service');
       expect(requests(), 'requests of the refused run').to.equal(0);
       const rerun = await startLoader([input, '--url', elsewhere, '--chunk-size', CHUNK, '--same-service']).done;
       expect(rerun.code, rerun.stderr).to.equal(3);

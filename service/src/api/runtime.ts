@@ -71,7 +71,9 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   assertServable(config, signingKey !== null);
   const metrics = createMetrics();
   const rows = Math.min(config.insertBatchSize, rowsPerStatement('mysql'));
-  const remembered = largestRemembered({ ndjsonBodyLimit: config.ndjson.bodyLimit, rowsPerInsert: rows });
+  // A stream's batch of INSERT_BATCH_SIZE records is written in INSERTs of `rows` at most, each its own id range.
+  const rowsPerInsert = config.insertBatchSize / Math.ceil(config.insertBatchSize / rows);
+  const remembered = largestRemembered({ ndjsonBodyLimit: config.ndjson.bodyLimit, rowsPerInsert });
   const largestInsert = { rows, rowBytes: MAX_RECORD_ROW_BYTES, indexBytes: POSTING_STATEMENT_BYTES, remembered };
   const db = createDatabase(config.databaseUrl, { largestInsert });
   const refusal = await databaseRefusal(db);

@@ -1,6 +1,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import { lingerAfterAnswer } from './http/lingering-close.js';
 
 /** The most a request line and its headers may take; beyond it Node's parser refuses the request. */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -33,9 +34,10 @@ function refuseTunnel(_request: IncomingMessage, socket: Duplex): void {
 
 /**
  * An Expect other than 100-continue (which Node answers itself): refused as a problem, where Node
- * sent a bare 417. Its body, if any, is not read: the connection closes after the answer.
+ * sent a bare 417. Its body, if any, is read and discarded as after any early answer
+ * (http/lingering-close.ts): closing at once could reset the answer away.
  */
-function refuseExpectation(_request: IncomingMessage, response: ServerResponse): void {
+function refuseExpectation(request: IncomingMessage, response: ServerResponse): void {
   const body = JSON.stringify({
     type: '/problems/expectation-failed',
     title: STATUS_CODES[417],
@@ -43,8 +45,9 @@ function refuseExpectation(_request: IncomingMessage, response: ServerResponse):
     detail: 'The Expect header asks for what this server does not do.',
     errors: [{ parameter: 'Expect', detail: 'only 100-continue is supported' }],
   });
-  response.writeHead(417, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  response.writeHead(417, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body) });
   response.end(body);
+  lingerAfterAnswer(request, response);
 }
 
 /**

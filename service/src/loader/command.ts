@@ -4,7 +4,7 @@ import { ConfigError } from '../shared/environment.js';
 import type { Program } from '../shared/program.js';
 import { loadLoaderConfig } from './config.js';
 import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
-import { load, LoadFailed } from './load.js';
+import { bulkUrlOf, load, LoadFailed } from './load.js';
 import { beginLoad } from './load-state.js';
 import { createProgress } from './progress.js';
 
@@ -68,7 +68,10 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     // one folder of rejects would otherwise hold each other to their settings.
     const statePath = `${rejectsPath}.load-state.json`;
     const { digest } = prepared.source;
-    const run = digest !== null ? await beginLoad(statePath, { digest, chunkSize, url: url.href }, { sameService: values['same-service'] }) : null;
+    // The endpoint the chunks go to, however --url was spelled, and without any credentials in it.
+    const endpoint = bulkUrlOf(values.url);
+    endpoint.username = endpoint.password = '';
+    const run = digest !== null ? await beginLoad(statePath, { digest, chunkSize, url: endpoint.href }, { sameService: values['same-service'] }) : null;
     const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress, resume: run?.resume ?? null, onSent: run?.sent });
     await run?.end();
     const resumed = summary.replayed > 0 ? `; ${summary.replayed} of ${summary.chunks} chunks were stored by an earlier run` : '';

@@ -86,10 +86,14 @@ async function openRejects(path: string, keepBytes: number): Promise<{ file: Fil
   }
 }
 
+/** Where chunks go: `/v1/bulk` under the URL's path, since a gateway may serve the API below a prefix (https://host/records/v1/bulk). */
+export function bulkUrlOf(url: string): URL {
+  const base = url.replace(/\/v1\/?$/, '/'); // a URL naming the API's /v1 itself
+  return new URL('v1/bulk', base.endsWith('/') ? base : `${base}/`);
+}
+
 export async function load(source: Source, items: AsyncIterable<InputItem>, options: LoadOptions): Promise<LoadSummary> {
-  // Under the URL's path: a gateway may serve the API below a prefix (https://host/records/v1/bulk).
-  const base = options.url.replace(/\/v1\/?$/, '/'); // a URL naming the API's /v1 itself
-  const bulkUrl = new URL('v1/bulk', base.endsWith('/') ? base : `${base}/`);
+  const bulkUrl = bulkUrlOf(options.url);
   const resume = options.resume ?? null;
   const { file: rejects, bytes, lost } = await openRejects(options.rejectsPath, resume?.rejectsBytes ?? 0);
   const skipped = resume?.chunks ?? 0;

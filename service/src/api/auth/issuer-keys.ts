@@ -42,6 +42,7 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
   let fetchedAt = -Infinity;
   let lastAttemptAt = -Infinity;
   let lastFailedAt = -Infinity;
+  let lastError: unknown;
   let inFlight: Promise<void> | null = null;
 
   function refresh(): Promise<void> {
@@ -52,6 +53,7 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
         fetchedAt = now();
       } catch (error) {
         lastFailedAt = now();
+        lastError = error;
         throw error;
       } finally {
         inFlight = null;
@@ -62,7 +64,8 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
 
   const failing = () => lastFailedAt > fetchedAt;
   const retryAfterSeconds = () => Math.max(1, Math.ceil((lastAttemptAt + unknownKidIntervalMs - now()) / 1000));
-  const unavailable = (cause?: unknown) => new KeysUnavailable("the issuer's keys cannot be fetched", retryAfterSeconds(), { cause });
+  // The cause is the last fetch's failure, which the service logs.
+  const unavailable = (cause: unknown = lastError) => new KeysUnavailable("the issuer's keys cannot be fetched", retryAfterSeconds(), { cause });
   const mayTry = () => now() - lastAttemptAt >= unknownKidIntervalMs;
 
   /** Refreshes the set; a failure is KeysUnavailable (the caller decides whether the last good set will do). */

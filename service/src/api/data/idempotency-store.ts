@@ -19,7 +19,7 @@ const REJECTION_OVERHEAD_BYTES = 160;
 const WIDEST_REJECTION_BYTES = ECHOED_NAME_LENGTH * WIDEST_NAME_CHARACTER_BYTES + REJECTION_OVERHEAD_BYTES;
 /** An id range of a stream's response, `[first,last],` at 16 digits each. */
 const WIDEST_ID_RANGE_BYTES = 36;
-/** A stored record's NDJSON line is at least `{"date":"2020"}` and its newline. */
+/** Below any stored record's NDJSON line (`{"date":"2020-01-01"}` and its newline take 22): a bound. */
 const SHORTEST_STORED_LINE_BYTES = 16;
 const RESPONSE_HEAD_BYTES = 256;
 const STREAM_REJECTIONS_BYTES = RESPONSE_HEAD_BYTES + MAX_REPORTED_REJECTIONS * WIDEST_REJECTION_BYTES;
@@ -33,11 +33,11 @@ const STREAM_REJECTIONS_BYTES = RESPONSE_HEAD_BYTES + MAX_REPORTED_REJECTIONS * 
  * lines. `streamLimitWithin`: the longest body whose response fits a packet.
  */
 export function largestRemembered({ ndjsonBodyLimit, rowsPerInsert }: { ndjsonBodyLimit: number; rowsPerInsert: number }) {
-  const linesPerRange = SHORTEST_STORED_LINE_BYTES * rowsPerInsert;
+  const bytesPerRange = SHORTEST_STORED_LINE_BYTES * rowsPerInsert;
   return {
     documentBytes: RESPONSE_HEAD_BYTES + MAX_JSON_ITEMS * WIDEST_REJECTION_BYTES,
-    streamBytes: STREAM_REJECTIONS_BYTES + Math.ceil(ndjsonBodyLimit / linesPerRange) * WIDEST_ID_RANGE_BYTES,
-    streamLimitWithin: (packet: number) => Math.max(0, Math.floor((packet - STREAM_REJECTIONS_BYTES) / WIDEST_ID_RANGE_BYTES)) * linesPerRange,
+    streamBytes: STREAM_REJECTIONS_BYTES + Math.ceil(ndjsonBodyLimit / bytesPerRange) * WIDEST_ID_RANGE_BYTES,
+    streamLimitWithin: (packet: number) => Math.max(0, Math.floor((packet - STREAM_REJECTIONS_BYTES) / WIDEST_ID_RANGE_BYTES)) * bytesPerRange,
   };
 }
 

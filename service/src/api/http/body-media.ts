@@ -14,7 +14,7 @@ export function parseContentType(header: string): { type: string; charsets: stri
   if (!essence) return null;
   const charsets: string[] = [];
   let rest = header.slice(essence[0].length);
-  for (let parameter = PARAMETER.exec(rest); parameter && parameter[0] !== ''; parameter = PARAMETER.exec(rest)) {
+  for (let parameter = PARAMETER.exec(rest); parameter; parameter = PARAMETER.exec(rest)) {
     const [whole, name, value] = parameter;
     if (name?.toLowerCase() === 'charset') charsets.push((value ?? '').replace(/^"(.*)"$/s, '$1').replace(/\\(.)/gs, '$1').toLowerCase());
     rest = rest.slice(whole.length);

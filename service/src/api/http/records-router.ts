@@ -77,7 +77,7 @@ export function createRecordsRouter({
   router.all('/bulk', async (ctx, next) => {
     if (ctx.method === 'POST') return next();
     ctx.set('Allow', 'POST');
-    if (ctx.method !== 'OPTIONS') throw new HttpProblem(405, 'method-not-allowed', `${ctx.method} ${ctx.path} is not served here.`, [], { Allow: 'POST' });
+    if (ctx.method !== 'OPTIONS') throw new HttpProblem(405, 'method-not-allowed', `${ctx.method} ${ctx.path} is not served here.`);
     ctx.body = '';
   });
 
