@@ -6,9 +6,13 @@ import { lingerAfterAnswer } from './http/lingering-close.js';
 /** The most a request line and its headers may take; beyond it Node's parser refuses the request. */
 const MAX_HEADER_BYTES = 16 * 1024;
 
+/** A problem document for an answer given before Koa (which has its own, http/problem.ts). */
+const problemJson = (status: number, slug: string, detail: string, errors?: Array<{ parameter: string; detail: string }>) =>
+  JSON.stringify({ type: `/problems/${slug}`, title: STATUS_CODES[status], status, detail, ...(errors ? { errors } : {}) });
+
 /** A problem answered on the socket itself, before Koa, and the connection closed. */
 function answerOnSocket(socket: Duplex, status: number, slug: string, detail: string, headers = ''): void {
-  const body = JSON.stringify({ type: `/problems/${slug}`, title: STATUS_CODES[status], status, detail });
+  const body = problemJson(status, slug, detail);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headers}Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
@@ -38,13 +42,7 @@ function refuseTunnel(_request: IncomingMessage, socket: Duplex): void {
  * (http/lingering-close.ts): closing at once could reset the answer away.
  */
 function refuseExpectation(request: IncomingMessage, response: ServerResponse): void {
-  const body = JSON.stringify({
-    type: '/problems/expectation-failed',
-    title: STATUS_CODES[417],
-    status: 417,
-    detail: 'The Expect header asks for what this server does not do.',
-    errors: [{ parameter: 'Expect', detail: 'only 100-continue is supported' }],
-  });
+  const body = problemJson(417, 'expectation-failed', 'The Expect header asks for what this server does not do.', [{ parameter: 'Expect', detail: 'only 100-continue is supported' }]);
   response.writeHead(417, { 'Content-Type': 'application/problem+json', 'Content-Length': Buffer.byteLength(body) });
   response.end(body);
   lingerAfterAnswer(request, response);

@@ -105,8 +105,10 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
 
 /** The set by kid, RSA keys under MIN_RSA_BITS left out. A set of one also signs tokens that name no kid. */
 function keyMap(fetched: Array<{ kid?: string; getPublicKey(): string }>): Map<string | undefined, string> {
-  const usable = fetched.filter((key) => (createPublicKey(key.getPublicKey()).asymmetricKeyDetails?.modulusLength ?? MIN_RSA_BITS) >= MIN_RSA_BITS);
-  const map = new Map<string | undefined, string>(usable.map((key) => [key.kid, key.getPublicKey()]));
-  if (usable.length === 1) map.set(undefined, usable[0]!.getPublicKey());
+  const usable = fetched
+    .map((key) => ({ kid: key.kid, pem: key.getPublicKey() }))
+    .filter(({ pem }) => (createPublicKey(pem).asymmetricKeyDetails?.modulusLength ?? MIN_RSA_BITS) >= MIN_RSA_BITS);
+  const map = new Map<string | undefined, string>(usable.map(({ kid, pem }) => [kid, pem]));
+  if (usable.length === 1) map.set(undefined, usable[0]!.pem);
   return map;
 }
