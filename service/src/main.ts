@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-import { api } from './api/commands.js';
-import { cluster } from './cluster/command.js';
-import { kongSyncProgram } from './kong-sync/command.js';
-import { loader } from './loader/command.js';
+import { api } from './api/program.js';
+import { cluster } from './cluster/program.js';
+import { kongSync } from './kong-sync/program.js';
+import { loader } from './loader/program.js';
 import { ConfigError } from './shared/environment.js';
 
-/** `records <command>`: finds the program a command belongs to and runs it. */
+/**
+ * `records <command>`: finds the program a command belongs to and runs it. Only the programs'
+ * descriptions are imported here: a command loads its own program's code, not the others'.
+ */
 
-const programs = [api, kongSyncProgram, loader, cluster];
+const programs = [api, kongSync, loader, cluster];
 const commands = Object.assign({}, ...programs.map((program) => program.commands)) as (typeof api)['commands'];
 
 const USAGE = `usage: records <command>

@@ -151,6 +151,8 @@ describe('Argo CD syncs this repository on a real control plane', function () {
       // The database object stays (Delete=false): its password Secrets with it, which open its volumes.
       expect(kubectl(['get', 'mariadb', 'records-db', '-n', 'records']).status, "staging's MariaDB kept").to.equal(0);
       expect(kubectl(['get', 'secret', 'records-db-password', '-n', 'records']).status, 'and its password Secret').to.equal(0);
+      // A cascade leaves CRDs out: a deleted CRD would take every object of its kind in the cluster.
+      for (const crd of ['scaledobjects.keda.sh', 'mariadbs.k8s.mariadb.com']) expect(kubectl(['get', 'crd', crd]).status, `the CRD ${crd} kept`).to.equal(0);
       // Whoever frees a cluster for another environment deletes it on purpose, and a StatefulSet's
       // volumes outlive it: staging's database files go too (production's database starts empty).
       must(kubectl(['delete', 'mariadb', 'records-db', '-n', 'records', '--wait=true', '--timeout', '120s']), "deleting staging's database");

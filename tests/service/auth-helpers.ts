@@ -14,10 +14,12 @@ export function post(app: TestApp, token: string | undefined, items: unknown[] =
   });
 }
 
-export function expect401(response: JsonResponse, token?: string) {
+/** A 401 for a token that was sent and refused; `tokenSent: false`, for none sent (the challenge alone, RFC 6750 3.1). */
+export function expect401(response: JsonResponse, token?: string, { tokenSent = true } = {}) {
   expect(response.status, JSON.stringify(response.body)).to.equal(401);
   expect(response.headers.get('content-type')).to.match(/^application\/problem\+json/);
-  expect(response.headers.get('www-authenticate')).to.match(/^Bearer realm="records", error="invalid_token"/);
+  if (tokenSent) expect(response.headers.get('www-authenticate')).to.match(/^Bearer realm="records", error="invalid_token", error_description="[^"]+"$/);
+  else expect(response.headers.get('www-authenticate')).to.equal('Bearer realm="records"');
   if (token) {
     expect(JSON.stringify(response.body)).not.to.contain(token);
     expect(response.headers.get('www-authenticate')).not.to.contain(token);

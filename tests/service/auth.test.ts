@@ -87,19 +87,22 @@ describe('authentication and authorization', function () {
       }
     });
 
-    it('answers 401 without a token, with a malformed header, and for other schemes', async function () {
+    it('answers 401 without a token, with a malformed header, and for other schemes; the challenge names an error only when a bearer token was tried (it said invalid_token to requests that sent none)', async function () {
       const missing = await get(app(), '/v1/');
-      expect401(missing);
-      expect(missing.headers.get('www-authenticate')).to.contain('missing bearer token');
-      expect401(await get(app(), '/v1/', undefined, { authorization: 'Bearer' }));
-      expect401(await get(app(), '/v1/', undefined, { authorization: 'Basic dXNlcjpwYXNz' }));
+      expect401(missing, undefined, { tokenSent: false });
+      expect((missing.body as { detail: string }).detail).to.contain('missing bearer token');
+      expect401(await get(app(), '/v1/', undefined, { authorization: 'Basic dXNlcjpwYXNz' }), undefined, { tokenSent: false });
+      const malformed = await get(app(), '/v1/', undefined, { authorization: 'Bearer' });
+      expect401(malformed);
+      expect(malformed.headers.get('www-authenticate')).to.contain('error_description="malformed authorization header"');
       expect401(await get(app(), '/v1/', 'not-a-jwt'));
     });
 
     it('ignores tokens in the query string and in cookies', async function () {
       const token = rsaIdp.sign();
-      expect401(await request(app().baseUrl, `/v1/?access_token=${token}`), token);
-      expect401(await get(app(), '/v1/', undefined, { cookie: `access_token=${token}; token=${token}` }), token);
+      // No bearer token in the Authorization header: the challenge alone.
+      expect401(await request(app().baseUrl, `/v1/?access_token=${token}`), token, { tokenSent: false });
+      expect401(await get(app(), '/v1/', undefined, { cookie: `access_token=${token}; token=${token}` }), token, { tokenSent: false });
     });
 
     const cases: Array<[string, () => string]> = [

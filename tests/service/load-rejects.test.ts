@@ -27,7 +27,7 @@ describe('the loader and its rejects file', function () {
     for (const [index, value] of values.entries()) yield { record: index + 1, line: index + 1, value };
   }
   const run = (tag: string, rejectsPath: string) => {
-    const source: Source = { path: join(dir, `${tag}.ndjson`), format: 'ndjson', digest: tag, records: 2 };
+    const source: Source = { path: join(dir, `${tag}.ndjson`), format: 'ndjson', digest: tag, records: 2, version: null };
     const items = itemsOf([{ title: `${tag} good`, date: '2020-01-01' }, { title: `${tag} bad`, date: 'May 23' }]);
     return load(source, items, { url: app.baseUrl, chunkSize: 10, rejectsPath, attempts: 1, progress: quiet });
   };
@@ -47,7 +47,7 @@ describe('the loader and its rejects file', function () {
     expect(readFileSync(rejects, 'utf8')).to.contain('date has no year');
     const clean = uniqueTag();
     const none = join(dir, `${clean}.rejected.ndjson`);
-    const source: Source = { path: join(dir, 'clean.ndjson'), format: 'ndjson', digest: clean, records: 1 };
+    const source: Source = { path: join(dir, 'clean.ndjson'), format: 'ndjson', digest: clean, records: 1, version: null };
     await load(source, itemsOf([{ title: `${clean} good`, date: '2020-01-01' }]), { url: app.baseUrl, chunkSize: 10, rejectsPath: none, attempts: 1, progress: quiet });
     expect(existsSync(none)).to.equal(false);
   });
@@ -67,7 +67,7 @@ describe('the loader and its rejects file', function () {
     });
     await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(limited.address() as AddressInfo).port}`;
-    const source: Source = { path: join(dir, 'limited.ndjson'), format: 'ndjson', digest: uniqueTag(), records: 1 };
+    const source: Source = { path: join(dir, 'limited.ndjson'), format: 'ndjson', digest: uniqueTag(), records: 1, version: null };
     // A URL naming the API's /v1 itself reaches the same endpoint.
     const options = { url: `${url}/v1`, chunkSize: 10, rejectsPath: join(dir, 'limited.rejected.ndjson'), attempts: 3, progress: quiet, retryDelayMs: 10 };
     try {

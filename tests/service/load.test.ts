@@ -1,12 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { generateRecords } from '../../tooling/generate-records.js';
+import { startLoader, storedRecords } from '../support/loader-process.js';
 import { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 
@@ -15,18 +15,8 @@ import { waitFor } from '../support/wait.js';
  * are read from that file, so "stored once" means exactly one row per record.
  */
 
-type Run = { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> };
-
-function startLoader(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'service/src/main.ts', 'load', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
-  return { child, done };
-}
-
 // Enough chunks that a kill lands between two of them; the big loads are make bench's.
-const RECORDS = 10_000;
+const RECORDS = 5_000;
 const CHUNK = '100';
 
 describe('records load, the loader for big files', function () {
@@ -45,14 +35,7 @@ describe('records load, the loader for big files', function () {
   async function freshService(env: Record<string, string> = {}) {
     const path = join(dir, `db-${(database += 1)}.sqlite`);
     const service = await ServiceProcess.start({ DATABASE_URL: path, ...env });
-    const rows = () => {
-      const db = new Database(path, { readonly: true, timeout: 5000 });
-      try {
-        return (db.prepare('select count(*) as n from records').get() as { n: number }).n;
-      } finally {
-        db.close();
-      }
-    };
+    const rows = () => storedRecords(path);
     return { path, service, rows };
   }
 

@@ -44,7 +44,7 @@ describe('the folder rules (.dependency-cruiser.cjs), held to a deliberate viola
     expect(result.output).to.contain('loader-imports-only-itself-clients-shared');
   });
 
-  it('refuses the domain importing the HTTP layer, and main.ts reaching past a command module', function () {
+  it('refuses the domain importing the HTTP layer, and main.ts reaching past a program\'s description', function () {
     const result = cruise({
       'service/src/api/http/status.ts': 'export const OK = 200;\n',
       'service/src/api/domain/rule.ts': "import { OK } from '../http/status.js';\nexport const rule = OK;\n",

@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/environment.js';
 import { createLogger } from '../shared/logger.js';
-import type { Program } from '../shared/program.js';
 import { loadSigningKeyIfPresent } from './auth/signing-key.js';
 import { createTokenMinter } from './auth/token-minter.js';
 import { loadConfig } from './config.js';
@@ -16,9 +15,9 @@ import { createRuntime } from './runtime.js';
 import { listen } from './server.js';
 import { shutdownGracefully, trackConnections } from './shutdown.js';
 
-/** The API program: `records serve`, `migrate`, `refold` and `token`. */
+/** The API program's commands: `records serve`, `migrate`, `refold` and `token` (program.ts names them). */
 
-async function serve(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+export async function serve(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config);
   const runtime = await createRuntime(config, logger);
@@ -44,7 +43,7 @@ async function serve(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   process.once('SIGINT', stop);
 }
 
-async function migrate(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+export async function migrate(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { wait: { type: 'string', default: '0' } } });
   const waitSeconds = Number(values.wait);
   if (!Number.isSafeInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > 3600) throw new ConfigError('usage: records migrate [--wait SECONDS (0-3600)]');
@@ -63,7 +62,7 @@ async function migrate(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 /** Brings stored folding up to date: after a rollout that changed it, for what old pods wrote meanwhile. */
-async function refold(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+export async function refold(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadConfig(env);
   const logger = createLogger(config);
   const db = createDatabase(config.databaseUrl);
@@ -75,7 +74,7 @@ async function refold(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   }
 }
 
-async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+export async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: { aud: { type: 'string' }, scope: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '300' } },
@@ -92,15 +91,3 @@ async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const minter = createTokenMinter({ key, issuer: config.identity.issuer, name: config.identity.name });
   console.log(minter.token({ audience: values.aud, scope: values.scope, subject: values.sub, ttlSeconds }));
 }
-
-export const api: Program = {
-  usage: `  serve     serve the HTTP API (migrates the embedded SQLite database first)
-  migrate   apply pending database migrations, then refold stored text if this release folds it anew (idempotent)
-  migrate --wait SECONDS
-            first wait up to SECONDS for the database to accept connections
-  refold    bring stored folded text and the search index to this release's folding
-            (idempotent; after a rollout that changed it: docs/operations.md)
-  token     print a token signed with SERVICE_KEY_FILE, issued by SERVICE_ISSUER:
-            records token --aud AUDIENCE --scope "records:read records:write" [--sub NAME] [--ttl SECONDS]`,
-  commands: { serve, migrate, refold, token },
-};

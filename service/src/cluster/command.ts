@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { inClusterApi } from '../clients/kubernetes.js';
 import { ConfigError } from '../shared/environment.js';
-import type { Program } from '../shared/program.js';
 import { loadClusterConfig } from './config.js';
 import { ensureGeneratedSecret, GENERATED_KEYS, type GeneratedKey } from './generated-secret.js';
 
-/** The cluster commands: `records init-secret`, the chart's hook that makes its generated Secret. */
-async function initSecret(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+/** `records init-secret`, the chart's hook that makes its generated Secret (program.ts names it). */
+export async function initSecret(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { name: { type: 'string' }, keys: { type: 'string' } } });
   const keys = (values.keys ?? '').split(',').filter(Boolean);
   const unknown = keys.filter((key) => !(GENERATED_KEYS as readonly string[]).includes(key));
@@ -19,10 +18,3 @@ async function initSecret(argv: string[], env: NodeJS.ProcessEnv): Promise<void>
   const result = await ensureGeneratedSecret(pod.api, { namespace: pod.namespace, name: values.name, keys: keys as GeneratedKey[] });
   console.log(JSON.stringify({ secret: `${pod.namespace}/${values.name}`, ...result }));
 }
-
-export const cluster: Program = {
-  usage: `  init-secret --name NAME --keys KEY[,KEY...]
-            in a pod: create Secret NAME in the pod's namespace with generated values
-            (signing-key.pem, mariadb-password, mariadb-root-password), or add the missing keys`,
-  commands: { 'init-secret': initSecret },
-};

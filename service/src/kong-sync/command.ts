@@ -1,10 +1,9 @@
 import { createLogger } from '../shared/logger.js';
-import type { Program } from '../shared/program.js';
 import { loadKongSyncConfig } from './config.js';
 import { runKongSync } from './kong-sync.js';
 
-/** The Kong sidecar program: `records kong-sync`. */
-async function kongSync(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+/** The Kong sidecar program's command: `records kong-sync` (program.ts names it). */
+export async function kongSync(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const config = loadKongSyncConfig(env);
   const logger = createLogger(config);
   const server = await runKongSync(config, logger);
@@ -13,8 +12,3 @@ async function kongSync(_argv: string[], env: NodeJS.ProcessEnv): Promise<void> 
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }
-
-export const kongSyncProgram: Program = {
-  usage: `  kong-sync in a Kong pod: keep Kong's consumers in step with the issuers' JWKS (KONG_SYNC_*)`,
-  commands: { 'kong-sync': kongSync },
-};

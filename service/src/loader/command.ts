@@ -1,14 +1,13 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/environment.js';
-import type { Program } from '../shared/program.js';
 import { loadLoaderConfig } from './config.js';
 import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
 import { bulkUrlOf, load, LoadFailed } from './load.js';
+import { lockLoad, type LoadLock } from './load-lock.js';
 import { beginLoad } from './load-state.js';
 import { createProgress } from './progress.js';
 
-/** The loader program: `records load`. */
 
 /** Exit codes of `records load`. */
 const LOAD_EXIT = { stored: 0, failed: 1, rejected: 3 } as const;
@@ -42,7 +41,8 @@ function isSameFile(input: string, rejects: string): boolean {
   return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
 }
 
-async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** `records load` (program.ts names it). */
+export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const config = loadLoaderConfig(env);
   const { values, positionals } = argumentsOf(argv, config);
   const [path] = positionals;
@@ -60,7 +60,9 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
   const rejectsPath = values.rejects ?? (path === '-' ? 'records-load.rejected.ndjson' : `${path}.rejected.ndjson`);
   // The rejects file is opened for writing first: the input's own records were emptied out of it.
   if (path !== '-' && isSameFile(path, rejectsPath)) throw new ConfigError(`--rejects names the input file ${path}; give the rejected items a file of their own`);
+  let lock: LoadLock | null = null;
   try {
+    lock = await lockLoad(rejectsPath);
     const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };
     const progress = createProgress({ output: process.stderr, total: prepared.source.records });
     // Standard input has no digest (its chunks are keyed by content): nothing to hold a run to.
@@ -81,13 +83,7 @@ async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     if (!(error instanceof MalformedInput || error instanceof LoadFailed)) throw error;
     console.error(`records load: ${error.message}`);
     return LOAD_EXIT.failed;
+  } finally {
+    await lock?.release();
   }
 }
-
-export const loader: Program = {
-  usage: `  load FILE|- [--url URL] [--token TOKEN] [--chunk-size N] [--rejects FILE] [--format items|array|ndjson] [--attempts N] [--same-service]
-            send {"items": [...]}, a JSON array or NDJSON of any size to POST /v1/bulk in chunks,
-            resumably (URL and token also from RECORDS_URL and RECORDS_TOKEN); exit 0: all stored,
-            3: some items rejected (see --rejects), 1: the load failed (run it again to resume)`,
-  commands: { load: loadCommand },
-};

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { parser } from 'stream-json';
@@ -29,7 +30,25 @@ export type Source = {
   digest: string | null;
   /** Records in the file (for progress); null for standard input. */
   records: number | null;
+  /** The file as its digest was taken; null for standard input. */
+  version: FileVersion | null;
 };
+
+/** What changes whenever a file is written or replaced, read without reading the file. */
+export type FileVersion = { dev: number; ino: number; size: number; mtimeMs: number };
+
+const versionOf = ({ dev, ino, size, mtimeMs }: FileVersion): FileVersion => ({ dev, ino, size, mtimeMs });
+const sameVersion = (a: FileVersion, b: FileVersion) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
+/**
+ * Whether the file was written or replaced since its digest was taken: its chunks' keys name that
+ * digest, so what it says now must not be sent under them.
+ */
+export async function changedSince(source: Source): Promise<boolean> {
+  if (source.version === null) return false;
+  const now = await stat(source.path).catch(() => null);
+  return now === null || !sameVersion(versionOf(now), source.version);
+}
 
 const NEWLINE = 0x0a;
 /** How much of the input may be read to find the end of its first line. */
@@ -169,7 +188,7 @@ export async function prepareFile(path: string, forced?: Format): Promise<Source
     });
   }
   // Counting reads every item once: an NDJSON line that is not JSON fails here, naming its line.
-  const source: Source = { path, format, digest: hash.digest('hex'), records: null };
+  const source: Source = { path, format, digest: hash.digest('hex'), records: null, version: versionOf(file) };
   let records = 0;
   try {
     for await (const item of itemsOf(source)) records = item.record;
@@ -177,6 +196,7 @@ export async function prepareFile(path: string, forced?: Format): Promise<Source
     if (error instanceof MalformedInput) throw new MalformedInput(`${path}: ${error.message}`);
     throw error;
   }
+  if (await changedSince(source)) throw new MalformedInput(`${path} changed while it was being checked; run again once nothing writes to it`);
   return { ...source, records };
 }
 
@@ -242,5 +262,5 @@ export async function prepareStdin(stdin: Readable, forced?: Format): Promise<{ 
   const iterator = stdin[Symbol.asyncIterator]();
   const head = await headOf(iterator);
   const rest = Readable.from({ [Symbol.asyncIterator]: () => iterator });
-  return { source: { path: '-', format: forced ?? formatOf(head.toString('utf8')), digest: null, records: null }, stdin: { head, rest } };
+  return { source: { path: '-', format: forced ?? formatOf(head.toString('utf8')), digest: null, records: null, version: null }, stdin: { head, rest } };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
-import type { InputItem, Source } from './input.js';
+import { changedSince, type InputItem, type Source } from './input.js';
 import type { Progress } from './progress.js';
 import type { LoadSummary, SentChunks } from './summary.js';
 
@@ -111,6 +111,9 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
   }
 
   async function send(chunk: InputItem[], index: number): Promise<void> {
+    if (await changedSince(source)) {
+      throw new LoadFailed(`${source.path} changed during the load, before records ${chunk[0]?.record}-${chunk.at(-1)?.record} were sent; nothing more was sent. Run the same command again with the file as it was when the load began, to finish it`);
+    }
     const body = `${chunk.map((item) => JSON.stringify(item.value)).join('\n')}\n`;
     const headers: Record<string, string> = { 'content-type': 'application/x-ndjson', 'idempotency-key': keyOf(source, options.chunkSize, index, body) };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -180,8 +183,9 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
     else summary.skipped += chunk.length;
   };
 
+  // Read, not yet answered: a load that stops reports them as not sent.
+  let chunk: InputItem[] = [];
   try {
-    let chunk: InputItem[] = [];
     let index = 0;
     for await (const item of items) {
       summary.records += 1;
@@ -193,10 +197,11 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
       }
     }
     if (chunk.length > 0) await sendUnlessSent(chunk, index);
+    chunk = [];
     options.progress.update(summary);
     return summary;
   } finally {
-    options.progress.done(summary);
+    options.progress.done({ ...summary, records: summary.records - chunk.length });
     await rejects.close();
     // No rejections, no file (a re-run keeps what its skipped chunks wrote, and replayed chunks report theirs again).
     if (rejectsBytes === 0) await rm(options.rejectsPath, { force: true });

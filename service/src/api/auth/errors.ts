@@ -1,8 +1,14 @@
 /** Why a request may not proceed, in auth's own words; http/problem-types.ts maps each to a response. */
 
-/** No valid bearer token: missing, malformed, expired, from an untrusted issuer, ... */
+/**
+ * No valid bearer token: missing, malformed, expired, from an untrusted issuer, ... `tokenSent`:
+ * whether the request tried a bearer token at all (RFC 6750 names no error for one that did not).
+ */
 export class Unauthenticated extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly tokenSent = true,
+  ) {
     super(`Authentication failed: ${reason}.`);
     this.name = 'Unauthenticated';
   }

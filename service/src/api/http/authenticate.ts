@@ -23,8 +23,13 @@ export function authenticate({ verifier, logger }: { verifier: TokenVerifier | n
       ctx.state.principal = DEVELOPER;
       return next();
     }
-    const token = bearerToken(ctx.get('authorization') || undefined);
-    if (token === null) throw new Unauthenticated(ctx.get('authorization') ? 'malformed authorization header' : 'missing bearer token');
+    const header = ctx.get('authorization');
+    const token = bearerToken(header || undefined);
+    if (token === null) {
+      // Another scheme (Basic) is no bearer token at all, as no header is; `Bearer` with a bad value is malformed.
+      const bearer = /^Bearer(?:[ ]|$)/i.test(header);
+      throw new Unauthenticated(bearer ? 'malformed authorization header' : 'missing bearer token', bearer);
+    }
     try {
       ctx.state.principal = await verifier.verify(token);
     } catch (error) {
@@ -43,7 +48,7 @@ export function authenticate({ verifier, logger }: { verifier: TokenVerifier | n
 export function requireScope(scope: string): Middleware {
   return async (ctx, next) => {
     const principal = ctx.state.principal;
-    if (!principal) throw new Unauthenticated('missing bearer token');
+    if (!principal) throw new Unauthenticated('missing bearer token', false);
     if (!principal.scopes.has(scope)) throw new InsufficientScope(scope);
     return next();
   };

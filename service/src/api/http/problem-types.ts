@@ -38,7 +38,11 @@ const PROBLEM_TYPES = new Map<new (...args: never[]) => Error, ProblemType>([
     {
       status: 401,
       slug: 'invalid-token',
-      headers: (error) => ({ 'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_token", error_description="${(error as Unauthenticated).reason}"` }),
+      // RFC 6750 3.1: a request that sent no bearer token gets the challenge alone, no error code.
+      headers: (error) => {
+        const { reason, tokenSent } = error as Unauthenticated;
+        return { 'WWW-Authenticate': tokenSent ? `Bearer realm="${REALM}", error="invalid_token", error_description="${reason}"` : `Bearer realm="${REALM}"` };
+      },
     },
   ],
   [

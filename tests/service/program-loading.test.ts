@@ -1,0 +1,39 @@
+import { spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+
+/**
+ * `records <command>` loads the program the command belongs to and no other: `records load` on a
+ * laptop started the HTTP server's, the database drivers' and the cache's modules (0.7 s under tsx
+ * where 0.4 s does), and every program loaded every other's.
+ */
+describe('records <command> loads only its own program', function () {
+  this.timeout(60_000);
+
+  /** The specifiers a run of `records ...args` resolved, and its exit code. */
+  function resolvedBy(args: string[]): { specifiers: string[]; status: number | null } {
+    // A resolve hook records every specifier and writes them out as the process exits.
+    const recorder = `import { registerHooks } from 'node:module'; import { writeSync } from 'node:fs'; const resolved = []; registerHooks({ resolve(specifier, context, next) { resolved.push(specifier); return next(specifier, context); } }); process.on('exit', () => writeSync(2, '\\nRESOLVED ' + JSON.stringify(resolved) + '\\n'));`;
+    const run = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(recorder)}`, '--import', 'tsx', 'service/src/main.ts', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const line = run.stderr.split('\n').find((candidate) => candidate.startsWith('RESOLVED '));
+    expect(line, run.stderr).not.to.equal(undefined);
+    return { specifiers: JSON.parse(line!.slice('RESOLVED '.length)) as string[], status: run.status };
+  }
+
+  // tsx, hooked after the recorder, hands it relative specifiers as .ts files.
+  const apiModules = (specifiers: string[]) => specifiers.filter((specifier) => /^(koa|@koa\/router|knex|mysql2|better-sqlite3|ioredis|prom-client|\.\/commands\.ts)$/.test(specifier));
+
+  it('records load (a usage error here) resolves no module of the API, its drivers or the other programs', function () {
+    const { specifiers, status } = resolvedBy(['load']);
+    expect(status, 'a usage error').to.equal(78);
+    expect(specifiers, 'the loader itself').to.include('./command.ts');
+    expect(apiModules(specifiers)).to.deep.equal([]);
+    // The other programs' code: only their descriptions (program.ts) are read.
+    expect(specifiers.filter((specifier) => /^\.\/(kong-sync|generated-secret)\.ts$|clients\/(kubernetes|kong-admin)\.ts$/.test(specifier))).to.deep.equal([]);
+  });
+
+  it('records token (a usage error here) loads the API program, which the check above would see', function () {
+    const { specifiers, status } = resolvedBy(['token']);
+    expect(status, 'a usage error').to.equal(78);
+    expect(apiModules(specifiers)).to.include.members(['./commands.ts', 'koa', 'knex']);
+  });
+});
