@@ -58,10 +58,20 @@ export function kubectlPrerequisitesOf(environment: Environment): Prerequisite[]
   ];
 }
 
+/** Where the AppProject CRD declares clusterResourceWhitelist[].name (Argo CD 3.3 on), as a kubectl JSONPath. */
+export const ARGOCD_WHITELIST_NAME = '.spec.versions[?(@.name=="v1alpha1")].schema.openAPIV3Schema.properties.spec.properties.clusterResourceWhitelist.items.properties.name';
+
 export function prerequisitesOf(environment: Environment): Prerequisite[] {
   const apps = parse(readFileSync(`argocd/apps/values-${environment}.yaml`, 'utf8')) as { valkey?: { enabled?: boolean }; prerequisites?: Record<string, boolean> };
   const kong = parse(readFileSync(`kong/environments/${environment}.yaml`, 'utf8')) as { tls: { clusterIssuer: string } };
   const list: Prerequisite[] = [
+    {
+      // Told by the feature, not a version string (images are often mirrored and retagged).
+      what: "Argo CD 3.3 or newer: its AppProject CRD keeps clusterResourceWhitelist[].name (an older one prunes it, and records-platform would permit every ClusterRole and ClusterRoleBinding instead of the upstream charts' own)",
+      kubectl: ['get', 'crd', 'appprojects.argoproj.io', '-o', `jsonpath={${ARGOCD_WHITELIST_NAME}.type}`],
+      contains: 'string',
+      how: 'upgrade Argo CD to 3.3 or newer before applying argocd/projects.yaml (docs/gitops.md)',
+    },
     {
       what: 'argocd-cm assesses the health of Applications (resource.customizations.health.argoproj.io_Application), so sync waves wait for each other',
       kubectl: ['get', 'configmap', '-n', 'argocd', 'argocd-cm', '-o', 'jsonpath={.data.resource\\.customizations\\.health\\.argoproj\\.io_Application}'],

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { missingPrerequisites } from '../../tooling/deploy-check.js';
+import { ARGOCD_WHITELIST_NAME } from '../../tooling/prerequisites.js';
 import { kubectl, must } from './cluster.js';
 
 /**
@@ -27,4 +28,26 @@ export function expectPassesOnceProvided(): void {
   } finally {
     for (const undo of made.reverse()) kubectl([...undo, '--ignore-not-found']);
   }
+}
+
+/**
+ * The Argo CD version check reads the AppProject CRD the cluster serves: the test cluster's is
+ * Argo CD 3.6.1's (it passes); the same CRD without clusterResourceWhitelist[].name, as Argo CD 3.2
+ * declares it, is named missing. The CRD is put back as it was, also after a failure.
+ */
+export function expectArgoCdFeatureChecked(): void {
+  const argocd = (missing: string[]) => missing.filter((line) => line.includes('Argo CD 3.3 or newer'));
+  expect(argocd(missingPrerequisites('staging', 'kubectl')), "Argo CD 3.6.1's CRD").to.deep.equal([]);
+  const crd = JSON.parse(must(kubectl(['get', 'crd', 'appprojects.argoproj.io', '-o', 'json']), 'the AppProject CRD'));
+  const index = crd.spec.versions.findIndex((version: { name: string }) => version.name === 'v1alpha1');
+  const path = `/spec/versions/${index}/schema/openAPIV3Schema/properties/spec/properties/clusterResourceWhitelist/items/properties/name`;
+  const declared = crd.spec.versions[index].schema.openAPIV3Schema.properties.spec.properties.clusterResourceWhitelist.items.properties.name;
+  expect(declared, ARGOCD_WHITELIST_NAME).to.deep.include({ type: 'string' });
+  must(kubectl(['patch', 'crd', 'appprojects.argoproj.io', '--type=json', '-p', JSON.stringify([{ op: 'remove', path }])]), "declaring the CRD as Argo CD 3.2's");
+  try {
+    expect(argocd(missingPrerequisites('staging', 'kubectl')), "Argo CD 3.2's CRD").to.have.length(1);
+  } finally {
+    must(kubectl(['patch', 'crd', 'appprojects.argoproj.io', '--type=json', '-p', JSON.stringify([{ op: 'add', path, value: declared }])]), 'putting the CRD back');
+  }
+  expect(argocd(missingPrerequisites('staging', 'kubectl'))).to.deep.equal([]);
 }

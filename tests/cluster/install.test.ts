@@ -5,7 +5,7 @@ import { ensureGeneratedSecret } from '../../service/src/cluster/generated-secre
 import { kustomize, upstreamObjects, type K8sObject } from '../support/tools.js';
 import { initSecretApi, restrictedPod } from './admission.js';
 import { asKubectlInput, dryRun, helm, installCrds, kubectl, must, serviceAccountsReady } from './cluster.js';
-import { expectPassesOnceProvided } from './first-sync.js';
+import { expectArgoCdFeatureChecked, expectPassesOnceProvided } from './first-sync.js';
 import { expectCpuHpaWithoutKeda, expectFailedMigrationsRunAgain, expectPodsWithinMemory, expectRollsWithoutFailure, expectTestPodPeakBelowTwoThirds, expectUninstalled } from './helm-lifecycle.js';
 import { expectInstalled, expectPoliciesEnforced, expectServes, IMAGE_PROBE, release } from './helm-release.js';
 import { operatorPod } from './mariadb-pods.js';
@@ -64,12 +64,13 @@ describe('a real control plane: installs the API server accepts', function () {
     expect(problems.join('\n'), problems.join('\n')).to.match(/\.spec\.template\.spec\.securityContext\.(allowPrivilegeEscalation|capabilities|readOnlyRootFilesystem): field not declared in schema/);
   });
 
-  it('checks what the first sync needs (make deploy-check CLUSTER=1): names each missing prerequisite, passes once all are there', function () {
+  it('checks what the first sync needs (make deploy-check CLUSTER=1): names each missing prerequisite, passes once all are there, and tells an Argo CD older than 3.3 by its AppProject CRD', function () {
     const missing = missingPrerequisites('staging', 'kubectl');
     for (const name of ['argocd-cm', 'kong/kong-ratelimit-redis', 'data/valkey-users', 'records/valkey-users', 'letsencrypt-staging']) {
       expect(missing.some((line) => line.includes(name)), `${name} in ${missing.join('; ')}`).to.equal(true);
     }
     expectPassesOnceProvided();
+    expectArgoCdFeatureChecked();
   });
 
   it('has real admission: a pod below the restricted profile is refused in the records namespace', function () {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { generateTestKey, JwksServer } from '../support/jwks-server.js';
 import { request, startTestApp, type TestApp } from '../support/test-app.js';
+import { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 import { expect401, get, useAuthApp } from './auth-helpers.js';
 
@@ -194,5 +195,35 @@ describe('a JWKS endpoint that stalls mid-answer', function () {
     idp.keys.push(rotated);
     skippedMs += 10_000;
     await waitFor('the fresh key set', async () => (await timed(idp.sign({}, rotated))).status === 200);
+  });
+});
+
+describe('an issuer whose keys cannot be fetched, in the service\'s log', function () {
+  this.timeout(60_000);
+  const idp = new JwksServer();
+  let service: ServiceProcess | null = null;
+  after(async function () {
+    await service?.stop();
+    await idp.stop();
+  });
+
+  it('logs each failed fetch once, not each request it fails (a flood of made-up kids during an outage logged two lines apiece)', async function () {
+    idp.keys = [generateTestKey('ES256')];
+    await idp.start();
+    // A fetch a second at most for a kid the set lacks.
+    service = await ServiceProcess.start({ DATABASE_URL: ':memory:', AUTH_MODE: 'required', AUTH_ISSUERS: JSON.stringify([idp.trusted]), AUTH_JWKS_REQUESTS_PER_MINUTE: '60' });
+    const read = (token: string) => fetch(`${service!.baseUrl}/v1/`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await read(idp.sign())).status).to.equal(200);
+    await idp.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // Together: the first starts a fetch (which fails), the others wait for it and fail on it.
+    const tokens = Array.from({ length: 20 }, () => idp.sign({}, generateTestKey('ES256')));
+    const statuses = await Promise.all(tokens.map(async (token) => (await read(token)).status));
+    expect(statuses).to.deep.equal(Array(20).fill(503));
+    const problems = () => service!.logs.filter((line) => Number(line.level) >= 40);
+    await waitFor('the 20 request lines written', async () => service!.logs.filter((line) => line.msg === 'request' && line.status === 503).length === 20, 5000, 20);
+    expect(problems().map((line) => line.msg)).to.deep.equal(["an issuer's keys could not be fetched: tokens signed by keys not cached are answered 503 until a fetch succeeds"]);
+    expect(problems()[0]).to.deep.include({ issuer: idp.issuer, jwksUri: idp.jwksUri });
+    expect((await read(idp.sign())).status, 'the cached key still serves').to.equal(200);
   });
 });

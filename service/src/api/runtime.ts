@@ -112,7 +112,11 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
       ? [{ issuer: config.identity.issuer, audience: config.identity.name, kid: signingKey.kid, publicKey: createPublicKey(signingKey.privateKey) }]
       : [];
   if (self.length > 0) logger.info({ issuer: config.identity.issuer, audience: config.identity.name }, 'no AUTH_ISSUERS: trusting only tokens this service mints');
-  const verifier = config.auth.mode === 'required' ? createTokenVerifier({ ...config.auth, localIssuers: self, now }) : null;
+  // Logged once per failed fetch: every request of an outage fails on the same one, and a flood of
+  // made-up kids logged a line each.
+  const onKeyFetchFailed = ({ issuer, jwksUri, error }: { issuer: string; jwksUri: string; error: unknown }) =>
+    logger.warn({ err: error, issuer, jwksUri }, "an issuer's keys could not be fetched: tokens signed by keys not cached are answered 503 until a fetch succeeds");
+  const verifier = config.auth.mode === 'required' ? createTokenVerifier({ ...config.auth, localIssuers: self, now, onKeyFetchFailed }) : null;
   if (verifier === null) {
     logger.warn('AUTH_MODE=disabled: every request is treated as an authenticated developer. Never run like this outside local development.');
   }
@@ -131,7 +135,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     ndjsonLimits: { body: config.ndjson.bodyLimit, line: config.ndjson.maxLineBytes },
     idempotencyTtlMs: config.idempotencyTtlSeconds * 1000,
     bulkConcurrency: config.bulkConcurrency,
-    authenticate: authenticate({ verifier, logger }),
+    authenticate: authenticate({ verifier }),
     signingKey,
     metrics,
     readiness,

@@ -15,7 +15,15 @@ export class KeysUnavailable extends Error {
   }
 }
 
-type Options = { jwksUri: string; maxAgeMs: number; unknownKidIntervalMs: number; timeoutMs: number; now?: () => number };
+type Options = {
+  jwksUri: string;
+  maxAgeMs: number;
+  unknownKidIntervalMs: number;
+  timeoutMs: number;
+  now?: () => number;
+  /** Told of each fetch that failed, once: a request answered 503 for it, or a background refresh nobody waited for. */
+  onFetchFailed?: (error: unknown) => void;
+};
 
 /** RSA keys shorter than this are left out of a set: jose and jsonwebtoken would verify with a 512-bit key. */
 const MIN_RSA_BITS = 2048;
@@ -35,7 +43,7 @@ const MIN_RSA_BITS = 2048;
  * expired. While the last fetch failed, such a kid is KeysUnavailable (503), not an invalid token:
  * the issuer may have rotated to it.
  */
-export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, timeoutMs, now = Date.now }: Options) {
+export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, timeoutMs, now = Date.now, onFetchFailed }: Options) {
   // jwks-rsa's own request has an idle timeout only: a peer stalling mid-answer held it for good.
   const client = new JwksClient({ jwksUri, cache: false, rateLimit: false, fetcher: (uri) => fetchKeySet(uri, { timeoutMs }) });
   let keys: Map<string | undefined, string> | null = null;
@@ -54,6 +62,7 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
       } catch (error) {
         lastFailedAt = now();
         lastError = error;
+        onFetchFailed?.(error);
         throw error;
       } finally {
         inFlight = null;

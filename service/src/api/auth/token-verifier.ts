@@ -19,6 +19,8 @@ export type VerifierOptions = {
   maxTokenLifetimeSeconds: number;
   /** The clock key sets age by (milliseconds since the epoch). */
   now?: () => number;
+  /** Told of each failed fetch of an issuer's key set, once per fetch (however many requests it fails). */
+  onKeyFetchFailed?: (failure: { issuer: string; jwksUri: string; error: unknown }) => void;
 };
 
 /** Only asymmetric algorithms: a shared secret would let any verifier mint tokens. */
@@ -54,6 +56,7 @@ export function createTokenVerifier(options: VerifierOptions) {
           unknownKidIntervalMs: 60_000 / options.jwksRequestsPerMinute,
           timeoutMs: options.jwksTimeoutMs,
           now: options.now,
+          onFetchFailed: (error) => options.onKeyFetchFailed?.({ issuer: trusted.issuer, jwksUri: trusted.jwksUri, error }),
         }),
       },
     ]),

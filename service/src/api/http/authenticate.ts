@@ -1,5 +1,4 @@
 import type { Middleware } from 'koa';
-import type { Logger } from 'pino';
 import { InsufficientScope, Unauthenticated, VerificationUnavailable } from '../auth/errors.js';
 import { SCOPES, type Principal } from '../auth/principal.js';
 import { InvalidToken, KeysUnavailable, type TokenVerifier } from '../auth/token-verifier.js';
@@ -17,7 +16,7 @@ const DEVELOPER: Principal = { subject: 'anonymous-developer', issuer: 'auth-dis
  * Establishes `ctx.state.principal` for routes that need one. With a verifier, a request without
  * a valid token is 401, and an issuer whose keys cannot be fetched is 503 with Retry-After.
  */
-export function authenticate({ verifier, logger }: { verifier: TokenVerifier | null; logger: Logger }): Middleware {
+export function authenticate({ verifier }: { verifier: TokenVerifier | null }): Middleware {
   return async (ctx, next) => {
     if (verifier === null) {
       ctx.state.principal = DEVELOPER;
@@ -34,10 +33,8 @@ export function authenticate({ verifier, logger }: { verifier: TokenVerifier | n
       ctx.state.principal = await verifier.verify(token);
     } catch (error) {
       if (error instanceof InvalidToken) throw new Unauthenticated(error.message);
-      if (error instanceof KeysUnavailable) {
-        logger.warn({ err: error.cause }, 'JWKS endpoint unreachable; cannot verify token');
-        throw new VerificationUnavailable(error.retryAfterSeconds, { cause: error });
-      }
+      // The failed fetch was logged where it failed (runtime.ts), once, not per request.
+      if (error instanceof KeysUnavailable) throw new VerificationUnavailable(error.retryAfterSeconds, { cause: error });
       throw error;
     }
     return next();

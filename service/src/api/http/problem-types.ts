@@ -14,7 +14,13 @@ import {
 } from '../domain/errors.js';
 
 /** How an error the service raises is answered: status, problem type slug, headers. */
-export type ProblemType = { status: number; slug: string; headers?: (error: Error) => Record<string, string> };
+export type ProblemType = {
+  status: number;
+  slug: string;
+  headers?: (error: Error) => Record<string, string>;
+  /** A 5xx whose cause is logged where it happens, once, rather than with every request it fails. */
+  loggedAtCause?: true;
+};
 
 const REALM = 'records';
 
@@ -55,7 +61,8 @@ const PROBLEM_TYPES = new Map<new (...args: never[]) => Error, ProblemType>([
   ],
   // When the issuer's keys are fetched for next: a client that came back sooner (the header said 5 s
   // where fetches were 6 s apart) got 401 for a token it should keep.
-  [VerificationUnavailable, { status: 503, slug: 'auth-unavailable', headers: (error) => ({ 'Retry-After': String((error as VerificationUnavailable).retryAfterSeconds) }) }],
+  // The failed fetch is logged once (runtime.ts): during an outage every request fails on it.
+  [VerificationUnavailable, { status: 503, slug: 'auth-unavailable', headers: (error) => ({ 'Retry-After': String((error as VerificationUnavailable).retryAfterSeconds) }), loggedAtCause: true }],
 ]);
 
 /** The problem an error of the domain or of auth is answered with, or null for any other error. */

@@ -31,7 +31,7 @@ type Problem = {
   [extension: string]: unknown;
 };
 
-function problemOf(error: unknown): { problem: Problem; headers: Record<string, string> } | null {
+function problemOf(error: unknown): { problem: Problem; headers: Record<string, string>; loggedAtCause?: true } | null {
   const build = (status: number, slug: string, detail: string, errors: FieldError[], extensions = {}) => ({
     problem: {
       ...extensions,
@@ -46,7 +46,7 @@ function problemOf(error: unknown): { problem: Problem; headers: Record<string, 
   const known = problemTypeOf(error);
   if (known) {
     const { type, errors, extensions } = known;
-    return { ...build(type.status, type.slug, (error as Error).message, errors, extensions), headers: type.headers?.(error as Error) ?? {} };
+    return { ...build(type.status, type.slug, (error as Error).message, errors, extensions), headers: type.headers?.(error as Error) ?? {}, loggedAtCause: type.loggedAtCause };
   }
   if (error instanceof HttpProblem) return { ...build(error.status, error.slug, error.message, error.errors), headers: error.headers };
   // http-errors thrown by Koa and the router (405, 501) carry a status meant to be shown.
@@ -73,7 +73,7 @@ export function problemMiddleware({ logger }: { logger: Logger }): Middleware {
       }
     } catch (error) {
       const known = problemOf(error);
-      if (known === null || known.problem.status >= 500) {
+      if (known === null || (known.problem.status >= 500 && !known.loggedAtCause)) {
         const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
         logger.error({ err: loggableError(cause), method: ctx.method, path: ctx.path }, 'request failed');
       }
