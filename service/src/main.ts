@@ -22,7 +22,8 @@ configuration comes from the environment: PORT, HOST, DATABASE_URL, BODY_LIMIT,
 INSERT_BATCH_SIZE, BULK_CONCURRENCY, LOG_LEVEL (see README.md)`;
 
 async function main(argv: string[]): Promise<number> {
-  const command = commands[argv[0] ?? ''];
+  // Own names only: `records constructor` found Object.prototype's.
+  const command = Object.hasOwn(commands, argv[0] ?? '') ? commands[argv[0] as string] : undefined;
   if (!command) {
     console.error(USAGE);
     return argv[0] === undefined || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;

@@ -44,10 +44,13 @@ export function expectArgoCdFeatureChecked(): void {
   const declared = crd.spec.versions[index].schema.openAPIV3Schema.properties.spec.properties.clusterResourceWhitelist.items.properties.name;
   expect(declared, ARGOCD_WHITELIST_NAME).to.deep.include({ type: 'string' });
   must(kubectl(['patch', 'crd', 'appprojects.argoproj.io', '--type=json', '-p', JSON.stringify([{ op: 'remove', path }])]), "declaring the CRD as Argo CD 3.2's");
+  let restored: ReturnType<typeof kubectl> | null = null;
   try {
     expect(argocd(missingPrerequisites('staging', 'kubectl')), "Argo CD 3.2's CRD").to.have.length(1);
   } finally {
-    must(kubectl(['patch', 'crd', 'appprojects.argoproj.io', '--type=json', '-p', JSON.stringify([{ op: 'add', path, value: declared }])]), 'putting the CRD back');
+    // Put back whatever happened; a failure above stays the one reported.
+    restored = kubectl(['patch', 'crd', 'appprojects.argoproj.io', '--type=json', '-p', JSON.stringify([{ op: 'add', path, value: declared }])]);
   }
+  expect(restored.status, `putting the CRD back: ${restored.stderr}`).to.equal(0);
   expect(argocd(missingPrerequisites('staging', 'kubectl'))).to.deep.equal([]);
 }

@@ -116,7 +116,7 @@ describe('a flood of tokens with made-up kids from a trusted issuer', function (
     };
     await flood();
     // Past the real key's 1 s lifetime in real time (the lockout ran on jwks-rsa's own clock), the flood going on.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     await flood();
     expect((await get(app, '/v1/', idp.sign())).status, 'a real token during the flood').to.equal(200);
     expect(idp.fetches - fetchesBefore, 'JWKS fetches the flood caused').to.be.at.most(2);
@@ -210,12 +210,12 @@ describe('an issuer whose keys cannot be fetched, in the service\'s log', functi
   it('logs each failed fetch once, not each request it fails (a flood of made-up kids during an outage logged two lines apiece)', async function () {
     idp.keys = [generateTestKey('ES256')];
     await idp.start();
-    // A fetch a second at most for a kid the set lacks.
-    service = await ServiceProcess.start({ DATABASE_URL: ':memory:', AUTH_MODE: 'required', AUTH_ISSUERS: JSON.stringify([idp.trusted]), AUTH_JWKS_REQUESTS_PER_MINUTE: '60' });
+    // A fetch every 2 s at most for a kid the set lacks: the 20 requests below fall within one interval.
+    service = await ServiceProcess.start({ DATABASE_URL: ':memory:', AUTH_MODE: 'required', AUTH_ISSUERS: JSON.stringify([idp.trusted]), AUTH_JWKS_REQUESTS_PER_MINUTE: '30' });
     const read = (token: string) => fetch(`${service!.baseUrl}/v1/`, { headers: { authorization: `Bearer ${token}` } });
     expect((await read(idp.sign())).status).to.equal(200);
     await idp.stop();
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     // Together: the first starts a fetch (which fails), the others wait for it and fail on it.
     const tokens = Array.from({ length: 20 }, () => idp.sign({}, generateTestKey('ES256')));
     const statuses = await Promise.all(tokens.map(async (token) => (await read(token)).status));

@@ -238,6 +238,11 @@ describe('records load, the loader for big files', function () {
     const missing = await startLoader([join(dir, 'no-such-file.ndjson'), '--url', 'http://127.0.0.1:9']).done;
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('cannot read').and.not.to.match(/\n\s+at /);
+    // In a folder that is not there, the input is named, not the lock beside its rejects file.
+    const nowhere = join(dir, 'no-such-folder', 'records.ndjson');
+    const elsewhere = await startLoader([nowhere, '--url', 'http://127.0.0.1:9']).done;
+    expect(elsewhere.code).to.equal(1);
+    expect(elsewhere.stderr).to.contain(`cannot read ${nowhere}: ENOENT`).and.not.to.contain('.lock');
   });
 
   it('refuses options it does not know, and a rejects file that is the input itself, before touching anything', async function () {

@@ -31,6 +31,14 @@ describe('records <command> loads only its own program', function () {
     expect(specifiers.filter((specifier) => /^\.\/(kong-sync|generated-secret)\.ts$|clients\/(kubernetes|kong-admin)\.ts$/.test(specifier))).to.deep.equal([]);
   });
 
+  it('answers a command no program has with the usage, also one named like an object\'s own members (records constructor crashed)', function () {
+    for (const name of ['constructor', 'toString', 'no-such-command']) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'service/src/main.ts', name], { encoding: 'utf8' });
+      expect(run.status, `${name}: ${run.stderr}`).to.equal(2);
+      expect(run.stderr, name).to.match(/^usage: records <command>/);
+    }
+  });
+
   it('records token (a usage error here) loads the API program, which the check above would see', function () {
     const { specifiers, status } = resolvedBy(['token']);
     expect(status, 'a usage error').to.equal(78);

@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { constants, statSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/environment.js';
 import { loadLoaderConfig } from './config.js';
@@ -62,6 +63,10 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   if (path !== '-' && isSameFile(path, rejectsPath)) throw new ConfigError(`--rejects names the input file ${path}; give the rejected items a file of their own`);
   let lock: LoadLock | null = null;
   try {
+    // An input that cannot be read is named before the lock beside the rejects file is tried.
+    if (path !== '-') await access(path, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
+      throw new MalformedInput(`cannot read ${path}: ${error.code ?? error.message}`);
+    });
     lock = await lockLoad(rejectsPath);
     const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };
     const progress = createProgress({ output: process.stderr, total: prepared.source.records });
@@ -84,6 +89,7 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
     console.error(`records load: ${error.message}`);
     return LOAD_EXIT.failed;
   } finally {
-    await lock?.release();
+    const problem = await lock?.release();
+    if (problem) console.error(`records load: ${problem}`);
   }
 }

@@ -35,7 +35,7 @@ export type Source = {
 };
 
 /** What changes whenever a file is written or replaced, read without reading the file. */
-export type FileVersion = { dev: number; ino: number; size: number; mtimeMs: number };
+type FileVersion = { dev: number; ino: number; size: number; mtimeMs: number };
 
 const versionOf = ({ dev, ino, size, mtimeMs }: FileVersion): FileVersion => ({ dev, ino, size, mtimeMs });
 const sameVersion = (a: FileVersion, b: FileVersion) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;

@@ -1,88 +1,148 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { link, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { LoadFailed } from './load.js';
 
 /**
  * One run at a time per rejects file: two runs of a load would both truncate and append to it, and
  * write its state over each other's (a re-run could then skip chunks neither had sent). Held by
- * `<rejects file>.lock`, created exclusively and naming its run; a lock whose run is gone (killed,
- * or the machine restarted) is taken over by the next run on the same host.
+ * `<rejects file>.lock`, created exclusively and naming its run, and refreshed while the run lives.
+ * A lock whose run is gone is taken over: at once where this run can ask whether that process
+ * lives (the same host, boot and process namespace), else once it went unrefreshed for `staleMs`
+ * (a run in another container, or on another machine sharing the folder).
  */
 
-type Holder = { pid: number; host: string };
+/** A run: its process, and where that process number means something. */
+export type LockHolder = { pid: number; host: string; boot: string | null; pidNamespace: string | null };
 
-/** The run that holds the lock, or null when the file is gone or says nothing (a run creating it, or one killed while it did). */
-async function holderOf(path: string): Promise<Holder | null | 'gone'> {
-  let text: string;
+const readOrNull = (read: () => string) => {
   try {
-    text = await readFile(path, 'utf8');
+    return read().trim();
+  } catch {
+    return null; // not Linux, or /proc not mounted
+  }
+};
+
+/** This process, as a lock names it. */
+export function thisRun(): LockHolder {
+  return {
+    pid: process.pid,
+    host: hostname(),
+    boot: readOrNull(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8')),
+    pidNamespace: readOrNull(() => readlinkSync('/proc/self/ns/pid')),
+  };
+}
+
+type Found = { holder: LockHolder | null; refreshedAt: number };
+
+/** The lock's holder (null: the file says nothing sure, as one a run was killed creating) and when it was last refreshed; 'gone' when there is none. */
+async function lockAt(path: string): Promise<Found | 'gone'> {
+  let text: string;
+  let refreshedAt: number;
+  try {
+    [text, refreshedAt] = await Promise.all([readFile(path, 'utf8'), stat(path).then((found) => found.mtimeMs)]);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
     throw new LoadFailed(`cannot read ${path}: ${(error as Error).message}`);
   }
   try {
-    const holder = JSON.parse(text) as Partial<Holder>;
-    return Number.isSafeInteger(holder.pid) && typeof holder.host === 'string' ? { pid: holder.pid as number, host: holder.host } : null;
+    const holder = JSON.parse(text) as Partial<LockHolder>;
+    const valid = Number.isSafeInteger(holder.pid) && typeof holder.host === 'string';
+    return { holder: valid ? { pid: holder.pid as number, host: holder.host as string, boot: holder.boot ?? null, pidNamespace: holder.pidNamespace ?? null } : null, refreshedAt };
   } catch {
-    return null;
+    return { holder: null, refreshedAt };
   }
 }
 
-/** Whether the run is gone: only a process on this host can be asked (signal 0 checks without sending anything). */
-function isGone(holder: Holder): boolean {
-  if (holder.host !== hostname()) return false;
+const sameRun = (a: LockHolder, b: LockHolder) => a.pid === b.pid && a.host === b.host && a.boot === b.boot && a.pidNamespace === b.pidNamespace;
+
+/** Whether the run that holds a lock is gone, as far as `me` can tell. */
+function isGone({ holder, refreshedAt }: Found, me: LockHolder, now: number, staleMs: number): boolean {
+  if (now - refreshedAt > staleMs) return true;
+  if (holder === null || holder.host !== me.host || holder.pidNamespace !== me.pidNamespace) return false;
+  if (holder.boot !== me.boot) return true; // the machine restarted since
+  // This run's own number: its exclusive create just failed, so the holder is an earlier process
+  // (a container's run restarts as pid 1 again).
+  if (holder.pid === me.pid) return true;
   try {
-    process.kill(holder.pid, 0);
+    process.kill(holder.pid, 0); // signal 0: only asks whether the process exists
     return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
-function heldBy(path: string, rejectsPath: string, holder: Holder | null): LoadFailed {
+function heldBy(path: string, rejectsPath: string, holder: LockHolder | null, staleMs: number): LoadFailed {
   const who = holder === null ? 'another run' : `another run (process ${holder.pid} on ${holder.host})`;
-  return new LoadFailed(`${who} is loading into ${rejectsPath}; wait for it, or give this one another --rejects (if no run is loading there, delete ${path})`);
+  return new LoadFailed(`${who} is loading into ${rejectsPath}; wait for it, or give this one another --rejects (a run that is gone leaves a lock the next run takes over once ${Math.round(staleMs / 1000)} s unrefreshed, or delete ${path})`);
 }
 
-export type LoadLock = { release(): Promise<void> };
+export type LoadLock = {
+  /** Removes the lock if it is still this run's; what went wrong doing so, if anything (the load's outcome stands). */
+  release(): Promise<string | null>;
+};
 
-/** Takes the lock, or refuses the run while another holds it; `release` removes it once the run stopped. */
-export async function lockLoad(rejectsPath: string): Promise<LoadLock> {
+export type LockOptions = { me?: LockHolder; refreshMs?: number; staleMs?: number };
+
+/** Takes the lock, or refuses the run while another holds it. */
+export async function lockLoad(rejectsPath: string, { me = thisRun(), refreshMs = 10_000, staleMs = 60_000 }: LockOptions = {}): Promise<LoadLock> {
   const path = `${rejectsPath}.lock`;
-  const me: Holder = { pid: process.pid, host: hostname() };
-  const release = async () => {
-    // Only its own: a lock taken over after this run was thought gone is the other run's now.
-    const holder = await holderOf(path).catch(() => null);
-    if (holder !== null && holder !== 'gone' && holder.pid === me.pid && holder.host === me.host) await rm(path, { force: true });
-  };
-  // Twice at most: a stale lock moved aside frees the name once.
-  for (let attempt = 0; attempt < 2; attempt += 1) {
+  const take = async (): Promise<boolean> => {
     try {
       await writeFile(path, JSON.stringify(me), { flag: 'wx' });
-      return { release };
+      return true;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new LoadFailed(`cannot create ${path}: ${(error as Error).message}`);
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new LoadFailed(`cannot create ${path} beside the rejects file (--rejects puts both elsewhere): ${(error as Error).message}`);
     }
-    const holder = await holderOf(path);
-    if (holder === 'gone') continue;
-    if (holder === null || !isGone(holder)) throw heldBy(path, rejectsPath, holder);
-    // Moved aside, which only one run can do, then removed if it is still the gone run's: two
-    // runs finding the same stale lock cannot both take it, nor remove one just taken.
-    const aside = `${path}.${me.pid}`;
+  };
+  // Twice at most: a stale lock moved aside frees the name once.
+  let taken = false;
+  for (let attempt = 0; attempt < 2 && !taken; attempt += 1) {
+    taken = await take();
+    if (taken) break;
+    const found = await lockAt(path);
+    if (found === 'gone') continue;
+    if (!isGone(found, me, Date.now(), staleMs)) throw heldBy(path, rejectsPath, found.holder, staleMs);
+    // Moved aside, which only one run can do, then removed if it is still the gone run's: two runs
+    // finding the same stale lock cannot both take it. (A third taking the name between another's
+    // move and its putting back is not covered: three runs starting within milliseconds.)
+    const aside = `${path}.stale-${me.pid}`;
     try {
       await rename(path, aside);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new LoadFailed(`cannot take over ${path}: ${(error as Error).message}`);
     }
-    const moved = await holderOf(aside);
-    if (moved !== 'gone' && (moved === null || moved.pid !== holder.pid || moved.host !== holder.host)) {
-      // Another run's lock, taken in between: put back (unless a third took the name meanwhile).
+    const moved = await lockAt(aside);
+    const same = moved !== 'gone' && (found.holder === null ? moved.holder === null : moved.holder !== null && sameRun(moved.holder, found.holder));
+    if (moved !== 'gone' && !same) {
+      // Another run's lock, taken in between: put back.
       await link(aside, path).catch(() => {});
       await rm(aside, { force: true });
-      throw heldBy(path, rejectsPath, moved);
+      throw heldBy(path, rejectsPath, moved.holder, staleMs);
     }
     await rm(aside, { force: true });
   }
-  throw heldBy(path, rejectsPath, null);
+  if (!taken) throw heldBy(path, rejectsPath, null, staleMs);
+
+  // Refreshed while the run lives, also while it waits out a Retry-After: a lock left unrefreshed is a gone run's.
+  const refresh = setInterval(() => {
+    const at = new Date();
+    utimes(path, at, at).catch(() => {});
+  }, refreshMs);
+  refresh.unref();
+  return {
+    async release() {
+      clearInterval(refresh);
+      try {
+        // Only its own: a lock taken over after this run was thought gone is the other run's now.
+        const found = await lockAt(path);
+        if (found !== 'gone' && found.holder !== null && sameRun(found.holder, me)) await rm(path, { force: true });
+        return null;
+      } catch (error) {
+        return `could not remove ${path} (${(error as Error).message}); delete it before the next run`;
+      }
+    },
+  };
 }

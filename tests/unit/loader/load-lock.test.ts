@@ -1,0 +1,90 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { lockLoad, thisRun, type LockHolder } from '../../../service/src/loader/load-lock.js';
+import { LoadFailed } from '../../../service/src/loader/load.js';
+
+/**
+ * The lock of `records load` on files, with the runs it compares named explicitly: what a run can
+ * ask about another (its process, on this host, boot and process namespace) and what it must wait
+ * out (a lock left unrefreshed). tests/service/load-runs.test.ts runs two real loaders.
+ */
+describe('one load run per rejects file (load-lock.ts)', function () {
+  const dir = mkdtempSync(join(tmpdir(), 'records-lock-'));
+  let n = 0;
+  const rejectsPath = () => join(dir, `run-${(n += 1)}.rejected.ndjson`);
+  const me = thisRun();
+  // A process number no process has: above Linux's pid_max limit.
+  const goneRun: LockHolder = { ...me, pid: 4_194_305 };
+  const write = (rejects: string, holder: LockHolder | string, ageMs = 0) => {
+    const path = `${rejects}.lock`;
+    writeFileSync(path, typeof holder === 'string' ? holder : JSON.stringify(holder));
+    const at = new Date(Date.now() - ageMs);
+    utimesSync(path, at, at);
+    return path;
+  };
+  const refused = async (rejects: string, options = {}) => {
+    const error = await lockLoad(rejects, options).then(() => null, (caught: unknown) => caught);
+    expect(error).to.be.instanceOf(LoadFailed);
+    return (error as LoadFailed).message;
+  };
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a second run while the first holds it, naming it, and takes a lock over whose process is gone', async function () {
+    const rejects = rejectsPath();
+    const first = await lockLoad(rejects);
+    // A second run as another process (this one's parent) sees this one alive.
+    expect(await refused(rejects, { me: { ...me, pid: process.ppid } })).to.contain(`another run (process ${process.pid} on ${me.host})`);
+    expect(await first.release()).to.equal(null);
+    expect(existsSync(`${rejects}.lock`)).to.equal(false);
+    write(rejects, goneRun);
+    const taken = await lockLoad(rejects);
+    expect(JSON.parse(readFileSync(`${rejects}.lock`, 'utf8'))).to.deep.equal(me);
+    await taken.release();
+  });
+
+  it('takes over a lock naming its own process number: a restarted container whose run is pid 1 again (it refused every restart)', async function () {
+    const rejects = rejectsPath();
+    const restarted: LockHolder = { ...me, pid: 1 };
+    write(rejects, restarted);
+    const taken = await lockLoad(rejects, { me: restarted });
+    await taken.release();
+    expect(existsSync(`${rejects}.lock`)).to.equal(false);
+  });
+
+  it('asks no process about a run it cannot see (another host, or another container on this one) until its lock goes unrefreshed, and takes a lock over from before the machine restarted', async function () {
+    for (const other of [{ ...me, pidNamespace: 'pid:[1]' }, { ...me, host: `${me.host}-elsewhere` }]) {
+      const rejects = rejectsPath();
+      // pid 1 of another container would be this run's own number, or a process this run would find alive.
+      write(rejects, { ...other, pid: 1 });
+      expect(await refused(rejects, { me: { ...me, pid: 1 } })).to.contain('another run (process 1 on');
+      write(rejects, { ...other, pid: 1 }, 61_000);
+      await (await lockLoad(rejects)).release();
+    }
+    const rejects = rejectsPath();
+    write(rejects, { ...me, pid: 1, boot: 'an-earlier-boot' });
+    await (await lockLoad(rejects)).release();
+  });
+
+  it('refuses a lock that says nothing sure while fresh (a run creating it), and takes it over once unrefreshed (a run killed creating it blocked every later one)', async function () {
+    const rejects = rejectsPath();
+    write(rejects, '');
+    expect(await refused(rejects)).to.contain('another run is loading into');
+    write(rejects, '', 61_000);
+    await (await lockLoad(rejects)).release();
+  });
+
+  it('refreshes its lock while it holds it, and leaves alone a lock that is no longer its own', async function () {
+    const rejects = rejectsPath();
+    const held = await lockLoad(rejects, { refreshMs: 20 });
+    const path = `${rejects}.lock`;
+    const old = new Date(Date.now() - 30_000);
+    utimesSync(path, old, old);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(Date.now() - statSync(path).mtimeMs, 'refreshed').to.be.below(5_000);
+    write(rejects, goneRun);
+    expect(await held.release()).to.equal(null);
+    expect(JSON.parse(readFileSync(path, 'utf8')), "another run's lock").to.deep.equal(goneRun);
+  });
+});
