@@ -9,7 +9,6 @@ import { lockLoad, type LoadLock } from './load-lock.js';
 import { beginLoad } from './load-state.js';
 import { createProgress } from './progress.js';
 
-
 /** Exit codes of `records load`. */
 const LOAD_EXIT = { stored: 0, failed: 1, rejected: 3 } as const;
 

@@ -8,8 +8,8 @@ import { LoadFailed } from './load.js';
  * write its state over each other's (a re-run could then skip chunks neither had sent). Held by
  * `<rejects file>.lock`, created exclusively and naming its run, and refreshed while the run lives.
  * A lock whose run is gone is taken over: at once where this run can ask whether that process
- * lives (the same host, boot and process namespace), else once it went unrefreshed for `staleMs`
- * (a run in another container, or on another machine sharing the folder).
+ * lives (the same host and process namespace; a lock from before a reboot is gone), else once it
+ * went unrefreshed for `staleMs` (a run in another container, or on another machine sharing the folder).
  */
 
 /** A run: its process, and where that process number means something. */
@@ -56,10 +56,14 @@ async function lockAt(path: string): Promise<Found | 'gone'> {
 
 const sameRun = (a: LockHolder, b: LockHolder) => a.pid === b.pid && a.host === b.host && a.boot === b.boot && a.pidNamespace === b.pidNamespace;
 
-/** Whether the run that holds a lock is gone, as far as `me` can tell. */
+/**
+ * Whether the run that holds a lock is gone, as far as `me` can tell: its process is asked where
+ * that means something (a loader stopped with Ctrl-Z for a while is still there), and a lock is
+ * judged by its refreshes only where it does not.
+ */
 function isGone({ holder, refreshedAt }: Found, me: LockHolder, now: number, staleMs: number): boolean {
-  if (now - refreshedAt > staleMs) return true;
-  if (holder === null || holder.host !== me.host || holder.pidNamespace !== me.pidNamespace) return false;
+  const askable = holder !== null && holder.host === me.host && holder.pidNamespace === me.pidNamespace;
+  if (!askable) return now - refreshedAt > staleMs;
   if (holder.boot !== me.boot) return true; // the machine restarted since
   // This run's own number: its exclusive create just failed, so the holder is an earlier process
   // (a container's run restarts as pid 1 again).
@@ -74,7 +78,7 @@ function isGone({ holder, refreshedAt }: Found, me: LockHolder, now: number, sta
 
 function heldBy(path: string, rejectsPath: string, holder: LockHolder | null, staleMs: number): LoadFailed {
   const who = holder === null ? 'another run' : `another run (process ${holder.pid} on ${holder.host})`;
-  return new LoadFailed(`${who} is loading into ${rejectsPath}; wait for it, or give this one another --rejects (a run that is gone leaves a lock the next run takes over once ${Math.round(staleMs / 1000)} s unrefreshed, or delete ${path})`);
+  return new LoadFailed(`${who} is loading into ${rejectsPath}; wait for it, or give this one another --rejects (the lock of a run that is gone is taken over, that of a run elsewhere once ${Math.round(staleMs / 1000)} s unrefreshed; if no run is loading there, delete ${path})`);
 }
 
 export type LoadLock = {

@@ -75,6 +75,12 @@ describe('one load run per rejects file (load-lock.ts)', function () {
     await (await lockLoad(rejects)).release();
   });
 
+  it('asks a process it can see rather than the lock\'s age: a loader stopped for a while (Ctrl-Z) keeps its lock', async function () {
+    const rejects = rejectsPath();
+    write(rejects, me, 120_000);
+    expect(await refused(rejects, { me: { ...me, pid: process.ppid } })).to.contain(`another run (process ${process.pid} on`);
+  });
+
   it('refreshes its lock while it holds it, and leaves alone a lock that is no longer its own', async function () {
     const rejects = rejectsPath();
     const held = await lockLoad(rejects, { refreshMs: 20 });
