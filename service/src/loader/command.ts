@@ -1,9 +1,8 @@
-import { constants, statSync } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/environment.js';
 import { loadLoaderConfig } from './config.js';
-import { itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
+import { inputFile, itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
 import { bulkUrlOf, load, LoadFailed } from './load.js';
 import { lockLoad, type LoadLock } from './load-lock.js';
 import { beginLoad } from './load-state.js';
@@ -63,9 +62,7 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   let lock: LoadLock | null = null;
   try {
     // An input that cannot be read is named before the lock beside the rejects file is tried.
-    if (path !== '-') await access(path, constants.R_OK).catch((error: NodeJS.ErrnoException) => {
-      throw new MalformedInput(`cannot read ${path}: ${error.code ?? error.message}`);
-    });
+    if (path !== '-') inputFile(path);
     lock = await lockLoad(rejectsPath);
     const prepared = path === '-' ? await prepareStdin(process.stdin, format) : { source: await prepareFile(path, format), stdin: undefined };
     const progress = createProgress({ output: process.stderr, total: prepared.source.records });

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { createReadStream, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pipeline, Readable, Transform } from 'node:stream';
@@ -170,15 +170,22 @@ async function fileHead(path: string): Promise<Buffer> {
   }
 }
 
-/** Checks a file and takes its digest, before anything is sent. */
-export async function prepareFile(path: string, forced?: Format): Promise<Source> {
-  let file: ReturnType<typeof statSync>;
+/** The input file, or MalformedInput naming why it cannot be read (the command asks first, before taking its lock). */
+export function inputFile(path: string): Stats {
+  let file: Stats;
   try {
     file = statSync(path);
+    accessSync(path, constants.R_OK);
   } catch (error) {
     throw new MalformedInput(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   if (!file.isFile()) throw new MalformedInput(`${path} is not a file`);
+  return file;
+}
+
+/** Checks a file and takes its digest, before anything is sent. */
+export async function prepareFile(path: string, forced?: Format): Promise<Source> {
+  const file = inputFile(path);
   const format = forced ?? formatOf((await fileHead(path)).toString('utf8'));
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
