@@ -30,18 +30,23 @@ const bodyOf = async (request: IncomingMessage) => {
   return Buffer.concat(chunks);
 };
 
-/** Forwards each request to `target` once `open()` was called; `received` counts what arrived. */
-async function gate(target: string) {
+/**
+ * Forwards each request to `target` once `open()` was called; `received` counts what arrived. The
+ * answers to the first `losing` requests are lost: stored by the service, never sent back (a
+ * gateway or connection that went silent).
+ */
+async function gate(target: string, { losing = 0 } = {}) {
   let opened!: () => void;
   let isOpen = new Promise<void>((resolve) => (opened = resolve));
   const state = { received: 0 };
   const server: Server = createServer(async (request, response) => {
-    state.received += 1;
+    const number = ++state.received;
     try {
       const body = await bodyOf(request);
       await isOpen;
       const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => ['content-type', 'idempotency-key'].includes(name))) as Record<string, string>;
       const answer = await fetch(new URL(request.url ?? '/', target), { method: request.method, headers, body });
+      if (number <= losing) return; // closed with the server
       response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' }).end(Buffer.from(await answer.arrayBuffer()));
     } catch (error) {
       // The loader gone, or the service: a gateway's answer, not an unhandled rejection in another test.
@@ -108,6 +113,25 @@ describe('records load next to other runs and writers', function () {
       expect(third.code, third.stderr).to.equal(0);
       expect(rows() - before).to.equal(RECORDS);
       expect(existsSync(lock), 'a finished run removes its lock').to.equal(false);
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('sends a chunk again under its key when its answer does not come within --timeout, storing it once (it waited for undici\'s 300 s)', async function () {
+    const input = writeInput('silent.ndjson', 23);
+    const held = await gate(service.baseUrl, { losing: 1 });
+    held.open();
+    const before = rows();
+    try {
+      const { code, stderr } = await startLoader([input, '--url', held.url, '--chunk-size', CHUNK, '--timeout', '2']).done;
+      expect(code, stderr).to.equal(0);
+      expect(stderr).to.contain('records 1-100: no answer within 2 s; retrying in 1 s');
+      expect(held.state.received, 'requests: the first chunk twice').to.equal(RECORDS / Number(CHUNK) + 1);
+      expect(rows() - before).to.equal(RECORDS);
+      const refused = await startLoader([input, '--url', held.url, '--timeout', '0']).done;
+      expect(refused.code, refused.stderr).to.equal(78);
+      expect(refused.stderr).to.contain('[--timeout SECONDS]');
     } finally {
       await held.close();
     }

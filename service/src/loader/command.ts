@@ -11,7 +11,7 @@ import { createProgress } from './progress.js';
 /** Exit codes of `records load`. */
 const LOAD_EXIT = { stored: 0, failed: 1, rejected: 3 } as const;
 
-const USAGE = 'usage: records load FILE|- --url URL (or RECORDS_URL) [--token TOKEN] [--chunk-size 1-10000] [--rejects FILE] [--format items|array|ndjson] [--attempts N] [--same-service]';
+const USAGE = 'usage: records load FILE|- --url URL (or RECORDS_URL) [--token TOKEN] [--chunk-size 1-10000] [--rejects FILE] [--format items|array|ndjson] [--attempts N] [--timeout SECONDS] [--same-service]';
 
 /** The command line, or a usage error naming what is wrong (parseArgs threw a TypeError, exit 1 and a stack). */
 function argumentsOf(argv: string[], config: { url?: string; token?: string }) {
@@ -26,6 +26,7 @@ function argumentsOf(argv: string[], config: { url?: string; token?: string }) {
         rejects: { type: 'string' },
         format: { type: 'string' },
         attempts: { type: 'string', default: '6' },
+        timeout: { type: 'string', default: '120' },
         'same-service': { type: 'boolean', default: false },
       },
     });
@@ -47,8 +48,9 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   const [path] = positionals;
   const attempts = Number(values.attempts);
   const chunkSize = Number(values['chunk-size']);
+  const timeoutSeconds = Number(values.timeout);
   const format = values.format as Format | undefined;
-  if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
+  if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || !Number.isSafeInteger(timeoutSeconds) || timeoutSeconds < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
     throw new ConfigError(USAGE);
   }
   // A URL that cannot be one is a usage error, not a failure worth six attempts.
@@ -75,7 +77,7 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
     const endpoint = bulkUrlOf(values.url);
     endpoint.username = endpoint.password = '';
     const run = digest !== null ? await beginLoad(statePath, { digest, chunkSize, url: endpoint.href }, { sameService: values['same-service'] }) : null;
-    const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, progress, resume: run?.resume ?? null, onSent: run?.sent });
+    const summary = await load(prepared.source, itemsOf(prepared.source, prepared.stdin), { url: values.url, token: values.token, chunkSize, rejectsPath, attempts, timeoutMs: timeoutSeconds * 1000, progress, resume: run?.resume ?? null, onSent: run?.sent });
     await run?.end();
     const resumed = summary.replayed > 0 ? `; ${summary.replayed} of ${summary.chunks} chunks were stored by an earlier run` : '';
     console.error(`records load: ${summary.stored} of ${summary.records} records stored${summary.rejected > 0 ? `, ${summary.rejected} rejected (reasons in ${rejectsPath})` : ''}${resumed}`);

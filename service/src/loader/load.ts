@@ -25,6 +25,8 @@ export type LoadOptions = {
   progress: Progress;
   /** Base delay between attempts, doubled each time. */
   retryDelayMs?: number;
+  /** The longest an attempt waits for the service's whole answer (120 s); then it is sent again under its key. */
+  timeoutMs?: number;
   /** The chunks an earlier run of this load had sent and the service answered: not sent again. */
   resume?: SentChunks | null;
   /** Called once the service has answered each chunk, with every chunk answered so far added up. */
@@ -93,6 +95,7 @@ export function bulkUrlOf(url: string): URL {
 }
 
 export async function load(source: Source, items: AsyncIterable<InputItem>, options: LoadOptions): Promise<LoadSummary> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const bulkUrl = bulkUrlOf(options.url);
   const resume = options.resume ?? null;
   const { file: rejects, bytes, lost } = await openRejects(options.rejectsPath, resume?.rejectsBytes ?? 0);
@@ -123,7 +126,9 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
       let failure: string;
       let askedWaitMs: number | null = null;
       try {
-        const response = await fetch(bulkUrl, { method: 'POST', headers, body });
+        // Without it a connection that went silent (a gateway or node gone without a reset) held
+        // the load for undici's 300 s, headers and body each, before the attempt failed.
+        const response = await fetch(bulkUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
         const text = await response.text();
         if (response.ok) {
           answer = bulkAnswerOf(text);
@@ -147,7 +152,7 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
         if (error instanceof LoadFailed) throw error;
         // fetch says "fetch failed"; its cause says why (ECONNREFUSED, a reset, a timeout).
         const cause = (error as { cause?: { message?: string } }).cause;
-        failure = cause?.message ?? (error as Error).message;
+        failure = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (cause?.message ?? (error as Error).message);
       }
       if (attempt >= options.attempts) {
         throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure} after ${attempt} attempts; run the same command again to resume`);
