@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { asKubectlInput, helm, installCrds, kubectl, memoryBytes, must, objectsLeft } from './cluster.js';
+import { memoryBytes } from '../support/memory-quantity.js';
+import { asKubectlInput, helm, installCrds, kubectl, must, objectsLeft } from './cluster.js';
 import { helmTemplate } from '../support/tools.js';
 import { loopingClient, type LoopCounts } from './pods.js';
 import { release } from './helm-release.js';

@@ -1,8 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { chartPin } from '../../tooling/upstream-mirror.js';
+import { memoryBytes } from '../support/memory-quantity.js';
 import { kustomize, upstreamDefaults } from '../support/tools.js';
 
 describe('the databases of argocd/database', function () {
@@ -35,6 +39,24 @@ describe('the databases of argocd/database', function () {
         expect(new URL(url).hostname, `${environment}: every write through the primary Service`).to.match(/^records-db-primary\./);
       }
       expect(settings.auto_increment_increment ?? '1', environment).to.equal('1');
+    }
+  });
+
+  it('size InnoDB\'s buffer pool at half their memory limit, as MariaDB reads their myCnf (the operator sets none, and the default 128 MiB left a 4 GiB server reading from disk)', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'records-mycnf-'));
+    try {
+      for (const environment of ENVIRONMENTS) {
+        const { mariadb } = settingsOf(environment);
+        const file = join(dir, `${environment}.cnf`);
+        writeFileSync(file, mariadb.spec.myCnf as string);
+        // The server's own reading of the file (Debian's 10.11, the test servers' MariaDB): what it would run with.
+        const variables = execFileSync('mariadbd', [`--defaults-file=${file}`, '--help', '--verbose'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const pool = Number(/^innodb-buffer-pool-size\s+(\d+)$/m.exec(variables)?.[1]);
+        const limit = memoryBytes(mariadb.spec.resources.limits.memory as string);
+        expect(pool / limit, `${environment}: ${pool} bytes of buffer pool in a ${mariadb.spec.resources.limits.memory} limit`).to.be.within(0.4, 0.6);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
