@@ -35,7 +35,7 @@ import { report, SCENARIOS, type Row } from './bench/report.js';
 import { createBenchDatabase, startServices, stopServices } from './bench/services.js';
 import { SETTINGS } from './bench/settings.js';
 import { smallWrites } from './bench/small-writes.js';
-import { tableSizes } from './bench/table-sizes.js';
+import { scalar, tableSizes } from './bench/table-sizes.js';
 
 const { records: RECORDS, growth: GROWTH, mysqlServer, redisUrl } = SETTINGS;
 if (!mysqlServer || !redisUrl) throw new Error('run through `make bench` (scripts/with-test-servers provides MariaDB and Redis)');
@@ -71,7 +71,9 @@ async function main() {
     const loadSeconds = (performance.now() - loadStarted) / 1000 - growthSeconds();
     const index = await indexSize();
     const loaded = { inserted: index.records };
+    const bufferPool = await scalar(pool, 'select @@innodb_buffer_pool_size');
     notes.push(
+      `MariaDB's buffer pool: ${Math.round(bufferPool / 2 ** 20)} MiB.`,
       `Search index: ${Math.round((index.bytes * index.records) / 2 ** 20)} MiB, ${index.rows.toFixed(2)} posting rows and ${Math.round(index.bytes)} bytes per record (records table: ${Math.round(index.recordBytes)} bytes per record).`,
       `Loaded ${loadedTotal()} records in ${loadSeconds.toFixed(0)} s (${Math.round(loadedTotal() / loadSeconds)} records/s) as NDJSON requests; peak service RSS ${Math.round(peakRss / 2 ** 20)} MiB (goal < 200 MiB).`,
     );

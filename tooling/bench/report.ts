@@ -78,7 +78,7 @@ export function report(rows: Row[], notes: string[], appendix = '') {
     '|---|---|---|---:|---|---|',
     ...rows.map((row) => `| ${row.scenario} | ${row.serviceText ?? fmt(row.service)} | ${row.baselineName}: ${row.baselineText ?? fmt(row.baseline)} | ${row.ratio.toFixed(2)}x ${row.ratioOf} | ${row.goal} | ${row.met ? 'yes' : 'no'} |`),
   ].join('\n');
-  const summary = `Last run ${new Date().toISOString().slice(0, 10)}: ${SETTINGS.records} records in MariaDB 10.11, medians of ${SETTINGS.rounds} interleaved rounds, ${SETTINGS.connections} connections for autocannon runs of ${SETTINGS.seconds} s, sequential single-client latencies for searches (${SETTINGS.scanSamples} LIKE scans per round). ${notes.join(' ')}\n\n${table}\n\n![ratios](bench/results/latest.svg)\n${appendix ? `\n${appendix}` : ''}`;
+  const summary = `Last run ${new Date().toISOString().slice(0, 10)}: ${SETTINGS.records} records in MariaDB 10.11, medians of ${SETTINGS.rounds} interleaved rounds, ${SETTINGS.connections} connections for autocannon runs of ${SETTINGS.seconds} s, sequential single-client latencies for searches (${SETTINGS.searchSamples} indexed searches, each a distinct term, and ${SETTINGS.scanSamples} LIKE scans per round). ${notes.join(' ')}\n\n${table}\n\n![ratios](bench/results/latest.svg)\n${appendix ? `\n${appendix}` : ''}`;
   console.log(`\n${summary}`);
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/latest.json', `${JSON.stringify({ date: new Date().toISOString(), records: SETTINGS.records, rounds: SETTINGS.rounds, notes, rows }, null, 2)}\n`);
