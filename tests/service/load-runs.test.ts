@@ -38,16 +38,18 @@ const bodyOf = async (request: IncomingMessage) => {
 async function gate(target: string, { losing = 0 } = {}) {
   let opened!: () => void;
   let isOpen = new Promise<void>((resolve) => (opened = resolve));
-  const state = { received: 0 };
+  const state = { received: 0, keys: new Map<string, number>() };
   const server: Server = createServer(async (request, response) => {
     const number = ++state.received;
+    const key = String(request.headers['idempotency-key']);
+    state.keys.set(key, (state.keys.get(key) ?? 0) + 1);
     try {
       const body = await bodyOf(request);
       await isOpen;
       const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => ['content-type', 'idempotency-key'].includes(name))) as Record<string, string>;
       const answer = await fetch(new URL(request.url ?? '/', target), { method: request.method, headers, body });
-      if (number <= losing) return; // closed with the server
-      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' }).end(Buffer.from(await answer.arrayBuffer()));
+      if (number <= losing) return; // never answered: the loader's --timeout ends it, or close()
+      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain', 'idempotent-replayed': answer.headers.get('idempotent-replayed') ?? 'false' }).end(Buffer.from(await answer.arrayBuffer()));
     } catch (error) {
       // The loader gone, or the service: a gateway's answer, not an unhandled rejection in another test.
       if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
@@ -127,11 +129,16 @@ describe('records load next to other runs and writers', function () {
       const { code, stderr } = await startLoader([input, '--url', held.url, '--chunk-size', CHUNK, '--timeout', '2']).done;
       expect(code, stderr).to.equal(0);
       expect(stderr).to.contain('records 1-100: no answer within 2 s; retrying in 1 s');
-      expect(held.state.received, 'requests: the first chunk twice').to.equal(RECORDS / Number(CHUNK) + 1);
+      expect(stderr, 'the chunk replayed was this run\'s own').not.to.contain('stored by an earlier run');
+      const [first, ...others] = [...held.state.keys.values()];
+      expect(first, 'requests of the first chunk').to.equal(2);
+      expect(others, 'chunks after it').to.have.length(RECORDS / Number(CHUNK) - 1);
       expect(rows() - before).to.equal(RECORDS);
-      const refused = await startLoader([input, '--url', held.url, '--timeout', '0']).done;
-      expect(refused.code, refused.stderr).to.equal(78);
-      expect(refused.stderr).to.contain('[--timeout SECONDS]');
+      for (const timeout of ['0', '1.5', '86401']) {
+        const refused = await startLoader([input, '--url', held.url, '--timeout', timeout]).done;
+        expect(refused.code, refused.stderr).to.equal(78);
+        expect(refused.stderr).to.contain(`--timeout must be a whole number of seconds from 1 to 86400; got ${timeout}`);
+      }
     } finally {
       await held.close();
     }

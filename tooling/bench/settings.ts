@@ -10,8 +10,7 @@ export const SETTINGS = {
   scanSamples: 10,
   /**
    * Indexed searches per measurement, each a distinct term: p99 of 60 (the count before run K) was
-   * the slowest search or the one before it, one scheduling hiccup on two shared cores; of 500 it
-   * is the fifth slowest.
+   * the slowest search, one scheduling hiccup on two shared cores; of 500 it is the fifth slowest.
    */
   searchSamples: 500,
   mysqlServer: process.env.TEST_MYSQL_URL as string,

@@ -50,8 +50,12 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   const chunkSize = Number(values['chunk-size']);
   const timeoutSeconds = Number(values.timeout);
   const format = values.format as Format | undefined;
-  if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || !Number.isSafeInteger(timeoutSeconds) || timeoutSeconds < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
+  if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
     throw new ConfigError(USAGE);
+  }
+  // Past about 24 days Node's timers cannot count: bounded like the service's own request timeout.
+  if (!Number.isSafeInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 86_400) {
+    throw new ConfigError(`--timeout must be a whole number of seconds from 1 to 86400; got ${values.timeout}\n${USAGE}`);
   }
   // A URL that cannot be one is a usage error, not a failure worth six attempts.
   const url = URL.parse(values.url);

@@ -135,7 +135,8 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
           if (answer === null) {
             throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${bulkUrl} answered ${response.status} with what is not an answer of POST /v1/bulk (is --url the records service?): ${text.slice(0, 120)}`);
           }
-          replayed = response.headers.get('idempotent-replayed') === 'true';
+          // On a later attempt the stored chunk may be this run's own (an answer lost to --timeout).
+          replayed = attempt === 1 && response.headers.get('idempotent-replayed') === 'true';
           break;
         }
         const detail = (() => {
