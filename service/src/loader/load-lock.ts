@@ -1,5 +1,5 @@
 import { readFileSync, readlinkSync } from 'node:fs';
-import { link, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { LoadFailed } from './load.js';
 
@@ -88,47 +88,58 @@ export type LoadLock = {
 
 export type LockOptions = { me?: LockHolder; refreshMs?: number; staleMs?: number };
 
+/** Creates `file` naming `me` if there is none; false if there is. */
+async function create(file: string, me: LockHolder): Promise<boolean> {
+  try {
+    await writeFile(file, JSON.stringify(me), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new LoadFailed(`cannot create ${file} beside the rejects file (--rejects puts both elsewhere): ${(error as Error).message}`);
+  }
+}
+
+const sameLock = (a: Found, b: Found) => a.refreshedAt === b.refreshedAt && (a.holder === null || b.holder === null ? a.holder === b.holder : sameRun(a.holder, b.holder));
+
+/**
+ * Removes the lock `found` of a gone run, unless another run got there first. Runs take turns
+ * through `<lock>.takeover`, and the one holding it removes the lock only if it is still the one
+ * found gone: no run ever removes a lock it has not judged, so of any number of runs finding the
+ * same stale lock, one takes it (moving it aside and putting it back let a third run's lock be
+ * lost, and two runs load). A guard left by a run killed within its few milliseconds is removed
+ * once `staleMs` old.
+ */
+async function removeGone(path: string, rejectsPath: string, found: Found, me: LockHolder, staleMs: number): Promise<void> {
+  const guard = `${path}.takeover`;
+  if (!(await create(guard, me))) {
+    const other = await lockAt(guard);
+    if (other !== 'gone' && Date.now() - other.refreshedAt <= staleMs) throw heldBy(path, rejectsPath, other.holder, staleMs);
+    await rm(guard, { force: true });
+    if (!(await create(guard, me))) throw heldBy(path, rejectsPath, null, staleMs);
+  }
+  try {
+    const now = await lockAt(path);
+    if (now !== 'gone' && sameLock(now, found)) await rm(path, { force: true });
+  } finally {
+    await rm(guard, { force: true });
+  }
+}
+
 /** Takes the lock, or refuses the run while another holds it. */
 export async function lockLoad(rejectsPath: string, { me = thisRun(), refreshMs = 10_000, staleMs = 60_000 }: LockOptions = {}): Promise<LoadLock> {
   const path = `${rejectsPath}.lock`;
-  const take = async (): Promise<boolean> => {
-    try {
-      await writeFile(path, JSON.stringify(me), { flag: 'wx' });
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw new LoadFailed(`cannot create ${path} beside the rejects file (--rejects puts both elsewhere): ${(error as Error).message}`);
-    }
-  };
-  // Twice at most: a stale lock moved aside frees the name once.
-  let taken = false;
-  for (let attempt = 0; attempt < 2 && !taken; attempt += 1) {
-    taken = await take();
-    if (taken) break;
+  if (!(await create(path, me))) {
     const found = await lockAt(path);
-    if (found === 'gone') continue;
-    if (!isGone(found, me, Date.now(), staleMs)) throw heldBy(path, rejectsPath, found.holder, staleMs);
-    // Moved aside, which only one run can do, then removed if it is still the gone run's: two runs
-    // finding the same stale lock cannot both take it. (A third taking the name between another's
-    // move and its putting back is not covered: three runs starting within milliseconds.)
-    const aside = `${path}.stale-${me.pid}`;
-    try {
-      await rename(path, aside);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new LoadFailed(`cannot take over ${path}: ${(error as Error).message}`);
+    if (found !== 'gone') {
+      if (!isGone(found, me, Date.now(), staleMs)) throw heldBy(path, rejectsPath, found.holder, staleMs);
+      await removeGone(path, rejectsPath, found, me, staleMs);
     }
-    const moved = await lockAt(aside);
-    const same = moved !== 'gone' && (found.holder === null ? moved.holder === null : moved.holder !== null && sameRun(moved.holder, found.holder));
-    if (moved !== 'gone' && !same) {
-      // Another run's lock, taken in between: put back.
-      await link(aside, path).catch(() => {});
-      await rm(aside, { force: true });
-      throw heldBy(path, rejectsPath, moved.holder, staleMs);
+    // Another run may have created it since: then that run loads.
+    if (!(await create(path, me))) {
+      const holder = await lockAt(path);
+      throw heldBy(path, rejectsPath, holder === 'gone' ? null : holder.holder, staleMs);
     }
-    await rm(aside, { force: true });
   }
-  if (!taken) throw heldBy(path, rejectsPath, null, staleMs);
 
   // Refreshed while the run lives, also while it waits out a Retry-After: a lock left unrefreshed is a gone run's.
   const refresh = setInterval(() => {

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,5 +93,46 @@ describe('one load run per rejects file (load-lock.ts)', function () {
     write(rejects, goneRun);
     expect(await held.release()).to.equal(null);
     expect(JSON.parse(readFileSync(path, 'utf8')), "another run's lock").to.deep.equal(goneRun);
+  });
+
+  describe('many runs finding one stale lock at once', function () {
+    // Live processes of this host for the runs to be: each run finds the others alive.
+    let sleepers: ChildProcess[] = [];
+    before(() => {
+      sleepers = Array.from({ length: 4 }, () => spawn('sleep', ['300'], { stdio: 'ignore' }));
+    });
+    after(() => {
+      for (const sleeper of sleepers) sleeper.kill();
+    });
+
+    it('lets exactly one of four take it, every time (it moved the lock aside and put back what was not the stale one: a third run\'s lock was lost in 16 % of tries, and two loaded)', async function () {
+      const holders: number[] = [];
+      for (let trial = 0; trial < 300; trial += 1) {
+        const rejects = rejectsPath();
+        write(rejects, goneRun);
+        const runs = await Promise.allSettled(sleepers.map((sleeper) => lockLoad(rejects, { me: { ...me, pid: sleeper.pid as number } })));
+        const taken = runs.filter((run) => run.status === 'fulfilled');
+        holders.push(taken.length);
+        for (const run of runs) if (run.status === 'rejected') expect(run.reason).to.be.instanceOf(LoadFailed);
+        for (const run of taken) await run.value.release();
+        expect(existsSync(`${rejects}.lock.takeover`), 'the takeover guard removed').to.equal(false);
+      }
+      expect(holders.filter((count) => count !== 1), 'tries without exactly one holder').to.deep.equal([]);
+    });
+
+    it('refuses while another run is taking over (its guard is fresh), and removes a guard a run was killed holding once unrefreshed', async function () {
+      const rejects = rejectsPath();
+      const lock = write(rejects, goneRun);
+      const taking = { ...me, pid: sleepers[0]!.pid as number };
+      writeFileSync(`${lock}.takeover`, JSON.stringify(taking));
+      expect(await refused(rejects)).to.contain(`another run (process ${taking.pid} on`);
+      expect(JSON.parse(readFileSync(lock, 'utf8')), 'the stale lock left for that run').to.deep.equal(goneRun);
+      const old = new Date(Date.now() - 61_000);
+      utimesSync(`${lock}.takeover`, old, old);
+      const taken = await lockLoad(rejects);
+      expect(JSON.parse(readFileSync(lock, 'utf8'))).to.deep.equal(me);
+      expect(existsSync(`${lock}.takeover`)).to.equal(false);
+      await taken.release();
+    });
   });
 });
