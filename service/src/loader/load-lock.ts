@@ -101,27 +101,48 @@ async function create(file: string, me: LockHolder): Promise<boolean> {
 
 const sameLock = (a: Found, b: Found) => a.refreshedAt === b.refreshedAt && (a.holder === null || b.holder === null ? a.holder === b.holder : sameRun(a.holder, b.holder));
 
+/** Removes a lock or guard this run judged or holds; that it cannot is the load's failure, named. */
+async function remove(file: string): Promise<void> {
+  try {
+    await rm(file, { force: true });
+  } catch (error) {
+    throw new LoadFailed(`cannot remove ${file}: ${(error as Error).message}`);
+  }
+}
+
+/** Tries on a guard whose holder finished meanwhile, before refusing. */
+const GUARD_TRIES = 20;
+
 /**
  * Removes the lock `found` of a gone run, unless another run got there first. Runs take turns
- * through `<lock>.takeover`, and the one holding it removes the lock only if it is still the one
- * found gone: no run ever removes a lock it has not judged, so of any number of runs finding the
- * same stale lock, one takes it (moving it aside and putting it back let a third run's lock be
- * lost, and two runs load). A guard left by a run killed within its few milliseconds is removed
- * once `staleMs` old.
+ * through a guard, `<lock>.takeover.<n>`, created exclusively, and the run holding one removes the
+ * lock only if it is still the one found gone; no run removes a lock or a guard it has not judged
+ * or made, so of any number of runs finding one stale lock, one takes it (moving the lock aside and
+ * putting it back let a third run's lock be lost, and two runs load). A guard left by a run killed
+ * holding it is passed over once `staleMs` old, for the next number, and removed once the stale
+ * lock is: a guard's name is freed only after the lock it guarded is gone for good.
  */
 async function removeGone(path: string, rejectsPath: string, found: Found, me: LockHolder, staleMs: number): Promise<void> {
-  const guard = `${path}.takeover`;
-  if (!(await create(guard, me))) {
-    const other = await lockAt(guard);
-    if (other !== 'gone' && Date.now() - other.refreshedAt <= staleMs) throw heldBy(path, rejectsPath, other.holder, staleMs);
-    await rm(guard, { force: true });
-    if (!(await create(guard, me))) throw heldBy(path, rejectsPath, null, staleMs);
+  const passed: string[] = [];
+  let guard: string | null = null;
+  for (let tries = 0; guard === null; ) {
+    const candidate = `${path}.takeover.${passed.length}`;
+    if (await create(candidate, me)) guard = candidate;
+    else {
+      const other = await lockAt(candidate);
+      if (other === 'gone') {
+        tries += 1;
+        if (tries >= GUARD_TRIES) throw heldBy(path, rejectsPath, null, staleMs);
+      } else if (Date.now() - other.refreshedAt <= staleMs) throw heldBy(path, rejectsPath, other.holder, staleMs);
+      else passed.push(candidate);
+    }
   }
   try {
     const now = await lockAt(path);
-    if (now !== 'gone' && sameLock(now, found)) await rm(path, { force: true });
+    if (now !== 'gone' && sameLock(now, found)) await remove(path);
+    for (const stale of passed) await remove(stale);
   } finally {
-    await rm(guard, { force: true });
+    await remove(guard);
   }
 }
 
