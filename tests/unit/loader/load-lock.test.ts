@@ -18,13 +18,14 @@ describe('one load run per rejects file (load-lock.ts)', function () {
   const me = thisRun();
   // A process number no process has: above Linux's pid_max limit.
   const goneRun: LockHolder = { ...me, pid: 4_194_305 };
-  const write = (rejects: string, holder: LockHolder | string, ageMs = 0) => {
-    const path = `${rejects}.lock`;
+  /** A lock or guard file naming `holder`, last refreshed `ageMs` ago. */
+  const writeAt = (path: string, holder: LockHolder | string, ageMs = 0) => {
     writeFileSync(path, typeof holder === 'string' ? holder : JSON.stringify(holder));
     const at = new Date(Date.now() - ageMs);
     utimesSync(path, at, at);
     return path;
   };
+  const write = (rejects: string, holder: LockHolder | string, ageMs = 0) => writeAt(`${rejects}.lock`, holder, ageMs);
   const refused = async (rejects: string, options = {}) => {
     const error = await lockLoad(rejects, options).then(() => null, (caught: unknown) => caught);
     expect(error).to.be.instanceOf(LoadFailed);
@@ -128,11 +129,7 @@ describe('one load run per rejects file (load-lock.ts)', function () {
     });
 
     it('lets exactly one of four take it past a guard a run was killed holding, and removes that guard (two removing it at once both went on: two loaded)', async function () {
-      const stale = new Date(Date.now() - 61_000);
-      const killedHolding = (lock: string) => {
-        writeFileSync(`${lock}.takeover.0`, JSON.stringify(goneRun));
-        utimesSync(`${lock}.takeover.0`, stale, stale);
-      };
+      const killedHolding = (lock: string) => writeAt(`${lock}.takeover.0`, goneRun, 61_000);
       expect(await race(killedHolding), 'tries without exactly one holder').to.deep.equal([]);
     });
 
@@ -140,11 +137,10 @@ describe('one load run per rejects file (load-lock.ts)', function () {
       const rejects = rejectsPath();
       const lock = write(rejects, goneRun);
       const taking = { ...me, pid: sleepers[0]!.pid as number };
-      writeFileSync(`${lock}.takeover.0`, JSON.stringify(taking));
+      writeAt(`${lock}.takeover.0`, taking);
       expect(await refused(rejects)).to.contain(`another run (process ${taking.pid} on`);
       expect(JSON.parse(readFileSync(lock, 'utf8')), 'the stale lock left for that run').to.deep.equal(goneRun);
-      const old = new Date(Date.now() - 61_000);
-      utimesSync(`${lock}.takeover.0`, old, old);
+      writeAt(`${lock}.takeover.0`, taking, 61_000);
       const taken = await lockLoad(rejects);
       expect(JSON.parse(readFileSync(lock, 'utf8'))).to.deep.equal(me);
       expect(existsSync(`${lock}.takeover.0`)).to.equal(false);
