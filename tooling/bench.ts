@@ -90,11 +90,16 @@ async function main() {
     const { rounds, add } = figureRounds();
     await readRounds(add, { cached, uncached, preloaded, untraced, traced, rawRedis, rawMysql, koaRedis, koaMysql }, inputs, pool, idPaths);
 
-    // 2. Bulk writes: the service vs mysql2 writing the same rows (with and without the trigram index).
+    // 2. Small writes on top of the bulk-loaded records, before any other scenario writes: what they
+    //    cost the index once merged, and contains after them (the read rounds above write nothing).
+    const small = await smallWrites(pool, uncached.url, inputs, indexSize);
+    notes.push(small.note);
+
+    // 3. Bulk writes: the service vs mysql2 writing the same rows (with and without the trigram index).
     const bulk = await bulkRounds(pool, inputs);
     const serviceRate = median(bulk.service);
 
-    // 3. Reads at a fixed rate during a bulk load, against the same reads at idle (bench/reads.ts).
+    // 4. Reads at a fixed rate during a bulk load, against the same reads at idle (bench/reads.ts).
     notes.push(await readsDuringLoad(add, rounds, { uncached, inline, rawMysql }, idPaths, serviceRate, inputs.postBatch));
     await stop(rawRedis);
     await stop(rawMysql);
@@ -105,17 +110,13 @@ async function main() {
     rows.push(rateRow(serviceRate, 'bulk JSON, 1,000 records/request, 4 connections', 'mysql2, same rows + posting rows', median(bulk.raw), 0.8));
     rows.push(rateRow(serviceRate, 'bulk JSON with the search index vs the same load without it', 'mysql2, table without index', median(bulk.plain), 0.4));
 
-    // 4. The reference: PostgreSQL 15 + pg_trgm GIN over the same first RECORDS folded titles.
+    // 5. The reference: PostgreSQL 15 + pg_trgm GIN over the same first RECORDS folded titles.
     console.log('PostgreSQL pg_trgm GIN reference...');
     const folded = Array.from(generateRecords(RECORDS, 42, 0), (record) => foldText(record.title ?? ''));
     const reference = await measurePostgres(folded, inputs.terms);
     const containsService = medianFigure(rounds[SCENARIOS.contains]?.service ?? []);
     rows.push(indexSizeRow(index, reference), referenceRow(reference, { loadRatio: median(bulk.service) / median(bulk.plain), indexBytes: index.bytes }));
-
-    // 5. Small writes on top: what they cost the index once merged, and contains after them.
-    const small = await smallWrites(pool, uncached.url, inputs, indexSize);
     rows.push(...small.rows);
-    notes.push(small.note);
 
     // 6. Growth: the point at RECORDS from the medians above, then the larger sizes.
     growth.push({
