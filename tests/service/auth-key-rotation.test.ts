@@ -91,6 +91,40 @@ describe('removed keys', function () {
   });
 });
 
+/**
+ * RFC 7517 4.5: keys of different types may share a kid as equivalent alternatives (an issuer
+ * moving from RS256 to ES256 publishes both under one name). The set was kept by kid alone, the
+ * later key replacing the earlier, so tokens signed with the other one were refused.
+ */
+describe('an RSA and an EC key published under one kid', function () {
+  const idp = new JwksServer();
+  let app: TestApp;
+  const rsa = generateTestKey('RS256');
+  const ec = generateTestKey('ES256');
+  const shared = { ...ec, kid: rsa.kid, jwk: { ...ec.jwk, kid: rsa.kid } };
+  before(async function () {
+    await idp.start();
+    app = await startTestApp('sqlite', { AUTH_MODE: 'required', AUTH_ISSUERS: JSON.stringify([idp.trusted]), AUTH_JWKS_CACHE_SECONDS: '1' });
+  });
+  after(async function () {
+    await app?.close();
+    await idp.stop();
+  });
+
+  for (const order of ['RSA first', 'EC first']) {
+    it(`accepts tokens signed with either, the set listing ${order}`, async function () {
+      idp.keys = order === 'RSA first' ? [rsa, shared] : [shared, rsa];
+      // Past the 1 s the previous set is kept: this set is fetched.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect((await get(app, '/v1/', idp.sign({}, rsa))).status, 'RS256').to.equal(200);
+      expect((await get(app, '/v1/', idp.sign({}, shared))).status, 'ES256').to.equal(200);
+      const other = generateTestKey('ES256');
+      const forged = idp.sign({}, { ...other, kid: rsa.kid });
+      expect401(await get(app, '/v1/', forged), forged);
+    });
+  }
+});
+
 describe('a flood of tokens with made-up kids from a trusted issuer', function () {
   const idp = new JwksServer();
   let app: TestApp;

@@ -117,6 +117,27 @@ describe('Kong key rotation: records kong-sync against a JWKS that rotates', fun
     expect(await admin.jwtSecrets('no-such-consumer')).to.deep.equal([]);
   });
 
+  it('holds the first of two keys published under one kid, and reports the other (Kong holds one key per kid; the later replaced the earlier silently)', async function () {
+    const rsa = generateTestKey('RS256');
+    const ec = generateTestKey('ES256');
+    const refused: Array<[string | undefined, string]> = [];
+    const sync = createJwksSync({
+      issuers: [{ consumer: 'identity-provider', jwksUri: idp.jwksUri }],
+      base: BASE,
+      admin,
+      overlapMs,
+      fetchJwks: async () => ({ keys: [rsa.jwk, { ...ec.jwk, kid: rsa.kid }] }),
+      now: () => clock,
+      events: { refused: (_, kid, reason) => refused.push([kid, reason]) },
+    });
+    await sync.cycle();
+    const secrets = (parse(kong.config).consumers[0].jwt_secrets as Array<{ key: string; algorithm: string }>).map(({ key, algorithm }) => `${key} ${algorithm}`);
+    expect(secrets).to.deep.equal([`${rsa.kid} RS256`]);
+    expect(refused).to.have.length(1);
+    expect(refused[0]?.[0]).to.equal(rsa.kid);
+    expect(refused[0]?.[1]).to.contain('Kong holds one key per kid');
+  });
+
   it('admits keys that name no alg by their type (RFC 7517 makes alg optional), and takes a key set with nothing Kong can use for a failed fetch', async function () {
     const rsa = generateTestKey('RS256');
     const ec = generateTestKey('ES256');

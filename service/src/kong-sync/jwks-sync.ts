@@ -76,12 +76,18 @@ export function createJwksSync({
   let lastAppliedHash: string | null = null;
   let lastAppliedConfig: string | null = null;
 
-  /** The keys of a fetched JWKS that Kong can use; refused ones are reported. */
+  /**
+   * The keys of a fetched JWKS that Kong can use; refused ones are reported. Of keys sharing a kid
+   * (RFC 7517 allows it for keys of different types) Kong holds one: the first listed, on every
+   * replica alike; the service itself accepts each (auth/issuer-keys.ts).
+   */
   function usable(issuer: SyncIssuer, jwks: { keys: Jwk[] }): JwtSecret[] {
     const secrets: JwtSecret[] = [];
     for (const jwk of jwks.keys ?? []) {
       try {
-        secrets.push(jwtSecretOf(jwk, issuer.jwksUri));
+        const secret = jwtSecretOf(jwk, issuer.jwksUri);
+        if (secrets.some((earlier) => earlier.key === secret.key)) throw new Error(`an earlier key of this set has kid ${secret.key}, and Kong holds one key per kid`);
+        secrets.push(secret);
       } catch (error) {
         events?.refused?.(issuer.consumer, jwk.kid, (error as Error).message);
       }

@@ -29,6 +29,15 @@ type Options = {
 const MIN_RSA_BITS = 2048;
 
 /**
+ * The algorithms tokens may be signed with, only asymmetric ones (a shared secret would let any
+ * verifier mint tokens); a key of a set verifies one of them or is left out.
+ */
+export const ALLOWED_ALGORITHMS = ['RS256', 'ES256'] as const;
+export type Algorithm = (typeof ALLOWED_ALGORITHMS)[number];
+/** A kid's keys by algorithm: RFC 7517 4.5 lets keys of different types share a kid. */
+type KeysOfKid = Partial<Record<Algorithm, string>>;
+
+/**
  * One issuer's key set, fetched whole, each fetch within `timeoutMs` (shared/key-set-fetch.ts).
  * The last good set stays in use and requests do not wait for its refresh: from half its
  * `maxAgeMs` on, a request starts one in the background. Only a set past `maxAgeMs` whose last
@@ -46,7 +55,7 @@ const MIN_RSA_BITS = 2048;
 export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, timeoutMs, now = Date.now, onFetchFailed }: Options) {
   // jwks-rsa's own request has an idle timeout only: a peer stalling mid-answer held it for good.
   const client = new JwksClient({ jwksUri, cache: false, rateLimit: false, fetcher: (uri) => fetchKeySet(uri, { timeoutMs }) });
-  let keys: Map<string | undefined, string> | null = null;
+  let keys: Map<string | undefined, KeysOfKid> | null = null;
   let fetchedAt = -Infinity;
   let lastAttemptAt = -Infinity;
   let lastFailedAt = -Infinity;
@@ -88,7 +97,8 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
   }
 
   return {
-    async key(kid: string | undefined): Promise<string> {
+    /** The key that signed a token naming `kid` and `algorithm`, as PEM. */
+    async key(kid: string | undefined, algorithm: Algorithm): Promise<string> {
       const age = now() - fetchedAt;
       if (keys === null) {
         if (inFlight) await inFlight.catch(() => {});
@@ -99,12 +109,12 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
       } else if (age >= maxAgeMs / 2 && !inFlight && (!failing() || mayTry())) {
         refresh().catch(() => {});
       }
-      const known = keys?.get(kid);
+      const known = keys?.get(kid)?.[algorithm];
       if (known) return known;
       // A kid the set lacks: the fetch under way, or one at most once per interval, may bring it.
       if (inFlight) await inFlight.catch(() => {});
       else if (mayTry()) await tryRefresh();
-      const found = keys?.get(kid);
+      const found = keys?.get(kid)?.[algorithm];
       if (found) return found;
       if (failing()) throw unavailable();
       throw new InvalidToken('unknown signing key');
@@ -112,12 +122,32 @@ export function createIssuerKeys({ jwksUri, maxAgeMs, unknownKidIntervalMs, time
   };
 }
 
-/** The set by kid, RSA keys under MIN_RSA_BITS left out. A set of one also signs tokens that name no kid. */
-function keyMap(fetched: Array<{ kid?: string; getPublicKey(): string }>): Map<string | undefined, string> {
-  const usable = fetched
-    .map((key) => ({ kid: key.kid, pem: key.getPublicKey() }))
-    .filter(({ pem }) => (createPublicKey(pem).asymmetricKeyDetails?.modulusLength ?? MIN_RSA_BITS) >= MIN_RSA_BITS);
-  const map = new Map<string | undefined, string>(usable.map(({ kid, pem }) => [kid, pem]));
-  if (usable.length === 1) map.set(undefined, usable[0]!.pem);
+/** The algorithm of ALLOWED_ALGORITHMS a public key verifies, or null (RSA under MIN_RSA_BITS, other curves and types). */
+function algorithmOf(pem: string): Algorithm | null {
+  const key = createPublicKey(pem);
+  const details = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'rsa') return (details?.modulusLength ?? 0) >= MIN_RSA_BITS ? 'RS256' : null;
+  if (key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1') return 'ES256';
+  return null;
+}
+
+/**
+ * The set by kid, then algorithm; keys no allowed algorithm verifies are left out. Keys sharing a
+ * kid are kept apart by type (a token names both); of two of one type under one kid, which RFC
+ * 7517 asks issuers not to publish, the later is kept. A set of one also signs tokens that name no kid.
+ */
+function keyMap(fetched: Array<{ kid?: string; getPublicKey(): string }>): Map<string | undefined, KeysOfKid> {
+  const map = new Map<string | undefined, KeysOfKid>();
+  let usable = 0;
+  let only: KeysOfKid = {};
+  for (const key of fetched) {
+    const pem = key.getPublicKey();
+    const algorithm = algorithmOf(pem);
+    if (!algorithm) continue;
+    usable += 1;
+    only = { [algorithm]: pem };
+    map.set(key.kid, { ...map.get(key.kid), [algorithm]: pem });
+  }
+  if (usable === 1) map.set(undefined, only);
   return map;
 }

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
-import { createIssuerKeys, InvalidToken, KeysUnavailable } from './issuer-keys.js';
+import { ALLOWED_ALGORITHMS, createIssuerKeys, InvalidToken, KeysUnavailable, type Algorithm } from './issuer-keys.js';
 import type { Principal } from './principal.js';
 
 export type TrustedIssuer = { issuer: string; jwksUri: string; audience: string };
@@ -22,9 +22,6 @@ export type VerifierOptions = {
   /** Told of each failed fetch of an issuer's key set, once per fetch (however many requests it fails). */
   onKeyFetchFailed?: (failure: { issuer: string; jwksUri: string; error: unknown }) => void;
 };
-
-/** Only asymmetric algorithms: a shared secret would let any verifier mint tokens. */
-const ALLOWED_ALGORITHMS = ['RS256', 'ES256'] as const;
 
 export { InvalidToken, KeysUnavailable };
 
@@ -74,7 +71,7 @@ export function createTokenVerifier(options: VerifierOptions) {
       return { issuer: local.issuer, audience: local.audience, key };
     }
     const remote = clients.get(iss);
-    return remote && { issuer: remote.trusted.issuer, audience: remote.trusted.audience, key: (kid: string | undefined) => remote.keys.key(kid) };
+    return remote && { issuer: remote.trusted.issuer, audience: remote.trusted.audience, key: (kid: string | undefined, algorithm: Algorithm) => remote.keys.key(kid, algorithm) };
   };
 
   return {
@@ -88,7 +85,7 @@ export function createTokenVerifier(options: VerifierOptions) {
       const issuer = trusted(payload.iss);
       if (!issuer) throw new InvalidToken('untrusted issuer');
 
-      const key = await issuer.key(header.kid);
+      const key = await issuer.key(header.kid, header.alg as Algorithm);
       let verified: JwtPayload;
       try {
         verified = jwt.verify(token, key, {
