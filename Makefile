@@ -85,8 +85,8 @@ image: install ## build the service image from the Dockerfile without Docker (bu
 helm-template: install ## render charts/records (VALUES=file.yaml to add a values file)
 	@$$(scripts/install-k8s-tools)/helm template records charts/records --namespace records $(if $(VALUES),-f $(VALUES))
 
-chart-check: install ## helm lint, render every ci/ values file, validate schemas and policies
-	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/chart.test.ts tests/static/chart-toggles.test.ts
+chart-check: install ## helm lint, render every ci/ values file, validate schemas and policies, the documented helm commands' timeouts
+	$(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 60000 tests/static/chart.test.ts tests/static/chart-toggles.test.ts tests/static/helm-commands.test.ts
 
 chart-readme: install ## regenerate the parameter table in charts/records/README.md from the @param comments of values.yaml
 	$(NODE_BIN)/readme-generator --values charts/records/values.yaml --readme charts/records/README.md
