@@ -317,6 +317,9 @@ describe('Helm chart charts/records', function () {
         ['autoscaling.keda.minReplicas=5,autoscaling.keda.maxReplicas=2', /minReplicas .* maxReplicas/],
         ['autoscaling.keda.enabled=false,autoscaling.hpa.enabled=true,autoscaling.hpa.minReplicas=5,autoscaling.hpa.maxReplicas=2', /minReplicas .* maxReplicas/],
         ['migrations.waitSeconds=600,migrations.activeDeadlineSeconds=600', /waitSeconds must be less than activeDeadlineSeconds/],
+        // Not a Kubernetes quantity: the API server refused it at install, after the hooks had run.
+        ['resources.limits.memory=100Mb', /resources.limits.memory/],
+        ['mariadb.resources.requests.cpu=1.5.0', /mariadb.resources.requests.cpu/],
       ] as const) {
         const result = run('helm', ['template', 'records', 'charts/records', '--api-versions', 'keda.sh/v1alpha1/ScaledObject', '--set', set]);
         expect(result.status, set).not.to.equal(0);
@@ -329,6 +332,10 @@ describe('Helm chart charts/records', function () {
         expect(result.status === 0, `${jwksUri}: ${result.stderr}`).to.equal(renders);
         if (!renders) expect(result.stderr).to.match(/jwksUri/);
         else expect(() => loadIssuers(issuers, undefined), jwksUri).not.to.throw();
+      }
+      // Every form of a quantity Kubernetes reads renders.
+      for (const quantity of ['512Mi', '1G', '0.5', '250m', '.5', '1e3', '1.5Gi']) {
+        expect(() => helmTemplate([], [`resources.limits.memory=${quantity}`]), quantity).not.to.throw();
       }
       // A user name without a password stays allowed (a Valkey ACL user; the password comes from the Secret).
       for (const url of ['redis://records@valkey:6379', 'rediss://valkey.example.org:6380/2', 'redis://[fd00::1]:6379', 'redis://valkey:6379?db=1']) {
