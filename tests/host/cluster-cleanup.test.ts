@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -29,6 +29,25 @@ describe('the test cluster leaves the machine as it found it', function () {
   const compare = (file: string) => spawnSync('scripts/host-state', ['compare', file], { encoding: 'utf8' });
   // A pod that really runs: its sandbox, container, cgroups and network namespace exist.
   const runPod = 'kubectl run sleeper --image registry.k8s.io/pause:3.10 --restart Never >/dev/null && kubectl wait --for condition=Ready pod/sleeper --timeout 120s >/dev/null';
+
+  it('counts a cgroup made since the snapshot, not one another process removed meanwhile (make check failed when a job of the machine ended during it)', function () {
+    const cgroup = `/sys/fs/cgroup/pids/records-host-check-${process.pid}`;
+    try {
+      mkdirSync(cgroup);
+      const withIt = snapshot();
+      rmdirSync(cgroup);
+      const gone = compare(withIt);
+      expect(gone.status, `gone since: ${gone.stderr}`).to.equal(0);
+      const without = snapshot();
+      mkdirSync(cgroup);
+      const added = compare(without);
+      expect(added.status, 'made since').to.equal(1);
+      expect(added.stderr).to.contain(`+${cgroup}`);
+    } finally {
+      // A cgroup is removed with rmdir (its files go with it), also after a failure.
+      if (existsSync(cgroup)) rmdirSync(cgroup);
+    }
+  });
 
   it('after a run whose command failed', function () {
     const before = snapshot();
