@@ -78,6 +78,17 @@ export function prerequisitesOf(environment: Environment): Prerequisite[] {
       contains: 'hs.status',
       how: 'add the health check of docs/gitops.md ("Before the first sync") to argocd-cm',
     },
+    {
+      what: "metrics-server (the metrics.k8s.io API, Available): Kong's HPA and the service's ScaledObject scale on CPU; without it Argo CD holds Kong's HPA Degraded and the waves after Kong never start",
+      kubectl: ['get', 'apiservice', 'v1beta1.metrics.k8s.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}'],
+      contains: 'True',
+      how: 'install metrics-server (most managed clusters have it; EKS does not by default)',
+    },
+    {
+      // No one object tells it: a cloud's controller, or MetalLB, or none.
+      what: "a load-balancer controller: Kong's proxy is a Service of type LoadBalancer, which Argo CD holds Progressing until it has an address",
+      how: "your cloud's load-balancer controller, or MetalLB on bare metal",
+    },
     secret('kong', 'kong-ratelimit-redis', ['password'], "the password of Kong's Redis ACL user kong (its rate limiter and the jwks-sync probe)"),
   ];
   if (apps.valkey?.enabled) {

@@ -15,6 +15,8 @@ export function expectPassesOnceProvided(): void {
     made.push(undo);
   };
   try {
+    // The node's metrics-server (scripts/node applies it, as a cloud cluster has it; not waited for there).
+    must(kubectl(['wait', '--for', 'condition=Available', 'apiservice/v1beta1.metrics.k8s.io', '--timeout', '180s']), 'the metrics.k8s.io API');
     make(['create', 'secret', 'generic', '-n', 'kong', 'kong-ratelimit-redis', '--from-literal=password=k'], ['delete', 'secret', '-n', 'kong', 'kong-ratelimit-redis']);
     make(['create', 'secret', 'generic', '-n', 'data', 'valkey-users', '--from-literal=default=d', '--from-literal=records=r'], ['delete', 'secret', '-n', 'data', 'valkey-users']);
     make(['create', 'secret', 'generic', '-n', 'records', 'valkey-users', '--from-literal=records=r'], ['delete', 'secret', '-n', 'records', 'valkey-users']);

@@ -82,6 +82,13 @@ describe('GitOps: argocd/', function () {
         }
       });
 
+      it('has its root Application retry without end on the latest commit too (a limit of 5 stalled production on its tag once a child stayed Degraded)', function () {
+        const root = argocdManifests().find((object) => object.kind === 'Application' && object.metadata.name.endsWith(environment)) as K8sObject;
+        expect(root, `the root of ${environment}`).to.not.equal(undefined);
+        expect(root.spec.syncPolicy.retry.limit).to.be.lessThan(0);
+        expect(root.spec.syncPolicy.retry.refresh).to.equal(true);
+      });
+
       it('tracks main in staging and a pinned tag or commit in production', function () {
         const revisions = new Set(apps.flatMap((candidate) => sourcesOf(candidate).filter((source) => source.repoURL === REPO).map((source) => source.targetRevision)));
         const root = argocdManifests().find((object) => object.metadata.name === `root-${environment}`) as K8sObject;

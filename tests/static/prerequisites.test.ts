@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { kubectlPrerequisitesOf, prerequisitesOf, type Prerequisite } from '../../tooling/prerequisites.js';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
-import { kustomize } from '../support/tools.js';
+import { deployedBy } from '../support/argocd-apps.js';
+import { kustomize, renderApps } from '../support/tools.js';
 
 /**
  * The Secrets a tree of values or objects names, under the keys charts, pods and operators read
@@ -42,6 +43,38 @@ describe('the prerequisites of the first sync (tooling/prerequisites.ts)', funct
       const made = new Set(kustomize(`argocd/database/${environment}`).flatMap((object) => secretsIn(object).made.map((name) => `records/${name}`)));
       const listed = secretsProvided(prerequisitesOf(environment));
       expect([...new Set(referenced)].filter((secret) => !made.has(secret)).sort()).to.deep.equal([...new Set(listed)].sort());
+    });
+  }
+});
+
+/**
+ * What the Applications deploy that only works with something the cluster must already run: an
+ * autoscaler reading resource metrics (Kong's HPA, the records ScaledObject's cpu trigger) needs the
+ * metrics.k8s.io API (metrics-server), without which Argo CD holds the HPA Degraded and the sync
+ * waves stall; a LoadBalancer Service needs a load-balancer controller, without which Argo CD holds
+ * it Progressing. Neither was listed.
+ */
+describe('the prerequisites of what the Applications deploy', function () {
+  this.timeout(120_000);
+  for (const environment of ENVIRONMENTS) {
+    it(`lists metrics-server and a load-balancer controller where ${environment} deploys what needs them`, function () {
+      const objects = renderApps(environment)
+        .filter((app) => app.kind === 'Application')
+        .flatMap((app) => deployedBy(app, environment));
+      const readsResourceMetrics = objects.some(
+        (object) =>
+          (object.kind === 'HorizontalPodAutoscaler' && (object.spec?.metrics ?? []).some((metric: { type: string }) => metric.type === 'Resource')) ||
+          (object.kind === 'ScaledObject' && (object.spec?.triggers ?? []).some((trigger: { type: string }) => trigger.type === 'cpu' || trigger.type === 'memory')),
+      );
+      // Kong's chart as kong/values.yaml sets it, where the upstream mirror has no render of this environment's values.
+      const kong = parse(readFileSync('kong/values.yaml', 'utf8')) as { proxy: { type: string } };
+      const loadBalanced = objects.some((object) => object.kind === 'Service' && object.spec?.type === 'LoadBalancer') || kong.proxy.type === 'LoadBalancer';
+      expect(readsResourceMetrics && loadBalanced, 'this environment deploys both (else the test proves nothing)').to.equal(true);
+      const prerequisites = prerequisitesOf(environment);
+      const metrics = prerequisites.find((prerequisite) => prerequisite.kubectl?.includes('apiservice'));
+      expect(metrics?.kubectl, 'metrics.k8s.io checked').to.include('v1beta1.metrics.k8s.io');
+      expect(metrics?.contains).to.equal('True');
+      expect(prerequisites.some((prerequisite) => /load-balancer controller/.test(prerequisite.what))).to.equal(true);
     });
   }
 });
