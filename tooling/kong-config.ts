@@ -54,6 +54,8 @@ export function renderConfig(env: KongEnvironment, base = readFileSync(KONG_CONF
   for (const plugin of allPlugins.filter((candidate) => candidate.name === 'rate-limiting')) {
     plugin.config.redis = { ...plugin.config.redis, ...env.rateLimitRedis };
   }
+  // Kong's cors plugin allows every origin when the list is empty: an environment names its own.
+  if (!Array.isArray(env.corsOrigins) || env.corsOrigins.length === 0) throw new Error('corsOrigins: name the origins allowed (Kong allows every origin for an empty list)');
   for (const plugin of allPlugins.filter((candidate) => candidate.name === 'cors')) plugin.config.origins = env.corsOrigins;
   for (const plugin of allPlugins.filter((candidate) => candidate.name === 'opentelemetry')) {
     plugin.config.traces_endpoint = env.tracing.tracesEndpoint;

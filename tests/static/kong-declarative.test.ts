@@ -114,6 +114,22 @@ for (const environment of ENVIRONMENTS) {
       expect([...new Set(used)].filter((name) => !loaded.includes(name)), 'plugins used but not loaded').to.deep.equal([]);
     });
 
+    it('checks the token of every OPTIONS request but CORS preflights, which cors answers first (Kong 3.9.3 as read: jwt skipped any OPTIONS with run_on_preflight false)', function () {
+      // cors (priority 2000) exits with 200 on a preflight (Origin and Access-Control-Request-Method)
+      // unless preflight_continue; jwt (1450) runs after it: kong/plugins/{cors,jwt}/handler.lua.
+      const global = Object.fromEntries(kong.plugins.map((plugin) => [plugin.name, plugin.config]));
+      expect(global.cors?.preflight_continue).to.equal(false);
+      const withJwt = routes.filter((route) => pluginOf(route, 'jwt'));
+      expect(withJwt.length).to.be.greaterThan(0);
+      for (const route of withJwt) expect(pluginOf(route, 'jwt')?.config.run_on_preflight, route.name).to.equal(true);
+    });
+
+    it('refuses to render an environment without CORS origins (Kong\'s cors allows every origin for an empty list)', function () {
+      for (const corsOrigins of [[], undefined]) {
+        expect(() => renderConfig({ ...settings, corsOrigins } as never)).to.throw(/corsOrigins/);
+      }
+    });
+
     it('sets X-Request-ID, this environment\'s CORS origins and latency/status metrics globally', function () {
       const global = Object.fromEntries(kong.plugins.map((plugin) => [plugin.name, plugin.config]));
       expect(global['correlation-id']).to.include({ header_name: 'X-Request-ID', echo_downstream: true });
