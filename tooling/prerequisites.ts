@@ -24,6 +24,14 @@ export type Prerequisite = {
   how: string;
 };
 
+/** The resource metrics API, Available: what CPU-based autoscaling reads. */
+const metricsServer = (why: string): Prerequisite => ({
+  what: `metrics-server (the metrics.k8s.io API, Available): ${why}`,
+  kubectl: ['get', 'apiservice', 'v1beta1.metrics.k8s.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}'],
+  contains: 'True',
+  how: 'install metrics-server (most managed clusters have it; EKS does not by default)',
+});
+
 const secret = (namespace: string, name: string, keys: string[], why: string): Prerequisite => ({
   what: `Secret ${namespace}/${name} with ${keys.map((key) => `"${key}"`).join(', ')}: ${why}`,
   secret: { namespace, name, keys },
@@ -48,6 +56,7 @@ export function kubectlPrerequisitesOf(environment: Environment): Prerequisite[]
       kubectl: ['get', 'crd', 'scaledobjects.keda.sh', '-o', 'name'],
       how: 'install the keda chart at the version argocd/apps/values.yaml pins',
     },
+    metricsServer("the service's ScaledObject scales on CPU too; without the API that trigger reads nothing"),
     {
       what: `Redis at ${redis.host}, with the ACL user ${decodeURIComponent(redis.username)} (docs/gitops.md, "Redis users")`,
       ...(redis.hostname.endsWith('.svc.cluster.local') ? { kubectl: ['get', 'service', '-n', redis.hostname.split('.')[1] as string, redis.hostname.split('.')[0] as string, '-o', 'name'] } : {}),
@@ -78,12 +87,7 @@ export function prerequisitesOf(environment: Environment): Prerequisite[] {
       contains: 'hs.status',
       how: 'add the health check of docs/gitops.md ("Before the first sync") to argocd-cm',
     },
-    {
-      what: "metrics-server (the metrics.k8s.io API, Available): Kong's HPA and the service's ScaledObject scale on CPU; without it Argo CD holds Kong's HPA Degraded and the waves after Kong never start",
-      kubectl: ['get', 'apiservice', 'v1beta1.metrics.k8s.io', '-o', 'jsonpath={.status.conditions[?(@.type=="Available")].status}'],
-      contains: 'True',
-      how: 'install metrics-server (most managed clusters have it; EKS does not by default)',
-    },
+    metricsServer("Kong's HPA and the service's ScaledObject scale on CPU; without it Argo CD holds Kong's HPA Degraded and the waves after Kong never start"),
     {
       // No one object tells it: a cloud's controller, or MetalLB, or none.
       what: "a load-balancer controller: Kong's proxy is a Service of type LoadBalancer, which Argo CD holds Progressing until it has an address",

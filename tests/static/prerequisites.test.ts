@@ -98,6 +98,11 @@ describe('the kubectl-only overlays (k8s/overlays): complete, or honest about wh
       const unresolved = [...new Set(objects.flatMap((object) => secretsIn(object).read))].filter((name) => !provided.has(name));
       expect(unresolved, 'Secrets nothing makes').to.deep.equal([]);
 
+      // A cpu trigger reads the metrics.k8s.io API: metrics-server is listed (it was not).
+      const cpuScaled = objects.some((object) => object.kind === 'ScaledObject' && (object.spec?.triggers ?? []).some((trigger: { type: string }) => trigger.type === 'cpu'));
+      expect(cpuScaled, 'the overlay scales on CPU (else this proves nothing)').to.equal(true);
+      expect(prerequisites.some((prerequisite) => prerequisite.kubectl?.includes('v1beta1.metrics.k8s.io')), 'metrics-server listed').to.equal(true);
+
       // Hosts of the service's URLs: a Service it applies, one mariadb-operator makes for the
       // MariaDB it applies (its name, and NAME-primary for Galera), or a prerequisite's host.
       const mariadbs = objects.filter((object) => object.kind === 'MariaDB').map((object) => object.metadata.name);
