@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { kubectlPrerequisitesOf, prerequisitesOf, type Prerequisite } from '../../tooling/prerequisites.js';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { deployedBy } from '../support/argocd-apps.js';
-import { kustomize, renderApps } from '../support/tools.js';
+import { kustomize, renderApps, type K8sObject } from '../support/tools.js';
 
 /**
  * The Secrets a tree of values or objects names, under the keys charts, pods and operators read
@@ -47,6 +47,11 @@ describe('the prerequisites of the first sync (tooling/prerequisites.ts)', funct
   }
 });
 
+/** An autoscaler reading the metrics.k8s.io API: an HPA on a Resource metric, a ScaledObject with a cpu or memory trigger. */
+const scalesOnResourceMetrics = (object: K8sObject): boolean =>
+  (object.kind === 'HorizontalPodAutoscaler' && (object.spec?.metrics ?? []).some((metric: { type: string }) => metric.type === 'Resource')) ||
+  (object.kind === 'ScaledObject' && (object.spec?.triggers ?? []).some((trigger: { type: string }) => trigger.type === 'cpu' || trigger.type === 'memory'));
+
 /**
  * What the Applications deploy that only works with something the cluster must already run: an
  * autoscaler reading resource metrics (Kong's HPA, the records ScaledObject's cpu trigger) needs the
@@ -61,11 +66,7 @@ describe('the prerequisites of what the Applications deploy', function () {
       const objects = renderApps(environment)
         .filter((app) => app.kind === 'Application')
         .flatMap((app) => deployedBy(app, environment));
-      const readsResourceMetrics = objects.some(
-        (object) =>
-          (object.kind === 'HorizontalPodAutoscaler' && (object.spec?.metrics ?? []).some((metric: { type: string }) => metric.type === 'Resource')) ||
-          (object.kind === 'ScaledObject' && (object.spec?.triggers ?? []).some((trigger: { type: string }) => trigger.type === 'cpu' || trigger.type === 'memory')),
-      );
+      const readsResourceMetrics = objects.some(scalesOnResourceMetrics);
       // Kong's chart as kong/values.yaml sets it, where the upstream mirror has no render of this environment's values.
       const kong = parse(readFileSync('kong/values.yaml', 'utf8')) as { proxy: { type: string } };
       const loadBalanced = objects.some((object) => object.kind === 'Service' && object.spec?.type === 'LoadBalancer') || kong.proxy.type === 'LoadBalancer';
@@ -99,8 +100,7 @@ describe('the kubectl-only overlays (k8s/overlays): complete, or honest about wh
       expect(unresolved, 'Secrets nothing makes').to.deep.equal([]);
 
       // A cpu trigger reads the metrics.k8s.io API: metrics-server is listed (it was not).
-      const cpuScaled = objects.some((object) => object.kind === 'ScaledObject' && (object.spec?.triggers ?? []).some((trigger: { type: string }) => trigger.type === 'cpu'));
-      expect(cpuScaled, 'the overlay scales on CPU (else this proves nothing)').to.equal(true);
+      expect(objects.some(scalesOnResourceMetrics), 'the overlay scales on CPU (else this proves nothing)').to.equal(true);
       expect(prerequisites.some((prerequisite) => prerequisite.kubectl?.includes('v1beta1.metrics.k8s.io')), 'metrics-server listed').to.equal(true);
 
       // Hosts of the service's URLs: a Service it applies, one mariadb-operator makes for the

@@ -84,13 +84,15 @@ export function createJwksSync({
   function usable(issuer: SyncIssuer, jwks: { keys: Jwk[] }): JwtSecret[] {
     const secrets: JwtSecret[] = [];
     for (const jwk of jwks.keys ?? []) {
+      let secret: JwtSecret;
       try {
-        const secret = jwtSecretOf(jwk, issuer.jwksUri);
-        if (secrets.some((earlier) => earlier.key === secret.key)) throw new Error(`an earlier key of this set has kid ${secret.key}, and Kong holds one key per kid`);
-        secrets.push(secret);
+        secret = jwtSecretOf(jwk, issuer.jwksUri);
       } catch (error) {
         events?.refused?.(issuer.consumer, jwk.kid, (error as Error).message);
+        continue;
       }
+      if (secrets.some((earlier) => earlier.key === secret.key)) events?.refused?.(issuer.consumer, jwk.kid, `an earlier key of this set has kid ${secret.key}, and Kong holds one key per kid`);
+      else secrets.push(secret);
     }
     return secrets;
   }

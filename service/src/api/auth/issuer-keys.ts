@@ -137,17 +137,13 @@ function algorithmOf(pem: string): Algorithm | null {
  * 7517 asks issuers not to publish, the later is kept. A set of one also signs tokens that name no kid.
  */
 function keyMap(fetched: Array<{ kid?: string; getPublicKey(): string }>): Map<string | undefined, KeysOfKid> {
-  const map = new Map<string | undefined, KeysOfKid>();
-  let usable = 0;
-  let only: KeysOfKid = {};
-  for (const key of fetched) {
+  const usable = fetched.flatMap((key) => {
     const pem = key.getPublicKey();
     const algorithm = algorithmOf(pem);
-    if (!algorithm) continue;
-    usable += 1;
-    only = { [algorithm]: pem };
-    map.set(key.kid, { ...map.get(key.kid), [algorithm]: pem });
-  }
-  if (usable === 1) map.set(undefined, only);
+    return algorithm ? [{ kid: key.kid, algorithm, pem }] : [];
+  });
+  const map = new Map<string | undefined, KeysOfKid>();
+  for (const { kid, algorithm, pem } of usable) map.set(kid, { ...map.get(kid), [algorithm]: pem });
+  if (usable.length === 1) map.set(undefined, { [usable[0]!.algorithm]: usable[0]!.pem });
   return map;
 }
