@@ -101,15 +101,20 @@ export function expectStagingRecordsOnTheNode(): void {
   expect(pods.map((pod) => podGauge('records', pod.name, 'redis_up')), 'redis_up of each pod').to.deep.equal(pods.map(() => 1));
 }
 
-/** Every source of `apps` from the repository at `url` synced at `pinned`. */
+/** Every source of `apps` from the repository at `url` synced at `pinned`; the records Application (records-<environment>) has one. */
 export function expectSourcesAt(apps: Application[], url: string, pinned: string): void {
+  const fromUrl: string[] = [];
   for (const app of apps) {
     const sources = app.spec.sources ?? [app.spec.source];
     const revisions = app.status?.sync?.revisions ?? [app.status?.sync?.revision];
     sources.forEach((source: { repoURL: string }, index: number) => {
-      if (source.repoURL === url) expect(revisions[index], `${app.metadata.name} source ${index}`).to.equal(pinned);
+      if (source.repoURL !== url) return;
+      fromUrl.push(app.metadata.name);
+      expect(revisions[index], `${app.metadata.name} source ${index}`).to.equal(pinned);
     });
   }
+  // With no source at `url` (its repoURL rewritten, say) nothing above was checked.
+  expect(fromUrl.filter((name) => /^records-(staging|production)$/.test(name)), `Applications with a source at ${url}`).to.have.length.greaterThan(0);
 }
 
 /** Production on the real node without what lives outside the cluster: the records pods serve from the database, the cache off. */

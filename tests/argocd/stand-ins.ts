@@ -8,7 +8,8 @@ import type { LiveObject } from './argocd.js';
 import type { K8sObject } from '../support/tools.js';
 
 /**
- * What is played in the Argo CD suite, said once and used by the test and docs/gitops.md.
+ * What is played in the Argo CD suite, used by the test and described in docs/gitops.md; every
+ * suite's list is docs/stand-ins.md.
  *
  * The suite runs on the test cluster's real node (scripts/node): every pod the Applications make
  * runs in containerd from images in the loopback registry, KEDA's three programs, metrics-server

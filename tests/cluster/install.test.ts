@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { expect } from 'chai';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { missingPrerequisites } from '../../tooling/deploy-check.js';
@@ -19,8 +20,8 @@ import { provideValkey } from './stand-ins.js';
  * Installs on a real cluster (scripts/with-cluster: kube-apiserver, controller manager, scheduler
  * and etcd built from source, and a real node: containerd, runc, the kubelet, kube-proxy, CoreDNS,
  * kube-router enforcing NetworkPolicies). Admission is the API server's own, PodSecurity included;
- * pods run, probes decide readiness, Jobs run to completion. The one played part is
- * mariadb-operator (./stand-ins.ts).
+ * pods run, probes decide readiness, Jobs run to completion. Played (./stand-ins.ts; the whole
+ * list is docs/stand-ins.md): mariadb-operator, and Valkey on the kubectl path.
  */
 
 describe('a real control plane: installs the API server accepts', function () {
@@ -97,11 +98,16 @@ describe('a real control plane: installs the API server accepts', function () {
     }
   });
 
-  it('lets the init-secret hook, with the chart\'s own Role and a token of its ServiceAccount, create the Secret and add keys, and nothing more', async function () {
+  it('lets the init-secret hook, with the chart\'s own Role and a token of its ServiceAccount, create the Secret and add keys, keeping its values, and nothing more; refuses a Secret being deleted', async function () {
     const namespace = 'init-secret-test';
     const api = initSecretApi(namespace);
+    const stored = () => JSON.parse(must(kubectl(['get', 'secret', 'records-generated', '-n', namespace, '-o', 'json']), 'secret')).data as Record<string, string>;
     expect(await ensureGeneratedSecret(api, { namespace, name: 'records-generated', keys: ['signing-key.pem', 'mariadb-password'] })).to.deep.equal({ created: true, added: ['signing-key.pem', 'mariadb-password'] });
+    const first = stored();
+    expect(await ensureGeneratedSecret(api, { namespace, name: 'records-generated', keys: ['signing-key.pem', 'mariadb-password'] })).to.deep.equal({ created: false, added: [] });
     expect(await ensureGeneratedSecret(api, { namespace, name: 'records-generated', keys: ['signing-key.pem', 'mariadb-password', 'mariadb-root-password'] })).to.deep.equal({ created: false, added: ['mariadb-root-password'] });
+    // Existing values are kept on every later run; only the missing key was added.
+    expect({ ...stored(), 'mariadb-root-password': undefined }).to.deep.equal({ ...first, 'mariadb-root-password': undefined });
     const keys = Object.keys(JSON.parse(must(kubectl(['get', 'secret', 'records-generated', '-n', namespace, '-o', 'json']), 'secret')).data).sort();
     expect(keys).to.deep.equal(['mariadb-password', 'mariadb-root-password', 'signing-key.pem']);
     // Nothing more: another Secret can be neither read nor changed with that token.
@@ -109,6 +115,30 @@ describe('a real control plane: installs the API server accepts', function () {
     let refused = '';
     await ensureGeneratedSecret(api, { namespace, name: 'someone-else', keys: ['mariadb-password'] }).catch((error: Error) => (refused = error.message));
     expect(refused).to.match(/reading Secret init-secret-test\/someone-else: HTTP 403/);
+    // What it generates: a P-256 signing key and alphanumeric passwords.
+    const values = stored();
+    const decoded = (key: string) => Buffer.from(values[key] as string, 'base64').toString('utf8');
+    expect(createPrivateKey(decoded('signing-key.pem')).asymmetricKeyDetails?.namedCurve).to.equal('prime256v1');
+    expect([decoded('mariadb-password'), decoded('mariadb-root-password')].every((password) => /^[A-Za-z0-9]{32}$/.test(password))).to.equal(true);
+    // A Secret being deleted (a finalizer holds it) is refused: its values vanish once the finalizer is done.
+    must(kubectl(['patch', 'secret', 'records-generated', '-n', namespace, '--type', 'merge', '-p', '{"metadata":{"finalizers":["records.example.org/test"]}}']), 'a finalizer');
+    must(kubectl(['delete', 'secret', 'records-generated', '-n', namespace, '--wait=false']), 'deleting');
+    let deleting = '';
+    await ensureGeneratedSecret(api, { namespace, name: 'records-generated', keys: ['mariadb-password'] }).catch((error: Error) => (deleting = error.message));
+    expect(deleting).to.match(/Secret init-secret-test\/records-generated is being deleted/);
+    must(kubectl(['patch', 'secret', 'records-generated', '-n', namespace, '--type', 'merge', '-p', '{"metadata":{"finalizers":null}}']), 'the finalizer removed');
+    must(kubectl(['delete', 'namespace', namespace, '--wait=false']), 'cleanup');
+  });
+
+  it('settles concurrent init-secret runs on one value, against the real API server (proved before only against the project\'s model of it)', async function () {
+    const namespace = 'init-secret-race';
+    const api = initSecretApi(namespace);
+    const runs = await Promise.all(Array.from({ length: 4 }, () => ensureGeneratedSecret(api, { namespace, name: 'records-generated', keys: ['mariadb-password'] })));
+    expect(runs.filter((run) => run.created)).to.have.length(1);
+    const password = Buffer.from(JSON.parse(must(kubectl(['get', 'secret', 'records-generated', '-n', namespace, '-o', 'json']), 'secret')).data['mariadb-password'], 'base64').toString('utf8');
+    expect(password).to.match(/^[A-Za-z0-9]{32}$/);
+    // Each run left it as the first made it: a later run's own value never replaced it.
+    expect(await ensureGeneratedSecret(api, { namespace, name: 'records-generated', keys: ['mariadb-password'] })).to.deep.equal({ created: false, added: [] });
     must(kubectl(['delete', 'namespace', namespace, '--wait=false']), 'cleanup');
   });
 

@@ -57,6 +57,21 @@ describe('the test cluster leaves the machine as it found it', function () {
     expect(after.status, after.stderr).to.equal(0);
   });
 
+  /** The interrupted run, while it may still be running: stopped the way the test stops it should the test fail first. */
+  let interrupted: { pid: number; exited: Promise<number | null> } | null = null;
+  afterEach(async function () {
+    const run = interrupted;
+    interrupted = null;
+    if (!run) return;
+    // Still running (the test failed or timed out before its Ctrl-C): SIGINT lets with-cluster's traps restore the machine.
+    try {
+      process.kill(-run.pid, 'SIGINT');
+    } catch {
+      return; // the group is gone: it ended by itself
+    }
+    await run.exited;
+  });
+
   it('after Ctrl-C while a pod runs', async function () {
     const before = snapshot();
     // Ctrl-C is SIGINT to the terminal's foreground process group: here the run's own group.
@@ -64,12 +79,15 @@ describe('the test cluster leaves the machine as it found it', function () {
     let stderr = '';
     run.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => run.on('close', resolve));
+    interrupted = { pid: run.pid as number, exited };
     await new Promise<void>((resolve, reject) => {
       run.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('running') && resolve());
       run.on('close', () => reject(new Error(`the run ended before its pod ran:\n${stderr}`)));
     });
     process.kill(-run.pid!, 'SIGINT');
-    expect(await exited).to.not.equal(0);
+    const code = await exited;
+    interrupted = null;
+    expect(code).to.not.equal(0);
     const after = compare(before);
     expect(after.status, `${after.stderr}\nthe run's output:\n${stderr.slice(-3000)}`).to.equal(0);
   });

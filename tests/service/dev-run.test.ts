@@ -10,8 +10,8 @@ import { waitFor } from '../support/wait.js';
 /**
  * `make run` (scripts/dev run) as a developer starts it: with authentication off it serves this
  * machine only, and it preloads tracing as the image does. The OTLP endpoint is a plain HTTP
- * listener on loopback that records what the exporter posts (the Collector's own checks are in
- * tracing.test.ts, make check).
+ * listener on loopback that records what the exporter posts, played (docs/stand-ins.md): it asks
+ * only whether an export is sent; the real Collector receives and checks one in tracing.test.ts.
  */
 describe('make run (scripts/dev run)', function () {
   this.timeout(60_000);

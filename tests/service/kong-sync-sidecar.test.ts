@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { pino } from 'pino';
 import { loadKongSyncConfig } from '../../service/src/kong-sync/config.js';
 import { createRedisProbe, runKongSync } from '../../service/src/kong-sync/kong-sync.js';
 import { createLogger } from '../../service/src/shared/logger.js';
@@ -70,7 +71,34 @@ describe('records kong-sync as the sidecar runs it', function () {
     }
   });
 
-  it('refuses a bad issuer list at start, naming the variable', function () {
+  it('logs why an issuer\'s key set was not fetched (the alert fired with nothing in the logs saying why)', async function () {
+    const lines: Array<{ msg: string; consumer?: string; reason?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const config = loadKongSyncConfig({
+      KONG_SYNC_ISSUERS: JSON.stringify([
+        { consumer: 'identity-provider', jwksUri: idp.jwksUri },
+        { consumer: 'gone', jwksUri: 'http://127.0.0.1:1/.well-known/jwks.json' },
+      ]),
+      KONG_SYNC_BASE_CONFIG: join(dir, 'kong.yml'),
+      KONG_SYNC_ADMIN_URL: kong.url,
+      KONG_SYNC_METRICS_PORT: '0',
+      KONG_SYNC_INTERVAL_SECONDS: '5',
+    });
+    const server = await runKongSync(config, logger);
+    try {
+      const failures = lines.filter((line) => line.consumer === 'gone');
+      expect(failures).to.have.length(1);
+      expect(failures[0]?.msg).to.contain('JWKS not fetched');
+      expect(failures[0]?.reason).to.match(/ECONNREFUSED|refused/);
+      expect(kong.kids('identity-provider')).to.deep.equal([idp.keys[0]?.kid]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('refuses a bad issuer list, or a Redis password without its Redis, at start, naming the variable', function () {
     expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: '[{"consumer": "Bad Name", "jwksUri": "ftp://x"}]' })).to.throw(/KONG_SYNC_ISSUERS: must be a JSON list/);
+    // It was ignored: the probe it was meant for never ran, and nothing said so.
+    expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: JSON.stringify([{ consumer: 'identity-provider', jwksUri: idp.jwksUri }]), KONG_SYNC_REDIS_PASSWORD: 'secret' })).to.throw(/KONG_SYNC_REDIS_PASSWORD: set without KONG_SYNC_REDIS_URL/);
   });
 });

@@ -138,6 +138,42 @@ describe('Kong key rotation: records kong-sync against a JWKS that rotates', fun
     expect(refused[0]?.[1]).to.contain('Kong holds one key per kid');
   });
 
+  it('refuses entries of a key set that are not keys for their issuer alone, and says why a key set could not be fetched (a null entry stopped every issuer\'s cycle)', async function () {
+    const good = generateTestKey('ES256');
+    const other = generateTestKey('RS256');
+    const refused: Array<[string, string | undefined, string]> = [];
+    const unreachable: Array<[string, string]> = [];
+    const published: Record<string, unknown[]> = { 'https://a.test/jwks': [null, 7, { ...other.jwk, kid: 42 }, good.jwk], 'https://b.test/jwks': [other.jwk] };
+    const sync = createJwksSync({
+      issuers: [
+        { consumer: 'issuer-a', jwksUri: 'https://a.test/jwks' },
+        { consumer: 'issuer-b', jwksUri: 'https://b.test/jwks' },
+        { consumer: 'issuer-c', jwksUri: 'https://c.test/jwks' },
+      ],
+      base: BASE,
+      admin,
+      overlapMs,
+      fetchJwks: async (uri) => {
+        const keys = published[uri];
+        if (!keys) throw new Error(`${uri}: answered 404`);
+        return { keys: keys as never[] };
+      },
+      now: () => clock,
+      events: { refused: (consumer, kid, reason) => refused.push([consumer, kid, reason]), unreachable: (consumer, reason) => unreachable.push([consumer, reason]) },
+    });
+    const { complete } = await sync.cycle();
+    expect(complete).to.equal(false);
+    expect(kong.kids('issuer-a')).to.deep.equal([good.kid]);
+    expect(kong.kids('issuer-b')).to.deep.equal([other.kid]);
+    expect(refused.map(([consumer, kid]) => `${consumer} ${kid}`)).to.deep.equal(['issuer-a undefined', 'issuer-a undefined', 'issuer-a undefined']);
+    expect(refused.map(([, , reason]) => reason)).to.deep.equal([
+      'https://a.test/jwks: every key must be a JSON object',
+      'https://a.test/jwks: every key must be a JSON object',
+      'https://a.test/jwks: a kid must be a string (Kong compares it with the token\'s, a string)',
+    ]);
+    expect(unreachable).to.deep.equal([['issuer-c', 'https://c.test/jwks: answered 404']]);
+  });
+
   it('admits keys that name no alg by their type (RFC 7517 makes alg optional), and takes a key set with nothing Kong can use for a failed fetch', async function () {
     const rsa = generateTestKey('RS256');
     const ec = generateTestKey('ES256');

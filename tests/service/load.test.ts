@@ -231,10 +231,14 @@ describe('records load, the loader for big files', function () {
     }
   });
 
-  it('refuses a URL that is none, or a file it cannot read, at once and plainly (it retried for half a minute, or crashed)', async function () {
+  it('refuses a URL that is none or carries a password, or a file it cannot read, at once and plainly (it retried for half a minute, or crashed)', async function () {
     const badUrl = await startLoader([file, '--url', 'localhost:8000']).done;
     expect(badUrl.code).to.equal(78);
     expect(badUrl.stderr).to.match(/--url must be the service's http\(s\) URL/);
+    // fetch refuses a URL with credentials: it was retried six times, its password printed each time.
+    const withPassword = await startLoader([file, '--url', 'http://loader:s3cret@127.0.0.1:9']).done;
+    expect(withPassword.code, withPassword.stderr).to.equal(78);
+    expect(withPassword.stderr).to.contain('--url must not carry a user or password').and.not.to.contain('s3cret');
     const missing = await startLoader([join(dir, 'no-such-file.ndjson'), '--url', 'http://127.0.0.1:9']).done;
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('cannot read').and.not.to.match(/\n\s+at /);
@@ -245,10 +249,15 @@ describe('records load, the loader for big files', function () {
     expect(elsewhere.stderr).to.contain(`cannot read ${nowhere}: ENOENT`).and.not.to.contain('.lock');
   });
 
-  it('refuses options it does not know, and a rejects file that is the input itself, before touching anything', async function () {
+  it('refuses options it does not know, numbers not written as whole numbers, and a rejects file that is the input itself, before touching anything', async function () {
     const misspelt = await startLoader([file, '--url', 'http://127.0.0.1:9', '--chunksize', '10']).done;
     expect(misspelt.code, misspelt.stderr).to.equal(78);
     expect(misspelt.stderr).to.contain("--chunksize").and.to.contain('usage: records load').and.not.to.match(/\n\s+at /);
+    // Numbers as a person writes them: 1e3, 0x10 and " 6 " were taken; attempts past 100 wait too long to mean.
+    for (const [option, value] of [['--chunk-size', '1e3'], ['--attempts', '0x10'], ['--timeout', ' 60 '], ['--attempts', '101']]) {
+      const odd = await startLoader([file, '--url', 'http://127.0.0.1:9', option as string, value as string]).done;
+      expect(odd.code, `${option} ${value}: ${odd.stderr}`).to.equal(78);
+    }
     // It opened the input as its rejects file, emptying it, and removed it once nothing was rejected.
     const copy = join(dir, 'own-rejects.ndjson');
     writeFileSync(copy, readFileSync(file));

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,17 +91,24 @@ describe('the listening address', function () {
   const dir = mkdtempSync(join(tmpdir(), 'records-listen-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('without HOST answers on IPv4 and IPv6 alike, as a pod on a dual-stack or IPv6-only cluster is probed', async function () {
-    // An empty variable counts as unset (shared/environment.ts). This machine has ::1 (net.ipv6 on).
-    const service = await ServiceProcess.start({ HOST: '', DATABASE_URL: join(dir, 'r.sqlite'), CACHE: 'off' });
-    try {
-      const port = new URL(service.baseUrl).port;
-      for (const address of ['127.0.0.1', '[::1]']) {
-        const response = await fetch(`http://${address}:${port}/healthz`).catch((error: Error) => error);
-        expect(response instanceof Error ? String(response.cause ?? response) : response.status, address).to.equal(200);
-      }
-    } finally {
-      await service.stop();
-    }
+  it('without HOST answers on IPv4 and IPv6 alike, as a pod on a dual-stack or IPv6-only cluster is probed', function () {
+    // Without HOST the service listens on every address: in a network namespace of the test's own
+    // (only its loopback), never on the machine's. An empty variable counts as unset (shared/environment.ts).
+    const probe = `const port = 8000;
+      const answer = (address) => fetch(\`http://\${address}:\${port}/healthz\`).then((response) => response.status, (error) => String(error.cause ?? error));
+      const deadline = Date.now() + 20000;
+      (async () => {
+        while (Date.now() < deadline && (await answer('127.0.0.1')) !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+        console.log(JSON.stringify({ ipv4: await answer('127.0.0.1'), ipv6: await answer('[::1]') }));
+      })();`;
+    const script = `set -e
+      ip link set lo up
+      PORT=8000 HOST= DATABASE_URL='${join(dir, 'r.sqlite')}' CACHE=off AUTH_MODE=disabled LOG_LEVEL=warn '${process.execPath}' --import tsx service/src/main.ts serve &
+      service=$!
+      trap 'kill $service; wait $service || true' EXIT
+      '${process.execPath}' -e "$PROBE"`;
+    const run = spawnSync('unshare', ['--net', 'bash', '-c', script], { encoding: 'utf8', env: { ...process.env, PROBE: probe }, timeout: 50_000 });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(JSON.parse(run.stdout.trim().split('\n').at(-1) as string)).to.deep.equal({ ipv4: 200, ipv6: 200 });
   });
 });

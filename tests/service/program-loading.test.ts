@@ -39,6 +39,14 @@ describe('records <command> loads only its own program', function () {
     }
   });
 
+  it('answers an option a command does not know with its usage and exit 78 (parseArgs\' TypeError ended it with exit 1 and a stack)', function () {
+    for (const args of [['init-secret', '--nmae', 'x'], ['migrate', '--wiat', '5'], ['token', '--aud', 'records', '--scope', '', '--tll', '60'], ['migrate', '--wait', '1e3']]) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'service/src/main.ts', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      expect(run.status, `${args.join(' ')}: ${run.stderr}`).to.equal(78);
+      expect(run.stderr, args.join(' ')).to.match(new RegExp(`^records: .*\\nusage: records ${args[0]}|^records: usage: records ${args[0]}`)).and.not.to.match(/\n\s+at /);
+    }
+  });
+
   it('records token (a usage error here) loads the API program, which the check above would see', function () {
     const { specifiers, status } = resolvedBy(['token']);
     expect(status, 'a usage error').to.equal(78);

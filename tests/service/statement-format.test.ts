@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { createDatabase, type Database } from '../../service/src/api/data/database.js';
-import { ENGINES } from '../support/databases.js';
 
 /**
  * Statements on MariaDB: those with no values are sent as written (the bulk INSERTs, formatted on
@@ -10,7 +9,6 @@ import { ENGINES } from '../support/databases.js';
 describe('statement formatting on MariaDB', function () {
   let db: Database;
   before(function () {
-    if (!ENGINES.includes('mysql')) this.skip();
     db = createDatabase(process.env.TEST_MYSQL_URL!);
   });
   after(async () => db?.close());

@@ -34,17 +34,14 @@ describe('documented helm install and upgrade commands', function () {
     expect([seconds('15m'), seconds('900s'), seconds('1h30m'), seconds('5'), seconds('10x')]).to.deep.equal([900, 900, 5400, Number.NaN, Number.NaN]);
   });
 
-  it('are found in README.md, the chart\'s README and docs/operations.md', function () {
-    for (const document of ['README.md', 'charts/records/README.md', 'docs/operations.md']) expect(helmCommands(readFileSync(document, 'utf8')).length, document).to.be.greaterThan(0);
+  it(`wait longer than the migrations Job may run (--timeout over ${deadline} s), in every document that gives one`, function () {
+    // One test over every document: one per document asserted nothing where a document gives none.
+    const commands = DOCUMENTS.flatMap((document) => helmCommands(readFileSync(document, 'utf8')).map((command) => ({ document, command })));
+    expect(new Set(commands.map(({ document }) => document))).to.include.all.keys('README.md', 'charts/records/README.md', 'docs/operations.md');
+    for (const { document, command } of commands) {
+      const timeout = /--timeout[ =](\S+)/.exec(command)?.[1];
+      expect(timeout, `${document}: ${command}`).to.be.a('string');
+      expect(seconds(timeout as string), `${document}: ${command}`).to.be.greaterThan(deadline);
+    }
   });
-
-  for (const document of DOCUMENTS) {
-    it(`in ${document} wait longer than the migrations Job may run (--timeout over ${deadline} s)`, function () {
-      for (const command of helmCommands(readFileSync(document, 'utf8'))) {
-        const timeout = /--timeout[ =](\S+)/.exec(command)?.[1];
-        expect(timeout, command).to.be.a('string');
-        expect(seconds(timeout as string), command).to.be.greaterThan(deadline);
-      }
-    });
-  }
 });

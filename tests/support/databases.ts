@@ -8,9 +8,10 @@ import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
 
 /**
  * The databases every API test runs against. MariaDB comes from scripts/with-test-servers
- * (TEST_MYSQL_URL); running without it is an error, not a silent skip.
+ * (TEST_MYSQL_URL); running without it is an error, not a silent skip. Both, always: a variable
+ * that named fewer dropped MariaDB from every suite, and the run still passed.
  */
-export const ENGINES: Engine[] = (process.env.TEST_DATABASES ?? 'sqlite,mysql').split(',') as Engine[];
+export const ENGINES: Engine[] = ['sqlite', 'mysql'];
 
 export type TestDatabase = { engine: Engine; url: string; drop(): Promise<void> };
 

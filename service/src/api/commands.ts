@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
+import { commandLine, wholeNumber } from '../shared/command-line.js';
 import { ConfigError } from '../shared/environment.js';
 import { createLogger } from '../shared/logger.js';
 import { loadSigningKeyIfPresent } from './auth/signing-key.js';
@@ -44,9 +44,10 @@ export async function serve(_argv: string[], env: NodeJS.ProcessEnv): Promise<vo
 }
 
 export async function migrate(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { wait: { type: 'string', default: '0' } } });
-  const waitSeconds = Number(values.wait);
-  if (!Number.isSafeInteger(waitSeconds) || waitSeconds < 0 || waitSeconds > 3600) throw new ConfigError('usage: records migrate [--wait SECONDS (0-3600)]');
+  const usage = 'usage: records migrate [--wait SECONDS (0-3600)]';
+  const { values } = commandLine({ args: argv, options: { wait: { type: 'string', default: '0' } } }, usage);
+  const waitSeconds = wholeNumber(values.wait);
+  if (!(waitSeconds >= 0 && waitSeconds <= 3600)) throw new ConfigError(usage);
   const config = loadConfig(env);
   const logger = createLogger(config);
   const db = createDatabase(config.databaseUrl);
@@ -75,15 +76,14 @@ export async function refold(_argv: string[], env: NodeJS.ProcessEnv): Promise<v
 }
 
 export async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { aud: { type: 'string' }, scope: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '300' } },
-  });
+  const usage = 'usage: records token --aud AUDIENCE --scope SCOPES [--sub NAME] [--ttl SECONDS (1-86400)]';
+  const { values } = commandLine(
+    { args: argv, options: { aud: { type: 'string' }, scope: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string', default: '300' } } },
+    usage,
+  );
   const config = loadConfig(env);
-  const ttlSeconds = Number(values.ttl);
-  if (!values.aud || values.scope === undefined || !Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 86_400) {
-    throw new ConfigError('usage: records token --aud AUDIENCE --scope SCOPES [--sub NAME] [--ttl SECONDS (1-86400)]');
-  }
+  const ttlSeconds = wholeNumber(values.ttl);
+  if (!values.aud || values.scope === undefined || !(ttlSeconds >= 1 && ttlSeconds <= 86_400)) throw new ConfigError(usage);
   const key = loadSigningKeyIfPresent(config.identity.keyFile);
   if (!key || !config.identity.issuer) {
     throw new ConfigError('records token needs SERVICE_KEY_FILE (an existing private key file) and SERVICE_ISSUER (this service\'s issuer URL)');

@@ -1,16 +1,17 @@
-import { parseArgs } from 'node:util';
 import { inClusterApi } from '../clients/kubernetes.js';
+import { commandLine } from '../shared/command-line.js';
 import { ConfigError } from '../shared/environment.js';
 import { loadClusterConfig } from './config.js';
 import { ensureGeneratedSecret, GENERATED_KEYS, type GeneratedKey } from './generated-secret.js';
 
 /** `records init-secret`, the chart's hook that makes its generated Secret (program.ts names it). */
 export async function initSecret(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { name: { type: 'string' }, keys: { type: 'string' } } });
+  const usage = `usage: records init-secret --name NAME --keys ${GENERATED_KEYS.join(',')}`;
+  const { values } = commandLine({ args: argv, options: { name: { type: 'string' }, keys: { type: 'string' } } }, usage);
   const keys = (values.keys ?? '').split(',').filter(Boolean);
   const unknown = keys.filter((key) => !(GENERATED_KEYS as readonly string[]).includes(key));
   if (!values.name || keys.length === 0 || unknown.length > 0) {
-    throw new ConfigError(`usage: records init-secret --name NAME --keys ${GENERATED_KEYS.join(',')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    throw new ConfigError(`${usage}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
   }
   const config = loadClusterConfig(env);
   const pod = inClusterApi(config.apiHost, config.apiPort);

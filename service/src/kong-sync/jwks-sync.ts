@@ -18,6 +18,8 @@ export type SyncIssuer = { consumer: string; jwksUri: string };
 
 export type SyncEvents = {
   fetched(consumer: string, ok: boolean, keys: number): void;
+  /** Why an issuer's JWKS could not be fetched (unreachable, an error status, not a key set, too large). */
+  unreachable(consumer: string, reason: string): void;
   /** A published key Kong cannot use (an encryption key, an HS key, no kid, an unknown algorithm). */
   refused(consumer: string, kid: string | undefined, reason: string): void;
   /** A key whose kid another issuer already holds: refused for this issuer only (Kong needs each jwt_secrets key unique). */
@@ -27,6 +29,9 @@ export type SyncEvents = {
 };
 
 type Known = { secret: JwtSecret; lastSeen: number };
+
+/** The kid of a published entry, for reports: any entry, not only a well-formed key. */
+const kidOf = (jwk: unknown): string | undefined => (typeof jwk === 'object' && jwk !== null && typeof (jwk as Jwk).kid === 'string' ? (jwk as Jwk).kid : undefined);
 
 export function createJwksSync({
   issuers,
@@ -88,10 +93,10 @@ export function createJwksSync({
       try {
         secret = jwtSecretOf(jwk, issuer.jwksUri);
       } catch (error) {
-        events?.refused?.(issuer.consumer, jwk.kid, (error as Error).message);
+        events?.refused?.(issuer.consumer, kidOf(jwk), (error as Error).message);
         continue;
       }
-      if (secrets.some((earlier) => earlier.key === secret.key)) events?.refused?.(issuer.consumer, jwk.kid, `an earlier key of this set has kid ${secret.key}, and Kong holds one key per kid`);
+      if (secrets.some((earlier) => earlier.key === secret.key)) events?.refused?.(issuer.consumer, secret.key, `an earlier key of this set has kid ${secret.key}, and Kong holds one key per kid`);
       else secrets.push(secret);
     }
     return secrets;
@@ -124,7 +129,14 @@ export function createJwksSync({
     async cycle(): Promise<{ config: string; changed: boolean; complete: boolean }> {
       if (!seeded) await seed();
       // A contested kid goes to the issuer first in the configured order, on every replica alike.
-      const fetched = await Promise.all(issuers.map((issuer) => fetchJwks(issuer.jwksUri).catch(() => null)));
+      const fetched = await Promise.all(
+        issuers.map((issuer) =>
+          fetchJwks(issuer.jwksUri).catch((error: unknown) => {
+            events?.unreachable?.(issuer.consumer, error instanceof Error ? error.message : String(error));
+            return null;
+          }),
+        ),
+      );
       const applied = issuers.map((issuer, index) => apply(issuer, fetched[index] ?? null));
       const config = withConsumers(base, consumers());
       const running = await admin.configurationHash();

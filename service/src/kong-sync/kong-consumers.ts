@@ -28,6 +28,9 @@ function algorithmOf(jwk: Jwk): string | undefined {
 
 /** Refuses a key Kong could not use safely, naming it. */
 export function jwtSecretOf(jwk: Jwk, where: string): JwtSecret {
+  // A key set is fetched JSON: an entry may be anything (null, a number, a key with a numeric kid).
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new Error(`${where}: every key must be a JSON object`);
+  if (jwk.kid !== undefined && typeof jwk.kid !== 'string') throw new Error(`${where}: a kid must be a string (Kong compares it with the token's, a string)`);
   if (jwk.d !== undefined) throw new Error(`${where}: ${jwk.kid} is a private key; only public keys belong here`);
   if (!jwk.kid) throw new Error(`${where}: every key needs a kid (Kong finds the key by it)`);
   if (jwk.use !== undefined && jwk.use !== 'sig') throw new Error(`${where}: ${jwk.kid} is for use "${jwk.use}", not for signatures`);

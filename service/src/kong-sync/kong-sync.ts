@@ -60,6 +60,8 @@ export function createRedisProbe(redis: KongSyncConfig['redis']) {
 export async function runKongSync(config: KongSyncConfig, logger: Logger, admin: KongAdmin = createKongAdmin(config.adminUrl)): Promise<Server> {
   const metrics = createSyncMetrics();
   const refusedKeys = new Set<string>();
+  /** The last fetch failure logged per issuer, until a fetch succeeds. */
+  const unreachable = new Map<string, string>();
   /** Keys per issuer in the configuration this cycle built. */
   const built = new Map<string, number>();
   const sync = createJwksSync({
@@ -71,7 +73,14 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
     events: {
       fetched: (consumer, ok, keys) => {
         if (!ok) metrics.fetchFailures.inc({ consumer });
+        else unreachable.delete(consumer);
         built.set(consumer, keys);
+      },
+      unreachable: (consumer, reason) => {
+        // The alert says an issuer's keys cannot be fetched; this says why, once per outage and reason.
+        if (unreachable.get(consumer) === reason) return;
+        unreachable.set(consumer, reason);
+        logger.warn({ consumer, reason }, 'JWKS not fetched; the issuer keeps the keys Kong holds');
       },
       collided: (consumer, kid, holder) => {
         metrics.collisions.inc({ consumer });

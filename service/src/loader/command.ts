@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { commandLine, wholeNumber } from '../shared/command-line.js';
 import { ConfigError } from '../shared/environment.js';
 import { loadLoaderConfig } from './config.js';
 import { inputFile, itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
@@ -13,10 +13,10 @@ const LOAD_EXIT = { stored: 0, failed: 1, rejected: 3 } as const;
 
 const USAGE = 'usage: records load FILE|- --url URL (or RECORDS_URL) [--token TOKEN] [--chunk-size 1-10000] [--rejects FILE] [--format items|array|ndjson] [--attempts N] [--timeout SECONDS] [--same-service]';
 
-/** The command line, or a usage error naming what is wrong (parseArgs threw a TypeError, exit 1 and a stack). */
-function argumentsOf(argv: string[], config: { url?: string; token?: string }) {
-  try {
-    return parseArgs({
+/** The command line: an unknown option is a usage error, exit 78. */
+const argumentsOf = (argv: string[], config: { url?: string; token?: string }) =>
+  commandLine(
+    {
       args: argv,
       allowPositionals: true,
       options: {
@@ -29,11 +29,11 @@ function argumentsOf(argv: string[], config: { url?: string; token?: string }) {
         timeout: { type: 'string', default: '120' },
         'same-service': { type: 'boolean', default: false },
       },
-    });
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message.split('. ')[0]}\n${USAGE}`);
-  }
-}
+    },
+    USAGE,
+  );
+
+const MAX_ATTEMPTS = 100;
 
 /** Whether `rejects` is the input file itself (compared as files, however the paths are spelled). */
 function isSameFile(input: string, rejects: string): boolean {
@@ -46,15 +46,17 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   const config = loadLoaderConfig(env);
   const { values, positionals } = argumentsOf(argv, config);
   const [path] = positionals;
-  const attempts = Number(values.attempts);
-  const chunkSize = Number(values['chunk-size']);
-  const timeoutSeconds = Number(values.timeout);
+  const attempts = wholeNumber(values.attempts);
+  const chunkSize = wholeNumber(values['chunk-size']);
+  const timeoutSeconds = wholeNumber(values.timeout);
   const format = values.format as Format | undefined;
-  if (!path || positionals.length > 1 || !values.url || !Number.isSafeInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000 || !Number.isSafeInteger(attempts) || attempts < 1 || (format && !['items', 'array', 'ndjson'].includes(format))) {
+  if (!path || positionals.length > 1 || !values.url || !(chunkSize >= 1 && chunkSize <= 10_000) || !(attempts >= 1) || (format && !['items', 'array', 'ndjson'].includes(format))) {
     throw new ConfigError(USAGE);
   }
+  // Each wait is at most a minute: a hundred attempts wait at most about an hour and a half.
+  if (attempts > MAX_ATTEMPTS) throw new ConfigError(`--attempts must be from 1 to ${MAX_ATTEMPTS}; got ${values.attempts}\n${USAGE}`);
   // Past about 24 days Node's timers cannot count: bounded like the service's own request timeout.
-  if (!Number.isSafeInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 86_400) {
+  if (!(timeoutSeconds >= 1 && timeoutSeconds <= 86_400)) {
     throw new ConfigError(`--timeout must be a whole number of seconds from 1 to 86400; got ${values.timeout}\n${USAGE}`);
   }
   // A URL that cannot be one is a usage error, not a failure worth six attempts.
@@ -62,6 +64,8 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   if (url === null || !['http:', 'https:'].includes(url.protocol)) {
     throw new ConfigError(`--url must be the service's http(s) URL, like http://localhost:8000 (requests go to /v1/bulk under it); got ${values.url}`);
   }
+  // fetch refuses such a URL on every attempt, and its message repeated the password each time.
+  if (url.username !== '' || url.password !== '') throw new ConfigError('--url must not carry a user or password (HTTP clients refuse it); give a token with --token or RECORDS_TOKEN');
   const rejectsPath = values.rejects ?? (path === '-' ? 'records-load.rejected.ndjson' : `${path}.rejected.ndjson`);
   // The rejects file is opened for writing first: the input's own records were emptied out of it.
   if (path !== '-' && isSameFile(path, rejectsPath)) throw new ConfigError(`--rejects names the input file ${path}; give the rejected items a file of their own`);

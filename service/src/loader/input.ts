@@ -53,6 +53,10 @@ export async function changedSince(source: Source): Promise<boolean> {
 const NEWLINE = 0x0a;
 /** How much of the input may be read to find the end of its first line. */
 const SNIFF_BYTES = 1024 * 1024;
+/** Whether the first line went on past SNIFF_BYTES: the format was then guessed from part of it. */
+const cutShort = (head: Buffer): boolean => head.length >= SNIFF_BYTES && !head.includes(NEWLINE);
+/** Said with a JSON error when the format was guessed from part of the first line (NDJSON of long records looked malformed). */
+const CUT_SHORT_HINT = `; its first line is longer than ${SNIFF_BYTES / 1024 / 1024} MiB, so it was read as one JSON document: if it is NDJSON, say so with --format ndjson`;
 /** An NDJSON line longer than this holds no record (one is at most a few dozen KiB): refused before it fills memory. */
 const MAX_NDJSON_LINE_BYTES = 16 * 1024 * 1024;
 
@@ -186,12 +190,14 @@ export function inputFile(path: string): Stats {
 /** Checks a file and takes its digest, before anything is sent. */
 export async function prepareFile(path: string, forced?: Format): Promise<Source> {
   const file = inputFile(path);
-  const format = forced ?? formatOf((await fileHead(path)).toString('utf8'));
+  const head = forced ? null : await fileHead(path);
+  const format = forced ?? formatOf((head as Buffer).toString('utf8'));
+  const hint = head !== null && cutShort(head) ? CUT_SHORT_HINT : '';
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   if (format !== 'ndjson') {
     await verifyFile(path).catch((error: { line?: number; pos?: number; offset?: number }) => {
-      throw new MalformedInput(`${path}: malformed JSON at line ${error.line}, column ${error.pos} (byte ${error.offset})`);
+      throw new MalformedInput(`${path}: malformed JSON at line ${error.line}, column ${error.pos} (byte ${error.offset})${hint}`);
     });
   }
   // Counting reads every item once: an NDJSON line that is not JSON fails here, naming its line.
@@ -200,7 +206,7 @@ export async function prepareFile(path: string, forced?: Format): Promise<Source
   try {
     for await (const item of itemsOf(source)) records = item.record;
   } catch (error) {
-    if (error instanceof MalformedInput) throw new MalformedInput(`${path}: ${error.message}`);
+    if (error instanceof MalformedInput) throw new MalformedInput(`${path}: ${error.message}${hint}`);
     throw error;
   }
   if (await changedSince(source)) throw new MalformedInput(`${path} changed while it was being checked; run again once nothing writes to it`);
@@ -258,7 +264,18 @@ export function itemsOf(source: Source, stdin?: { head: Buffer; rest: Readable }
           yield* stdin.rest;
         })())
       : createReadStream(source.path);
-  return source.format === 'ndjson' ? ndjsonItems(input) : documentItems(input, source.format);
+  if (source.format === 'ndjson') return ndjsonItems(input);
+  const items = documentItems(input, source.format);
+  return stdin && cutShort(stdin.head) ? hinted(items) : items;
+}
+
+async function* hinted(items: AsyncGenerator<InputItem>): AsyncGenerator<InputItem> {
+  try {
+    yield* items;
+  } catch (error) {
+    if (error instanceof MalformedInput) throw new MalformedInput(`${error.message}${CUT_SHORT_HINT}`);
+    throw error;
+  }
 }
 
 /**

@@ -55,6 +55,8 @@ function bulkAnswerOf(text: string): BulkAnswer | null {
 const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504]);
 /** The longest a `Retry-After` is waited for (a gateway's hourly quota would otherwise hold the loader silently). */
 const MAX_RETRY_AFTER_MS = 15 * 60_000;
+/** The longest wait between two attempts of a chunk that the service did not say when to retry. */
+const MAX_BACKOFF_MS = 60_000;
 
 /** The wait a 429 or 503 asks for (`Retry-After` in seconds or as a date), in ms; null when none. */
 function retryAfterMs(header: string | null, now = Date.now()): number | null {
@@ -89,6 +91,15 @@ async function openRejects(path: string, keepBytes: number): Promise<{ file: Fil
 }
 
 /** Where chunks go: `/v1/bulk` under the URL's path, since a gateway may serve the API below a prefix (https://host/records/v1/bulk). */
+/**
+ * The wait after a chunk's `attempt`-th failure: doubling from `firstMs`, at most a minute (without
+ * a ceiling the fifteenth wait was over two hours, and a timer past 24 days fires at once), and
+ * never sooner than the service asked.
+ */
+export function retryWaitMs(attempt: number, askedWaitMs: number | null, firstMs = 1000): number {
+  return Math.max(Math.min(firstMs * 2 ** (attempt - 1), MAX_BACKOFF_MS), askedWaitMs ?? 0);
+}
+
 export function bulkUrlOf(url: string): URL {
   const base = url.replace(/\/v1\/?$/, '/'); // a URL naming the API's /v1 itself
   return new URL('v1/bulk', base.endsWith('/') ? base : `${base}/`);
@@ -158,12 +169,11 @@ export async function load(source: Source, items: AsyncIterable<InputItem>, opti
       if (attempt >= options.attempts) {
         throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure} after ${attempt} attempts; run the same command again to resume`);
       }
-      const backoffMs = (options.retryDelayMs ?? 1000) * 2 ** (attempt - 1);
       // The service (or Kong's rate limit) says when to come back: sooner would be refused again.
       if (askedWaitMs !== null && askedWaitMs > MAX_RETRY_AFTER_MS) {
         throw new LoadFailed(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure}; the service asks to retry after ${Math.ceil(askedWaitMs / 1000)} s: run the same command again then to resume`);
       }
-      const waitMs = Math.max(backoffMs, askedWaitMs ?? 0);
+      const waitMs = retryWaitMs(attempt, askedWaitMs, options.retryDelayMs);
       options.progress.note(`records ${chunk[0]?.record}-${chunk.at(-1)?.record}: ${failure}; retrying in ${Math.ceil(waitMs / 1000)} s`);
       await new Promise((resolve) => setTimeout(resolve, waitMs));
     }

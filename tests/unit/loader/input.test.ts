@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
-import { itemsOf, MalformedInput, prepareStdin, type InputItem } from '../../../service/src/loader/input.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { itemsOf, MalformedInput, prepareFile, prepareStdin, type InputItem } from '../../../service/src/loader/input.js';
 
 /** `records load -`: standard input, read once, its first chunk both sniffed for the format and sent. */
 async function itemsFromStdin(chunks: Buffer[]): Promise<InputItem[]> {
@@ -64,6 +67,32 @@ describe('the loader reading standard input', function () {
   it('reads NDJSON whose first record has an items field as NDJSON', async function () {
     const items = await itemsFromStdin([Buffer.from('{"title": "a", "date": "2020-01-01", "items": [1]}\n{"title": "b", "date": "2020-01-02"}\n')]);
     expect(items.map((item) => (item.value as { title: string }).title)).to.deep.equal(['a', 'b']);
+  });
+
+  it('says to name the format when a first line past 1 MiB made NDJSON look like a malformed document (it only said "malformed JSON at line 2")', async function () {
+    const long = JSON.stringify({ title: 'a'.repeat(1_500_000), date: '2020-01-01' });
+    const ndjson = `${long}\n{"title": "b", "date": "2020-01-02"}\n`;
+    // In pipe-sized chunks, as standard input arrives.
+    const bytes = Buffer.from(ndjson);
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, index) => bytes.subarray(index * 65_536, (index + 1) * 65_536));
+    const fromStdin = await itemsFromStdin(chunks).catch((error: unknown) => error);
+    expect(fromStdin).to.be.instanceOf(MalformedInput);
+    expect((fromStdin as Error).message).to.contain('longer than 1 MiB').and.to.contain('--format ndjson');
+    const dir = mkdtempSync(join(tmpdir(), 'loader-input-'));
+    try {
+      const file = join(dir, 'long.ndjson');
+      writeFileSync(file, ndjson);
+      const fromFile = await prepareFile(file).catch((error: unknown) => error);
+      expect(fromFile).to.be.instanceOf(MalformedInput);
+      expect((fromFile as Error).message).to.contain('malformed JSON at line 2').and.to.contain('--format ndjson');
+      expect((await prepareFile(file, 'ndjson')).records).to.equal(2);
+      // A one-line document that long is still read as the document it is.
+      const document = join(dir, 'long.json');
+      writeFileSync(document, `{"items": [${long}, {"title": "b", "date": "2020-01-02"}]}`);
+      expect((await prepareFile(document)).records).to.equal(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads NDJSON that starts with a byte-order mark', async function () {
