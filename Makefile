@@ -66,7 +66,7 @@ upstream-mirror: install ## write the upstream charts' data the tests read (need
 	$(NODE_BIN)/tsx tooling/upstream.ts mirror '$(OUT)'
 
 test-only: install ## the mocha suites of make test alone, against real MariaDB and Redis (no typecheck/lint)
-	scripts/with-test-servers $(NODE_BIN)/mocha
+	scripts/with-test-servers scripts/tier --test-suites
 
 cluster-test: install ## the test cluster (built from source once): a control plane and a real node in a network namespace; dry runs, helm and kubectl installs that run
 	scripts/with-cluster $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 600000 'tests/cluster/**/*.test.ts'

@@ -38,6 +38,7 @@ describe('records kong-sync as the sidecar runs it', function () {
       KONG_SYNC_BASE_CONFIG: join(dir, 'kong.yml'),
       KONG_SYNC_ADMIN_URL: kong.url,
       KONG_SYNC_METRICS_PORT: '0',
+      KONG_SYNC_METRICS_HOST: '127.0.0.1',
       KONG_SYNC_REDIS_URL: redis.url,
       LOG_LEVEL: 'silent',
     });
@@ -71,7 +72,7 @@ describe('records kong-sync as the sidecar runs it', function () {
     }
   });
 
-  it('logs why an issuer\'s key set was not fetched (the alert fired with nothing in the logs saying why)', async function () {
+  it('logs why an issuer\'s key set was not fetched (the alert fired with nothing in the logs saying why), and reports no Redis it does not probe', async function () {
     const lines: Array<{ msg: string; consumer?: string; reason?: string }> = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const config = loadKongSyncConfig({
@@ -82,6 +83,7 @@ describe('records kong-sync as the sidecar runs it', function () {
       KONG_SYNC_BASE_CONFIG: join(dir, 'kong.yml'),
       KONG_SYNC_ADMIN_URL: kong.url,
       KONG_SYNC_METRICS_PORT: '0',
+      KONG_SYNC_METRICS_HOST: '127.0.0.1',
       KONG_SYNC_INTERVAL_SECONDS: '5',
     });
     const server = await runKongSync(config, logger);
@@ -91,6 +93,9 @@ describe('records kong-sync as the sidecar runs it', function () {
       expect(failures[0]?.msg).to.contain('JWKS not fetched');
       expect(failures[0]?.reason).to.match(/ECONNREFUSED|refused/);
       expect(kong.kids('identity-provider')).to.deep.equal([idp.keys[0]?.kid]);
+      // No Redis to probe: its gauge is absent (it read 0, paging "Redis down" for a Redis nobody configured).
+      const metrics = await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).text();
+      expect(metrics).to.match(/^kong_jwks_keys/m).and.not.to.match(/^kong_ratelimit_redis_up/m);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

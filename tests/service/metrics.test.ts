@@ -55,6 +55,21 @@ describe('metrics', function () {
     expect(sample((await request(app.baseUrl, '/metrics')).body, 'database_up')).to.equal(1);
   });
 
+  it('exports neither redis_up nor cache outcomes where there is nothing to report (redis_up read 0 without Redis, and CACHE=off counted every read as a bypass: RecordsCacheUnavailable fired for good)', async function () {
+    for (const env of [{}, { CACHE: 'off' }] as Array<Record<string, string>>) {
+      const other = await startTestApp('sqlite', env);
+      try {
+        await request(other.baseUrl, '/v1/1');
+        const text = (await request(other.baseUrl, '/metrics')).body as string;
+        expect(text, JSON.stringify(env)).not.to.match(/^redis_up/m);
+        if ('CACHE' in env) expect(text, 'CACHE=off').not.to.match(/^cache_requests_total\{/m);
+        else expect(sample(text, 'cache_requests_total', { operation: 'record', outcome: 'miss' }), 'the in-process cache').to.equal(1);
+      } finally {
+        await other.close();
+      }
+    }
+  });
+
   it('exports the process and Node.js default metrics', async function () {
     const text = (await request(app.baseUrl, '/metrics')).body as string;
     for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {

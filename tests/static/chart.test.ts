@@ -309,7 +309,7 @@ describe('Helm chart charts/records', function () {
       expect(ports).to.include(3306).and.not.to.include(3307);
     });
 
-    it('refuses values that would break on the cluster: a password in redis.url (it would sit in a ConfigMap), bounds upside down, a migration wait past its deadline', function () {
+    it('refuses values that would break on the cluster: a password in redis.url (it would sit in a ConfigMap) or without one, bounds upside down, a migration wait past its deadline, a key the service cannot read, an issuer listed twice', function () {
       for (const [set, complaint] of [
         ['redis.url=redis://:secret@valkey:6379', /redis/],
         ['redis.url=redis://records:secret@valkey:6379', /redis/],
@@ -320,11 +320,20 @@ describe('Helm chart charts/records', function () {
         // Not a Kubernetes quantity: the API server refused it at install, after the hooks had run.
         ['resources.limits.memory=100Mb', /resources.limits.memory/],
         ['mariadb.resources.requests.cpu=1.5.0', /mariadb.resources.requests.cpu/],
+        // Each rendered, and the pods then crash-looped at start (or ignored the password).
+        ['redis.password=secret', /redis.password and redis.passwordSecret need redis.url/],
+        ['redis.passwordSecret.name=valkey-users', /redis.password and redis.passwordSecret need redis.url/],
+        ['signingKey.pem=-----BEGIN OPENSSH PRIVATE KEY-----', /signingKey.pem/],
+        ['signingKey.pem=-----BEGIN ENCRYPTED PRIVATE KEY-----', /signingKey.pem/],
       ] as const) {
         const result = run('helm', ['template', 'records', 'charts/records', '--api-versions', 'keda.sh/v1alpha1/ScaledObject', '--set', set]);
         expect(result.status, set).not.to.equal(0);
         expect(result.stderr, set).to.match(complaint);
       }
+      const issuer = { issuer: 'https://idp.example.org/', jwksUri: 'https://idp.example.org/jwks', audience: 'records' };
+      const twice = run('helm', ['template', 'records', 'charts/records', '--set-json', `config.auth.issuers=${JSON.stringify([issuer, issuer])}`]);
+      expect(twice.status, 'an issuer listed twice').not.to.equal(0);
+      expect(twice.stderr).to.contain('config.auth.issuers: https://idp.example.org/ is listed twice');
       // An issuer's keys over plain http only on loopback or from a cluster Service, as the service allows.
       for (const [jwksUri, renders] of [['http://idp.example.org/jwks', false], ['http://idp.svc.example.org/jwks', false], ['https://idp.example.org/jwks', true], ['http://reports.reports.svc.cluster.local:8000/.well-known/jwks.json', true], ['http://reports.reports.svc/jwks', true]] as const) {
         const issuers = JSON.stringify([{ issuer: 'https://idp.example.org/', jwksUri, audience: 'records' }]);

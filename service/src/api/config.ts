@@ -111,6 +111,10 @@ export type Config = {
 
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const values = parseEnvironment(schema, env);
+  // Ignored without a Redis: the cache was silently per pod, or off, with nothing saying why.
+  if (values.REDIS_PASSWORD !== undefined && values.REDIS_URL === undefined) {
+    throw new ConfigError('invalid configuration:\n  REDIS_PASSWORD: set without REDIS_URL (the Redis it is for)');
+  }
   const issuers = loadIssuers(values.AUTH_ISSUERS, values.AUTH_ISSUERS_FILE);
   return {
     port: values.PORT,

@@ -47,8 +47,9 @@ export type Runtime = {
 const COMPACTION_INTERVAL_MS = 30_000;
 const KEY_PURGE_INTERVAL_MS = 10 * 60_000;
 
+/** The cache when CACHE is on: Redis with REDIS_URL, else in this process. */
 function createCache(config: Config['cache'], logger: Logger, metrics: Metrics): RecordsCache {
-  if (!config.enabled) return createDisabledCache();
+  if (config.redisUrl) metrics.registry.registerMetric(metrics.redisUp);
   const store = config.redisUrl
     ? createRedisStore({
         url: config.redisUrl,
@@ -89,9 +90,11 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     const refolded = await refoldIfBehind(db.knex);
     if (refolded) logger.info(refolded, 'stored text refolded');
   }
-  const cache = countingOutcomes(createCache(config.cache, logger, metrics), (operation, outcome) =>
-    metrics.cacheRequests.inc({ operation, outcome }),
-  );
+  // With CACHE=off no read is counted: "bypass" there is the setting, not Redis failing, and
+  // counting it raised RecordsCacheUnavailable on every install without a cache.
+  const cache = config.cache.enabled
+    ? countingOutcomes(createCache(config.cache, logger, metrics), (operation, outcome) => metrics.cacheRequests.inc({ operation, outcome }))
+    : createDisabledCache();
   const compaction = createCompactionSchedule({ compactor: createIndexCompactor({ db }), logger, mergeAt: COMPACTION.mergeAt, intervalMs: COMPACTION_INTERVAL_MS });
   const keyPurge = createKeyPurge({ db, logger, intervalMs: KEY_PURGE_INTERVAL_MS, now });
   const preparers = config.writeWorkers > 0 ? createPreparerPool({ size: config.writeWorkers, logger }) : inlinePreparers();

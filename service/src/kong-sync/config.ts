@@ -11,6 +11,8 @@ const schema = z.object({
   KONG_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   KONG_SYNC_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(3600),
   KONG_SYNC_METRICS_PORT: port.default(9542),
+  // Every address by default: Prometheus scrapes the pod's IP. Tests give loopback.
+  KONG_SYNC_METRICS_HOST: z.string().min(1).optional(),
   KONG_SYNC_REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/[^/]+/, 'must be redis://host:port[/db] or rediss://...')
@@ -28,6 +30,7 @@ export type KongSyncConfig = {
   intervalSeconds: number;
   overlapSeconds: number;
   metricsPort: number;
+  metricsHost: string | undefined;
   redis: { url: string; password: string | null } | null;
   logLevel: LogLevel;
 };
@@ -43,6 +46,7 @@ export function loadKongSyncConfig(env: NodeJS.ProcessEnv): KongSyncConfig {
     intervalSeconds: values.KONG_SYNC_INTERVAL_SECONDS,
     overlapSeconds: values.KONG_SYNC_OVERLAP_SECONDS,
     metricsPort: values.KONG_SYNC_METRICS_PORT,
+    metricsHost: values.KONG_SYNC_METRICS_HOST,
     redis: values.KONG_SYNC_REDIS_URL ? { url: values.KONG_SYNC_REDIS_URL, password: values.KONG_SYNC_REDIS_PASSWORD ?? null } : null,
     logLevel: values.LOG_LEVEL,
   };

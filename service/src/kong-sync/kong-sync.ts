@@ -20,7 +20,9 @@ function createSyncMetrics() {
     fetchFailures: new Counter({ name: 'kong_jwks_fetch_failures_total', help: 'JWKS fetches that failed, per issuer', labelNames: ['consumer'], registers: [registry] }),
     collisions: new Counter({ name: 'kong_jwks_kid_collisions_total', help: 'Keys refused because another issuer already holds their kid, per issuer refused', labelNames: ['consumer'], registers: [registry] }),
     loads: new Counter({ name: 'kong_config_loads_total', help: 'Configurations posted to Kong\'s Admin API', registers: [registry] }),
-    redisUp: new Gauge({ name: 'kong_ratelimit_redis_up', help: '1 when the rate limiter\'s Redis answers PING with Kong\'s settings, else 0', registers: [registry] }),
+    // Registered only with a Redis to probe: a gauge is exported as 0 from the start, which paged
+    // KongRateLimiterRedisDown where KongRateLimiterUnobserved (absent) was meant.
+    redisUp: new Gauge({ name: 'kong_ratelimit_redis_up', help: '1 when the rate limiter\'s Redis answers PING with Kong\'s settings, else 0', registers: [] }),
   };
 }
 
@@ -101,6 +103,7 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
     },
   });
   const probe = createRedisProbe(config.redis);
+  if (config.redis) metrics.registry.registerMetric(metrics.redisUp);
   const cycle = async () => {
     try {
       const { changed } = await sync.cycle();
@@ -115,7 +118,7 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
     if (req.url !== '/metrics') return res.writeHead(404).end();
     metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
   });
-  await new Promise<void>((resolve) => server.listen(config.metricsPort, resolve));
+  await new Promise<void>((resolve) => server.listen(config.metricsPort, config.metricsHost, resolve));
   // The next cycle is timed from the end of this one: a slow cycle (a JWKS or Kong at its
   // timeout) never overlaps the next, whose older configuration could be posted last.
   let timer: NodeJS.Timeout | undefined;

@@ -1,5 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { loadSigningKeyIfPresent } from '../../../service/src/api/auth/signing-key.js';
 import { assertServable, loadConfig } from '../../../service/src/api/config.js';
 import { ConfigError } from '../../../service/src/shared/environment.js';
 
@@ -52,11 +56,32 @@ describe('config', function () {
     });
   }
 
+  it('names AUTH_ISSUERS_FILE and SERVICE_KEY_FILE when what they name cannot be used (a stack trace and exit 1; a file listing an issuer twice was blamed on AUTH_ISSUERS)', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'records-config-'));
+    try {
+      expect(() => loadConfig({ AUTH_ISSUERS_FILE: join(dir, 'none.json') })).to.throw(ConfigError, /AUTH_ISSUERS_FILE: cannot read .*none\.json \(ENOENT\)/);
+      const issuer = { issuer: 'https://id.example.org/', jwksUri: 'https://id.example.org/jwks.json', audience: 'records' };
+      writeFileSync(join(dir, 'twice.json'), JSON.stringify([issuer, issuer]));
+      expect(() => loadConfig({ AUTH_ISSUERS_FILE: join(dir, 'twice.json') })).to.throw(ConfigError, /\n {2}AUTH_ISSUERS_FILE: the issuer https:\/\/id\.example\.org\/ is listed twice/);
+      writeFileSync(join(dir, 'once.json'), JSON.stringify([issuer]));
+      expect(() => loadConfig({ AUTH_ISSUERS: JSON.stringify([issuer]), AUTH_ISSUERS_FILE: join(dir, 'once.json') })).to.throw(ConfigError, /AUTH_ISSUERS and AUTH_ISSUERS_FILE: the issuer .* is listed twice/);
+      const ed25519 = join(dir, 'ed25519.pem');
+      writeFileSync(ed25519, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      expect(() => loadSigningKeyIfPresent(ed25519)).to.throw(ConfigError, /SERVICE_KEY_FILE: .*must be RSA or EC P-256, not ed25519/);
+      writeFileSync(join(dir, 'not-a-key.pem'), 'not a key');
+      expect(() => loadSigningKeyIfPresent(join(dir, 'not-a-key.pem'))).to.throw(ConfigError, /SERVICE_KEY_FILE: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('puts DATABASE_PASSWORD into a mysql:// DATABASE_URL, escaped, and refuses it for SQLite', function () {
     const url = loadConfig({ AUTH_MODE: 'disabled', DATABASE_URL: 'mysql://records@db:3306/records', DATABASE_PASSWORD: 'p@ss:w/rd' }).databaseUrl;
     expect(url).to.equal('mysql://records:p%40ss%3Aw%2Frd@db:3306/records');
     expect(decodeURIComponent(new URL(url).password)).to.equal('p@ss:w/rd');
     expect(() => loadConfig({ AUTH_MODE: 'disabled', DATABASE_PASSWORD: 'x' })).to.throw(ConfigError, /DATABASE_PASSWORD: only applies/);
+    // Likewise a Redis password with no Redis: it was ignored.
+    expect(() => loadConfig({ AUTH_MODE: 'disabled', REDIS_PASSWORD: 'x' })).to.throw(ConfigError, /REDIS_PASSWORD: set without REDIS_URL/);
   });
 
   it('reads sizes with units', function () {

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError } from '../../shared/environment.js';
 
 export type SigningKey = {
   privateKey: KeyObject;
@@ -35,5 +36,11 @@ export function loadSigningKey(path: string): SigningKey {
  * (an existingSecret without signing-key.pem) leaves the path empty rather than blocking the pod.
  */
 export function loadSigningKeyIfPresent(path: string | null): SigningKey | null {
-  return path !== null && existsSync(path) ? loadSigningKey(path) : null;
+  if (path === null || !existsSync(path)) return null;
+  try {
+    return loadSigningKey(path);
+  } catch (error) {
+    // A key of another kind, or no key, stops the start-up naming the variable (it was a stack trace and exit 1).
+    throw new ConfigError(`invalid configuration:\n  SERVICE_KEY_FILE: ${(error as Error).message.split('\n')[0]}`);
+  }
 }

@@ -37,7 +37,9 @@ export function createMetrics() {
     }),
     recordsIngested: new Counter({ name: 'records_ingested_total', help: 'Records stored by bulk requests.', registers: [registry] }),
     recordsRejected: new Counter({ name: 'records_rejected_total', help: 'Bulk items rejected as invalid.', registers: [registry] }),
-    redisUp: new Gauge({ name: 'redis_up', help: '1 while the Redis cache is reachable, 0 otherwise (absent without Redis).', registers: [registry] }),
+    // Registered by the Redis store alone (runtime.ts): a gauge is exported as 0 from the start, and
+    // without Redis that 0 raised RecordsCacheUnavailable on every install without one.
+    redisUp: new Gauge({ name: 'redis_up', help: '1 while the Redis cache is reachable, 0 otherwise (absent without Redis).', registers: [] }),
     databaseUp: new Gauge({ name: 'database_up', help: '1 when the last database check succeeded.', registers: [registry] }),
   };
 }
