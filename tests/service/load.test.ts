@@ -231,7 +231,7 @@ describe('records load, the loader for big files', function () {
     }
   });
 
-  it('refuses a URL that is none or carries a password, or a file it cannot read, at once and plainly (it retried for half a minute, or crashed)', async function () {
+  it('refuses a URL that is none, carries a password, or would carry a token in the clear, or a file it cannot read, at once and plainly (it retried for half a minute, or crashed)', async function () {
     const badUrl = await startLoader([file, '--url', 'localhost:8000']).done;
     expect(badUrl.code).to.equal(78);
     expect(badUrl.stderr).to.match(/--url must be the service's http\(s\) URL/);
@@ -239,6 +239,10 @@ describe('records load, the loader for big files', function () {
     const withPassword = await startLoader([file, '--url', 'http://loader:s3cret@127.0.0.1:9']).done;
     expect(withPassword.code, withPassword.stderr).to.equal(78);
     expect(withPassword.stderr).to.contain('--url must not carry a user or password').and.not.to.contain('s3cret');
+    // A token goes over plain http only to this machine or a cluster Service: it was sent in the clear anywhere.
+    const clear = await startLoader([file, '--url', 'http://records.example.org', '--token', 'secret-token']).done;
+    expect(clear.code, clear.stderr).to.equal(78);
+    expect(clear.stderr).to.contain('would carry the token in the clear').and.not.to.contain('secret-token');
     const missing = await startLoader([join(dir, 'no-such-file.ndjson'), '--url', 'http://127.0.0.1:9']).done;
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('cannot read').and.not.to.match(/\n\s+at /);

@@ -287,6 +287,16 @@ describe('Helm chart charts/records', function () {
       expect(loadConfig({ DATABASE_URL: ':memory:', CACHE: 'off' }).cache.enabled).to.equal(false);
     });
 
+    it('keeps each release\'s keys apart in a shared Redis (every release used records:, and served another\'s cached records)', function () {
+      const prefixOf = (release: string, namespace: string) =>
+        helmTemplate([], ['redis.url=redis://valkey.data:6379'], release, namespace).find((object) => object.kind === 'ConfigMap' && object.data?.REDIS_URL !== undefined)?.data.CACHE_KEY_PREFIX;
+      const prefixes = [prefixOf('records', 'records'), prefixOf('records', 'staging'), prefixOf('reports', 'records')];
+      expect(prefixes).to.deep.equal(['records:records/records:', 'records:staging/records:', 'records:records/reports-records:']);
+      // Under records:, the only keys staging's Valkey ACL user may touch (argocd/values/valkey/staging.yaml).
+      expect(prefixes.every((prefix) => prefix?.startsWith('records:'))).to.equal(true);
+      expect(loadConfig({ DATABASE_URL: ':memory:', REDIS_URL: 'redis://valkey.data:6379', CACHE_KEY_PREFIX: prefixes[0] }).cache.keyPrefix).to.equal('records:records/records:');
+    });
+
     it('sends DNS only to the cluster\'s resolver, in every policy, unless networkPolicy.dnsPeers names another', function () {
       const dnsPeers = (json: string[] = []) => {
         const args = ['template', 'records', 'charts/records', ...json.flatMap((set) => ['--set-json', set])];

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { commandLine, wholeNumber } from '../shared/command-line.js';
 import { ConfigError } from '../shared/environment.js';
+import { isPrivateHop } from '../shared/jwks-uri.js';
 import { loadLoaderConfig } from './config.js';
 import { inputFile, itemsOf, MalformedInput, prepareFile, prepareStdin, type Format } from './input.js';
 import { bulkUrlOf, load, LoadFailed } from './load.js';
@@ -66,6 +67,10 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   }
   // fetch refuses such a URL on every attempt, and its message repeated the password each time.
   if (url.username !== '' || url.password !== '') throw new ConfigError('--url must not carry a user or password (HTTP clients refuse it); give a token with --token or RECORDS_TOKEN');
+  // A token is a key to the API for its whole life: it was sent in the clear to any http:// host.
+  if (values.token && url.protocol === 'http:' && !isPrivateHop(url.hostname)) {
+    throw new ConfigError(`--url ${url.protocol}//${url.host} would carry the token in the clear: use https://, or plain http only to localhost or a cluster Service (<name>.<namespace>.svc)`);
+  }
   const rejectsPath = values.rejects ?? (path === '-' ? 'records-load.rejected.ndjson' : `${path}.rejected.ndjson`);
   // The rejects file is opened for writing first: the input's own records were emptied out of it.
   if (path !== '-' && isSameFile(path, rejectsPath)) throw new ConfigError(`--rejects names the input file ${path}; give the rejected items a file of their own`);

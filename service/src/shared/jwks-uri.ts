@@ -9,6 +9,9 @@ export const isLoopbackHost = (hostname: string): boolean => ['127.0.0.1', '[::1
  */
 const CLUSTER_SERVICE = /^[a-z0-9-]+\.[a-z0-9-]+\.svc(\.cluster\.local)?$/;
 
+/** Whether plain http to `hostname` stays where no one outside can read or change it: loopback, or a cluster Service. */
+export const isPrivateHop = (hostname: string): boolean => isLoopbackHost(hostname) || CLUSTER_SERVICE.test(hostname);
+
 /**
  * Where an issuer's keys may be fetched from, by the service and by Kong's sidecar alike (the two
  * must trust the same issuers). Plain http only where no one outside can tamper with it: this pod's
@@ -17,5 +20,5 @@ const CLUSTER_SERVICE = /^[a-z0-9-]+\.[a-z0-9-]+\.svc(\.cluster\.local)?$/;
  */
 export const jwksUri = z.url({ protocol: /^https?$/ }).refine((uri) => {
   const url = new URL(uri);
-  return url.protocol === 'https:' || isLoopbackHost(url.hostname) || CLUSTER_SERVICE.test(url.hostname);
+  return url.protocol === 'https:' || isPrivateHop(url.hostname);
 }, 'must be https:// (plain http only on loopback or to a cluster Service, <name>.<namespace>.svc[.cluster.local])');

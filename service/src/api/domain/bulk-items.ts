@@ -17,6 +17,40 @@ const MAX_NAMED_FIELDS = 100;
 /** Items per JSON request; larger loads belong in an NDJSON stream. */
 export const MAX_JSON_ITEMS = 10_000;
 
+/** Documents from this size on are counted before they are parsed; smaller ones parse into little. */
+const COUNTED_FROM_BYTES = 256 * 1024;
+/** Objects and arrays a document may hold: one per item, and some to spare for items refused one by one. */
+const MAX_CONTAINERS = 4 * MAX_JSON_ITEMS + 16;
+/** Separators (commas) a document may hold: a few fields per item, and more to spare. */
+const MAX_SEPARATORS = 16 * MAX_JSON_ITEMS;
+
+/**
+ * Refuses, before JSON.parse, a document that would parse into more values than any request of
+ * MAX_JSON_ITEMS items holds. 10 MiB of `{},` parsed into 3.5 million objects: the heap limit ended
+ * the process (a fatal error, not an exception) before the item count was ever checked. One pass
+ * over the bytes, strings skipped.
+ */
+function assertFewValues(document: Uint8Array): void {
+  if (document.length < COUNTED_FROM_BYTES) return;
+  let containers = 0;
+  let separators = 0;
+  let inString = false;
+  for (let at = 0; at < document.length; at += 1) {
+    const byte = document[at];
+    if (inString) {
+      if (byte === 0x5c) at += 1; // an escape: the next byte is not a closing quote
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) containers += 1;
+    else if (byte === 0x2c) separators += 1;
+    if (containers > MAX_CONTAINERS || separators > MAX_SEPARATORS) {
+      throw new TooManyItems(`A JSON request holds at most ${MAX_JSON_ITEMS} items, and at most ${MAX_CONTAINERS} objects and arrays and ${MAX_SEPARATORS} commas in all; send larger loads as application/x-ndjson.`, [
+        { pointer: '#', detail: `more values than ${MAX_JSON_ITEMS} items hold` },
+      ]);
+    }
+  }
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -136,6 +170,7 @@ export function readItemsDocument(document: Uint8Array): ValidatedItems {
   } catch {
     throw new InvalidInput('The body is not valid UTF-8.', [{ pointer: '#', detail: 'invalid UTF-8' }]);
   }
+  assertFewValues(document);
   let body: unknown;
   try {
     body = JSON.parse(text);
