@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { commandLine, wholeNumber } from '../shared/command-line.js';
+import { commandLine, wholeNumberIn } from '../shared/command-line.js';
 import { ConfigError } from '../shared/environment.js';
 import { createLogger } from '../shared/logger.js';
 import { loadSigningKeyIfPresent } from './auth/signing-key.js';
@@ -46,8 +46,8 @@ export async function serve(_argv: string[], env: NodeJS.ProcessEnv): Promise<vo
 export async function migrate(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const usage = 'usage: records migrate [--wait SECONDS (0-3600)]';
   const { values } = commandLine({ args: argv, options: { wait: { type: 'string', default: '0' } } }, usage);
-  const waitSeconds = wholeNumber(values.wait);
-  if (!(waitSeconds >= 0 && waitSeconds <= 3600)) throw new ConfigError(usage);
+  const waitSeconds = wholeNumberIn(values.wait, 0, 3600);
+  if (waitSeconds === null) throw new ConfigError(usage);
   const config = loadConfig(env);
   const logger = createLogger(config);
   const db = createDatabase(config.databaseUrl);
@@ -82,8 +82,8 @@ export async function token(argv: string[], env: NodeJS.ProcessEnv): Promise<voi
     usage,
   );
   const config = loadConfig(env);
-  const ttlSeconds = wholeNumber(values.ttl);
-  if (!values.aud || values.scope === undefined || !(ttlSeconds >= 1 && ttlSeconds <= 86_400)) throw new ConfigError(usage);
+  const ttlSeconds = wholeNumberIn(values.ttl, 1, 86_400);
+  if (!values.aud || values.scope === undefined || ttlSeconds === null) throw new ConfigError(usage);
   const key = loadSigningKeyIfPresent(config.identity.keyFile);
   if (!key || !config.identity.issuer) {
     throw new ConfigError('records token needs SERVICE_KEY_FILE (an existing private key file) and SERVICE_ISSUER (this service\'s issuer URL)');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bytes, ConfigError, logLevel, parseEnvironment, port, type LogLevel } from '../shared/environment.js';
+import { bytes, ConfigError, invalidVariable, logLevel, parseEnvironment, port, refuseWithout, type LogLevel } from '../shared/environment.js';
 import type { TrustedIssuer } from './auth/token-verifier.js';
 import { engineOf } from './data/engine.js';
 import { loadIssuers } from './trusted-issuers.js';
@@ -112,9 +112,7 @@ export type Config = {
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const values = parseEnvironment(schema, env);
   // Ignored without a Redis: the cache was silently per pod, or off, with nothing saying why.
-  if (values.REDIS_PASSWORD !== undefined && values.REDIS_URL === undefined) {
-    throw new ConfigError('invalid configuration:\n  REDIS_PASSWORD: set without REDIS_URL (the Redis it is for)');
-  }
+  refuseWithout(values, 'REDIS_PASSWORD', 'REDIS_URL');
   const issuers = loadIssuers(values.AUTH_ISSUERS, values.AUTH_ISSUERS_FILE);
   return {
     port: values.PORT,
@@ -160,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 function withPassword(databaseUrl: string, password: string | undefined): string {
   if (password === undefined) return databaseUrl;
   if (engineOf(databaseUrl) !== 'mysql') {
-    throw new ConfigError('invalid configuration:\n  DATABASE_PASSWORD: only applies to a mysql:// DATABASE_URL');
+    throw invalidVariable('DATABASE_PASSWORD', 'only applies to a mysql:// DATABASE_URL');
   }
   const url = new URL(databaseUrl);
   url.password = encodeURIComponent(password);

@@ -14,7 +14,7 @@ import { assertServable, trustsOnlyItself, type Config } from './config.js';
 import { createDatabase, databaseRefusal, type Database } from './data/database.js';
 import { POSTING_STATEMENT_BYTES } from './data/postings.js';
 import { MAX_RECORD_ROW_BYTES, rowsPerStatement } from './data/record-rows.js';
-import { ConfigError } from '../shared/environment.js';
+import { invalidVariable } from '../shared/environment.js';
 import { migrateLatest } from './data/migrations/index.js';
 import { refoldIfBehind } from './data/refold.js';
 import { createIdempotencyStore, largestRemembered } from './data/idempotency-store.js';
@@ -80,7 +80,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
   const refusal = await databaseRefusal(db);
   if (refusal) {
     await db.close();
-    throw new ConfigError(`invalid configuration:\n  ${refusal.setting}: ${refusal.message}`);
+    throw invalidVariable(refusal.setting, refusal.message);
   }
   observeQueries(db.knex, metrics);
   // The embedded default has no separate migration step to run, so it migrates itself.

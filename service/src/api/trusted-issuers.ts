@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError, parseJsonVariable } from '../shared/environment.js';
+import { invalidVariable, parseJsonVariable } from '../shared/environment.js';
 import { jwksUri } from '../shared/jwks-uri.js';
 import type { TrustedIssuer } from './auth/token-verifier.js';
 
@@ -17,7 +17,7 @@ function readIssuersFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`invalid configuration:\n  AUTH_ISSUERS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw invalidVariable('AUTH_ISSUERS_FILE', `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
 }
 
@@ -33,7 +33,7 @@ export function loadIssuers(inline: string | undefined, file: string | undefined
   if (twice) {
     // Named by where it is listed: the chart sets AUTH_ISSUERS_FILE alone, and the message named AUTH_ISSUERS.
     const where = [...new Set(all.filter(({ entry }) => entry.issuer === twice.entry.issuer).map(({ variable }) => variable))].join(' and ');
-    throw new ConfigError(`invalid configuration:\n  ${where}: the issuer ${twice.entry.issuer} is listed twice`);
+    throw invalidVariable(where, `the issuer ${twice.entry.issuer} is listed twice`);
   }
   return all.map(({ entry }) => entry);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { jwksUri } from '../shared/jwks-uri.js';
-import { ConfigError, logLevel, parseEnvironment, parseJsonVariable, port, type LogLevel } from '../shared/environment.js';
+import { logLevel, parseEnvironment, parseJsonVariable, port, refuseWithout, type LogLevel } from '../shared/environment.js';
 
 /** `records kong-sync`, the sidecar that keeps Kong's consumers in step with the issuers' JWKS: its configuration. */
 
@@ -38,7 +38,7 @@ export type KongSyncConfig = {
 export function loadKongSyncConfig(env: NodeJS.ProcessEnv): KongSyncConfig {
   const values = parseEnvironment(schema, env);
   // A password meant for the probe, with nothing to probe, would leave the limiter's Redis unwatched unnoticed.
-  if (values.KONG_SYNC_REDIS_PASSWORD && !values.KONG_SYNC_REDIS_URL) throw new ConfigError('KONG_SYNC_REDIS_PASSWORD: set without KONG_SYNC_REDIS_URL (the Redis it is for)');
+  refuseWithout(values, 'KONG_SYNC_REDIS_PASSWORD', 'KONG_SYNC_REDIS_URL');
   return {
     issuers: parseJsonVariable('KONG_SYNC_ISSUERS', values.KONG_SYNC_ISSUERS, syncIssuers, 'a JSON list of {"consumer", "jwksUri"}'),
     baseConfigFile: values.KONG_SYNC_BASE_CONFIG,

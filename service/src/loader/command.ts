@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { commandLine, wholeNumber } from '../shared/command-line.js';
+import { commandLine, wholeNumberIn } from '../shared/command-line.js';
 import { ConfigError } from '../shared/environment.js';
 import { isPrivateHop } from '../shared/jwks-uri.js';
 import { loadLoaderConfig } from './config.js';
@@ -47,17 +47,17 @@ export async function loadCommand(argv: string[], env: NodeJS.ProcessEnv): Promi
   const config = loadLoaderConfig(env);
   const { values, positionals } = argumentsOf(argv, config);
   const [path] = positionals;
-  const attempts = wholeNumber(values.attempts);
-  const chunkSize = wholeNumber(values['chunk-size']);
-  const timeoutSeconds = wholeNumber(values.timeout);
+  // Each wait is at most a minute: a hundred attempts wait at most about an hour and a half.
+  const attempts = wholeNumberIn(values.attempts, 1, MAX_ATTEMPTS);
+  const chunkSize = wholeNumberIn(values['chunk-size'], 1, 10_000);
+  // Past about 24 days Node's timers cannot count: bounded like the service's own request timeout.
+  const timeoutSeconds = wholeNumberIn(values.timeout, 1, 86_400);
   const format = values.format as Format | undefined;
-  if (!path || positionals.length > 1 || !values.url || !(chunkSize >= 1 && chunkSize <= 10_000) || !(attempts >= 1) || (format && !['items', 'array', 'ndjson'].includes(format))) {
+  if (!path || positionals.length > 1 || !values.url || chunkSize === null || (format && !['items', 'array', 'ndjson'].includes(format))) {
     throw new ConfigError(USAGE);
   }
-  // Each wait is at most a minute: a hundred attempts wait at most about an hour and a half.
-  if (attempts > MAX_ATTEMPTS) throw new ConfigError(`--attempts must be from 1 to ${MAX_ATTEMPTS}; got ${values.attempts}\n${USAGE}`);
-  // Past about 24 days Node's timers cannot count: bounded like the service's own request timeout.
-  if (!(timeoutSeconds >= 1 && timeoutSeconds <= 86_400)) {
+  if (attempts === null) throw new ConfigError(`--attempts must be a whole number from 1 to ${MAX_ATTEMPTS}; got ${values.attempts}\n${USAGE}`);
+  if (timeoutSeconds === null) {
     throw new ConfigError(`--timeout must be a whole number of seconds from 1 to 86400; got ${values.timeout}\n${USAGE}`);
   }
   // A URL that cannot be one is a usage error, not a failure worth six attempts.

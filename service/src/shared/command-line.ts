@@ -13,8 +13,9 @@ export function commandLine<T extends ParseArgsConfig>(config: T, usage: string)
   }
 }
 
-/**
- * A whole number as a person writes one (digits only: not 1e3, 0x10 or " 6 "), or NaN, for which
- * no bound holds: checks are written as the bound holding, `!(n >= 1 && n <= 100)`.
- */
-export const wholeNumber = (text: string | undefined): number => (text !== undefined && /^[0-9]{1,15}$/.test(text) ? Number(text) : Number.NaN);
+/** A whole number from `min` to `max`, written as a person writes one (digits only: not 1e3, 0x10 or " 6 "), or null. */
+export function wholeNumberIn(text: string | undefined, min: number, max: number): number | null {
+  if (text === undefined || !/^[0-9]{1,15}$/.test(text)) return null;
+  const value = Number(text);
+  return value >= min && value <= max ? value : null;
+}

@@ -7,6 +7,14 @@ import { z } from 'zod';
 
 export class ConfigError extends Error {}
 
+/** The error that stops start-up, naming the variable at fault. */
+export const invalidVariable = (name: string, message: string): ConfigError => new ConfigError(`invalid configuration:\n  ${name}: ${message}`);
+
+/** Refuses `dependent` set without `needed`: it would be ignored, and nothing would say so. */
+export function refuseWithout(values: Record<string, unknown>, dependent: string, needed: string): void {
+  if (values[dependent] !== undefined && values[needed] === undefined) throw invalidVariable(dependent, `set without ${needed}, which it is for`);
+}
+
 const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1000, kib: 1024, mb: 1000 ** 2, mib: 1024 ** 2, gb: 1000 ** 3, gib: 1024 ** 3 };
 
 /** A size such as 10485760, 10mb or 10MiB, in bytes. */
@@ -42,12 +50,12 @@ export function parseJsonVariable<Shape extends z.ZodType>(name: string, text: s
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`invalid configuration:\n  ${name}: ${(error as Error).message}`);
+    throw invalidVariable(name, (error as Error).message);
   }
   const parsed = shape.safeParse(json);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(list)'} ${issue.message}`).join('; ');
-    throw new ConfigError(`invalid configuration:\n  ${name}: must be ${what}: ${detail}`);
+    throw invalidVariable(name, `must be ${what}: ${detail}`);
   }
   return parsed.data;
 }

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError } from '../../shared/environment.js';
+import { invalidVariable } from '../../shared/environment.js';
 
 export type SigningKey = {
   privateKey: KeyObject;
@@ -41,6 +41,6 @@ export function loadSigningKeyIfPresent(path: string | null): SigningKey | null 
     return loadSigningKey(path);
   } catch (error) {
     // A key of another kind, or no key, stops the start-up naming the variable (it was a stack trace and exit 1).
-    throw new ConfigError(`invalid configuration:\n  SERVICE_KEY_FILE: ${(error as Error).message.split('\n')[0]}`);
+    throw invalidVariable('SERVICE_KEY_FILE', (error as Error).message.split('\n')[0] ?? '');
   }
 }

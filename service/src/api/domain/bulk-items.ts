@@ -160,17 +160,18 @@ function validateItems(items: unknown[]): ValidatedItems {
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads a `{"items": [...]}` document from its bytes: UTF-8, JSON, its shape, then each item.
+ * Reads a `{"items": [...]}` document from its bytes: how many values, UTF-8, JSON, its shape, then each item.
  * Plain data in and out, so it runs on the thread that serves requests or on a worker thread.
  */
 export function readItemsDocument(document: Uint8Array): ValidatedItems {
+  // Counted on the bytes, first: a document refused for its size is neither decoded nor parsed.
+  assertFewValues(document);
   let text: string;
   try {
     text = STRICT_UTF8.decode(document);
   } catch {
     throw new InvalidInput('The body is not valid UTF-8.', [{ pointer: '#', detail: 'invalid UTF-8' }]);
   }
-  assertFewValues(document);
   let body: unknown;
   try {
     body = JSON.parse(text);
