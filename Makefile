@@ -74,8 +74,10 @@ cluster-test: install ## the test cluster (built from source once): a control pl
 argocd-test: install ## Argo CD (built from source once) syncs this repository on a real control plane: waves, hooks, auto-sync, prune, self-heal, projects
 	scripts/with-cluster scripts/with-argocd $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 900000 'tests/argocd/**/*.test.ts'
 
-reliability: install ## the reliability and security suites: idempotency, faults, soak (SOAK_SECONDS), hostile input
-	scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --node-option expose-gc --timeout 60000 tests/service/idempotency.test.ts tests/service/faults.test.ts tests/service/hostile-input.test.ts
+reliability: install ## the reliability and security suites of docs/reliability.md: idempotency, faults, soak (SOAK_SECONDS), hostile input, id steps, failed writes, Redis and JWKS outages, shutdown
+	scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --node-option expose-gc --timeout 60000 tests/service/idempotency.test.ts tests/service/faults.test.ts tests/service/hostile-input.test.ts \
+	  tests/service/id-step.test.ts tests/service/records-api-errors.test.ts tests/service/cache-redis-failure.test.ts \
+	  tests/service/auth-key-rotation.test.ts tests/service/process-shutdown.test.ts
 
 image: install ## build the service image from the Dockerfile without Docker (buildah, from a local base): make image OUT=records.tar
 	@test -n "$(OUT)" || { echo 'usage: make image OUT=records.tar' >&2; exit 2; }

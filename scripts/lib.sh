@@ -68,6 +68,17 @@ tools_cache() {
   echo "${RECORDS_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/records-tools}/$1"
 }
 
+# lock_tools_cache NAME: holds the tools cache's lock for the tool NAME until this script exits, so
+# two clones never build one tool at once, nor prune a version while another clone builds it.
+# Taken before looking for a finished build: a build under way is never taken for a finished one.
+lock_tools_cache() {
+  local lock
+  lock=$(tools_cache ".$1.lock")
+  mkdir -p "$(dirname "$lock")"
+  exec {tools_cache_lock}>"$lock"
+  flock "$tools_cache_lock"
+}
+
 # go_module_dir MODULE@VERSION: the module's directory in the Go module cache (downloaded once).
 go_module_dir() {
   go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'

@@ -21,18 +21,18 @@
 import mysql from 'mysql2/promise';
 import { foldText } from '../service/src/api/domain/text.js';
 import { generateRecords } from './generate-records.js';
-import { sampleRss } from './ndjson-stream.js';
 import { RAW_SERVER } from './bench/baselines.js';
 import { bulkRounds, rateRow } from './bench/bulk.js';
 import { growthTable, writeGrowthChart, type GrowthPoint } from './bench/growth.js';
 import { growthMeasure, recordLoader } from './bench/growing.js';
-import { load, median, medianFigure, startProcess, stop } from './bench/harness.js';
+import { median, medianFigure, startProcess } from './bench/harness.js';
 import { indexSizeRow, largerTableRow, referenceRow } from './bench/index-rows.js';
 import { benchInputs } from './bench/inputs.js';
 import { measurePostgres } from './bench/postgres.js';
 import { figureRounds, readRounds, readsDuringLoad, roundRows } from './bench/reads.js';
+import { recordStream } from './bench/record-stream.js';
 import { report, SCENARIOS, type Row } from './bench/report.js';
-import { createBenchDatabase, startServices, stopServices } from './bench/services.js';
+import { createBenchDatabase, startServices } from './bench/services.js';
 import { SETTINGS } from './bench/settings.js';
 import { smallWrites } from './bench/small-writes.js';
 import { scalar, tableSizes } from './bench/table-sizes.js';
@@ -42,23 +42,24 @@ if (!mysqlServer || !redisUrl) throw new Error('run through `make bench` (script
 
 async function main() {
   const database = await createBenchDatabase(mysqlServer);
-  const services = await startServices(database, redisUrl);
-  const { keyPrefix, cached, uncached, inline, preloaded, untraced, traced } = services;
   const pool = mysql.createPool({ uri: database.DATABASE_URL, connectionLimit: 8 });
+  const started: Array<{ stop(): Promise<void> }> = [];
   const rows: Row[] = [];
   const notes: string[] = [];
   let appendix = '';
   try {
-    // 1. Load as NDJSON streams from one generator (the first RECORDS are the same titles every run),
-    //    growing through the BENCH_GROWTH sizes below RECORDS, sampling the service's RSS.
-    const { loadUpTo, loaded: loadedTotal } = recordLoader(pool, uncached.url);
+    const services = await startServices(database, redisUrl, started);
+    const { keyPrefix, cached, uncached, inline, preloaded, untraced, traced } = services;
+    // 1. Load as NDJSON streams from the run's one stream of records (the table at each size holds
+    //    its first records), growing through the BENCH_GROWTH sizes below RECORDS.
+    const stream = recordStream(42);
+    const { loadUpTo, loaded: loadedTotal, peakRss } = recordLoader(pool, uncached.url, stream, uncached.child.pid as number);
     const indexSize = () => tableSizes(pool, 'records_bench');
     // Inputs, the same for service and baseline.
-    const inputs = benchInputs(uncached.url);
+    const inputs = benchInputs(uncached.url, stream);
     const { point: growthPoint, seconds: growthSeconds } = growthMeasure(uncached.url, inputs, indexSize);
 
     const growth: GrowthPoint[] = [];
-    const rss = sampleRss(uncached.child.pid as number, 100);
     const loadStarted = performance.now();
     for (const size of GROWTH.filter((n) => n < RECORDS)) {
       console.log(`growing to ${size} records...`);
@@ -67,47 +68,45 @@ async function main() {
     }
     console.log(`loading up to ${RECORDS} records as NDJSON requests...`);
     await loadUpTo(RECORDS);
-    const peakRss = rss.stop();
     const loadSeconds = (performance.now() - loadStarted) / 1000 - growthSeconds();
     const index = await indexSize();
-    const loaded = { inserted: index.records };
+    // Every record written once: the table holds exactly the stream's first RECORDS.
+    const counted = await scalar(pool, 'select count(*) from records');
+    if (counted !== RECORDS || stream.taken() !== RECORDS) throw new Error(`the table holds ${counted} records and the run wrote ${stream.taken()}, not ${RECORDS}`);
+    const loaded = { inserted: counted };
     const bufferPool = await scalar(pool, 'select @@innodb_buffer_pool_size');
     notes.push(
       `MariaDB's buffer pool: ${Math.round(bufferPool / 2 ** 20)} MiB.`,
       `Search index: ${Math.round((index.bytes * index.records) / 2 ** 20)} MiB, ${index.rows.toFixed(2)} posting rows and ${Math.round(index.bytes)} bytes per record (records table: ${Math.round(index.recordBytes)} bytes per record).`,
-      `Loaded ${loadedTotal()} records in ${loadSeconds.toFixed(0)} s (${Math.round(loadedTotal() / loadSeconds)} records/s) as NDJSON requests; peak service RSS ${Math.round(peakRss / 2 ** 20)} MiB (goal < 200 MiB).`,
+      `The table holds ${counted} distinct records: ${loadedTotal()} loaded in ${loadSeconds.toFixed(0)} s (${Math.round(loadedTotal() / loadSeconds)} records/s) as NDJSON requests (peak service RSS while loading ${Math.round(peakRss() / 2 ** 20)} MiB, goal < 200 MiB), the rest by the bulk writes of the smaller sizes' measurements.`,
     );
     console.log(notes.join(' '));
 
     // Raw baselines as separate processes.
-    const rawRedis = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'redis', REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
-    const rawMysql = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'mysql', ...database });
-    const koaRedis = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'redis', RAW_FRAMEWORK: 'koa', REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
-    const koaMysql = await startProcess(['--input-type=module', '-e', RAW_SERVER], { RAW_MODE: 'mysql', RAW_FRAMEWORK: 'koa', ...database });
+    const raw = (env: Record<string, string>) => startProcess(['--input-type=module', '-e', RAW_SERVER], env, started);
+    const rawRedis = await raw({ RAW_MODE: 'redis', REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
+    const rawMysql = await raw({ RAW_MODE: 'mysql', ...database });
+    const koaRedis = await raw({ RAW_MODE: 'redis', RAW_FRAMEWORK: 'koa', REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
+    const koaMysql = await raw({ RAW_MODE: 'mysql', RAW_FRAMEWORK: 'koa', ...database });
     const idPaths = inputs.idPathsUpTo(loaded.inserted);
-    await load(cached.url, idPaths); // fills the cache that both the service and the raw Redis server read
 
     const { rounds, add } = figureRounds();
     await readRounds(add, { cached, uncached, preloaded, untraced, traced, rawRedis, rawMysql, koaRedis, koaMysql }, inputs, pool, idPaths);
 
     // 2. Small writes on top of the bulk-loaded records, before any other scenario writes: what they
     //    cost the index once merged, and contains after them (the read rounds above write nothing).
-    const small = await smallWrites(pool, uncached.url, inputs, indexSize);
+    const small = await smallWrites(pool, uncached.url, inputs, indexSize, stream);
     notes.push(small.note);
 
-    // 3. Bulk writes: the service vs mysql2 writing the same rows (with and without the trigram index).
-    const bulk = await bulkRounds(pool, inputs);
+    // 3. Bulk writes: the service vs mysql2 writing rows of the same kind (with and without the trigram index).
+    const bulk = await bulkRounds(pool, inputs, stream);
     const serviceRate = median(bulk.service);
 
     // 4. Reads at a fixed rate during a bulk load, against the same reads at idle (bench/reads.ts).
-    notes.push(await readsDuringLoad(add, rounds, { uncached, inline, rawMysql }, idPaths, serviceRate, inputs.postBatch));
-    await stop(rawRedis);
-    await stop(rawMysql);
-    await stop(koaRedis);
-    await stop(koaMysql);
+    notes.push(await readsDuringLoad(add, rounds, { uncached, inline, rawMysql }, idPaths, serviceRate, inputs.serviceBatches, pool));
 
     rows.push(...roundRows(rounds));
-    rows.push(rateRow(serviceRate, 'bulk JSON, 1,000 records/request, 4 connections', 'mysql2, same rows + posting rows', median(bulk.raw), 0.8));
+    rows.push(rateRow(serviceRate, 'bulk JSON, 1,000 records/request, 4 connections', 'mysql2, rows of the same kind + posting rows', median(bulk.raw), 0.8));
     rows.push(rateRow(serviceRate, 'bulk JSON with the search index vs the same load without it', 'mysql2, table without index', median(bulk.plain), 0.4));
 
     // 5. The reference: PostgreSQL 15 + pg_trgm GIN over the same first RECORDS folded titles.
@@ -142,7 +141,8 @@ async function main() {
     appendix = `Growth with the number of records, one measurement per size (the ${(loaded.inserted / 1e6).toFixed(1)}M row is the medians above):\n\n${growthTable(growth)}\n\n![growth](bench/results/growth.svg)\n`;
   } finally {
     await pool.end();
-    await stopServices(services);
+    // Everything this run started, last first, whatever stopped the run.
+    for (const process_ of started.reverse()) await process_.stop();
   }
   report(rows, notes, appendix);
 }

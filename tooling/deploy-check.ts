@@ -1,5 +1,6 @@
 /**
- * `make deploy-check ENV=production`: fails while the files an environment deploys from still
+ * `make deploy-check ENV=production`: fails while the files an environment deploys from, by Argo CD
+ * or by `kubectl apply -k k8s/overlays/ENV` (made from the same values by `make k8s-manifests`), still
  * hold a placeholder (docs/gitops.md, "Before the first sync"): the example repository and hosts,
  * the all-zero image digest, a branch where production needs a tag or commit, Kong's example seed keys.
  *
@@ -33,6 +34,8 @@ export function deployFiles(environment: string): string[] {
     `argocd/values/records/${environment}.yaml`,
     `kong/environments/${environment}.yaml`,
     ...seeds,
+    // The kubectl path: what `make k8s-manifests` rendered from the values above.
+    `k8s/overlays/${environment}/records.yaml`,
   ];
 }
 

@@ -31,8 +31,23 @@ export function renderOverlay(environment: string): string {
 type Rendered = { kind?: string; spec?: unknown; metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> } };
 
 /**
+ * Labels as kubectl manages them: `app.kubernetes.io/managed-by: kubectl`, not Helm, and no
+ * `helm.sh/chart` (no Helm release owns these objects; tools that trust the labels would look for
+ * one), in the object's own labels and in its pod template's.
+ */
+function kubectlLabels(node: unknown, key = ''): unknown {
+  if (Array.isArray(node)) return node.map((item) => kubectlLabels(item));
+  if (node === null || typeof node !== 'object') return node;
+  const entries = Object.entries(node as Record<string, unknown>);
+  if (key === 'labels') {
+    return Object.fromEntries(entries.filter(([name]) => name !== 'helm.sh/chart').map(([name, value]) => [name, name === 'app.kubernetes.io/managed-by' ? 'kubectl' : value]));
+  }
+  return Object.fromEntries(entries.map(([name, value]) => [name, kubectlLabels(value, name)]));
+}
+
+/**
  * A chart object as kubectl applies it: in `records`, without Helm's hook annotations (kubectl
- * ignores them), and a hook Job named after its spec, since a Job's template cannot change in
+ * ignores them), labelled as kubectl's (kubectlLabels), and a hook Job named after its spec, since a Job's template cannot change in
  * place: a changed Job is a new one on the next `kubectl apply`, where the same name would fail
  * with "field is immutable"; an unchanged one is left as it ran.
  */
@@ -41,7 +56,8 @@ function asPlainObject(object: Rendered): Rendered {
   const kept = Object.entries(annotations).filter(([key]) => !key.startsWith('helm.sh/hook'));
   const hookJob = object.kind === 'Job' && 'helm.sh/hook' in annotations;
   const name = hookJob ? `${metadata.name}-${createHash('sha256').update(JSON.stringify(object.spec)).digest('hex').slice(0, 8)}` : metadata.name;
-  return { ...object, metadata: { ...metadata, name, namespace: 'records', ...(kept.length > 0 ? { annotations: Object.fromEntries(kept) } : {}) } };
+  const plain = { ...object, metadata: { ...metadata, name, namespace: 'records', ...(kept.length > 0 ? { annotations: Object.fromEntries(kept) } : {}) } };
+  return kubectlLabels(plain) as Rendered;
 }
 
 function main() {

@@ -43,9 +43,19 @@ const secret = (namespace: string, name: string, keys: string[], why: string): P
  * whose kinds it applies, and the Redis its values name with that Redis's password Secret.
  */
 export function kubectlPrerequisitesOf(environment: Environment): Prerequisite[] {
-  const values = parse(readFileSync(`argocd/values/records/${environment}.yaml`, 'utf8')) as { redis: { url: string; passwordSecret: { name: string; key: string } } };
+  const values = parse(readFileSync(`argocd/values/records/${environment}.yaml`, 'utf8')) as {
+    redis: { url: string; passwordSecret: { name: string; key: string } };
+    serviceMonitor?: { enabled?: boolean };
+    prometheusRule?: { enabled?: boolean };
+  };
   const redis = new URL(values.redis.url);
+  const prometheusKinds = [...(values.serviceMonitor?.enabled ? ['servicemonitors'] : []), ...(values.prometheusRule?.enabled ? ['prometheusrules'] : [])];
   return [
+    ...prometheusKinds.map((plural) => ({
+      what: `the Prometheus Operator's ${plural}.monitoring.coreos.com CRD: the overlay applies a ${plural === 'servicemonitors' ? 'ServiceMonitor' : 'PrometheusRule'} (without the CRD, kubectl apply stops at "no matches for kind")`,
+      kubectl: ['get', 'crd', `${plural}.monitoring.coreos.com`, '-o', 'name'],
+      how: 'install kube-prometheus-stack (or the Prometheus Operator\'s CRDs), whose Prometheus the values\' serviceMonitor labels select',
+    })),
     {
       what: 'mariadb-operator (its CRDs and controller): it runs the MariaDB of argocd/database/<env> and generates records-db-password',
       kubectl: ['get', 'crd', 'mariadbs.k8s.mariadb.com', '-o', 'name'],

@@ -30,6 +30,13 @@ describe('the databases of argocd/database', function () {
     expect([mariadb.spec.galera.initContainer.image, mariadb.spec.galera.agent.image]).to.deep.equal([image, image]);
   });
 
+  it('run the MariaDB the tests run: the chart\'s image, pinned (the operator\'s default moves with the operator, and may change the major version under Galera)', function () {
+    const chart = parse(readFileSync('charts/records/values.yaml', 'utf8')) as { mariadb: { image: { repository: string; tag: string } } };
+    for (const environment of ENVIRONMENTS) {
+      expect(settingsOf(environment).mariadb.spec.image, environment).to.equal(`${chart.mariadb.image.repository}:${chart.mariadb.image.tag}`);
+    }
+  });
+
   it('give one multi-row INSERT consecutive ids: Galera steps none, and the service writes to the primary', function () {
     for (const environment of ENVIRONMENTS) {
       const { mariadb, settings } = settingsOf(environment);

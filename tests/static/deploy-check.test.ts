@@ -11,6 +11,8 @@ describe('make deploy-check', function () {
     expect(result.stderr).to.contain('the all-zero image digest');
     expect(result.stderr).to.contain('the example repository URL');
     expect(result.stderr).to.contain('kong/keys/production/identity-provider.jwks.json:7: an example seed key');
+    // The kubectl path too: an overlay not made again after the values were filled in still pulls the all-zero digest.
+    expect(result.stderr).to.match(/k8s\/overlays\/production\/records\.yaml:\d+: the all-zero image digest/);
     const files = Object.fromEntries(deployFiles('production').map((path) => [path, readFileSync(path, 'utf8')]));
     const filled = Object.fromEntries(
       Object.entries(files).map(([path, text]) => [
@@ -19,7 +21,7 @@ describe('make deploy-check', function () {
           .replaceAll('github.com/records/records', 'git.acme.test/platform/records')
           .replaceAll('ghcr.io/records/', 'registry.acme.test/records/')
           .replace(/([a-z0-9.-]*)example\.org/g, '$1acme.test')
-          .replace(/sha256:0{64}/, `sha256:${'ab'.repeat(32)}`)
+          .replace(/sha256:0{64}/g, `sha256:${'ab'.repeat(32)}`)
           .replaceAll('192.0.2.', '10.20.30.')
           .replaceAll('"kid": "example-', '"kid": "'),
       ]),

@@ -58,6 +58,15 @@ describe('cluster manifests: k8s/', function () {
       expect(await validateAll(objects.filter((object) => object.kind !== 'MariaDB'))).to.deep.equal([]);
       expect(objects.some((object) => object.kind === 'Deployment' && object.metadata.namespace === 'records')).to.equal(true);
       expect(objects.some((object) => object.metadata.annotations?.['helm.sh/hook'] === 'test')).to.equal(false);
+      // No Helm release owns them: labelled as kubectl's, in the objects and their pod templates.
+      const labelled = (object: K8sObject) => [object.metadata.labels ?? {}, object.spec?.template?.metadata?.labels ?? {}] as Array<Record<string, string>>;
+      const records = objects.filter((object) => object.metadata.labels?.['app.kubernetes.io/part-of'] === 'records');
+      expect(records.length, 'objects of the chart').to.be.greaterThan(10);
+      for (const labels of records.flatMap(labelled)) {
+        expect(labels['app.kubernetes.io/managed-by'] ?? 'kubectl').to.equal('kubectl');
+        expect(labels).to.not.have.property('helm.sh/chart');
+      }
+      expect(records.map((object) => object.metadata.labels?.['app.kubernetes.io/managed-by'])).to.include('kubectl');
     });
   }
 });

@@ -19,7 +19,9 @@ export async function storedPostings(knex: Knex): Promise<Postings> {
   for (const row of rows) {
     const ids = decodeIds(Number(row.first_id), row.ids);
     if (ids.length !== Number(row.n)) throw new Error(`posting row (${row.trigram}, ${row.first_id}) says n=${row.n} but holds ${ids.length} ids`);
-    postings.set(row.trigram, [...(postings.get(row.trigram) ?? []), ...ids]);
+    const all = postings.get(row.trigram);
+    if (all) all.push(...ids);
+    else postings.set(row.trigram, ids);
   }
   return sorted(postings);
 }
@@ -28,7 +30,11 @@ export async function expectedPostings(knex: Knex): Promise<Postings> {
   const records = (await knex('records').select('id', 'title_folded')) as Array<{ id: number | string; title_folded: string }>;
   const postings = new Map<string, number[]>();
   for (const { id, title_folded } of records) {
-    for (const gram of trigramsOf(title_folded)) postings.set(gram, [...(postings.get(gram) ?? []), Number(id)]);
+    for (const gram of trigramsOf(title_folded)) {
+      const ids = postings.get(gram);
+      if (ids) ids.push(Number(id));
+      else postings.set(gram, [Number(id)]);
+    }
   }
   return sorted(postings);
 }

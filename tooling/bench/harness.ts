@@ -13,13 +13,36 @@ import { SETTINGS } from './settings.js';
 
 const { connections: CONNECTIONS, seconds: SECONDS } = SETTINGS;
 
-export type Figure = { rps: number; p50: number; p99: number };
+/** A measurement: requests per second and latencies (ms); `samples` when they were timed one by one. */
+export type Figure = { rps: number; p50: number; p99: number; samples?: number };
+
+/**
+ * Bulk writes prepared for a timed run: `write(batch)` sends batch 0, 1, ... (1,000 records each)
+ * of `count`, and `done(written)` is told how many were sent once the run is over.
+ */
+export type BatchWriter = { count: number; write(batch: number): Promise<unknown>; done(written: number): void };
+
+/**
+ * Runs `runs` one after another: in order in odd rounds, reversed in even ones, since back-to-back
+ * runs favour whichever goes second (warmer caches, a quieter machine). Results in the given order.
+ */
+export async function alternating<T extends unknown[]>(round: number, runs: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+  const order = runs.map((_, i) => i);
+  if (round % 2 === 0) order.reverse();
+  const results: unknown[] = new Array(runs.length);
+  for (const i of order) results[i] = await (runs[i] as () => Promise<unknown>)();
+  return results as T;
+}
+
+/** Batches enough for BENCH_SECONDS of writes at `rowsPerSecond`, with a margin. */
+export const batchesLasting = (rowsPerSecond: number) => Math.ceil((rowsPerSecond * SECONDS * 1.25) / 1000);
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 export const medianFigure = (figures: Figure[]): Figure => ({
   rps: median(figures.map((f) => f.rps)),
   p50: median(figures.map((f) => f.p50)),
   p99: median(figures.map((f) => f.p99)),
+  ...(figures[0]?.samples === undefined ? {} : { samples: Math.min(...figures.map((f) => f.samples ?? 0)) }),
 });
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] as number;
 
@@ -43,12 +66,15 @@ async function waitUntilUp(url: string) {
   throw new Error(`${url} did not come up`);
 }
 
+/** What a run has started, to be stopped whatever ends it. */
+export type Started = Array<{ stop(): Promise<void> }>;
+
 /**
- * Starts a server on a free port. The service logs at its production level (info: a line per
- * request) to a file, as a container's stdout ends up in one; the cost of the request log is
- * part of what is measured.
+ * Starts a server on a free port, listed in `started` as soon as it is spawned. The service logs
+ * at its production level (info: a line per request) to a file, as a container's stdout ends up
+ * in one; the cost of the request log is part of what is measured.
  */
-export async function startProcess(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess; logFile: string }> {
+export async function startProcess(args: string[], env: Record<string, string>, started: Started): Promise<{ url: string; child: ChildProcess; logFile: string }> {
   const port = await freePort();
   const logFile = join(tmpdir(), `records-bench-${port}.log`);
   const log = openSync(logFile, 'w');
@@ -58,28 +84,40 @@ export async function startProcess(args: string[], env: Record<string, string>):
     stdio: ['ignore', log, 'inherit'],
   });
   closeSync(log);
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilUp(`${url}/healthz`);
-  return { url, child, logFile };
+  const process_ = { url: `http://127.0.0.1:${port}`, child, logFile };
+  started.push({ stop: () => stop(process_) });
+  await waitUntilUp(`${process_.url}/healthz`);
+  return process_;
 }
 
-export async function stop(process_: { child: ChildProcess; logFile: string }) {
-  const exited = new Promise((resolve) => process_.child.once('exit', resolve));
-  process_.child.kill('SIGTERM');
-  await exited;
+async function stop(process_: { child: ChildProcess; logFile: string }) {
+  await stopChild(process_.child);
   rmSync(process_.logFile, { force: true });
 }
 
-/** autocannon over a list of paths, cycling through them, as fast as BENCH_CONNECTIONS allow. */
-export async function load(url: string, paths: string[]): Promise<Figure> {
+/** Stops a child with SIGTERM and waits for its exit; one that has already exited is left as it is. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * autocannon over a list of paths, cycling through them, as fast as BENCH_CONNECTIONS allow, for
+ * `seconds` (BENCH_SECONDS). A run with a failed request is an error: its figure would count failures
+ * (often fast) as work.
+ */
+export async function load(url: string, paths: string[], seconds = SECONDS): Promise<Figure> {
   let next = 0;
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration: seconds,
     requests: [{ setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] as string }) }],
   });
-  if (result.errors + result.non2xx > 0) console.warn(`  ${result.errors + result.non2xx} failed requests against ${url}`);
+  const failed = result.errors + result.timeouts + result.non2xx;
+  if (failed > 0) throw new Error(`${failed} of ${result.requests.total} requests against ${url} failed (${result.non2xx} not 2xx, ${result.errors} errors, ${result.timeouts} timeouts)`);
   return { rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99 };
 }
 
@@ -130,8 +168,8 @@ export async function pacedReads(url: string, paths: string[], { rate, seconds =
   });
   await Promise.all(requests);
   agent.destroy();
-  if (failed > 0) console.warn(`  ${failed} failed requests against ${url}`);
-  return { rps: Math.round(times.length / ((performance.now() - started) / 1000)), p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+  if (failed > 0) throw new Error(`${failed} of ${times.length} paced reads against ${url} failed`);
+  return { rps: Math.round(times.length / ((performance.now() - started) / 1000)), p50: percentile(times, 0.5), p99: percentile(times, 0.99), samples: times.length };
 }
 
 /**
@@ -166,38 +204,59 @@ export async function latencies(inputs: string[], work: (input: string) => Promi
     await work(input);
     times.push(performance.now() - t);
   }
-  return { rps: Math.round(inputs.length / ((performance.now() - started) / 1000)), p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+  return { rps: Math.round(inputs.length / ((performance.now() - started) / 1000)), p50: percentile(times, 0.5), p99: percentile(times, 0.99), samples: times.length };
 }
 
 /**
- * Runs `write(batch)` from 4 concurrent writers, batch after batch, for at least BENCH_SECONDS (and
- * at least `minBatches`), so fast and slow writers are both timed over seconds; rows per second.
+ * Sends `writer`'s batches from 4 concurrent writers, batch after batch, for BENCH_SECONDS or until
+ * its batches run out (size them with `batchesLasting`); rows per second.
  */
-export async function fourWriters(minBatches: number, write: (batch: number) => Promise<unknown>): Promise<number> {
+export async function fourWriters(writer: BatchWriter): Promise<number> {
   const started = performance.now();
   const until = started + SECONDS * 1000;
   let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < minBatches || performance.now() < until) await write(next++);
-    }),
-  );
+  try {
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < writer.count && performance.now() < until) await writer.write(next++);
+      }),
+    );
+  } finally {
+    writer.done(next);
+  }
   return (next * 1000) / ((performance.now() - started) / 1000);
 }
 
+/** The batches `pacedWriter` sends in `ms` at `rowsPerSecond`. */
+export const pacedBatches = (ms: number, rowsPerSecond: number) => Math.ceil(ms / (1_000_000 / rowsPerSecond));
+
 /**
- * Sends 1,000-record bodies at `rowsPerSecond` (at most 4 in flight) for `ms`; the rows/s reached.
- * A paced writer, unlike `fourWriters`, leaves headroom: this is a load running next to reads.
+ * Sends `writer`'s 1,000-record batches at `rowsPerSecond` (at most 4 in flight) for `ms` (it needs
+ * `pacedBatches(ms, rowsPerSecond)` of them); the rows/s reached. A paced writer, unlike
+ * `fourWriters`, leaves headroom: this is a load running next to reads.
  */
-export async function pacedWriter(ms: number, rowsPerSecond: number, write: (batch: number) => Promise<unknown>): Promise<number> {
-  const inFlight = new Set<Promise<unknown>>();
+export async function pacedWriter(ms: number, rowsPerSecond: number, writer: BatchWriter): Promise<number> {
+  const inFlight = new Set<Promise<void>>();
   let sent = 0;
-  const started = await onSchedule(ms, 1_000_000 / rowsPerSecond, async (k) => {
-    if (inFlight.size >= 4) await Promise.race(inFlight);
-    const request = write(k).then(() => (sent += 1000));
-    inFlight.add(request);
-    void request.finally(() => inFlight.delete(request));
-  });
-  await Promise.all(inFlight);
-  return sent / ((performance.now() - started) / 1000);
+  let failure: unknown;
+  let started = performance.now();
+  try {
+    started = await onSchedule(ms, 1_000_000 / rowsPerSecond, async (k) => {
+      if (failure) throw failure;
+      if (k >= writer.count) throw new Error(`the paced writer has ${writer.count} batches and needs more`);
+      if (inFlight.size >= 4) await Promise.race(inFlight);
+      const request = writer.write(k).then(
+        () => void (sent += 1),
+        (error: unknown) => void (failure ??= error),
+      );
+      inFlight.add(request);
+      void request.finally(() => inFlight.delete(request));
+    });
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+  } finally {
+    await Promise.all(inFlight);
+    writer.done(sent);
+  }
+  return (sent * 1000) / ((performance.now() - started) / 1000);
 }

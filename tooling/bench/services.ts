@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { startCollector } from './collector.js';
-import { startProcess, stop } from './harness.js';
+import { startProcess, type Started } from './harness.js';
 
 /** What make bench measures: the bench database, and the service started six ways against it. */
 
@@ -16,39 +16,35 @@ export async function createBenchDatabase(mysqlServer: string): Promise<{ DATABA
   await admin.end();
   const database = { DATABASE_URL: dbUrl.toString() };
   const migrate = spawn(process.execPath, ['service/dist/main.js', 'migrate'], { env: { ...process.env, ...database, LOG_LEVEL: 'warn' }, stdio: 'inherit' });
-  await new Promise((resolve) => migrate.on('exit', resolve));
+  const code = await new Promise((resolve) => migrate.on('exit', resolve));
+  if (code !== 0) throw new Error(`records migrate exited with ${code}`);
   return database;
 }
 
 /**
- * The service as the image runs it, cached (Redis under its own key prefix) and uncached; and,
- * for tracing's cost, without the tracing module and with tracing on (every request sampled, to
- * a collector of its own).
+ * The service as the image runs it, cached (Redis under its own key prefix, entries kept for the
+ * whole run so that every cache-hit run hits) and uncached; and, for tracing's cost, without the
+ * tracing module and with tracing on (every request sampled, to a collector of its own). Each
+ * process is listed in `started` as soon as it is spawned.
  */
-export async function startServices(database: { DATABASE_URL: string }, redisUrl: string) {
+export async function startServices(database: { DATABASE_URL: string }, redisUrl: string, started: Started) {
   const keyPrefix = `bench${Date.now()}:`;
   const image = /NODE_OPTIONS="([^"]+)"/.exec(readFileSync('Dockerfile', 'utf8'))?.[1] ?? '';
   const serviceEnv = { ...database, NODE_OPTIONS: image };
   // As the image runs it: the tracing module preloaded, off without a collector endpoint.
   const entrypoint = ['--import', './service/dist/api/tracing.js', 'service/dist/main.js', 'serve'];
-  const cached = await startProcess(entrypoint, { ...serviceEnv, REDIS_URL: redisUrl, CACHE_KEY_PREFIX: keyPrefix });
-  const uncached = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off' });
+  const start = (args: string[], env: Record<string, string>) => startProcess(args, env, started);
+  const cached = await start(entrypoint, { ...serviceEnv, REDIS_URL: redisUrl, CACHE_KEY_PREFIX: keyPrefix, CACHE_TTL_SECONDS: '86400' });
+  const uncached = await start(entrypoint, { ...serviceEnv, CACHE: 'off' });
   // Loads that spare reads: the same service preparing writes on its event loop, which also
   // plays a separate writer Deployment's process (bench/reads.ts).
-  const inline = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off', WRITE_WORKERS: '0' });
+  const inline = await start(entrypoint, { ...serviceEnv, CACHE: 'off', WRITE_WORKERS: '0' });
   // Tracing's cost: the same service without the tracing module, and with tracing on, every request sampled.
-  const collector = await startCollector();
+  const collector = await startCollector(started);
   // Tracing off is judged between two processes with the same history (neither serves the load):
   // the one that loaded every record has a grown heap and warmer code than a fresh one.
-  const preloaded = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off' });
-  const untraced = await startProcess(['service/dist/main.js', 'serve'], { ...serviceEnv, CACHE: 'off' });
-  const traced = await startProcess(entrypoint, { ...serviceEnv, CACHE: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'always_on' });
-  return { keyPrefix, cached, uncached, inline, preloaded, untraced, traced, collector };
-}
-
-type Services = Awaited<ReturnType<typeof startServices>>;
-
-export async function stopServices({ cached, uncached, inline, preloaded, untraced, traced, collector }: Services): Promise<void> {
-  for (const server of [cached, uncached, inline, preloaded, untraced, traced]) await stop(server);
-  await collector.stop();
+  const preloaded = await start(entrypoint, { ...serviceEnv, CACHE: 'off' });
+  const untraced = await start(['service/dist/main.js', 'serve'], { ...serviceEnv, CACHE: 'off' });
+  const traced = await start(entrypoint, { ...serviceEnv, CACHE: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'always_on' });
+  return { keyPrefix, cached, uncached, inline, preloaded, untraced, traced };
 }

@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'mysql2/promise';
 import { COMPACTION } from '../../service/src/api/data/index-compactor.js';
-import { generateRecords } from '../generate-records.js';
 import { latencies, type Figure } from './harness.js';
 import type { BenchInputs } from './inputs.js';
+import type { RecordStream } from './record-stream.js';
 import type { Row } from './report.js';
 import { scalar, type tableSizes } from './table-sizes.js';
 
 /**
- * Small writes on top of the bulk-loaded table, as most clients write: BENCH_SMALL_WRITES records
- * (100,000) as requests of 1 to 10 records from 8 writers, then, once the service's merges have
+ * Small writes on top of the bulk-loaded table, as most clients write: BENCH_SMALL_WRITES fresh
+ * records (100,000) as requests of 1 to 10 records from 8 writers, then, once the service's merges have
  * caught up, what those records cost the index per record against what the bulk-loaded records
  * cost, and `contains` against the same searches just before the small writes.
  */
@@ -29,7 +29,7 @@ async function postingsOf(pool: Pool, after: number, upTo: number): Promise<{ ro
   return { rows: Number(row.n), idBytes: Number(row.bytes) };
 }
 
-export async function smallWrites(pool: Pool, url: string, inputs: BenchInputs, indexSize: () => Promise<Sizes>): Promise<{ rows: Row[]; note: string }> {
+export async function smallWrites(pool: Pool, url: string, inputs: BenchInputs, indexSize: () => Promise<Sizes>, stream: RecordStream): Promise<{ rows: Row[]; note: string }> {
   const contains = () => latencies(inputs.terms, (term) => inputs.fetchBody(`${url}/v1/?contains=${term}`));
   const before = await indexSize();
   const bulkEnd = await scalar(pool, 'select coalesce(max(id), 0) from records');
@@ -37,7 +37,7 @@ export async function smallWrites(pool: Pool, url: string, inputs: BenchInputs, 
   const containsBefore = await contains();
 
   console.log(`writing ${SMALL_WRITES} records as 1- to 10-record requests...`);
-  const source = [...generateRecords(SMALL_WRITES, 77, 0)];
+  const source = [...stream.take(SMALL_WRITES)];
   let next = 0;
   let requests = 0;
   const started = performance.now();

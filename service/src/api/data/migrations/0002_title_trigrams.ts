@@ -9,6 +9,8 @@ const BACKFILL_BATCH = 2000;
  */
 export async function up(knex: Knex): Promise<void> {
   const mysql = knex.client.config.client === 'mysql2';
+  // What a killed run of this step left (MySQL commits each DDL at once): derived rows, built again.
+  await knex.schema.dropTableIfExists('title_trigrams');
   await knex.schema.createTable('title_trigrams', (table) => {
     if (mysql) {
       table.charset('utf8mb4');

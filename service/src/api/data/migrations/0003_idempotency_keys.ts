@@ -3,6 +3,8 @@ import type { Knex } from 'knex';
 /** Idempotency-Key records: the first successful response per (caller, key), kept until expiry. */
 export async function up(knex: Knex): Promise<void> {
   const mysql = knex.client.config.client === 'mysql2';
+  // A killed run may have made it (MySQL commits DDL at once) and not recorded the step: kept.
+  if (await knex.schema.hasTable('idempotency_keys')) return;
   await knex.schema.createTable('idempotency_keys', (table) => {
     if (mysql) {
       table.charset('utf8mb4');

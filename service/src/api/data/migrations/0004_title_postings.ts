@@ -14,6 +14,8 @@ const ROWS_PER_INSERT = 500;
  * are replaced (docs/decisions.md).
  */
 export async function up(knex: Knex): Promise<void> {
+  // What a killed run of this step left (MySQL commits each DDL at once): derived rows, built again.
+  await knex.schema.dropTableIfExists('title_postings');
   if (knex.client.config.client === 'mysql2') {
     await knex.raw(`create table title_postings (
       trigram varchar(3) character set utf8mb4 collate utf8mb4_bin not null,
@@ -44,7 +46,7 @@ export async function up(knex: Knex): Promise<void> {
     for (let start = 0; start < postings.length; start += ROWS_PER_INSERT) await knex('title_postings').insert(postings.slice(start, start + ROWS_PER_INSERT));
     after = Number(rows.at(-1)?.id);
   }
-  await knex.schema.dropTable('title_trigrams');
+  await knex.schema.dropTableIfExists('title_trigrams');
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -6,6 +6,8 @@ import type { Knex } from 'knex';
  * outside the migrations' lock: a refold of a large table is no step to hold it for.
  */
 export async function up(knex: Knex): Promise<void> {
+  // What a killed run of this step left (MySQL commits each DDL at once): made again.
+  await knex.schema.dropTableIfExists('text_folding');
   await knex.schema.createTable('text_folding', (table) => {
     table.integer('id').primary();
     table.integer('version').notNullable();

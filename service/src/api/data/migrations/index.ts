@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../database.js';
+import { withMigrationTurn } from './migration-turn.js';
 import * as createRecords from './0001_create_records.js';
 import * as titleTrigrams from './0002_title_trigrams.js';
 import * as idempotencyKeys from './0003_idempotency_keys.js';
@@ -37,9 +38,15 @@ const migrationSource: Knex.MigrationSource<string> = {
  */
 export const migrationConfig: Knex.MigratorConfig = { migrationSource, tableName: 'knex_migrations', disableMigrationsListValidation: true };
 
+/**
+ * Applies what is missing, one run at a time (migration-turn.ts). A migration that a killed run
+ * left half done starts again: each drops what it alone creates before creating it.
+ */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
-  return applied;
+  return withMigrationTurn(knex, migrationConfig, async () => {
+    const [, applied] = (await knex.migrate.latest(migrationConfig)) as [number, string[]];
+    return applied;
+  });
 }
 
 /**

@@ -1,0 +1,52 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+
+/**
+ * The tools cache (scripts/lib.sh) is shared by every clone on a machine: a build under way must
+ * never be taken for a finished one, nor pruned by another clone building a newer version, and a
+ * change to a recipe must give it a new key.
+ */
+describe('the tools cache (scripts/lib.sh)', function () {
+  this.timeout(20_000);
+  const installers = readdirSync('scripts').filter((name) => name.startsWith('install-') && /\btools_cache "/.test(readFileSync(`scripts/${name}`, 'utf8')));
+
+  it('finds the installers that keep a tool in it', function () {
+    expect(installers).to.include.members(['install-cluster-tools', 'install-argocd', 'install-keda', 'install-images', 'install-otelcol']);
+  });
+
+  for (const name of installers) {
+    it(`${name} takes the tool's lock before it looks for a finished build`, function () {
+      const text = readFileSync(`scripts/${name}`, 'utf8');
+      const lock = text.search(/^lock_tools_cache /m);
+      expect(lock, 'lock_tools_cache').to.be.greaterThan(-1);
+      expect(lock).to.be.lessThan(text.search(/\btools_cache "/));
+    });
+
+    const key = readFileSync(`scripts/${name}`, 'utf8').match(/^key=.*$/m)?.[0];
+    if (key) {
+      it(`${name} keys its build by its own recipe`, function () {
+        expect(key).to.match(/cat "\$0"/);
+      });
+    }
+  }
+
+  it('lock_tools_cache holds a second taker until the first exits', async function () {
+    const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
+    try {
+      const env = { ...process.env, RECORDS_TOOLS_CACHE: cache };
+      const holder = spawn('bash', ['-c', '. scripts/lib.sh && lock_tools_cache demo && echo held && read -r _'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+      const whileHeld = spawnSync('bash', ['-c', `flock -n "${cache}/.demo.lock" true`], { env });
+      expect(whileHeld.status, 'a second taker while the first holds it').to.equal(1);
+      holder.stdin.end();
+      await new Promise((resolve) => holder.once('exit', resolve));
+      const afterwards = spawnSync('bash', ['-c', `flock -n "${cache}/.demo.lock" true`], { env });
+      expect(afterwards.status, 'a taker once the first has exited').to.equal(0);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
