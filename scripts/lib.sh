@@ -75,7 +75,9 @@ lock_tools_cache() {
   local lock
   lock=$(tools_cache ".$1.lock")
   mkdir -p "$(dirname "$lock")"
-  exec {tools_cache_lock}>"$lock"
+  # Opened for reading (flock needs no more), so a lock file another user made does not stop a run.
+  [ -e "$lock" ] || : >"$lock"
+  exec {tools_cache_lock}<"$lock"
   flock "$tools_cache_lock"
 }
 

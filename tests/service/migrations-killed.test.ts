@@ -55,3 +55,51 @@ describe('a records migrate killed midway, on mysql', function () {
     }
   });
 });
+
+describe('records migrate runs that meet, on mysql', function () {
+  this.timeout(120_000);
+
+  it('take turns: two at once both succeed, and the steps are applied once', async function () {
+    const testDb = await createTestDatabase('mysql');
+    const [first, second] = [createDatabase(testDb.url), createDatabase(testDb.url)];
+    try {
+      const applied = await Promise.all([migrateLatest(first.knex), migrateLatest(second.knex)]);
+      expect(applied.flat().sort()).to.deep.equal(['0001_create_records', '0002_title_trigrams', '0003_idempotency_keys', '0004_title_postings', '0005_index_fragments', '0006_text_folding']);
+      expect(await migrationsCurrent(first)).to.equal(true);
+    } finally {
+      await first.close();
+      await second.close();
+      await testDb.drop();
+    }
+  });
+
+  it('make again a table a killed run left without its index, and refuse one that holds rows', async function () {
+    const testDb = await createTestDatabase('mysql');
+    const db = createDatabase(testDb.url);
+    try {
+      // What knex's first statement of 0001 makes; its index comes in a later one.
+      await db.knex.raw('create table records (id bigint unsigned not null auto_increment primary key, title varchar(255)) default charset = utf8mb4');
+      await migrateLatest(db.knex);
+      const [indexes] = (await db.knex.raw("show index from records where key_name = 'records_date_id'")) as [unknown[]];
+      expect(indexes.length, 'records_date_id, on (date_ms, id)').to.equal(2);
+
+      const other = await createTestDatabase('mysql');
+      const otherDb = createDatabase(other.url);
+      try {
+        await otherDb.knex.raw('create table records (id bigint unsigned not null auto_increment primary key, title varchar(255))');
+        await otherDb.knex('records').insert({ title: 'not ours' });
+        let failure: unknown;
+        await migrateLatest(otherDb.knex).catch((error: unknown) => (failure = error));
+        expect(String(failure)).to.contain('table records exists and holds rows, but migration 0001_create_records');
+        expect(await otherDb.knex('records').count({ n: '*' })).to.deep.equal([{ n: 1 }]);
+      } finally {
+        await otherDb.close();
+        await other.drop();
+      }
+    } finally {
+      await db.close();
+      await testDb.drop();
+    }
+  });
+});
+

@@ -35,7 +35,8 @@ export function growthMeasure(url: string, inputs: BenchInputs, indexSize: () =>
   const { terms, ranges, timeRange, idPathsUpTo, serviceBatches, fetchBody } = inputs;
   let growthSeconds = 0;
   let bulkRate: number | undefined;
-  const growthPoint = async (): Promise<GrowthPoint> => {
+  /** `room`: records the bulk writes may add before the next size the run loads up to. */
+  const growthPoint = async (room = Number.POSITIVE_INFINITY): Promise<GrowthPoint> => {
     const started = performance.now();
     const { records } = await indexSize();
     // One unmeasured pass first, as before the main table's rounds: right after a load the pages are cold.
@@ -44,7 +45,7 @@ export function growthMeasure(url: string, inputs: BenchInputs, indexSize: () =>
     const range = await latencies(ranges, timeRange);
     const byId = await load(url, idPathsUpTo(records));
     // Fresh records (the loader's stream): they stay in the table, and the next load fills up to the next size.
-    const bulkRowsPerSecond = await fourWriters(serviceBatches(batchesLasting(bulkRate ?? 100_000)));
+    const bulkRowsPerSecond = await fourWriters(serviceBatches(Math.min(batchesLasting(bulkRate ?? 100_000), Math.floor(room / 1000))));
     bulkRate = bulkRowsPerSecond;
     growthSeconds += (performance.now() - started) / 1000;
     console.log(`  at ${records} records: contains p99 ${contains.p99.toFixed(1)} ms, by id ${byId.rps} req/s, bulk ${Math.round(bulkRowsPerSecond)} rows/s`);

@@ -215,15 +215,17 @@ export async function fourWriters(writer: BatchWriter): Promise<number> {
   const started = performance.now();
   const until = started + SECONDS * 1000;
   let next = 0;
-  try {
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < writer.count && performance.now() < until) await writer.write(next++);
-      }),
-    );
-  } finally {
-    writer.done(next);
-  }
+  let failure: unknown;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      // A failed write stops every writer: the run fails, and nothing is sent after it.
+      while (failure === undefined && next < writer.count && performance.now() < until) {
+        await writer.write(next++).catch((error: unknown) => void (failure ??= error));
+      }
+    }),
+  );
+  writer.done(next);
+  if (failure !== undefined) throw failure;
   return (next * 1000) / ((performance.now() - started) / 1000);
 }
 

@@ -5,9 +5,10 @@ export type BenchRecord = ReturnType<typeof generateRecords> extends Iterable<in
 
 /**
  * One stream of generated records for a whole run: every record a scenario writes is taken from
- * it once, so no table ever holds a record twice, and the table at each size holds the stream's
- * first records (the PostgreSQL reference builds its index over the same ones). Records taken for
- * a timed run and not written are given back, in order.
+ * it once, so no table ever holds a record twice, and the table at the main size (BENCH_RECORDS)
+ * holds the stream's first records, those the PostgreSQL reference indexes (later tables miss
+ * the records the unindexed baseline wrote). Records taken for a timed run and not written are
+ * given back, in order.
  */
 export function recordStream(seed: number) {
   const source = generateRecords(Number.MAX_SAFE_INTEGER, seed, 0)[Symbol.iterator]();

@@ -65,6 +65,9 @@ describe('make bench harness (tooling/bench)', function () {
       let failure: unknown;
       await fourWriters(batches).catch((error: unknown) => (failure = error));
       expect(String(failure)).to.contain('answered 503');
+      // The writers in flight finish; none starts after the failure.
+      expect(batches.calls.length).to.be.at.most(5 + 4);
+      expect(batches.written).to.equal(batches.calls.length);
     });
   });
 

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
+import { dropLeftover } from './leftover.js';
 
 export async function up(knex: Knex): Promise<void> {
   const mysql = knex.client.config.client === 'mysql2';
-  // A killed run may have made it (MySQL commits DDL at once) and not recorded the step: kept.
-  if (await knex.schema.hasTable('records')) return;
+  await dropLeftover(knex, 'records', '0001_create_records');
   await knex.schema.createTable('records', (table) => {
     if (mysql) {
       table.charset('utf8mb4');

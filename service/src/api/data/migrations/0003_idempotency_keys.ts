@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
+import { dropLeftover } from './leftover.js';
 
 /** Idempotency-Key records: the first successful response per (caller, key), kept until expiry. */
 export async function up(knex: Knex): Promise<void> {
   const mysql = knex.client.config.client === 'mysql2';
-  // A killed run may have made it (MySQL commits DDL at once) and not recorded the step: kept.
-  if (await knex.schema.hasTable('idempotency_keys')) return;
+  await dropLeftover(knex, 'idempotency_keys', '0003_idempotency_keys');
   await knex.schema.createTable('idempotency_keys', (table) => {
     if (mysql) {
       table.charset('utf8mb4');
