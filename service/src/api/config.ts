@@ -33,6 +33,8 @@ const schema = z.object({
   BULK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   // Worker threads preparing writes (folding, formatting INSERTs, posting rows) off the event loop; 0 prepares them inline.
   WRITE_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  // The write workers' nice value: reads on the event loop get the CPU first during loads.
+  WRITE_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
   // The longest a search may run; a broader one is stopped (422) instead of keeping the database busy.
   SEARCH_TIME_LIMIT_MS: z.coerce.number().int().min(10).max(600_000).default(2000),
   SEARCHES_PER_CALLER: z.coerce.number().int().min(1).max(1000).default(4),
@@ -78,6 +80,8 @@ export type Config = {
   bulkConcurrency: number;
   /** Worker threads preparing writes; 0 prepares them on the event loop. */
   writeWorkers: number;
+  /** Their CPU priority as a nice value (0-19): they yield to the thread serving reads. */
+  writeWorkerNice: number;
   searchTimeLimitMs: number;
   searchesPerCaller: number;
   bodyMinBytesPerSecond: number;
@@ -123,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     insertBatchSize: values.INSERT_BATCH_SIZE,
     bulkConcurrency: values.BULK_CONCURRENCY,
     writeWorkers: values.WRITE_WORKERS,
+    writeWorkerNice: values.WRITE_WORKER_NICE,
     searchTimeLimitMs: values.SEARCH_TIME_LIMIT_MS,
     searchesPerCaller: values.SEARCHES_PER_CALLER,
     bodyMinBytesPerSecond: values.BODY_MIN_BYTES_PER_SECOND,

@@ -97,7 +97,7 @@ export async function createRuntime(config: Config, logger: Logger, { now = Date
     : createDisabledCache();
   const compaction = createCompactionSchedule({ compactor: createIndexCompactor({ db }), logger, mergeAt: COMPACTION.mergeAt, intervalMs: COMPACTION_INTERVAL_MS });
   const keyPurge = createKeyPurge({ db, logger, intervalMs: KEY_PURGE_INTERVAL_MS, now });
-  const preparers = config.writeWorkers > 0 ? createPreparerPool({ size: config.writeWorkers, logger }) : inlinePreparers();
+  const preparers = config.writeWorkers > 0 ? createPreparerPool({ size: config.writeWorkers, nice: config.writeWorkerNice, logger }) : inlinePreparers();
   await preparers.ready;
   const records = createRecordsService({
     store: createRecordsStore({ db, batchSize: config.insertBatchSize, onFragments: compaction.written, preparers }),

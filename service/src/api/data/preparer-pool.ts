@@ -59,11 +59,14 @@ function refusal({ name, detail, errors }: Extract<ReadResult, { refused: unknow
  */
 export function createPreparerPool({
   size,
+  nice = 0,
   logger,
   workerUrl = WORKER_URL,
   readOnWorkerFrom = READ_ON_WORKER_FROM_BYTES,
 }: {
   size: number;
+  /** The workers' CPU priority (0-19, higher yields more): the event loop serving reads goes first. */
+  nice?: number;
   logger: Logger;
   workerUrl?: URL;
   readOnWorkerFrom?: number;
@@ -75,7 +78,7 @@ export function createPreparerPool({
   const slots: Slot[] = [];
 
   function start(index: number): Slot {
-    const slot: Slot = { worker: new Worker(workerUrl), dead: false, sessions: 0, documents: 0, pending: new Map() };
+    const slot: Slot = { worker: new Worker(workerUrl, { workerData: { nice } }), dead: false, sessions: 0, documents: 0, pending: new Map() };
     // An idle worker does not keep a finishing program alive; one with calls pending does.
     slot.worker.unref();
     const fail = (error: Error) => {

@@ -1,9 +1,10 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { readItemsDocument } from '../domain/bulk-items.js';
 import { InvalidInput, TooManyItems } from '../domain/errors.js';
 import type { NewRecord } from '../domain/record.js';
 import { createBatchPreparer, type BatchPreparer, type PreparerOptions } from './batch-preparer.js';
 import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument } from './preparer-protocol.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 /**
  * A worker thread of data/preparer-pool.ts: one batch preparer per open session, and the records
@@ -11,6 +12,8 @@ import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument } fro
  */
 const port = parentPort;
 if (!port) throw new Error('preparer-worker runs as a worker thread');
+// Writes yield the CPU to the thread that serves reads (WRITE_WORKER_NICE; docs/performance.md, run P).
+lowerThreadPriority((workerData as { nice?: number } | undefined)?.nice ?? 0);
 const sessions = new Map<number, BatchPreparer>();
 const held = new Map<number, NewRecord[]>();
 let nextHeld = 1;

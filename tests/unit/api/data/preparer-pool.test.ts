@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import pino from 'pino';
 import { createPreparerPool, READ_ON_WORKER_FROM_BYTES } from '../../../../service/src/api/data/preparer-pool.js';
@@ -36,6 +37,31 @@ function documentOf(count: number): Buffer {
   const items = Array.from({ length: count }, (_, i) => ({ title: `Ünïcode title ${i} ÆØ`, uri: `https://example.com/${i}`, date: i % 5 === 4 ? 'May 23' : `2020-01-${String(1 + (i % 28)).padStart(2, '0')}` }));
   return Buffer.from(JSON.stringify({ items }));
 }
+
+/** The nice value of each thread of this process (Linux: /proc/self/task/TID/stat, field 19). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+describe('write preparer threads yield the CPU to the event loop (data/thread-priority.ts)', function () {
+  it('run at the nice value they are given, and leave every other thread as it was', async () => {
+    const before = threadNiceValues();
+    expect(before, 'no thread at 7 yet').to.not.include(7);
+    const yielding = createPreparerPool({ size: 2, nice: 7, logger: silent });
+    try {
+      await yielding.ready;
+      await waitFor('two threads at nice 7', async () => threadNiceValues().filter((nice) => nice === 7).length === 2);
+      expect(threadNiceValues().filter((nice) => nice !== 7 && nice !== 0)).to.deep.equal([]);
+      // They still prepare writes.
+      expect(await transcript(yielding.open({ engine: 'mysql', groupSize: 64 }))).to.deep.equal(await transcript(inlinePreparers().open({ engine: 'mysql', groupSize: 64 })));
+    } finally {
+      await yielding.close();
+    }
+  });
+});
 
 describe('write preparers on worker threads (data/preparer-pool.ts)', function () {
   let pool: ReturnType<typeof createPreparerPool>;
