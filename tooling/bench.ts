@@ -20,12 +20,11 @@
  */
 import mysql from 'mysql2/promise';
 import { foldText } from '../service/src/api/domain/text.js';
-import { generateRecords } from './generate-records.js';
 import { RAW_SERVER } from './bench/baselines.js';
 import { bulkRounds, rateRow } from './bench/bulk.js';
 import { growthTable, writeGrowthChart, type GrowthPoint } from './bench/growth.js';
 import { growthMeasure, recordLoader } from './bench/growing.js';
-import { median, medianFigure, startProcess } from './bench/harness.js';
+import { median, medianFigure, startProcess, type Started } from './bench/harness.js';
 import { indexSizeRow, largerTableRow, referenceRow } from './bench/index-rows.js';
 import { benchInputs } from './bench/inputs.js';
 import { measurePostgres } from './bench/postgres.js';
@@ -43,7 +42,7 @@ if (!mysqlServer || !redisUrl) throw new Error('run through `make bench` (script
 async function main() {
   const database = await createBenchDatabase(mysqlServer);
   const pool = mysql.createPool({ uri: database.DATABASE_URL, connectionLimit: 8 });
-  const started: Array<{ stop(): Promise<void> }> = [];
+  const started: Started = [];
   const rows: Row[] = [];
   const notes: string[] = [];
   let appendix = '';
@@ -61,7 +60,7 @@ async function main() {
 
     const growth: GrowthPoint[] = [];
     const loadStarted = performance.now();
-    const smaller = GROWTH.filter((n) => n < RECORDS).sort((a, b) => a - b);
+    const smaller = GROWTH.filter((n) => n < RECORDS);
     for (const [i, size] of smaller.entries()) {
       console.log(`growing to ${size} records...`);
       await loadUpTo(size);
@@ -75,7 +74,6 @@ async function main() {
     // Every record written once: the table holds exactly the stream's first RECORDS.
     const counted = await scalar(pool, 'select count(*) from records');
     if (counted !== RECORDS || stream.taken() !== RECORDS) throw new Error(`the table holds ${counted} records and the run wrote ${stream.taken()}, not ${RECORDS}`);
-    const loaded = { inserted: counted };
     const bufferPool = await scalar(pool, 'select @@innodb_buffer_pool_size');
     notes.push(
       `MariaDB's buffer pool: ${Math.round(bufferPool / 2 ** 20)} MiB.`,
@@ -90,7 +88,7 @@ async function main() {
     const rawMysql = await raw({ RAW_MODE: 'mysql', ...database });
     const koaRedis = await raw({ RAW_MODE: 'redis', RAW_FRAMEWORK: 'koa', REDIS_URL: redisUrl, KEY_PREFIX: keyPrefix });
     const koaMysql = await raw({ RAW_MODE: 'mysql', RAW_FRAMEWORK: 'koa', ...database });
-    const idPaths = inputs.idPathsUpTo(loaded.inserted);
+    const idPaths = inputs.idPathsUpTo(counted);
 
     const { rounds, add } = figureRounds();
     await readRounds(add, { cached, uncached, preloaded, untraced, traced, rawRedis, rawMysql, koaRedis, koaMysql }, inputs, pool, idPaths);
@@ -113,7 +111,7 @@ async function main() {
 
     // 5. The reference: PostgreSQL 15 + pg_trgm GIN over the same first RECORDS folded titles.
     console.log('PostgreSQL pg_trgm GIN reference...');
-    const folded = Array.from(generateRecords(RECORDS, 42, 0), (record) => foldText(record.title ?? ''));
+    const folded = Array.from(stream.first(RECORDS), (record) => foldText(record.title ?? ''));
     const reference = await measurePostgres(folded, inputs.terms);
     const containsService = medianFigure(rounds[SCENARIOS.contains]?.service ?? []);
     rows.push(indexSizeRow(index, reference), referenceRow(reference, { loadRatio: median(bulk.service) / median(bulk.plain), indexBytes: index.bytes }));
@@ -121,7 +119,7 @@ async function main() {
 
     // 6. Growth: the point at RECORDS from the medians above, then the larger sizes.
     growth.push({
-      records: loaded.inserted,
+      records: counted,
       containsP50: containsService.p50,
       containsP99: containsService.p99,
       rangeP50: medianFigure(rounds[SCENARIOS.range]?.service ?? []).p50,
@@ -134,17 +132,17 @@ async function main() {
       growth.push(await growthPoint());
     }
     const largest = growth.at(-1);
-    if (largest && largest.records > loaded.inserted) {
+    if (largest && largest.records > counted) {
       const at = await indexSize();
-      rows.push(largerTableRow(largest, { records: loaded.inserted, contains: containsService }));
+      rows.push(largerTableRow(largest, { records: counted, contains: containsService }));
       notes.push(`At ${at.records} records the search index takes ${Math.round(at.bytes)} bytes and ${at.rows.toFixed(2)} posting rows per record.`);
     }
     writeGrowthChart('bench/results/growth.svg', growth);
-    appendix = `Growth with the number of records, one measurement per size (the ${(loaded.inserted / 1e6).toFixed(1)}M row is the medians above):\n\n${growthTable(growth)}\n\n![growth](bench/results/growth.svg)\n`;
+    appendix = `Growth with the number of records, one measurement per size (the ${(counted / 1e6).toFixed(1)}M row is the medians above):\n\n${growthTable(growth)}\n\n![growth](bench/results/growth.svg)\n`;
   } finally {
     await pool.end();
     // Everything this run started, last first, whatever stopped the run.
-    for (const process_ of started.reverse()) await process_.stop();
+    for (const running of started.reverse()) await running.stop();
   }
   report(rows, notes, appendix);
 }

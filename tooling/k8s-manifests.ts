@@ -33,7 +33,7 @@ type Rendered = { kind?: string; spec?: unknown; metadata?: { name?: string; nam
 /**
  * Labels as kubectl manages them: `app.kubernetes.io/managed-by: kubectl`, not Helm, and no
  * `helm.sh/chart` (no Helm release owns these objects; tools that trust the labels would look for
- * one), in the object's own labels and in its pod template's.
+ * one), in every labels map of the object (its own, its pod template's, and any other).
  */
 function kubectlLabels(node: unknown, key = ''): unknown {
   if (Array.isArray(node)) return node.map((item) => kubectlLabels(item));

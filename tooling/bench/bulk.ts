@@ -51,9 +51,9 @@ export async function bulkRounds(pool: Pool, inputs: BenchInputs, stream: Record
   await pool.query('create table records_plain like records');
   await pool.query('insert into records_plain select * from records');
   const bulk: { service: number[]; raw: number[]; plain: number[] } = { service: [], raw: [], plain: [] };
-  // Batches for BENCH_SECONDS at the writer's last rate (the first round guesses 100,000 rows/s): a
-  // writer that runs out early is timed over the batches it wrote.
-  const enough = (rates: number[]) => batchesLasting(rates.at(-1) ?? 100_000);
+  // Batches for BENCH_SECONDS at the writer's last rate (the first round guesses): a writer that
+  // runs out early is timed over the batches it wrote.
+  const enough = (rates: number[]) => batchesLasting(rates.at(-1));
   for (let round = 1; round <= ROUNDS; round += 1) {
     console.log(`bulk writes, round ${round}/${ROUNDS}`);
     const [service, raw, plain] = await alternating(round, [

@@ -1,9 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopChild, type Started } from './harness.js';
+import { freePort, stopChild, waitUntilUp, type Started } from './harness.js';
 
 /**
  * The OpenTelemetry Collector make bench sends the traced service's spans to (scripts/install-otelcol):
@@ -12,12 +11,7 @@ import { stopChild, type Started } from './harness.js';
  */
 export async function startCollector(started: Started): Promise<{ endpoint: string }> {
   const binary = execFileSync('scripts/install-otelcol', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  const port = await new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address() as { port: number };
-      server.close(() => resolve(free));
-    });
-  });
+  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'records-bench-otelcol.'));
   const config = join(dir, 'config.yaml');
   writeFileSync(
@@ -32,10 +26,6 @@ export async function startCollector(started: Started): Promise<{ endpoint: stri
     },
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; ; attempt += 1) {
-    if (await fetch(endpoint).then(() => true, () => false)) break;
-    if (attempt > 100) throw new Error('the collector did not start');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitUntilUp(endpoint);
   return { endpoint };
 }

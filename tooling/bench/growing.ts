@@ -45,7 +45,7 @@ export function growthMeasure(url: string, inputs: BenchInputs, indexSize: () =>
     const range = await latencies(ranges, timeRange);
     const byId = await load(url, idPathsUpTo(records));
     // Fresh records (the loader's stream): they stay in the table, and the next load fills up to the next size.
-    const bulkRowsPerSecond = await fourWriters(serviceBatches(Math.min(batchesLasting(bulkRate ?? 100_000), Math.floor(room / 1000))));
+    const bulkRowsPerSecond = await fourWriters(serviceBatches(Math.min(batchesLasting(bulkRate), Math.floor(room / 1000))));
     bulkRate = bulkRowsPerSecond;
     growthSeconds += (performance.now() - started) / 1000;
     console.log(`  at ${records} records: contains p99 ${contains.p99.toFixed(1)} ms, by id ${byId.rps} req/s, bulk ${Math.round(bulkRowsPerSecond)} rows/s`);

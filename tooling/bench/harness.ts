@@ -18,7 +18,8 @@ export type Figure = { rps: number; p50: number; p99: number; samples?: number }
 
 /**
  * Bulk writes prepared for a timed run: `write(batch)` sends batch 0, 1, ... (1,000 records each)
- * of `count`, and `done(written)` is told how many were sent once the run is over.
+ * of `count`, and `done(written)` is told how many were sent once the run is over (exact when the
+ * run succeeded; a failed run fails the bench).
  */
 export type BatchWriter = { count: number; write(batch: number): Promise<unknown>; done(written: number): void };
 
@@ -34,8 +35,8 @@ export async function alternating<T extends unknown[]>(round: number, runs: { [K
   return results as T;
 }
 
-/** Batches enough for BENCH_SECONDS of writes at `rowsPerSecond`, with a margin. */
-export const batchesLasting = (rowsPerSecond: number) => Math.ceil((rowsPerSecond * SECONDS * 1.25) / 1000);
+/** Batches enough for BENCH_SECONDS of writes at `rowsPerSecond` (first guess: 100,000), with a margin. */
+export const batchesLasting = (rowsPerSecond = 100_000) => Math.ceil((rowsPerSecond * SECONDS * 1.25) / 1000);
 
 export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 export const medianFigure = (figures: Figure[]): Figure => ({
@@ -46,7 +47,7 @@ export const medianFigure = (figures: Figure[]): Figure => ({
 });
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))] as number;
 
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
@@ -54,7 +55,7 @@ const freePort = () =>
     });
   });
 
-async function waitUntilUp(url: string) {
+export async function waitUntilUp(url: string) {
   for (let i = 0; i < 200; i += 1) {
     try {
       await fetch(url);
@@ -241,7 +242,7 @@ export async function pacedWriter(ms: number, rowsPerSecond: number, writer: Bat
   const inFlight = new Set<Promise<void>>();
   let sent = 0;
   let failure: unknown;
-  let started = performance.now();
+  let started: number;
   try {
     started = await onSchedule(ms, 1_000_000 / rowsPerSecond, async (k) => {
       if (failure) throw failure;
@@ -254,11 +255,10 @@ export async function pacedWriter(ms: number, rowsPerSecond: number, writer: Bat
       inFlight.add(request);
       void request.finally(() => inFlight.delete(request));
     });
-    await Promise.all(inFlight);
-    if (failure) throw failure;
   } finally {
     await Promise.all(inFlight);
     writer.done(sent);
   }
+  if (failure) throw failure;
   return (sent * 1000) / ((performance.now() - started) / 1000);
 }

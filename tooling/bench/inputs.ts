@@ -1,4 +1,3 @@
-import { generateRecords } from '../generate-records.js';
 import type { BatchWriter } from './harness.js';
 import type { RecordStream } from './record-stream.js';
 import { SETTINGS } from './settings.js';
@@ -16,7 +15,7 @@ async function bodyOf(response: Response): Promise<ArrayBuffer> {
 export function benchInputs(serviceUrl: string, stream: RecordStream) {
   const idPathsUpTo = (count: number) => Array.from({ length: 2000 }, (_, i) => `/v1/${1 + ((i * 7919) % count)}`);
   // The stream's first records: the terms are in every table the run measures.
-  const sampleTitles = [...generateRecords(5000, 42, 0)].map((record) => record.title ?? '');
+  const sampleTitles = [...stream.first(5000)].map((record) => record.title ?? '');
   const terms = [...new Set(sampleTitles.map((title) => /no\. (\d{5})/.exec(title)?.[1]).filter(Boolean) as string[])].slice(0, SETTINGS.searchSamples);
   const months = Array.from({ length: 60 }, (_, i) => [Date.UTC(1985 + Math.floor(i / 12) * 7, i % 12, 1), Date.UTC(1985 + Math.floor(i / 12) * 7, (i % 12) + 1, 1)] as const);
   const iso = (ms: number) => new Date(ms).toISOString();

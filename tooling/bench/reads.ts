@@ -105,20 +105,20 @@ export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<
     dirtyAtIdle.push(await settled(pool));
     return (await reader(server)).run();
   };
-  const writeRate = serviceRate / 2;
+  const pacedRate = serviceRate / 2;
   /** Reads from `server` while the load goes to `writer`: both start once the reader's process is up. */
   const readsNextTo = async (server: Server, writer: Server) => {
-    const batches = serviceBatches(pacedBatches(SECONDS * 1000, writeRate), writer.url);
+    const batches = serviceBatches(pacedBatches(SECONDS * 1000, pacedRate), writer.url);
     const started = await reader(server);
-    return Promise.all([started.run(), pacedWriter(SECONDS * 1000, writeRate, batches)]);
+    return Promise.all([started.run(), pacedWriter(SECONDS * 1000, pacedRate, batches)]);
   };
-  const writeRates: number[] = [];
+  const reachedRates: number[] = [];
   const rawDuringLoad: Array<{ idle: number; busy: number }> = [];
   for (let round = 1; round <= ROUNDS; round += 1) {
     console.log(`reads during a bulk load, round ${round}/${ROUNDS}`);
     const idle = await reads(uncached);
-    const [busy, writeRate] = await readsNextTo(uncached, uncached);
-    writeRates.push(writeRate);
+    const [busy, reached] = await readsNextTo(uncached, uncached);
+    reachedRates.push(reached);
     add(SCENARIOS.duringLoad, busy, idle);
     const inlineIdle = await reads(inline);
     const [inlineBusy] = await readsNextTo(inline, inline);
@@ -133,7 +133,7 @@ export async function readsDuringLoad(add: Add, rounds: Rounds, servers: Record<
   }
   const rawIdleP99 = median(rawDuringLoad.map((r) => r.idle));
   const rawBusyP99 = median(rawDuringLoad.map((r) => r.busy));
-  return `Reads during a bulk load: GET /v1/:id from the database at ${readRate} req/s (a quarter of its maximum) while bulk JSON requests are paced at ${Math.round(serviceRate / 2)} rows/s (reached ${Math.round(median(writeRates))} rows/s), against the same reads at idle. For comparison, the bare node:http + mysql2 server's reads at the same rate had p99 ${rawIdleP99.toFixed(1)} ms at idle and ${rawBusyP99.toFixed(1)} ms during the same load (${(rawBusyP99 / rawIdleP99).toFixed(2)}x). Each idle run started once InnoDB had written out the previous load's pages (at most ${Math.max(...dirtyAtIdle)} dirty pages left, after waiting up to 30 s).`;
+  return `Reads during a bulk load: GET /v1/:id from the database at ${readRate} req/s (a quarter of its maximum) while bulk JSON requests are paced at ${Math.round(pacedRate)} rows/s (reached ${Math.round(median(reachedRates))} rows/s), against the same reads at idle. For comparison, the bare node:http + mysql2 server's reads at the same rate had p99 ${rawIdleP99.toFixed(1)} ms at idle and ${rawBusyP99.toFixed(1)} ms during the same load (${(rawBusyP99 / rawIdleP99).toFixed(2)}x). Each idle run started once InnoDB had written out the previous load's pages (at most ${Math.max(...dirtyAtIdle)} dirty pages left, after waiting up to 30 s).`;
 }
 
 /** The mean of two runs of one scenario. */

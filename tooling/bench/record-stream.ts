@@ -38,6 +38,8 @@ export function recordStream(seed: number) {
     },
     /** Records taken and not given back: what the run has written. */
     taken: () => taken,
+    /** The stream's first `count` records, without taking them (what the table at that size holds). */
+    first: (count: number) => generateRecords(count, seed, 0),
   };
 }
 

@@ -2,7 +2,7 @@
 export const SETTINGS = {
   records: Number(process.env.BENCH_RECORDS ?? 1_000_000),
   /** Sizes the database grows through for the growth chart (one measurement each). */
-  growth: (process.env.BENCH_GROWTH ?? '100000,1000000,5000000').split(',').filter(Boolean).map(Number),
+  growth: (process.env.BENCH_GROWTH ?? '100000,1000000,5000000').split(',').filter(Boolean).map(Number).sort((a, b) => a - b),
   seconds: Number(process.env.BENCH_SECONDS ?? 5),
   connections: Number(process.env.BENCH_CONNECTIONS ?? 16),
   rounds: Number(process.env.BENCH_ROUNDS ?? 3),

@@ -43,8 +43,8 @@ describe('make bench harness (tooling/bench)', function () {
       expect(stream.taken()).to.equal(3);
       const again = [...stream.take(5)];
       expect(again.slice(0, 3)).to.deep.equal(first[1]);
-      const uris = new Set([...(first[0] ?? []), ...again].map((record) => JSON.stringify(record)));
-      expect(uris.size, 'distinct records').to.equal(8);
+      const distinct = new Set([...(first[0] ?? []), ...again].map((record) => JSON.stringify(record)));
+      expect(distinct.size, 'distinct records').to.equal(8);
       expect(stream.taken()).to.equal(8);
     });
   });

@@ -1,10 +1,11 @@
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 
 /**
- * Lowers the calling thread's CPU priority to `nice` (0-19). On Linux a nice value belongs to a
- * thread, named by its id (/proc/thread-self); elsewhere, where there is no such thing, nothing
- * changes. Raising nice needs no privilege.
+ * Lowers the calling thread's CPU priority to `nice` (0-19), never raising it: a process started
+ * at a higher nice keeps it (raising priority needs a privilege). On Linux a nice value belongs to
+ * a thread, named by its id (/proc/thread-self); elsewhere, where there is no such thing, nothing
+ * changes.
  */
 export function lowerThreadPriority(nice: number): void {
   if (nice === 0) return;
@@ -14,5 +15,5 @@ export function lowerThreadPriority(nice: number): void {
   } catch {
     return; // not Linux
   }
-  setPriority(tid, nice);
+  if (nice > getPriority(tid)) setPriority(tid, nice);
 }

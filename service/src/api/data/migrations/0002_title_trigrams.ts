@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dropRebuilt } from './leftover.js';
 import { trigramsOf } from '../../domain/trigrams.js';
 
 const BACKFILL_BATCH = 2000;
@@ -9,8 +10,7 @@ const BACKFILL_BATCH = 2000;
  */
 export async function up(knex: Knex): Promise<void> {
   const mysql = knex.client.config.client === 'mysql2';
-  // What a killed run of this step left (MySQL commits each DDL at once): derived rows, built again.
-  await knex.schema.dropTableIfExists('title_trigrams');
+  await dropRebuilt(knex, 'title_trigrams');
   await knex.schema.createTable('title_trigrams', (table) => {
     if (mysql) {
       table.charset('utf8mb4');

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dropRebuilt } from './leftover.js';
 import { createPostingsBuilder } from '../postings.js';
 import { up as createTrigramTable } from './0002_title_trigrams.js';
 
@@ -14,8 +15,7 @@ const ROWS_PER_INSERT = 500;
  * are replaced (docs/decisions.md).
  */
 export async function up(knex: Knex): Promise<void> {
-  // What a killed run of this step left (MySQL commits each DDL at once): derived rows, built again.
-  await knex.schema.dropTableIfExists('title_postings');
+  await dropRebuilt(knex, 'title_postings');
   if (knex.client.config.client === 'mysql2') {
     await knex.raw(`create table title_postings (
       trigram varchar(3) character set utf8mb4 collate utf8mb4_bin not null,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dropRebuilt } from './leftover.js';
 
 /**
  * The posting groups written by small transactions, waiting to be merged (data/index-compactor.ts),
@@ -7,9 +8,7 @@ import type { Knex } from 'knex';
  * simply never listed, so never merged), so both versions serve during a rolling upgrade.
  */
 export async function up(knex: Knex): Promise<void> {
-  // What a killed run of this step left (MySQL commits each DDL at once): empty, made again.
-  await knex.schema.dropTableIfExists('index_merge_lock');
-  await knex.schema.dropTableIfExists('index_fragments');
+  await dropRebuilt(knex, 'index_merge_lock', 'index_fragments');
   await knex.schema.createTable('index_fragments', (table) => {
     table.bigInteger('first_id').unsigned().notNullable().primary();
     table.bigInteger('last_id').unsigned().notNullable();

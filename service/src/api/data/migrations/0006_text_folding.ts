@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dropRebuilt } from './leftover.js';
 
 /**
  * The folding version of the stored text (domain/text.ts, FOLDING_VERSION): 1, as every release
@@ -6,8 +7,7 @@ import type { Knex } from 'knex';
  * outside the migrations' lock: a refold of a large table is no step to hold it for.
  */
 export async function up(knex: Knex): Promise<void> {
-  // What a killed run of this step left (MySQL commits each DDL at once): made again.
-  await knex.schema.dropTableIfExists('text_folding');
+  await dropRebuilt(knex, 'text_folding');
   await knex.schema.createTable('text_folding', (table) => {
     table.integer('id').primary();
     table.integer('version').notNullable();

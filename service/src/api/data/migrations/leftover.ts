@@ -12,3 +12,11 @@ export async function dropLeftover(knex: Knex, table: string, step: string): Pro
   if (Number(row?.n ?? 0) > 0) throw new Error(`table ${table} exists and holds rows, but migration ${step} that makes it has not run: move it out of this database`);
   await knex.schema.dropTable(table);
 }
+
+/**
+ * Drops the `tables` a step builds from other tables or makes empty, which a killed run of it may
+ * have left (MySQL commits each DDL at once): the step makes them again.
+ */
+export async function dropRebuilt(knex: Knex, ...tables: string[]): Promise<void> {
+  for (const table of tables) await knex.schema.dropTableIfExists(table);
+}
