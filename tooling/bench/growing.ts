@@ -2,7 +2,7 @@ import type { Pool } from 'mysql2/promise';
 import { ndjsonChunks, postNdjsonStream, sampleRss } from '../ndjson-stream.js';
 import type { GrowthPoint } from './growth.js';
 import { batchesLasting, fourWriters, latencies, load } from './harness.js';
-import type { BenchInputs } from './inputs.js';
+import { bodyOf, type BenchInputs } from './inputs.js';
 import type { RecordStream } from './record-stream.js';
 import { scalar, type tableSizes } from './table-sizes.js';
 
@@ -21,8 +21,7 @@ export function recordLoader(pool: Pool, url: string, stream: RecordStream, pid:
     const rss = sampleRss(pid, 100);
     try {
       const response = await postNdjsonStream(url, ndjsonChunks(stream.take(Math.max(0, target - counted)), 256 * 1024));
-      if (!response.ok) throw new Error(`the NDJSON load answered ${response.status}: ${await response.text()}`);
-      loadedTotal += ((await response.json()) as { inserted: number }).inserted;
+      loadedTotal += (JSON.parse(new TextDecoder().decode(await bodyOf(response))) as { inserted: number }).inserted;
     } finally {
       peakRss = Math.max(peakRss, rss.stop());
     }

@@ -3,7 +3,7 @@ import type { RecordStream } from './record-stream.js';
 import { SETTINGS } from './settings.js';
 
 /** A response's body, or an error naming its status: a failed request is never a measurement. */
-async function bodyOf(response: Response): Promise<ArrayBuffer> {
+export async function bodyOf(response: Response): Promise<ArrayBuffer> {
   if (!response.ok) throw new Error(`${response.url} answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
   return response.arrayBuffer();
 }

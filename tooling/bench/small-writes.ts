@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'mysql2/promise';
 import { COMPACTION } from '../../service/src/api/data/index-compactor.js';
 import { latencies, type Figure } from './harness.js';
-import type { BenchInputs } from './inputs.js';
+import { bodyOf, type BenchInputs } from './inputs.js';
 import type { RecordStream } from './record-stream.js';
 import type { Row } from './report.js';
 import { scalar, type tableSizes } from './table-sizes.js';
@@ -48,9 +48,7 @@ export async function smallWrites(pool: Pool, url: string, inputs: BenchInputs, 
         const items = source.slice(next, next + size);
         next += size;
         requests += 1;
-        const response = await fetch(`${url}/v1/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) });
-        if (!response.ok) throw new Error(`small write answered ${response.status}: ${await response.text()}`);
-        await response.arrayBuffer();
+        await bodyOf(await fetch(`${url}/v1/bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items }) }));
       }
     }),
   );
