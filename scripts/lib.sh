@@ -81,6 +81,13 @@ lock_tools_cache() {
   flock "$tools_cache_lock"
 }
 
+# go_version WHO: the Go toolchain's version, part of every Go-built tool's cache key (a build is
+# found only by the toolchain that made it), or a clear stop when Go is missing.
+go_version() {
+  command -v go >/dev/null || { echo "$1: Go is needed (the tools cache is keyed by its version)" >&2; exit 1; }
+  go version
+}
+
 # go_module_dir MODULE@VERSION: the module's directory in the Go module cache (downloaded once).
 go_module_dir() {
   go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'

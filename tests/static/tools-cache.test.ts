@@ -31,6 +31,24 @@ describe('the tools cache (scripts/lib.sh)', function () {
         expect(key).to.match(/cat "\$0"/);
       });
     }
+    if (key?.includes('"$go"')) {
+      // The key holds the toolchain's version, so without Go no build can be found: say so plainly
+      // (it used to stop on "go: command not found" from inside the key's pipeline).
+      it(`${name} stops with a clear message when Go is missing`, function () {
+        const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
+        try {
+          const run = spawnSync(`scripts/${name}`, name === 'install-go-image' ? ['metrics-server'] : [], {
+            env: { ...process.env, PATH: '/usr/bin:/bin', RECORDS_TOOLS_CACHE: cache },
+            encoding: 'utf8',
+          });
+          expect(run.status).to.equal(1);
+          expect(run.stderr).to.contain(`${name}: Go is needed`);
+          expect(readdirSync(cache), 'nothing built or locked').to.deep.equal([]);
+        } finally {
+          rmSync(cache, { recursive: true, force: true });
+        }
+      });
+    }
   }
 
   it('lock_tools_cache holds a second taker until the first exits', async function () {

@@ -1,4 +1,4 @@
-import { trigramsOf } from '../domain/trigrams.js';
+import { eachTrigram } from '../domain/trigrams.js';
 
 /**
  * The substring index's storage format: for each trigram, a posting list of the ids of the records
@@ -100,11 +100,12 @@ export function createPostingsBuilder() {
       if (records === 0) firstId = id;
       lastId = id;
       records += 1;
-      for (const trigram of trigramsOf(titleFolded)) {
+      eachTrigram(titleFolded, (trigram) => {
         const list = lists.get(trigram);
-        if (list) list.push(id);
-        else lists.set(trigram, [id]);
-      }
+        // A title's repeated trigram meets its own id last in the list: one posting per record.
+        if (!list) lists.set(trigram, [id]);
+        else if (list[list.length - 1] !== id) list.push(id);
+      });
     },
     /** The rows for everything added since the last drain, in key order (B-tree inserts in order touch fewer pages). */
     drain(): PostingRow[] {

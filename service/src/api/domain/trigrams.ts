@@ -4,14 +4,29 @@
  */
 export const GRAM = 3;
 
+/** Surrogate halves: where a string has none, each UTF-16 unit is a code point. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** The distinct trigrams of `folded`, in the order they first occur. */
 export function trigramsOf(folded: string): string[] {
-  const chars = Array.from(folded);
   const grams = new Set<string>();
+  eachTrigram(folded, (gram) => grams.add(gram));
+  return [...grams];
+}
+
+/**
+ * Calls `each` with every trigram of `folded` in order, repeats included: a load runs this for
+ * every title it writes, so it builds no set and no array of code points unless it must.
+ */
+export function eachTrigram(folded: string, each: (gram: string) => void): void {
+  if (!SURROGATE.test(folded)) {
+    for (let i = 0; i + GRAM <= folded.length; i += 1) each(folded.slice(i, i + GRAM));
+    return;
+  }
+  const chars = Array.from(folded);
   for (let i = 0; i + GRAM <= chars.length; i += 1) {
-    // Concatenation, not slice().join(): this runs for every code point of every title loaded.
     let gram = '';
     for (let k = 0; k < GRAM; k += 1) gram += chars[i + k];
-    grams.add(gram);
+    each(gram);
   }
-  return [...grams];
 }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import mysql from 'mysql2';
 import { createIndexWriter } from '../../../../service/src/api/data/index-writer.js';
+import { trigramsOf } from '../../../../service/src/api/domain/trigrams.js';
 import { createPostingsBuilder, decodeIds, encodeIds, POSTING_STATEMENT_BYTES, postingRowBytes, runsWithin } from '../../../../service/src/api/data/postings.js';
 
 describe('posting lists', function () {
@@ -36,6 +37,39 @@ describe('posting lists', function () {
     ]);
     expect(builder.records, 'drained').to.equal(0);
     expect(builder.drain()).to.deep.equal([]);
+  });
+
+  // The reference: a title's distinct trigrams by code point, each record listed once per trigram.
+  const referenceTrigrams = (text: string) => {
+    const chars = Array.from(text);
+    return [...new Set(chars.slice(0, Math.max(0, chars.length - 2)).map((_, i) => chars.slice(i, i + 3).join('')))];
+  };
+  const titles = fc.array(fc.oneof(fc.string({ unit: fc.constantFrom('a', 'b', 'é', '😀', '\uD800'), maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 20 })), { maxLength: 30 });
+
+  it('take each distinct trigram of a title once, in order, by code point (surrogate pairs too)', function () {
+    fc.assert(
+      fc.property(titles, (texts) => {
+        for (const text of texts) expect(trigramsOf(text)).to.deep.equal(referenceTrigrams(text));
+      }),
+      { numRuns: 500, seed: 5 },
+    );
+  });
+
+  it('list a record once under each trigram of its title, however often the title repeats it', function () {
+    fc.assert(
+      fc.property(titles, (texts) => {
+        const builder = createPostingsBuilder();
+        const expected = new Map<string, number[]>();
+        texts.forEach((text, i) => {
+          builder.add(100 + i, text);
+          for (const gram of referenceTrigrams(text)) expected.set(gram, [...(expected.get(gram) ?? []), 100 + i]);
+        });
+        const rows = builder.drain();
+        expect(new Map(rows.map((row) => [row.trigram, decodeIds(row.first_id, row.ids)]))).to.deep.equal(expected);
+        for (const row of rows) expect(row.n).to.equal(expected.get(row.trigram)?.length);
+      }),
+      { numRuns: 300, seed: 6 },
+    );
   });
 
   it('bound a row as mysql2 formats it, at the widest trigram characters and ids', function () {
