@@ -89,7 +89,7 @@ for (const engine of ENGINES) {
     });
     after(() => app?.close());
 
-    it('stores a document of 256 KiB and more (read and held on a write worker) exactly, ids in order, or refuses it whole', async function () {
+    it('stores a large document (read and held on a write worker) exactly, ids in order, or refuses it whole', async function () {
       const tag = uniqueTag();
       // 3,000 items of about 110 bytes; every seventh has no year.
       const items = Array.from({ length: 3_000 }, (_, n) => buildItem({ title: `${tag} #${n} ${'x'.repeat(40)}`, date: n % 7 === 3 ? 'May 23' : '2012-02-03' }));

@@ -18,11 +18,13 @@ const WORKER_URL = new URL(`./preparer-worker${extname(fileURLToPath(import.meta
 /** A worker that keeps dying is started again after a delay that doubles up to this. */
 const MAX_RESTART_DELAY_MS = 30_000;
 /**
- * Documents from this size on (about 2,400 items) are read on a worker; smaller ones on the
- * calling thread, where they hold the event loop for 4 to 14 ms per 1,000 items (measured on two
- * busy cores) but cost reads less than the hand-off did (docs/performance.md, "Bulk JSON documents read on a worker").
+ * Documents from this size on (about 300 items) are read on a worker; smaller ones, which hold the
+ * event loop for under a millisecond, on the calling thread, where a small write skips the
+ * hand-off. With the workers at nice 10, 1,000-item documents read on a worker lowered reads' p99
+ * next to a load in 6 of 6 alternated rounds (docs/performance.md, "Run Q"); at nice 0 they had
+ * raised it, and the threshold was 256 KiB.
  */
-export const READ_ON_WORKER_FROM_BYTES = 256 * 1024;
+export const READ_ON_WORKER_FROM_BYTES = 32 * 1024;
 
 /** A document's accepted records, held on the worker that read it until released. */
 class RecordsOnWorker implements HeldRecords {

@@ -11,8 +11,8 @@ function tooLarge(limit: number): HttpProblem {
  * Reads a JSON request body's bytes (its media type checked by http/body-media.ts): at most
  * `limit` bytes (checked against Content-Length before reading, and while reading), arriving at
  * `minBytesPerSecond` at least. Decoding and parsing are the reader's (domain/bulk-items.ts):
- * from 256 KiB on a worker thread in the service, since a 10,000-item document kept the event
- * loop from reads for tens of milliseconds.
+ * from 32 KiB on a worker thread in the service, since a 10,000-item document kept the event
+ * loop from reads for tens of milliseconds, and a 1,000-item one for a few.
  */
 export async function readJsonBody(ctx: Context, limit: number, minBytesPerSecond: number): Promise<Buffer> {
   const declared = Number(ctx.get('content-length') || 0);
