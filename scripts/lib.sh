@@ -81,8 +81,8 @@ lock_tools_cache() {
   flock "$tools_cache_lock"
 }
 
-# go_version WHO: the Go toolchain's version, part of every Go-built tool's cache key (a build is
-# found only by the toolchain that made it), or a clear stop when Go is missing.
+# go_version WHO: the Go toolchain's version, part of the cache key of each tool built with the
+# machine's Go (a build is found only by the toolchain that made it), or a clear stop when Go is missing.
 go_version() {
   command -v go >/dev/null || { echo "$1: Go is needed (the tools cache is keyed by its version)" >&2; exit 1; }
   go version

@@ -32,8 +32,9 @@ export const FOLDING_VERSION = 2;
  * of a load's CPU on its worker): ASCII, which NFKD leaves as it is and where nothing is a mark,
  * an equivalent letter, a sigma or a jamo, folds by lower case alone; text within Latin-1 and
  * Latin Extended-A folds character by character from a table of the full folding, since nothing
- * in that range folds differently next to another character (no combining marks, no sigma, no
- * jamo; tests/unit/api/domain/text.test.ts compares every pair).
+ * in that range folds differently next to another character (it holds no combining character,
+ * every decomposition in it starts with a base character, and it has no sigma and no jamo;
+ * tests/unit/api/domain/text.test.ts compares every pair).
  */
 // Printable characters only (text with control characters takes the full folding).
 const ASCII = /^[ -~]*$/;
