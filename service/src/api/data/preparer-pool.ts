@@ -20,9 +20,10 @@ const MAX_RESTART_DELAY_MS = 30_000;
 /**
  * Documents from this size on (about 250 to 300 items) are read on a worker; smaller ones, which
  * hold the event loop for about a millisecond at most (a few on busy cores; extrapolated from
- * 1,000-item documents), on the calling thread, where a small write skips the hand-off. With the workers at nice 10, 1,000-item documents read on a worker lowered reads' p99
- * next to a load in 6 of 6 alternated rounds (docs/performance.md, "Run Q"); at nice 0 they had
- * raised it, and the threshold was 256 KiB.
+ * 1,000-item documents), on the calling thread, where a small write skips the hand-off. With the
+ * workers at nice 10, 1,000-item documents read on a worker lowered reads' p99 next to a load in
+ * 6 of 6 alternated rounds (docs/performance.md, "Run Q"); at nice 0 they had raised it, and the
+ * threshold was 256 KiB.
  */
 export const READ_ON_WORKER_FROM_BYTES = 32 * 1024;
 
