@@ -124,6 +124,7 @@ describe('OpenTelemetry traces through a real collector', function () {
 
     // The first token needed the issuer's keys: that fetch belongs to the same trace.
     expect(idp.traceparents.some((header) => header?.startsWith(`00-${traceId}-`)), String(idp.traceparents)).to.equal(true);
+    await waitFor('the request log line', async () => requestLine(`${tag}-bulk`) !== undefined);
     const line = requestLine(`${tag}-bulk`);
     expect(line).to.include({ trace_id: traceId, span_id: server?.spanId });
   });

@@ -10,7 +10,7 @@ import { createOperationsRouter } from './http/operations-router.js';
 import { requestObserver } from './http/request-log.js';
 import type { ReadinessCheck } from './observability/health.js';
 import type { Metrics } from './observability/metrics.js';
-import { securityHeaders } from './http/security-headers.js';
+import { responseHeaders } from './http/response-headers.js';
 import { createWellKnownRouter } from './http/well-known-router.js';
 
 export type AppDependencies = {
@@ -38,11 +38,7 @@ export function createApp(dependencies: AppDependencies): Koa {
   const { records, cache, logger, bodyLimit, bodyRate, searchesPerCaller, ndjsonLimits, idempotencyTtlMs, bulkConcurrency, authenticate, signingKey, metrics, readiness, isClosing } = dependencies;
   const app = new Koa();
   app.use(requestObserver({ logger, metrics }));
-  app.use(async (ctx, next) => {
-    await next();
-    if (isClosing()) ctx.set('Connection', 'close');
-  });
-  app.use(securityHeaders);
+  app.use(responseHeaders({ isClosing }));
   app.use(problemMiddleware({ logger }));
 
   // The API first: its requests, nearly all of the traffic, never run the other routers' matching.
