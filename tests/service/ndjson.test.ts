@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateRecords } from '../../tooling/generate-records.js';
+import { imageNode } from '../../tooling/image-node.js';
 import { ENGINES } from '../support/databases.js';
 import { uniqueTag } from '../support/factories.js';
 import { ndjsonChunks, postNdjsonStream, sampleRss } from '../../tooling/ndjson-stream.js';
@@ -172,10 +173,11 @@ describe('NDJSON streaming memory', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('loads 100k records in one request with the service RSS under 200 MB', async function () {
-    // The image's own heap setting (Dockerfile ENV NODE_OPTIONS): RSS is bounded by design, not by luck.
-    const nodeOptions = /NODE_OPTIONS="([^"]+)"/.exec(readFileSync('Dockerfile', 'utf8'))?.[1] ?? '';
+    // The image's own heap setting (Dockerfile ENV NODE_OPTIONS) and node flags: RSS is bounded by design, not by luck.
+    const { nodeOptions, nodeArgs } = imageNode(readFileSync('Dockerfile', 'utf8'));
     expect(nodeOptions).to.match(/--max-old-space-size=\d+/);
-    const service = await ServiceProcess.start({ DATABASE_URL: join(dir, 'r.sqlite'), CACHE: 'off', NODE_OPTIONS: nodeOptions }, { compiled: true });
+    const nodeFlags = nodeArgs.slice(0, nodeArgs.indexOf('--import'));
+    const service = await ServiceProcess.start({ DATABASE_URL: join(dir, 'r.sqlite'), CACHE: 'off', NODE_OPTIONS: nodeOptions }, { compiled: true, nodeFlags });
     try {
       const rss = sampleRss(service.pid);
       const response = await postNdjsonStream(service.baseUrl, ndjsonChunks(generateRecords(100_000, 3, 0)));

@@ -12,10 +12,10 @@ export class ServiceProcess {
   exitCode: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  private constructor(env: Record<string, string>, preload: string[], root: string, compiled: boolean) {
+  private constructor(env: Record<string, string>, preload: string[], root: string, compiled: boolean, nodeFlags: string[]) {
     // Under tsx, tsx first: the preloaded modules are TypeScript too.
     const preloads = preload.flatMap((module) => ['--import', module]);
-    const args = compiled ? [...preloads, 'service/dist/main.js'] : ['--import', 'tsx', ...preloads, 'service/src/main.ts'];
+    const args = compiled ? [...nodeFlags, ...preloads, 'service/dist/main.js'] : [...nodeFlags, '--import', 'tsx', ...preloads, 'service/src/main.ts'];
     this.child = spawn(process.execPath, [...args, 'serve'], {
       cwd: root,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', AUTH_MODE: 'disabled', ...env },
@@ -38,12 +38,13 @@ export class ServiceProcess {
    * `preload`: modules imported before the service, as the image's entrypoint imports tracing.
    * `root`: the checkout to run (another release's, for the upgrade test); this one by default.
    * `compiled`: run service/dist as the image does (see buildService) rather than the source under tsx.
+   * `nodeFlags`: node's own flags, before everything else (the image's: tooling/image-node.ts).
    */
   static async start(
     env: Record<string, string>,
-    { preload = [], root = process.cwd(), compiled = false }: { preload?: string[]; root?: string; compiled?: boolean } = {},
+    { preload = [], root = process.cwd(), compiled = false, nodeFlags = [] }: { preload?: string[]; root?: string; compiled?: boolean; nodeFlags?: string[] } = {},
   ): Promise<ServiceProcess> {
-    const service = new ServiceProcess(env, preload, root, compiled);
+    const service = new ServiceProcess(env, preload, root, compiled, nodeFlags);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       const listening = service.logs.find((line) => line.msg === 'listening');
