@@ -174,9 +174,8 @@ describe('NDJSON streaming memory', function () {
 
   it('loads 100k records in one request with the service RSS under 200 MB', async function () {
     // The image's own heap setting (Dockerfile ENV NODE_OPTIONS) and node flags: RSS is bounded by design, not by luck.
-    const { nodeOptions, nodeArgs } = imageNode(readFileSync('Dockerfile', 'utf8'));
+    const { nodeOptions, nodeFlags } = imageNode(readFileSync('Dockerfile', 'utf8'));
     expect(nodeOptions).to.match(/--max-old-space-size=\d+/);
-    const nodeFlags = nodeArgs.slice(0, nodeArgs.indexOf('--import'));
     const service = await ServiceProcess.start({ DATABASE_URL: join(dir, 'r.sqlite'), CACHE: 'off', NODE_OPTIONS: nodeOptions }, { compiled: true, nodeFlags });
     try {
       const rss = sampleRss(service.pid);

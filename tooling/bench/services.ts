@@ -30,11 +30,11 @@ export async function createBenchDatabase(mysqlServer: string): Promise<{ DATABA
  */
 export async function startServices(database: { DATABASE_URL: string }, redisUrl: string, started: Started) {
   const keyPrefix = `bench${Date.now()}:`;
-  const { nodeOptions, nodeArgs } = imageNode(readFileSync('Dockerfile', 'utf8'));
+  const { nodeOptions, nodeFlags, preloads, main } = imageNode(readFileSync('Dockerfile', 'utf8'));
   const serviceEnv = { ...database, NODE_OPTIONS: nodeOptions };
   // As the image runs it: its node flags, the tracing module preloaded, off without a collector endpoint.
-  const entrypoint = [...nodeArgs, 'serve'];
-  const withoutTracing = nodeArgs.filter((arg, index) => arg !== '--import' && nodeArgs[index - 1] !== '--import');
+  const entrypoint = [...nodeFlags, ...preloads.flatMap((module) => ['--import', module]), main, 'serve'];
+  const withoutTracing = [...nodeFlags, main, 'serve'];
   const start = (args: string[], env: Record<string, string>) => startProcess(args, env, started);
   const cached = await start(entrypoint, { ...serviceEnv, REDIS_URL: redisUrl, CACHE_KEY_PREFIX: keyPrefix, CACHE_TTL_SECONDS: '86400' });
   const uncached = await start(entrypoint, { ...serviceEnv, CACHE: 'off' });
@@ -46,7 +46,7 @@ export async function startServices(database: { DATABASE_URL: string }, redisUrl
   // Tracing off is judged between two processes with the same history (neither serves the load):
   // the one that loaded every record has a grown heap and warmer code than a fresh one.
   const preloaded = await start(entrypoint, { ...serviceEnv, CACHE: 'off' });
-  const untraced = await start([...withoutTracing, 'serve'], { ...serviceEnv, CACHE: 'off' });
+  const untraced = await start(withoutTracing, { ...serviceEnv, CACHE: 'off' });
   const traced = await start(entrypoint, { ...serviceEnv, CACHE: 'off', OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_TRACES_SAMPLER: 'always_on' });
   return { keyPrefix, cached, uncached, inline, preloaded, untraced, traced };
 }

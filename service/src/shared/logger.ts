@@ -38,12 +38,12 @@ const OPTIONAL_FIELDS = ['subject', 'issuer', 'trace_id', 'span_id'] as const;
 
 /**
  * Request lines are gathered and handed to the destination together: when this many characters
- * are waiting, or this long after the first of them. One write per batch instead of one per
- * request was about 5 µs of a cached read's CPU (docs/performance.md, run S).
+ * (8 KiB of ASCII) are waiting, or this long after the first of them. The line had cost about
+ * 14 µs of a 65 µs cached read, most of it a write per line (docs/performance.md, run S).
  */
 export const REQUEST_LINES_BATCH = { chars: 8192, ms: 50 };
 
-type Destination = { write(chunk: string): void; fd?: unknown; flushSync?: () => void };
+type Destination = { write(chunk: string): void; fd?: unknown };
 
 /**
  * Writes the one line per request as pino would (its level, time, the logger's bindings, then
@@ -52,8 +52,9 @@ type Destination = { write(chunk: string): void; fd?: unknown; flushSync?: () =>
  * budget (docs/performance.md). Every value goes through JSON.stringify, so no field can break
  * the line. The logger must use pino's default time and message key, as createLogger does.
  *
- * Lines are batched (REQUEST_LINES_BATCH): a line reaches the destination at most 50 ms late.
- * Lines still waiting when the process exits, however it exits, are written synchronously then.
+ * Lines are batched (REQUEST_LINES_BATCH): a line reaches the destination about 50 ms late at
+ * most (later only while the event loop is held). Lines still waiting when the process exits
+ * (process.exit, or the event loop emptying) are written then; a SIGKILL loses them.
  */
 export function requestLineWriter(logger: Logger): (line: RequestLine) => void {
   const stream = (logger as unknown as Record<symbol, Destination>)[pino.symbols.streamSym] as Destination;
@@ -70,16 +71,15 @@ export function requestLineWriter(logger: Logger): (line: RequestLine) => void {
     waiting = '';
     stream.write(lines);
   };
-  // pino's own exit handler has written everything queued before (it was registered first); the
-  // destination's asynchronous write would never finish now, so these lines go out synchronously.
+  // A file descriptor (JSON lines, pino.destination): pino's own exit handler runs first and writes
+  // what it queued; an asynchronous write would never finish now, so these go out synchronously.
+  // Otherwise (pino-pretty's worker thread) they must reach the stream before pino's handler ends it.
+  const ownFd = typeof stream.fd === 'number' && stream.fd >= 0 ? stream.fd : null;
   function writeAtExit() {
     const lines = waiting;
     waiting = '';
-    if (typeof stream.fd === 'number') writeWholeSync(stream.fd, lines);
-    else {
-      stream.write(lines);
-      stream.flushSync?.();
-    }
+    if (ownFd === null) stream.write(lines);
+    else writeWholeSync(ownFd, lines);
   }
 
   return (line) => {
@@ -93,7 +93,8 @@ export function requestLineWriter(logger: Logger): (line: RequestLine) => void {
     if (waiting.length >= REQUEST_LINES_BATCH.chars) flush();
     else if (timer === undefined) {
       timer = setTimeout(flush, REQUEST_LINES_BATCH.ms).unref();
-      process.once('exit', writeAtExit);
+      if (ownFd === null) process.prependOnceListener('exit', writeAtExit);
+      else process.once('exit', writeAtExit);
     }
   };
 }

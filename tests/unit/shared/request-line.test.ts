@@ -87,7 +87,8 @@ describe('the request line', () => {
     expect(ours.lines, 'the full batch, without waiting').to.have.length(1);
     const batch = ours.lines[0] as string;
     expect(batch.length).to.be.at.least(REQUEST_LINES_BATCH.chars);
-    expect(batch.length - (batch.split('\n').at(-2)?.length ?? 0)).to.be.below(REQUEST_LINES_BATCH.chars);
+    // Below the limit before its last line (that line and its newline included here).
+    expect(batch.length - (batch.split('\n').at(-2)?.length ?? 0)).to.be.at.most(REQUEST_LINES_BATCH.chars);
     expect(batch.split('\n')).to.have.length(written + 1);
     write({ ...(LINES[0] as RequestLine), requestId: 'after' });
     await settle();
@@ -114,4 +115,23 @@ describe('the request line', () => {
       expect(lines.filter((line) => line.requestId).map((line) => line.requestId)).to.deep.equal(['waiting-0', 'waiting-1', 'waiting-2']);
     });
   }
+
+  it('writes them at process.exit with LOG_FORMAT=pretty too (pino-pretty on a worker thread, ended by pino at exit)', () => {
+    const program = [
+      "import { createLogger, requestLineWriter } from './service/src/shared/logger.ts';",
+      "const logger = createLogger({ logLevel: 'info', logFormat: 'pretty' });",
+      "logger.info('before');",
+      // As in development: the transport's worker is up before requests arrive.
+      'await new Promise((resolve) => setTimeout(resolve, 500));',
+      'const write = requestLineWriter(logger);',
+      "for (let n = 0; n < 3; n += 1) write({ requestId: 'waiting-' + n, method: 'GET', route: '/v1/:id', status: 200, durationMs: 1 });",
+      'process.exit(0);',
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    expect(run.status, run.stderr).to.equal(0);
+    expect(run.stdout).to.contain('before');
+    const order = ['waiting-0', 'waiting-1', 'waiting-2'].map((id) => run.stdout.indexOf(id));
+    expect(order.every((at) => at >= 0), run.stdout).to.equal(true);
+    expect([...order].sort((a, b) => a - b)).to.deep.equal(order);
+  });
 });
