@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** How the image starts node (Dockerfile), read by the bench and the NDJSON memory test to start it alike. */
 export type ImageNode = {
   /** The ENV's NODE_OPTIONS. */
@@ -11,10 +13,10 @@ export type ImageNode = {
 };
 
 /**
- * Reads the Dockerfile's last NODE_OPTIONS and last ENTRYPOINT (the final stage's), outside
+ * Reads the Dockerfile's (the repository's by default) last NODE_OPTIONS and last ENTRYPOINT (the final stage's), outside
  * comments, and refuses any shape it does not know rather than start node otherwise.
  */
-export function imageNode(dockerfile: string): ImageNode {
+export function imageNode(dockerfile = readFileSync('Dockerfile', 'utf8')): ImageNode {
   const lines = dockerfile.split('\n').filter((line) => !line.trimStart().startsWith('#'));
   const nodeOptions = lines.flatMap((line) => [.../NODE_OPTIONS="([^"]+)"/.exec(line)?.slice(1) ?? []]).at(-1);
   if (nodeOptions === undefined) throw new Error('the Dockerfile sets no NODE_OPTIONS="..."');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateRecords } from '../../tooling/generate-records.js';
 import { startLoader, storedRecords } from '../support/loader-process.js';
+import { sampleSum } from '../support/metrics-text.js';
 import { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 
@@ -138,11 +139,7 @@ describe('records load, the loader for big files', function () {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const restarted = await ServiceProcess.start({ DATABASE_URL: path, ...shortKeys, PORT: new URL(service.baseUrl).port });
     // Counted by the service's request metric, which is exact at once (request lines are batched).
-    const requests = async () =>
-      (await (await fetch(`${restarted.baseUrl}/metrics`)).text())
-        .split('\n')
-        .filter((line) => line.startsWith('http_request_duration_seconds_count{') && line.includes('method="POST"'))
-        .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+    const requests = async () => sampleSum(await (await fetch(`${restarted.baseUrl}/metrics`)).text(), 'http_request_duration_seconds_count', { method: 'POST' });
     return { rows, sent, restarted, requests };
   }
 

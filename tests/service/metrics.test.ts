@@ -1,21 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
+import { sample } from '../support/metrics-text.js';
 import { scrape, type ScrapeJob } from '../support/prometheus.js';
 import { postJson, request, startTestApp, type TestApp } from '../support/test-app.js';
 
 /** The one autoscaling query, as the chart's ScaledObject reads it. */
 const AUTOSCALING_QUERY = readFileSync('charts/records/files/request-rate.promql', 'utf8').trim();
-
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | null {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
-  }
-  return null;
-}
 
 describe('metrics', function () {
   let app: TestApp;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,7 +173,7 @@ describe('NDJSON streaming memory', function () {
 
   it('loads 100k records in one request with the service RSS under 200 MB', async function () {
     // The image's own heap setting (Dockerfile ENV NODE_OPTIONS) and node flags: RSS is bounded by design, not by luck.
-    const { nodeOptions, nodeFlags } = imageNode(readFileSync('Dockerfile', 'utf8'));
+    const { nodeOptions, nodeFlags } = imageNode();
     expect(nodeOptions).to.match(/--max-old-space-size=\d+/);
     const service = await ServiceProcess.start({ DATABASE_URL: join(dir, 'r.sqlite'), CACHE: 'off', NODE_OPTIONS: nodeOptions }, { compiled: true, nodeFlags });
     try {

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { imageNode } from '../image-node.js';
 import mysql from 'mysql2/promise';
 import { startCollector } from './collector.js';
@@ -30,7 +29,7 @@ export async function createBenchDatabase(mysqlServer: string): Promise<{ DATABA
  */
 export async function startServices(database: { DATABASE_URL: string }, redisUrl: string, started: Started) {
   const keyPrefix = `bench${Date.now()}:`;
-  const { nodeOptions, nodeFlags, preloads, main } = imageNode(readFileSync('Dockerfile', 'utf8'));
+  const { nodeOptions, nodeFlags, preloads, main } = imageNode();
   const serviceEnv = { ...database, NODE_OPTIONS: nodeOptions };
   // As the image runs it: its node flags, the tracing module preloaded, off without a collector endpoint.
   const entrypoint = [...nodeFlags, ...preloads.flatMap((module) => ['--import', module]), main, 'serve'];

@@ -63,23 +63,24 @@ export function requestLineWriter(logger: Logger): (line: RequestLine) => void {
   let waiting = '';
   let timer: NodeJS.Timeout | undefined;
 
+  const take = () => {
+    const lines = waiting;
+    waiting = '';
+    return lines;
+  };
   const flush = () => {
     clearTimeout(timer);
     timer = undefined;
     process.removeListener('exit', writeAtExit);
-    const lines = waiting;
-    waiting = '';
-    stream.write(lines);
+    stream.write(take());
   };
   // A file descriptor (JSON lines, pino.destination): pino's own exit handler runs first and writes
   // what it queued; an asynchronous write would never finish now, so these go out synchronously.
   // Otherwise (pino-pretty's worker thread) they must reach the stream before pino's handler ends it.
   const ownFd = typeof stream.fd === 'number' && stream.fd >= 0 ? stream.fd : null;
   function writeAtExit() {
-    const lines = waiting;
-    waiting = '';
-    if (ownFd === null) stream.write(lines);
-    else writeWholeSync(ownFd, lines);
+    if (ownFd === null) stream.write(take());
+    else writeWholeSync(ownFd, take());
   }
 
   return (line) => {
