@@ -12,10 +12,16 @@ import { postJson, request, startTestApp, type TestApp } from '../support/test-a
 import { expectProblem } from './records-api-helpers.js';
 
 const documentOf = (items: unknown[]) => Buffer.from(JSON.stringify({ items }));
+/** An NDJSON body of `items`, in chunks of 50 bytes: lines cut across chunks. */
+async function* ndjsonOf(items: unknown[]): AsyncGenerator<Uint8Array> {
+  const body = Buffer.from(items.map((each) => `${JSON.stringify(each)}\n`).join(''));
+  for (let at = 0; at < body.length; at += 50) yield body.subarray(at, at + 50);
+}
+const streamOptions = { atomic: false, idempotency: null, maxLineBytes: 1_024, declaredBytes: null };
 const item = (title: string, date = '2021-03-04T05:06:07Z') => ({ title, uri: `https://example.com/${encodeURIComponent(title)}`, date });
 
 /**
- * Bulk JSON documents are read on the service's worker threads, and their accepted records stay
+ * Bulk JSON documents and NDJSON streams are read on the service's worker threads, and their accepted records stay
  * there until the write transaction inserts them (data/preparer-pool.ts): stored exactly, indexed,
  * and released by every way a write ends.
  */
@@ -50,6 +56,35 @@ for (const engine of ENGINES) {
       expect(stored[0]).to.deep.include({ uri: 'https://example.com/Cr%C3%A8me%20br%C3%BBl%C3%A9e', dateMs: Date.parse('2021-03-04T05:06:07Z'), dateRaw: '2021-03-04T05:06:07Z' });
       const page = await records.search({ after: null, before: null, contains: 'zebra', uri: null, limit: 10, cursor: null });
       expect(page.records.map((record) => record.title).sort()).to.deep.equal(['zebra four', 'zebra one', 'zebra three', 'zebra two']);
+      expect(await pool.held()).to.equal(0);
+    });
+
+    it('stores and indexes a stream read on the worker, batch by batch, in line order, and releases every batch', async () => {
+      const titles = ['stream zebra one', 'stream two', 'stream zebra three', 'stream four', 'stream zebra five', 'stream six', 'stream seven'];
+      const lines = [...titles.slice(0, 4).map((title) => item(title)), item('rejected', 'May 23'), ...titles.slice(4).map((title) => item(title))];
+      const outcome = await records.storeStream(ndjsonOf(lines), streamOptions);
+      expect(outcome.value.inserted).to.equal(7);
+      expect(outcome.value.rejected).to.deep.equal([{ line: 5, field: 'date', message: 'date has no year' }]);
+      const ids = outcome.value.idRanges.flatMap(([first, last]) => Array.from({ length: last - first + 1 }, (_, n) => first + n));
+      const stored = await Promise.all(ids.map((id) => records.findRecord(id)));
+      expect(stored.map((record) => record?.title)).to.deep.equal(titles);
+      const page = await records.search({ after: null, before: null, contains: 'stream zebra', uri: null, limit: 10, cursor: null });
+      expect(page.records.map((record) => record.title).sort()).to.deep.equal(['stream zebra five', 'stream zebra one', 'stream zebra three']);
+      expect(await pool.held(), 'every batch released, the stream closed').to.equal(0);
+    });
+
+    it('releases a stream\'s batches when nothing is kept: an atomic refusal, a database refusal midway', async () => {
+      const refused = await records.storeStream(ndjsonOf([item('atomic one'), item('atomic two'), item('atomic three'), item('atomic four'), item('bad', '')]), { ...streamOptions, atomic: true }).catch((error: unknown) => error);
+      expect(refused).to.be.instanceOf(UnprocessableItems);
+      const refusal = 'stream refused by the database';
+      await withInsertRefused(suite.db.knex, engine, refusal, async () => {
+        const failed = await records.storeStream(ndjsonOf(['midway one', 'midway two', 'midway three', refusal, 'midway five'].map((title) => item(title))), streamOptions).then(() => null, (error: unknown) => error);
+        expect(failed).to.be.instanceOf(Error);
+      });
+      for (const contains of ['atomic', 'midway']) {
+        const search = await records.search({ after: null, before: null, contains, uri: null, limit: 10, cursor: null });
+        expect(search.records, `${contains}: nothing kept`).to.deep.equal([]);
+      }
       expect(await pool.held()).to.equal(0);
     });
 

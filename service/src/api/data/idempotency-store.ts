@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { ECHOED_NAME_LENGTH, MAX_JSON_ITEMS } from '../domain/bulk-items.js';
 import { IdempotencyKeyTaken } from '../domain/errors.js';
-import { MAX_REPORTED_REJECTIONS } from '../domain/stream-ingest.js';
+import { MAX_REPORTED_REJECTIONS } from '../domain/stream-items.js';
 import type { IdempotencyStore, RememberedResponse } from '../domain/ports.js';
 import type { Database } from './database.js';
 import { guarded } from './guarded.js';

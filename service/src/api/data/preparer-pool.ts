@@ -3,14 +3,14 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { inlineItemsReader } from '../domain/bulk-items.js';
+import { inlineItemsReader } from '../domain/inline-reader.js';
 import { InvalidInput, TooManyItems, Unavailable } from '../domain/errors.js';
-import type { HeldRecords } from '../domain/ports.js';
-import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument } from './preparer-protocol.js';
+import type { HeldRecords, StreamReader } from '../domain/ports.js';
+import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument, StreamArgument, StreamStepResult } from './preparer-protocol.js';
 import type { Preparers, PreparerSession } from './preparers.js';
 
 type Waiting = { resolve(value: unknown): void; reject(error: Error): void };
-/** `documents`: reads in flight and documents held, which bring their sessions with them. */
+/** `documents`: reads in flight, open streams and records held, which bring their sessions with them. */
 type Slot = { worker: Worker; dead: boolean; sessions: number; documents: number; pending: Map<number, Waiting> };
 
 // The worker is this module's sibling, compiled (.js) or run from source under tsx (.ts).
@@ -18,7 +18,8 @@ const WORKER_URL = new URL(`./preparer-worker${extname(fileURLToPath(import.meta
 /** A worker that keeps dying is started again after a delay that doubles up to this. */
 const MAX_RESTART_DELAY_MS = 30_000;
 /**
- * Documents from this size on (about 250 to 300 items) are read on a worker; smaller ones, which
+ * Documents from this size on (about 250 to 300 items) are read on a worker, and so are NDJSON
+ * streams, unless they declare a smaller length; smaller ones, which
  * hold the event loop for about a millisecond at most (a few on busy cores; extrapolated from
  * 1,000-item documents), on the calling thread, where a small write skips the hand-off. With the
  * workers at nice 10, 1,000-item documents read on a worker lowered reads' p99 next to a load in
@@ -50,15 +51,17 @@ function refusal({ name, detail, errors }: Extract<ReadResult, { refused: unknow
 
 /**
  * Writes' CPU work on `size` worker threads, off the event loop that serves reads: reading large
- * `{"items": [...]}` documents (decoding, parsing, validating; the accepted records stay on the
- * worker, held, so the main thread neither builds nor copies them), and each write transaction's
+ * `{"items": [...]}` documents and NDJSON streams (splitting, decoding, parsing, validating;
+ * the accepted records stay on the worker, held, so the main thread neither builds nor copies
+ * them), and each write transaction's
  * folding of titles, INSERTs and posting rows. Each transaction's session stays on one worker (the
  * one holding its records, or the least busy when it opens), which keeps its posting groups; the
  * database work stays on the main thread, in the transaction. A worker that dies fails the writes it was
  * preparing (their transactions roll back) and is replaced, at once the first time and then
  * after a growing delay while it keeps dying without answering. `ready` settles once every worker
  * has started (start-up fails on a worker that cannot). `workerUrl`: tests give one that fails;
- * `readOnWorkerFrom`: the size in bytes from which a document is read on a worker.
+ * `readOnWorkerFrom`: the size in bytes from which a document, or a stream of declared length, is
+ * read on a worker.
  */
 export function createPreparerPool({
   size,
@@ -76,6 +79,7 @@ export function createPreparerPool({
 }): Preparers & { held(): Promise<number> } {
   let nextCall = 1;
   let nextSession = 1;
+  let nextStream = 1;
   let closed = false;
   let failures = 0;
   const slots: Slot[] = [];
@@ -154,6 +158,37 @@ export function createPreparerPool({
       if ('refused' in result) throw refusal(result.refused);
       return { accepted: result.held === 0 ? [] : new RecordsOnWorker(result.count, slot, result.held), rejected: result.rejected };
     },
+    stream(options, declaredBytes): StreamReader {
+      // Declared small, as a small document is: read where it arrives (a stream of unknown length is not).
+      if (declaredBytes !== null && declaredBytes < readOnWorkerFrom) return inlineItemsReader.stream(options, declaredBytes);
+      // One worker reads the whole stream, so its batches are held where their session will open.
+      const slot = leastBusy();
+      const stream = nextStream++;
+      slot.documents += 1;
+      let open = true;
+      slot.worker.postMessage({ call: 0, session: 0, op: 'stream-open', arg: { stream, options } satisfies StreamArgument } satisfies PreparerRequest);
+      const step = async (op: 'stream-push' | 'stream-end', chunk?: Uint8Array) => {
+        let result: StreamStepResult;
+        try {
+          result = await ask<StreamStepResult>(slot, 0, op, { stream, chunk } satisfies StreamArgument);
+        } catch (error) {
+          if (slot.dead) throw new Unavailable('The stream could not be read; nothing was changed.', [], {}, { cause: error });
+          throw error;
+        }
+        slot.documents += result.batches.length;
+        return { ...result, batches: result.batches.map(({ held, count }) => new RecordsOnWorker(count, slot, held)) };
+      };
+      return {
+        push: (chunk) => step('stream-push', chunk),
+        end: () => step('stream-end'),
+        close() {
+          if (!open) return;
+          open = false;
+          slot.documents -= 1;
+          if (!slot.dead) slot.worker.postMessage({ call: 0, session: 0, op: 'stream-close', arg: { stream } satisfies StreamArgument } satisfies PreparerRequest);
+        },
+      };
+    },
     open(options, near): PreparerSession {
       const slot = near instanceof RecordsOnWorker ? near.slot : leastBusy();
       const session = nextSession++;
@@ -178,7 +213,7 @@ export function createPreparerPool({
         },
       };
     },
-    /** How many documents' records the live workers hold (tests: every one is released). */
+    /** How many documents' and batches' records, and open streams, the live workers hold (tests: every one is released). */
     async held() {
       const counts = await Promise.all(slots.filter((slot) => !slot.dead).map((slot) => ask<number>(slot, 0, 'held')));
       return counts.reduce((sum, count) => sum + count, 0);

@@ -1,19 +1,26 @@
 import type { Rejection } from '../domain/bulk-items.js';
 import type { FieldError } from '../domain/errors.js';
 import type { NewRecord } from '../domain/record.js';
+import type { StreamOptions, StreamStep } from '../domain/stream-items.js';
 
 /** The messages between data/preparer-pool.ts and its workers (data/preparer-worker.ts). */
 
 /**
- * A request to a worker; `call` 0 expects no answer. `read` and `release` (a document's records
- * held on the worker) belong to no session; `held` counts what the worker holds (tests).
+ * A request to a worker; `call` 0 expects no answer. `read`, `release` (records held on the
+ * worker) and the `stream-` ops belong to no session; `held` counts what the worker holds (tests).
  */
 export type PreparerRequest = {
   call: number;
   session: number;
-  op: 'open' | 'records' | 'inserted' | 'finish' | 'close' | 'read' | 'release' | 'held';
+  op: 'open' | 'records' | 'inserted' | 'finish' | 'close' | 'read' | 'release' | 'held' | 'stream-open' | 'stream-push' | 'stream-end' | 'stream-close';
   arg?: unknown;
 };
+
+/** The `arg` of the stream ops: the stream's id, and its options (`stream-open`) or a chunk (`stream-push`). */
+export type StreamArgument = { stream: number; options?: StreamOptions; chunk?: Uint8Array };
+
+/** What a stream's chunk or end gave: each full batch held on the worker (by id), and the lines rejected. */
+export type StreamStepResult = StreamStep<{ held: number; count: number }>;
 
 /** A worker's answer to a call: its result, or the error it raised (cloned with its stack). */
 export type PreparerAnswer = { call: number; result?: unknown; error?: Error };

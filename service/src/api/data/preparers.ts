@@ -1,4 +1,4 @@
-import { inlineItemsReader } from '../domain/bulk-items.js';
+import { inlineItemsReader } from '../domain/inline-reader.js';
 import type { HeldRecords, ItemsReader } from '../domain/ports.js';
 import type { NewRecord } from '../domain/record.js';
 import { createBatchPreparer, type PreparerOptions } from './batch-preparer.js';
@@ -18,8 +18,8 @@ export type PreparerSession = {
 };
 
 /**
- * Where writes' CPU work runs: reading documents (whose accepted records may stay there, held)
- * and each transaction's session. A session that inserts held records is opened `near` them.
+ * Where writes' CPU work runs: reading documents and streams (whose accepted records may stay
+ * there, held) and each transaction's session. A session that inserts held records is opened `near` them.
  */
 export type Preparers = ItemsReader & {
   /** Settles once the preparers can take work (rejects when they cannot start). */
@@ -28,11 +28,12 @@ export type Preparers = ItemsReader & {
   close(): Promise<void>;
 };
 
-/** Preparers on the calling thread: tests and WRITE_WORKERS=0. Its reads hold nothing. */
+/** Preparers on the calling thread: tests and WRITE_WORKERS=0. Its reads and streams hold nothing. */
 export function inlinePreparers(): Preparers {
   return {
     ready: Promise.resolve(),
     read: inlineItemsReader.read,
+    stream: inlineItemsReader.stream,
     open(options) {
       const preparer = createBatchPreparer(options);
       return {

@@ -180,6 +180,3 @@ export function readItemsDocument(document: Uint8Array): ValidatedItems {
   }
   return validateItems(itemsOf(body));
 }
-
-/** The `ItemsReader` port (domain/ports.ts) on the calling thread: its records are always in hand. */
-export const inlineItemsReader = { read: async (document: Uint8Array): Promise<ValidatedItems> => readItemsDocument(document) };

@@ -2,6 +2,7 @@ import type { Rejection } from './bulk-items.js';
 import type { Position } from './cursor.js';
 import type { NewRecord, StoredRecord } from './record.js';
 import type { SearchQuery } from './search-query.js';
+import type { StreamOptions, StreamStep } from './stream-items.js';
 
 /**
  * What the domain needs from the outside, in its own terms. data/ and cache/ implement these and
@@ -24,9 +25,30 @@ export type RecordBatch = NewRecord[] | HeldRecords;
 
 export const batchLength = (batch: RecordBatch): number => (Array.isArray(batch) ? batch.length : batch.count);
 
-/** Reads a `{"items": [...]}` document (domain/bulk-items.ts `readItemsDocument`), maybe off the event loop. */
+/**
+ * One NDJSON stream's reader (domain/stream-items.ts `createStreamItems`): chunks in, in order,
+ * one call at a time; each full batch handed over belongs to the caller, who releases it. `close`
+ * drops what the reader still keeps (the stream ended or failed).
+ */
+export type StreamReader = {
+  push(chunk: Uint8Array): Promise<StreamStep<RecordBatch>>;
+  end(): Promise<StreamStep<RecordBatch>>;
+  close(): void;
+};
+
+/**
+ * Reads a `{"items": [...]}` document (domain/bulk-items.ts `readItemsDocument`) or an NDJSON
+ * stream, maybe off the event loop. `declaredBytes`: the stream's length when the client declared
+ * it (null when it did not), so that a small one can be read where it arrives.
+ */
 export type ItemsReader = {
   read(document: Uint8Array): Promise<{ accepted: RecordBatch; rejected: Rejection[] }>;
+  stream(options: StreamOptions, declaredBytes: number | null): StreamReader;
+};
+
+/** Frees a batch's held records, if it has any. */
+export const releaseBatch = (batch: RecordBatch): void => {
+  if (!Array.isArray(batch)) batch.release();
 };
 
 /** What one write transaction can do. Nothing is kept unless the transaction's work resolves. */

@@ -1,8 +1,9 @@
-import { inlineItemsReader, type Rejection } from './bulk-items.js';
+import type { Rejection } from './bulk-items.js';
+import { inlineItemsReader } from './inline-reader.js';
 import { pointerTo } from './json-pointer.js';
 import { UnprocessableItems } from './errors.js';
 import { writeOnce, type IdempotencyRequest, type Idempotent } from './idempotent-write.js';
-import { ingestStream, type IngestLine, type StreamResult } from './stream-ingest.js';
+import { ingestStream, type StreamResult } from './stream-ingest.js';
 import { batchLength, type IdempotencyStore, type ItemsReader, type RecordsStore, type SearchIndex, type SearchPage } from './ports.js';
 import type { StoredRecord } from './record.js';
 import type { SearchQuery } from './search-query.js';
@@ -21,7 +22,7 @@ function rejectionPointer({ index, field }: Rejection): string {
 
 /**
  * The records use cases, over the ports the domain declares. The two writes (a `{"items": [...]}`
- * document, read by `reader`, and a stream of items read line by line) each validate, run once
+ * document and an NDJSON stream, both read by `reader`) each validate, run once
  * per Idempotency-Key and commit in one transaction. Reads need no rule of their own: the ports
  * answer them. HTTP-free, so routes stay thin and tests can call them with in-memory ports.
  */
@@ -37,7 +38,7 @@ export function createRecordsService({
   store: RecordsStore;
   index: SearchIndex;
   idempotency: IdempotencyStore;
-  /** Where documents are parsed and validated: a worker pool in the service, whose store inserts what it holds; inline by default (tests). */
+  /** Where documents and streams are parsed and validated: a worker pool in the service, whose store inserts what it holds; inline by default (tests). */
   reader?: ItemsReader;
   observer?: IngestObserver;
   /** Records per insert step of a stream (memory is bounded by this). */
@@ -81,15 +82,22 @@ export function createRecordsService({
       }
     },
 
-    async storeStream(lines: AsyncIterable<IngestLine[]>, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<StreamResult>> {
+    /**
+     * An NDJSON body's chunks, as they arrive; a line longer than `maxLineBytes` is rejected.
+     * `declaredBytes`: the body's length, when the client declared it.
+     */
+    async storeStream(
+      chunks: AsyncIterable<Uint8Array>,
+      { atomic, idempotency: key, maxLineBytes, declaredBytes }: WriteOptions & { maxLineBytes: number; declaredBytes: number | null },
+    ): Promise<Idempotent<StreamResult>> {
       try {
         const outcome = await writeOnce<StreamResult>(
           writes,
           key,
-          (tx) => ingestStream(tx, lines, { atomic, batchSize: streamBatchSize }),
+          (tx) => ingestStream(tx, chunks, reader.stream({ maxLineBytes, batchSize: streamBatchSize, atomic }, declaredBytes), { atomic }),
           // A replay still reads the whole body, to compare its digest with the first one's.
           async () => {
-            for await (const arrived of lines) void arrived;
+            for await (const chunk of chunks) void chunk;
           },
         );
         return counted(outcome, outcome.value.rejectedCount);

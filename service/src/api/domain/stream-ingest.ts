@@ -1,40 +1,27 @@
-import { checkItem } from './bulk-items.js';
 import { UnprocessableItems } from './errors.js';
-import type { WriteTransaction } from './ports.js';
-import type { NewRecord } from './record.js';
-
-/** One line of a stream of items: the item as parsed, or why the line could not be read. */
-export type IngestLine = { line: number; item: unknown } | { line: number; problem: string };
-
-export type LineRejection = { line: number; field: string; message: string };
+import { releaseBatch, type RecordBatch, type StreamReader, type WriteTransaction } from './ports.js';
+import { MAX_REPORTED_REJECTIONS, type LineRejection, type StreamStep } from './stream-items.js';
 
 export type StreamResult = {
   inserted: number;
   /** Ids as inclusive [first, last] ranges, in line order: a million ids stay small. */
   idRanges: Array<[number, number]>;
-  /** The first MAX_REPORTED rejections; `rejectedCount` counts them all. */
+  /** The first MAX_REPORTED_REJECTIONS rejections; `rejectedCount` counts them all. */
   rejected: LineRejection[];
   rejectedCount: number;
 };
 
-export const MAX_REPORTED_REJECTIONS = 100;
-
 /**
- * Streams items, arriving a few lines at a time, into one write transaction in batches: memory
- * stays bounded by the batch size whatever the body's length. With `atomic`, any invalid line
- * rolls everything back (after reading the whole body, so every error is reported).
+ * Streams an NDJSON body, arriving a chunk at a time, into one write transaction: `reader` turns
+ * the chunks into batches of valid records (on a worker thread in the service), each inserted
+ * before the next chunk is read, so memory stays bounded by the batch size whatever the body's
+ * length. With `atomic`, any invalid line rolls everything back (after reading the whole body, so
+ * every error is reported).
  */
-export async function ingestStream(tx: WriteTransaction, lines: AsyncIterable<IngestLine[]>, options: { atomic: boolean; batchSize: number }): Promise<StreamResult> {
+export async function ingestStream(tx: WriteTransaction, chunks: AsyncIterable<Uint8Array>, reader: StreamReader, { atomic }: { atomic: boolean }): Promise<StreamResult> {
   const result: StreamResult = { inserted: 0, idRanges: [], rejected: [], rejectedCount: 0 };
-  let batch: NewRecord[] = [];
-  const reject = (line: number, field: string, message: string) => {
-    result.rejectedCount += 1;
-    if (result.rejected.length < MAX_REPORTED_REJECTIONS) result.rejected.push({ line, field, message });
-  };
-  const flush = async () => {
-    if (batch.length === 0) return;
+  const insert = async (batch: RecordBatch) => {
     const ids = await tx.insert(batch);
-    batch = [];
     for (const id of ids) {
       const last = result.idRanges.at(-1);
       if (last && last[1] === id - 1) last[1] = id;
@@ -42,31 +29,30 @@ export async function ingestStream(tx: WriteTransaction, lines: AsyncIterable<In
     }
     result.inserted += ids.length;
   };
-
-  for await (const arrived of lines) {
-    for (const entry of arrived) {
-      if ('problem' in entry) {
-        reject(entry.line, 'line', entry.problem);
-        continue;
-      }
-      const checked = checkItem(entry.item);
-      if (!checked.ok) {
-        reject(entry.line, checked.field, checked.message);
-        continue;
-      }
-      // Once an atomic load has failed, keep reading to report every error, but store nothing more.
-      if (options.atomic && result.rejectedCount > 0) continue;
-      batch.push(checked.record);
-      if (batch.length >= options.batchSize) await flush();
+  const take = async ({ batches, rejected, rejectedCount }: StreamStep<RecordBatch>) => {
+    try {
+      result.rejectedCount += rejectedCount;
+      result.rejected.push(...rejected.slice(0, MAX_REPORTED_REJECTIONS - result.rejected.length));
+      // Once an atomic load has failed, nothing more is stored (the reader drops what follows).
+      for (const batch of batches) if (!(atomic && result.rejectedCount > 0)) await insert(batch);
+    } finally {
+      // Inserted, skipped, or left behind by a failed insert: every batch handed over is freed.
+      batches.forEach(releaseBatch);
     }
+  };
+
+  try {
+    for await (const chunk of chunks) await take(await reader.push(chunk));
+    await take(await reader.end());
+  } finally {
+    reader.close();
   }
-  if (options.atomic && result.rejectedCount > 0) {
+  if (atomic && result.rejectedCount > 0) {
     throw new UnprocessableItems(
       `${result.rejectedCount} line(s) are invalid; with atomic=true nothing was stored.`,
       result.rejected.map((rejection) => ({ pointer: `line ${rejection.line}`, detail: `${rejection.field}: ${rejection.message}` })),
       { rejected: result.rejected, rejectedCount: result.rejectedCount },
     );
   }
-  await flush();
   return result;
 }

@@ -13,7 +13,7 @@ import { concurrencyLimit } from './concurrency-limit.js';
 import { bulkMediaOf, type BulkMedia } from './body-media.js';
 import { idempotencyOf } from './idempotency-key.js';
 import { readJsonBody } from './json-body.js';
-import { ndjsonLines } from './ndjson-body.js';
+import { ndjsonChunks } from './ndjson-body.js';
 import { parseRecordId, parseSearchQuery } from './search-params.js';
 import { recordDocument, searchDocument } from './views.js';
 
@@ -88,7 +88,7 @@ export function createRecordsRouter({
     const options = { atomic, idempotency: key?.request ?? null };
     const ndjson = ndjsonLimits && media === 'application/x-ndjson' ? ndjsonLimits : null;
     const outcome = ndjson
-      ? await records.storeStream(ndjsonLines(ctx, { limit: ndjson.body, maxLineBytes: ndjson.line, minBytesPerSecond: bodyRate, digest: key?.digest }), options)
+      ? await records.storeStream(ndjsonChunks(ctx, { limit: ndjson.body, minBytesPerSecond: bodyRate, digest: key?.digest }), { ...options, maxLineBytes: ndjson.line, declaredBytes: ctx.request.length ?? null })
         : await readJsonBody(ctx, bodyLimit, bodyRate).then((document) => {
             key?.digest.update(document);
             key?.digest.end();

@@ -6,7 +6,8 @@ import { inlinePreparers, type PreparerSession } from '../../../../service/src/a
 import type { Engine } from '../../../../service/src/api/data/engine.js';
 import { readItemsDocument } from '../../../../service/src/api/domain/bulk-items.js';
 import { InvalidInput, TooManyItems, Unavailable } from '../../../../service/src/api/domain/errors.js';
-import type { HeldRecords } from '../../../../service/src/api/domain/ports.js';
+import type { HeldRecords, RecordBatch, StreamReader } from '../../../../service/src/api/domain/ports.js';
+import type { StreamStep } from '../../../../service/src/api/domain/stream-items.js';
 import type { NewRecord } from '../../../../service/src/api/domain/record.js';
 import { waitFor } from '../../../support/wait.js';
 
@@ -36,6 +37,23 @@ async function transcript(session: PreparerSession, from = 0): Promise<unknown[]
 function documentOf(count: number): Buffer {
   const items = Array.from({ length: count }, (_, i) => ({ title: `Ünïcode title ${i} ÆØ`, uri: `https://example.com/${i}`, date: i % 5 === 4 ? 'May 23' : `2020-01-${String(1 + (i % 28)).padStart(2, '0')}` }));
   return Buffer.from(JSON.stringify({ items }));
+}
+
+/** An NDJSON body of `count` items (every fifth without a year, ten not JSON: 792 valid), cut into chunks of `chunkBytes`. */
+function ndjsonChunks(count: number, chunkBytes: number): Buffer[] {
+  const lines = Array.from({ length: count }, (_, i) =>
+    i % 97 === 50 ? '{"title": ' : JSON.stringify({ title: `Ünïcode title ${i} ÆØ`, uri: `https://example.com/${i}`, date: i % 5 === 4 ? 'May 23' : '2020-01-02' }),
+  );
+  const body = Buffer.from(`${lines.join('\n')}\n`);
+  return Array.from({ length: Math.ceil(body.length / chunkBytes) }, (_, i) => body.subarray(i * chunkBytes, (i + 1) * chunkBytes));
+}
+
+/** Every step of reading `chunks`, then the end. */
+async function stepsOf(reader: StreamReader, chunks: Buffer[]): Promise<Array<StreamStep<RecordBatch>>> {
+  const steps: Array<StreamStep<RecordBatch>> = [];
+  for (const chunk of chunks) steps.push(await reader.push(chunk));
+  steps.push(await reader.end());
+  return steps;
 }
 
 /** The nice value of each thread of this process (Linux: /proc/self/task/TID/stat, field 19). */
@@ -128,6 +146,28 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     }
   });
 
+  it('reads a stream that declares less than READ_ON_WORKER_FROM_BYTES where it arrives, and any other on a worker', async () => {
+    const defaults = createPreparerPool({ size: 1, logger: silent });
+    try {
+      const options = { maxLineBytes: 1_024, batchSize: 1_000, atomic: false };
+      const small = ndjsonChunks(200, 4_096);
+      const smallBytes = small.reduce((sum, chunk) => sum + chunk.length, 0);
+      expect(smallBytes).to.be.below(READ_ON_WORKER_FROM_BYTES);
+      const inline = (await stepsOf(defaults.stream(options, smallBytes), small)).flatMap((step) => step.batches);
+      expect(inline.map((each) => Array.isArray(each)), 'about 20 KB declared: read inline').to.deep.equal([true]);
+      for (const declared of [null, READ_ON_WORKER_FROM_BYTES]) {
+        const reader = defaults.stream(options, declared);
+        const held = (await stepsOf(reader, small)).flatMap((step) => step.batches);
+        expect(held.map((each) => Array.isArray(each)), `declared ${declared}: read on the worker`).to.deep.equal([false]);
+        held.forEach((each) => (each as HeldRecords).release());
+        reader.close();
+      }
+      expect(await defaults.held()).to.equal(0);
+    } finally {
+      await defaults.close();
+    }
+  });
+
   it('refuses a document as the domain does, with its error and the field at fault', async () => {
     const cases: Array<[Buffer, typeof InvalidInput | typeof TooManyItems, string]> = [
       [Buffer.from('{"items": ['), InvalidInput, '#'],
@@ -144,6 +184,32 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
       expect((error as Error).message).to.equal((expected as Error).message);
     }
     expect(await pool.held()).to.equal(0);
+  });
+
+  it('reads an NDJSON stream on a worker: its batches stay there, held, and only the rejections come back', async () => {
+    const chunks = ndjsonChunks(1_000, 4_096);
+    const options = { maxLineBytes: 1_024, batchSize: 300, atomic: false };
+    const reader = pool.stream(options, null);
+    const steps = await stepsOf(reader, chunks);
+    const inline = await stepsOf(inlinePreparers().stream(options, null), chunks);
+    const batches = steps.flatMap((step) => step.batches);
+    const inlineBatches = inline.flatMap((step) => step.batches) as NewRecord[][];
+    expect(batches.every((each) => !Array.isArray(each)), 'records built on the main thread').to.equal(true);
+    expect(batches.map((each) => (each as HeldRecords).count)).to.deep.equal([300, 300, 192]);
+    expect(inlineBatches.map((each) => each.length)).to.deep.equal([300, 300, 192]);
+    expect(steps.map((step) => step.rejected), 'the same rejections, step by step').to.deep.equal(inline.map((step) => step.rejected));
+    expect(steps.flatMap((step) => step.rejected)).to.deep.include({ line: 51, field: 'line', message: 'malformed JSON' });
+    expect(await pool.held(), 'three batches and the open stream').to.equal(4);
+    // What is held is what the event loop would have built: prepared alike, batch by batch.
+    for (const [i, held] of (batches as HeldRecords[]).entries()) {
+      const session = pool.open({ engine: 'mysql', groupSize: 64 }, held);
+      expect(comparable(await session.records({ held, start: 0, end: held.count }))).to.deep.equal(comparable(await inlinePreparers().open({ engine: 'mysql', groupSize: 64 }).records(inlineBatches[i]!)));
+      session.close();
+      held.release();
+    }
+    reader.close();
+    reader.close();
+    expect(await pool.held(), 'after release and close (twice)').to.equal(0);
   });
 
   it('prepares held records, part by part, exactly as the same records in hand', async () => {
@@ -242,6 +308,19 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
       const error = await dying.read(documentOf(3)).then(() => null, (caught: unknown) => caught);
       expect(error).to.be.instanceOf(Unavailable);
       expect(((error as Unavailable).cause as Error).message).to.match(/exited \(3\)/);
+    } finally {
+      await dying.close();
+    }
+  });
+
+  it('answers a stream whose worker died reading it as Unavailable', async () => {
+    const dying = createPreparerPool({ size: 1, logger: silent, workerUrl: new URL('../../../support/exiting-preparer-worker.ts', import.meta.url) });
+    try {
+      const reader = dying.stream({ maxLineBytes: 1_024, batchSize: 10, atomic: false }, null);
+      const error = await reader.push(ndjsonChunks(3, 4_096)[0]!).then(() => null, (caught: unknown) => caught);
+      expect(error).to.be.instanceOf(Unavailable);
+      expect(((error as Unavailable).cause as Error).message).to.match(/exited \(3\)/);
+      reader.close();
     } finally {
       await dying.close();
     }

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import mysql from 'mysql2';
 import { largestRemembered, WIDEST_NAME_CHARACTER_BYTES } from '../../../../service/src/api/data/idempotency-store.js';
 import { checkItem, MAX_JSON_ITEMS, readItemsDocument } from '../../../../service/src/api/domain/bulk-items.js';
-import { MAX_REPORTED_REJECTIONS, type StreamResult } from '../../../../service/src/api/domain/stream-ingest.js';
+import type { StreamResult } from '../../../../service/src/api/domain/stream-ingest.js';
+import { MAX_REPORTED_REJECTIONS } from '../../../../service/src/api/domain/stream-items.js';
 
 /**
  * The bounds the start-up check compares with max_allowed_packet (data/database.ts): a response

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { IdempotencyKeyReused, InvalidInput, UnprocessableItems } from '../../../../service/src/api/domain/errors.js';
 import type { IdempotencyRequest } from '../../../../service/src/api/domain/idempotent-write.js';
 import { createRecordsService } from '../../../../service/src/api/domain/records-service.js';
-import type { IngestLine } from '../../../../service/src/api/domain/stream-ingest.js';
 import { foldText, foldUri } from '../../../../service/src/api/domain/text.js';
 import { createInMemoryPorts } from '../../../support/in-memory-ports.js';
 
@@ -23,8 +22,9 @@ const item = (title: string, date = '2020-01-01') => ({ title, uri: null, date }
 /** A request's body as the service receives it: bytes, which the domain's reader parses. */
 const documentOf = (body: unknown) => Buffer.from(JSON.stringify(body));
 const key = (requestHash: string, name = 'k1'): IdempotencyRequest => ({ scope: 'caller', key: name, digest: Promise.resolve(requestHash), ttlMs: 60_000 });
-async function* lines(...items: unknown[]): AsyncGenerator<IngestLine[]> {
-  for (const [index, item] of items.entries()) yield [{ line: index + 1, item }];
+/** An NDJSON body of `items`, a line per chunk. */
+async function* lines(...items: unknown[]): AsyncGenerator<Uint8Array> {
+  for (const item of items) yield Buffer.from(`${JSON.stringify(item)}\n`);
 }
 
 describe('the records domain, through in-memory ports', function () {
@@ -86,7 +86,7 @@ describe('the records domain, through in-memory ports', function () {
   it('with atomic, rolls back a stream whose batches were already written', async function () {
     const { records, ports } = service(1);
     const stream = lines(item('a'), item('b'), item('c', 'nope'));
-    const error = await records.storeStream(stream, { atomic: true, idempotency: null }).catch((caught: unknown) => caught);
+    const error = await records.storeStream(stream, { atomic: true, idempotency: null, maxLineBytes: 1024, declaredBytes: null }).catch((caught: unknown) => caught);
     expect(error).to.be.instanceOf(UnprocessableItems);
     expect((error as UnprocessableItems).extensions.rejectedCount).to.equal(1);
     expect(ports.records).to.deep.equal([]);

@@ -1,18 +1,13 @@
 import { expect } from 'chai';
-import type { Context } from 'koa';
-import { Readable } from 'node:stream';
-import type { IngestLine } from '../../../../service/src/api/domain/stream-ingest.js';
-import { ndjsonLines } from '../../../../service/src/api/http/ndjson-body.js';
+import { createLineSplitter, type IngestLine } from '../../../../service/src/api/domain/ndjson-lines.js';
 
 /**
  * The NDJSON splitter reads most lines where they lie in the chunk that holds them and copies only
  * a line's start that a chunk boundary cuts; wherever the boundaries fall, the lines are the same.
  */
-async function linesOf(chunks: Buffer[], maxLineBytes = 50): Promise<IngestLine[]> {
-  const ctx = { get: () => '', req: Readable.from(chunks, { objectMode: true }) } as unknown as Context;
-  const lines: IngestLine[] = [];
-  for await (const arrived of ndjsonLines(ctx, { limit: 1_000_000, maxLineBytes, minBytesPerSecond: 1_000_000 })) lines.push(...arrived);
-  return lines;
+function linesOf(chunks: Uint8Array[], maxLineBytes = 50): IngestLine[] {
+  const splitter = createLineSplitter(maxLineBytes);
+  return [...chunks.flatMap((chunk) => splitter.push(chunk)), ...splitter.end()];
 }
 
 const BODY = Buffer.concat([
@@ -25,8 +20,8 @@ const BODY = Buffer.concat([
 ]);
 
 describe('NDJSON lines across chunk boundaries', function () {
-  it('reads the body whole as the expected lines', async function () {
-    expect(await linesOf([BODY])).to.deep.equal([
+  it('reads the body whole as the expected lines', function () {
+    expect(linesOf([BODY])).to.deep.equal([
       { line: 1, item: { title: 'Ünïcödé 😀', date: '2020-01-01' } },
       { line: 5, problem: 'line is longer than 50 bytes' },
       { line: 6, problem: 'line is not valid UTF-8' },
@@ -36,13 +31,13 @@ describe('NDJSON lines across chunk boundaries', function () {
     ]);
   });
 
-  it('reads the same lines wherever one or two chunk boundaries fall', async function () {
-    const whole = await linesOf([BODY]);
+  it('reads the same lines wherever one or two chunk boundaries fall', function () {
+    const whole = linesOf([BODY]);
     for (let first = 0; first <= BODY.length; first += 1) {
-      expect(await linesOf([BODY.subarray(0, first), BODY.subarray(first)]), `split at ${first}`).to.deep.equal(whole);
+      expect(linesOf([BODY.subarray(0, first), BODY.subarray(first)]), `split at ${first}`).to.deep.equal(whole);
       for (let second = first; second <= BODY.length; second += 7) {
         const chunks = [BODY.subarray(0, first), BODY.subarray(first, second), BODY.subarray(second)];
-        expect(await linesOf(chunks), `split at ${first} and ${second}`).to.deep.equal(whole);
+        expect(linesOf(chunks), `split at ${first} and ${second}`).to.deep.equal(whole);
       }
     }
   });
