@@ -4,7 +4,7 @@ import { createIdempotencyStore } from '../../service/src/api/data/idempotency-s
 import { createPreparerPool, READ_ON_WORKER_FROM_BYTES } from '../../service/src/api/data/preparer-pool.js';
 import { createRecordsStore } from '../../service/src/api/data/records-store.js';
 import { createSearchIndex } from '../../service/src/api/data/search-index.js';
-import { IdempotencyKeyReused, UnprocessableItems } from '../../service/src/api/domain/errors.js';
+import { IdempotencyKeyReused, Unavailable, UnprocessableItems } from '../../service/src/api/domain/errors.js';
 import { createRecordsService } from '../../service/src/api/domain/records-service.js';
 import { ENGINES, migratedDatabaseForSuite, withInsertRefused } from '../support/databases.js';
 import { buildItem, uniqueTag } from '../support/factories.js';
@@ -12,10 +12,10 @@ import { postJson, request, startTestApp, type TestApp } from '../support/test-a
 import { expectProblem } from './records-api-helpers.js';
 
 const documentOf = (items: unknown[]) => Buffer.from(JSON.stringify({ items }));
-/** An NDJSON body of `items`, in chunks of 50 bytes: lines cut across chunks. */
-async function* ndjsonOf(items: unknown[]): AsyncGenerator<Uint8Array> {
+/** An NDJSON body of `items`, in chunks of `chunkBytes` (50: lines cut across chunks). */
+async function* ndjsonOf(items: unknown[], chunkBytes = 50): AsyncGenerator<Uint8Array> {
   const body = Buffer.from(items.map((each) => `${JSON.stringify(each)}\n`).join(''));
-  for (let at = 0; at < body.length; at += 50) yield body.subarray(at, at + 50);
+  for (let at = 0; at < body.length; at += chunkBytes) yield body.subarray(at, at + chunkBytes);
 }
 const streamOptions = { atomic: false, idempotency: null, maxLineBytes: 1_024, declaredBytes: null };
 const item = (title: string, date = '2021-03-04T05:06:07Z') => ({ title, uri: `https://example.com/${encodeURIComponent(title)}`, date });
@@ -74,12 +74,17 @@ for (const engine of ENGINES) {
     });
 
     it('releases a stream\'s batches when nothing is kept: an atomic refusal, a database refusal midway', async () => {
-      const refused = await records.storeStream(ndjsonOf([item('atomic one'), item('atomic two'), item('atomic three'), item('atomic four'), item('bad', '')]), { ...streamOptions, atomic: true }).catch((error: unknown) => error);
+      const atomicLines = [item('atomic one'), item('atomic two'), item('atomic three'), item('atomic four'), item('bad', '')];
+      const refused = await records.storeStream(ndjsonOf(atomicLines), { ...streamOptions, atomic: true }).catch((error: unknown) => error);
       expect(refused).to.be.instanceOf(UnprocessableItems);
+      // In one chunk, a full batch and the rejection after it come back together: the batch is skipped, and released.
+      const inOneChunk = await records.storeStream(ndjsonOf(atomicLines, 4_096), { ...streamOptions, atomic: true }).catch((error: unknown) => error);
+      expect(inOneChunk).to.be.instanceOf(UnprocessableItems);
       const refusal = 'stream refused by the database';
       await withInsertRefused(suite.db.knex, engine, refusal, async () => {
         const failed = await records.storeStream(ndjsonOf(['midway one', 'midway two', 'midway three', refusal, 'midway five'].map((title) => item(title))), streamOptions).then(() => null, (error: unknown) => error);
-        expect(failed).to.be.instanceOf(Error);
+        expect(failed).to.be.instanceOf(Unavailable);
+        expect(((failed as Unavailable).cause as Error).message).to.contain('simulated failure');
       });
       for (const contains of ['atomic', 'midway']) {
         const search = await records.search({ after: null, before: null, contains, uri: null, limit: 10, cursor: null });

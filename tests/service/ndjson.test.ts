@@ -11,12 +11,25 @@ import { buildService, ServiceProcess } from '../support/service-process.js';
 import { request, startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
 
-function postNdjson(app: TestApp, body: string | Buffer, query = '') {
-  return request(app.baseUrl, `/v1/bulk${query}`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+/**
+ * With its length, a small body is read where it arrives; chunked (no Content-Length), in pieces
+ * of 64 bytes, every stream is read on a write worker (data/preparer-pool.ts).
+ */
+function postNdjson(app: TestApp, body: string | Buffer, query = '', chunked = false) {
+  const bytes = Buffer.from(body);
+  const sent = chunked
+    ? new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 64) controller.enqueue(bytes.subarray(at, at + 64));
+          controller.close();
+        },
+      })
+    : bytes;
+  return request(app.baseUrl, `/v1/bulk${query}`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: sent, duplex: 'half' } as RequestInit);
 }
 
-for (const engine of ENGINES) {
-  describe(`NDJSON bulk loads on ${engine}`, function () {
+for (const [engine, chunked] of ENGINES.flatMap((each) => [[each, false] as const, [each, true] as const])) {
+  describe(`NDJSON bulk loads on ${engine}, sent ${chunked ? 'chunked (read on a worker)' : 'with its length'}`, function () {
     let app: TestApp;
     before(async () => {
       app = await startTestApp(engine, { BODY_LIMIT: '2kb', NDJSON_BODY_LIMIT: '200kb', NDJSON_MAX_LINE_BYTES: '300' });
@@ -36,7 +49,7 @@ for (const engine of ENGINES) {
         JSON.stringify([1, 2]),
         JSON.stringify({ title: `${tag} three`, date: '06 Oct 1980' }),
       ].join('\n');
-      const response = await postNdjson(app, `${body}\n`);
+      const response = await postNdjson(app, `${body}\n`, '', chunked);
       expect(response.status, JSON.stringify(response.body)).to.equal(200);
       expect(response.body.inserted).to.equal(3);
       expect(response.body.rejectedCount).to.equal(3);
@@ -59,7 +72,7 @@ for (const engine of ENGINES) {
         JSON.stringify({ title: `${tag} c`, date: '2020-01-01' }),
         JSON.stringify({ title: `${tag} d`, date: '' }),
       ];
-      const response = await postNdjson(app, lines.join('\n'), '?atomic=true');
+      const response = await postNdjson(app, lines.join('\n'), '?atomic=true', chunked);
       expect(response.status).to.equal(422);
       expect(response.headers.get('content-type')).to.match(/problem\+json/);
       expect(response.body.rejected.map((r: { line: number }) => r.line)).to.deep.equal([2, 4]);
@@ -69,7 +82,7 @@ for (const engine of ENGINES) {
     it('rejects a line longer than the line limit without buffering it, and goes on', async function () {
       const tag = uniqueTag();
       const long = JSON.stringify({ title: `${tag} ${'x'.repeat(400)}`, date: '2020-01-01' });
-      const response = await postNdjson(app, [long, JSON.stringify({ title: `${tag} short`, date: '2020-01-01' })].join('\n'));
+      const response = await postNdjson(app, [long, JSON.stringify({ title: `${tag} short`, date: '2020-01-01' })].join('\n'), '', chunked);
       expect(response.body.rejected).to.deep.equal([{ line: 1, field: 'line', message: 'line is longer than 300 bytes' }]);
       expect(response.body.inserted).to.equal(1);
     });
@@ -86,7 +99,7 @@ for (const engine of ENGINES) {
 
     it('rejects a line that is not valid UTF-8', async function () {
       const body = Buffer.concat([Buffer.from('{"title": "'), Buffer.from([0xc3, 0x28]), Buffer.from('", "date": "2020-01-01"}\n')]);
-      const response = await postNdjson(app, body);
+      const response = await postNdjson(app, body, '', chunked);
       expect(response.body.rejected).to.deep.equal([{ line: 1, field: 'line', message: 'line is not valid UTF-8' }]);
     });
 
@@ -95,13 +108,13 @@ for (const engine of ENGINES) {
       const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ title: `${tag} ${i}`, date: '2020-01-01' }));
       const body = lines.join('\n');
       expect(body.length).to.be.greaterThan(2000);
-      const response = await postNdjson(app, body);
+      const response = await postNdjson(app, body, '', chunked);
       expect(response.body.inserted).to.equal(300);
       expect(response.body.idRanges).to.have.length(1);
 
       const tooBig = `${lines.join('\n')}\n`.repeat(30);
       expect(tooBig.length).to.be.greaterThan(200_000);
-      const refused = await postNdjson(app, tooBig.replaceAll(tag, uniqueTag()));
+      const refused = await postNdjson(app, tooBig.replaceAll(tag, uniqueTag()), '', chunked);
       expect(refused.status).to.equal(413);
     });
 
@@ -156,7 +169,7 @@ for (const engine of ENGINES) {
 
     it('caps the reported rejections and counts them all', async function () {
       const lines = Array.from({ length: 150 }, () => JSON.stringify({ date: 'not a date' }));
-      const response = await postNdjson(app, lines.join('\n'));
+      const response = await postNdjson(app, lines.join('\n'), '', chunked);
       expect(response.body.rejected).to.have.length(100);
       expect(response.body.rejectedCount).to.equal(150);
       expect(response.body.inserted).to.equal(0);

@@ -10,8 +10,8 @@ import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument, Stre
 import type { Preparers, PreparerSession } from './preparers.js';
 
 type Waiting = { resolve(value: unknown): void; reject(error: Error): void };
-/** `documents`: reads in flight, open streams and records held, which bring their sessions with them. */
-type Slot = { worker: Worker; dead: boolean; sessions: number; documents: number; pending: Map<number, Waiting> };
+/** `reads`: documents being read, open streams and records held, which bring their sessions with them. */
+type Slot = { worker: Worker; dead: boolean; sessions: number; reads: number; pending: Map<number, Waiting> };
 
 // The worker is this module's sibling, compiled (.js) or run from source under tsx (.ts).
 const WORKER_URL = new URL(`./preparer-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -28,7 +28,7 @@ const MAX_RESTART_DELAY_MS = 30_000;
  */
 export const READ_ON_WORKER_FROM_BYTES = 32 * 1024;
 
-/** A document's accepted records, held on the worker that read it until released. */
+/** Records held on the worker that read them (a document's accepted records, a stream's batch) until released. */
 class RecordsOnWorker implements HeldRecords {
   #released = false;
   constructor(
@@ -40,7 +40,7 @@ class RecordsOnWorker implements HeldRecords {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.slot.documents -= 1;
+    this.slot.reads -= 1;
     if (!this.slot.dead) this.slot.worker.postMessage({ call: 0, session: 0, op: 'release', arg: this.id } satisfies PreparerRequest);
   }
 }
@@ -85,7 +85,7 @@ export function createPreparerPool({
   const slots: Slot[] = [];
 
   function start(index: number): Slot {
-    const slot: Slot = { worker: new Worker(workerUrl, { workerData: { nice } }), dead: false, sessions: 0, documents: 0, pending: new Map() };
+    const slot: Slot = { worker: new Worker(workerUrl, { workerData: { nice } }), dead: false, sessions: 0, reads: 0, pending: new Map() };
     // An idle worker does not keep a finishing program alive; one with calls pending does.
     slot.worker.unref();
     const fail = (error: Error) => {
@@ -130,12 +130,21 @@ export function createPreparerPool({
       slot.worker.ref();
       slot.worker.postMessage({ call, session, op, arg } satisfies PreparerRequest);
     });
+  /** A read of a request's body: a worker that died is an outage, retried by the client; an error the worker answered is a bug (500). */
+  const askToRead = async <T>(slot: Slot, op: PreparerRequest['op'], arg: unknown, what: string): Promise<T> => {
+    try {
+      return await ask<T>(slot, 0, op, arg);
+    } catch (error) {
+      if (slot.dead) throw new Unavailable(`The ${what} could not be read; nothing was changed.`, [], {}, { cause: error });
+      throw error;
+    }
+  };
   // A dead worker waiting to be replaced has no sessions, but would fail any work it were given.
   // A document read or held counts as the session that will insert it: two large posts at once
   // are read, and written, on two workers.
   const leastBusy = (): Slot => {
     const live = slots.filter((candidate) => !candidate.dead);
-    const load = (slot: Slot) => slot.sessions + slot.documents;
+    const load = (slot: Slot) => slot.sessions + slot.reads;
     return (live.length > 0 ? live : slots).reduce((least, candidate) => (load(candidate) < load(least) ? candidate : least));
   };
 
@@ -144,17 +153,15 @@ export function createPreparerPool({
     async read(document) {
       if (document.length < readOnWorkerFrom) return inlineItemsReader.read(document);
       const slot = leastBusy();
-      slot.documents += 1;
+      slot.reads += 1;
       let result: ReadResult;
       try {
-        result = await ask<ReadResult>(slot, 0, 'read', document);
+        result = await askToRead<ReadResult>(slot, 'read', document, 'body');
       } catch (error) {
-        slot.documents -= 1;
-        // A worker that died is an outage, retried by the client; an error the worker answered is a bug (500).
-        if (slot.dead) throw new Unavailable('The body could not be read; nothing was changed.', [], {}, { cause: error });
+        slot.reads -= 1;
         throw error;
       }
-      if ('refused' in result || result.held === 0) slot.documents -= 1;
+      if ('refused' in result || result.held === 0) slot.reads -= 1;
       if ('refused' in result) throw refusal(result.refused);
       return { accepted: result.held === 0 ? [] : new RecordsOnWorker(result.count, slot, result.held), rejected: result.rejected };
     },
@@ -164,27 +171,22 @@ export function createPreparerPool({
       // One worker reads the whole stream, so its batches are held where their session will open.
       const slot = leastBusy();
       const stream = nextStream++;
-      slot.documents += 1;
+      slot.reads += 1;
       let open = true;
       slot.worker.postMessage({ call: 0, session: 0, op: 'stream-open', arg: { stream, options } satisfies StreamArgument } satisfies PreparerRequest);
-      const step = async (op: 'stream-push' | 'stream-end', chunk?: Uint8Array) => {
-        let result: StreamStepResult;
-        try {
-          result = await ask<StreamStepResult>(slot, 0, op, { stream, chunk } satisfies StreamArgument);
-        } catch (error) {
-          if (slot.dead) throw new Unavailable('The stream could not be read; nothing was changed.', [], {}, { cause: error });
-          throw error;
-        }
-        slot.documents += result.batches.length;
+      const step = async (op: 'stream-push' | 'stream-end', arg: StreamArgument) => {
+        const result = await askToRead<StreamStepResult>(slot, op, arg, 'stream');
+        slot.reads += result.batches.length;
         return { ...result, batches: result.batches.map(({ held, count }) => new RecordsOnWorker(count, slot, held)) };
       };
       return {
-        push: (chunk) => step('stream-push', chunk),
-        end: () => step('stream-end'),
+        // A view of part of a larger buffer (a socket read's, Node's pool) would be copied whole: only its own bytes are sent.
+        push: (chunk) => step('stream-push', { stream, chunk: chunk.byteLength === chunk.buffer.byteLength ? chunk : Uint8Array.prototype.slice.call(chunk) }),
+        end: () => step('stream-end', { stream }),
         close() {
           if (!open) return;
           open = false;
-          slot.documents -= 1;
+          slot.reads -= 1;
           if (!slot.dead) slot.worker.postMessage({ call: 0, session: 0, op: 'stream-close', arg: { stream } satisfies StreamArgument } satisfies PreparerRequest);
         },
       };

@@ -16,8 +16,8 @@ export type PreparerRequest = {
   arg?: unknown;
 };
 
-/** The `arg` of the stream ops: the stream's id, and its options (`stream-open`) or a chunk (`stream-push`). */
-export type StreamArgument = { stream: number; options?: StreamOptions; chunk?: Uint8Array };
+/** The `arg` of the stream ops: the stream's id, with its options (`stream-open`) or a chunk (`stream-push`). */
+export type StreamArgument = { stream: number } | { stream: number; options: StreamOptions } | { stream: number; chunk: Uint8Array };
 
 /** What a stream's chunk or end gave: each full batch held on the worker (by id), and the lines rejected. */
 export type StreamStepResult = StreamStep<{ held: number; count: number }>;

@@ -45,10 +45,10 @@ function heldStep({ batches, rejected, rejectedCount }: StreamStep<NewRecord[]>)
   return { batches: batches.map((batch) => ({ held: hold(batch), count: batch.length })), rejected, rejectedCount };
 }
 
-function streamStep(op: 'stream-push' | 'stream-end', { stream, chunk }: StreamArgument): StreamStepResult {
-  const items = streams.get(stream);
-  if (!items) throw new Error(`no open stream ${stream}`);
-  return heldStep(op === 'stream-push' ? items.push(chunk!) : items.end());
+function streamStep(argument: StreamArgument): StreamStepResult {
+  const items = streams.get(argument.stream);
+  if (!items) throw new Error(`no open stream ${argument.stream}`);
+  return heldStep('chunk' in argument ? items.push(argument.chunk) : items.end());
 }
 
 function recordsOf(argument: RecordsArgument): NewRecord[] {
@@ -68,13 +68,13 @@ function run(request: PreparerRequest): unknown {
     case 'held':
       return held.size + streams.size;
     case 'stream-open': {
-      const { stream, options } = request.arg as StreamArgument;
-      streams.set(stream, createStreamItems(options!));
+      const { stream, options } = request.arg as Extract<StreamArgument, { options: unknown }>;
+      streams.set(stream, createStreamItems(options));
       return undefined;
     }
     case 'stream-push':
     case 'stream-end':
-      return streamStep(request.op, request.arg as StreamArgument);
+      return streamStep(request.arg as StreamArgument);
     case 'stream-close':
       streams.delete((request.arg as StreamArgument).stream);
       return undefined;

@@ -66,9 +66,10 @@ export function createLineSplitter(maxLineBytes: number) {
           partBytes = 0;
         }
         if (end === -1) {
-          // The line goes on in the next chunk: keep a copy of its start (not a view that keeps the whole chunk alive).
+          // The line goes on in the next chunk: keep a copy of its start (not a view that keeps the
+          // whole chunk alive; a Buffer's own slice() is a view).
           if (!tooLong && piece.length > 0) {
-            parts.push(piece.slice());
+            parts.push(Uint8Array.prototype.slice.call(piece));
             partBytes += piece.length;
           }
           return lines;

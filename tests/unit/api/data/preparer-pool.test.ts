@@ -212,6 +212,34 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     expect(await pool.held(), 'after release and close (twice)').to.equal(0);
   });
 
+  it('reads two streams at once on two workers, and counts what each gives back (a document goes where no stream is open)', async () => {
+    const options = { maxLineBytes: 1_024, batchSize: 10, atomic: false };
+    const chunk = ndjsonChunks(20, 65_536)[0]!;
+    const [streamA, streamB] = [pool.stream(options, null), pool.stream(options, null)];
+    const [a, b] = (await Promise.all([streamA.push(chunk), streamB.push(chunk)])).map((step) => step.batches[0] as HeldRecords) as [HeldRecords, HeldRecords];
+    const heldElsewhere = async (near: HeldRecords, foreign: HeldRecords, what: string) => {
+      const session = pool.open({ engine: 'mysql' }, near);
+      await session.records({ held: foreign, start: 0, end: 4 }).then(
+        () => expect.fail(what),
+        (error: Error) => expect(error.message).to.match(/held elsewhere/),
+      );
+      session.close();
+    };
+    await heldElsewhere(a, b, 'two streams were read on one worker');
+    a.release();
+    b.release();
+    streamB.close();
+    // Only stream A is open now: a document goes to the other worker, unless that one still counted
+    // the batch or the stream it gave back.
+    const document = (await pool.read(documentOf(5))).accepted as HeldRecords;
+    const [next, ...more] = (await streamA.push(chunk)).batches as HeldRecords[];
+    await heldElsewhere(next!, document, "a document was read on an open stream's worker");
+    [next!, ...more].forEach((held) => held.release());
+    document.release();
+    streamA.close();
+    expect(await pool.held()).to.equal(0);
+  });
+
   it('prepares held records, part by part, exactly as the same records in hand', async () => {
     const document = documentOf(300);
     const { accepted } = await pool.read(document);

@@ -31,6 +31,14 @@ describe('NDJSON lines across chunk boundaries', function () {
     ]);
   });
 
+  it('keeps its own copy of a line a chunk cut, not a view of the chunk (the reader may reuse or free it)', function () {
+    const splitter = createLineSplitter(50);
+    const chunk = Buffer.from('{"a": 1');
+    expect(splitter.push(chunk)).to.deep.equal([]);
+    chunk.fill(0x20);
+    expect(splitter.push(Buffer.from('}\n'))).to.deep.equal([{ line: 1, item: { a: 1 } }]);
+  });
+
   it('reads the same lines wherever one or two chunk boundaries fall', function () {
     const whole = linesOf([BODY]);
     for (let first = 0; first <= BODY.length; first += 1) {

@@ -31,9 +31,9 @@ describe('the records of an NDJSON stream, in batches', function () {
     const items = createStreamItems({ maxLineBytes: 1_024, batchSize: 2, atomic: true });
     const first = items.push(Buffer.from(`${line('a')}${line('b')}${line('c')}${line('bad', '')}${line('d')}${line('e')}`));
     expect(titlesOf(first.batches), 'the batch filled before the rejection').to.deep.equal([['a', 'b']]);
-    const end = items.push(Buffer.from(`${line('f')}${line('also bad', 'never')}`));
-    expect(end.batches).to.deep.equal([]);
-    expect(end.rejectedCount).to.equal(1);
+    const second = items.push(Buffer.from(`${line('f')}${line('also bad', 'never')}`));
+    expect(second.batches).to.deep.equal([]);
+    expect(second.rejectedCount).to.equal(1);
     expect(items.end().batches, 'nothing left to store').to.deep.equal([]);
   });
 });
