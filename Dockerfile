@@ -41,8 +41,9 @@ ENV NODE_ENV=production \
     DATABASE_URL=/tmp/records.sqlite
 USER 10001:10001
 EXPOSE 8000
-# No allocation-site pretenuring: a process that has read an NDJSON load on its event loop would
-# otherwise allocate its later requests' short-lived objects in the old space, and serve cached reads
+# No allocation-site pretenuring: a process that has read loads on its event loop (NDJSON streams
+# then; documents and streams declared under 32 KiB still are) would otherwise allocate its later
+# requests' short-lived objects in the old space, and serve cached reads
 # at twice the CPU (docs/performance.md, "Run S"). A V8 flag NODE_OPTIONS does not accept.
 ENTRYPOINT ["node", "--no-allocation-site-pretenuring", "--import", "./service/dist/api/tracing.js", "service/dist/main.js"]
 CMD ["serve"]

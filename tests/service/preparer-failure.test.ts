@@ -8,7 +8,7 @@ import { Unavailable } from '../../service/src/api/domain/errors.js';
 import { createRecordsService } from '../../service/src/api/domain/records-service.js';
 import { ENGINES, migratedDatabaseForSuite } from '../support/databases.js';
 
-/** A write whose preparing worker dies: Unavailable (a 503), and nothing of it stored or indexed. */
+/** Rows of the tables a write touches. */
 async function countRows(db: { knex: import('knex').Knex }): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of ['records', 'title_postings', 'idempotency_keys']) {
@@ -18,6 +18,7 @@ async function countRows(db: { knex: import('knex').Knex }): Promise<Record<stri
   return counts;
 }
 
+/** A write whose preparing worker dies: Unavailable (a 503), and nothing of it stored or indexed. */
 for (const engine of ENGINES) {
   describe(`a write preparer worker that dies mid-write on ${engine}`, function () {
     this.timeout(60_000);

@@ -10,8 +10,8 @@ import type { PreparerAnswer, PreparerRequest, ReadResult, RecordsArgument, Stre
 import type { Preparers, PreparerSession } from './preparers.js';
 
 type Waiting = { resolve(value: unknown): void; reject(error: Error): void };
-/** `reads`: documents being read, open streams and records held, which bring their sessions with them. */
-type Slot = { worker: Worker; dead: boolean; sessions: number; reads: number; pending: Map<number, Waiting> };
+/** `bodies`: documents being read, open streams and records held, which bring their sessions with them. */
+type Slot = { worker: Worker; dead: boolean; sessions: number; bodies: number; pending: Map<number, Waiting> };
 
 // The worker is this module's sibling, compiled (.js) or run from source under tsx (.ts).
 const WORKER_URL = new URL(`./preparer-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -40,7 +40,7 @@ class RecordsOnWorker implements HeldRecords {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.slot.reads -= 1;
+    this.slot.bodies -= 1;
     if (!this.slot.dead) this.slot.worker.postMessage({ call: 0, session: 0, op: 'release', arg: this.id } satisfies PreparerRequest);
   }
 }
@@ -85,7 +85,7 @@ export function createPreparerPool({
   const slots: Slot[] = [];
 
   function start(index: number): Slot {
-    const slot: Slot = { worker: new Worker(workerUrl, { workerData: { nice } }), dead: false, sessions: 0, reads: 0, pending: new Map() };
+    const slot: Slot = { worker: new Worker(workerUrl, { workerData: { nice } }), dead: false, sessions: 0, bodies: 0, pending: new Map() };
     // An idle worker does not keep a finishing program alive; one with calls pending does.
     slot.worker.unref();
     const fail = (error: Error) => {
@@ -140,11 +140,11 @@ export function createPreparerPool({
     }
   };
   // A dead worker waiting to be replaced has no sessions, but would fail any work it were given.
-  // A document read or held counts as the session that will insert it: two large posts at once
-  // are read, and written, on two workers.
+  // A document or stream being read, or records held, counts as the session that will insert
+  // them: two large posts at once are read, and written, on two workers.
   const leastBusy = (): Slot => {
     const live = slots.filter((candidate) => !candidate.dead);
-    const load = (slot: Slot) => slot.sessions + slot.reads;
+    const load = (slot: Slot) => slot.sessions + slot.bodies;
     return (live.length > 0 ? live : slots).reduce((least, candidate) => (load(candidate) < load(least) ? candidate : least));
   };
 
@@ -153,15 +153,15 @@ export function createPreparerPool({
     async read(document) {
       if (document.length < readOnWorkerFrom) return inlineItemsReader.read(document);
       const slot = leastBusy();
-      slot.reads += 1;
+      slot.bodies += 1;
       let result: ReadResult;
       try {
         result = await askToRead<ReadResult>(slot, 'read', document, 'body');
       } catch (error) {
-        slot.reads -= 1;
+        slot.bodies -= 1;
         throw error;
       }
-      if ('refused' in result || result.held === 0) slot.reads -= 1;
+      if ('refused' in result || result.held === 0) slot.bodies -= 1;
       if ('refused' in result) throw refusal(result.refused);
       return { accepted: result.held === 0 ? [] : new RecordsOnWorker(result.count, slot, result.held), rejected: result.rejected };
     },
@@ -171,12 +171,12 @@ export function createPreparerPool({
       // One worker reads the whole stream, so its batches are held where their session will open.
       const slot = leastBusy();
       const stream = nextStream++;
-      slot.reads += 1;
+      slot.bodies += 1;
       let open = true;
       slot.worker.postMessage({ call: 0, session: 0, op: 'stream-open', arg: { stream, options } satisfies StreamArgument } satisfies PreparerRequest);
       const step = async (op: 'stream-push' | 'stream-end', arg: StreamArgument) => {
         const result = await askToRead<StreamStepResult>(slot, op, arg, 'stream');
-        slot.reads += result.batches.length;
+        slot.bodies += result.batches.length;
         return { ...result, batches: result.batches.map(({ held, count }) => new RecordsOnWorker(count, slot, held)) };
       };
       return {
@@ -186,7 +186,7 @@ export function createPreparerPool({
         close() {
           if (!open) return;
           open = false;
-          slot.reads -= 1;
+          slot.bodies -= 1;
           if (!slot.dead) slot.worker.postMessage({ call: 0, session: 0, op: 'stream-close', arg: { stream } satisfies StreamArgument } satisfies PreparerRequest);
         },
       };

@@ -27,7 +27,7 @@ export const batchLength = (batch: RecordBatch): number => (Array.isArray(batch)
 
 /**
  * One NDJSON stream's reader (domain/stream-items.ts `createStreamItems`): chunks in, in order,
- * one call at a time; each full batch handed over belongs to the caller, who releases it. `close`
+ * one call at a time; each batch handed over belongs to the caller, who releases it. `close`
  * drops what the reader still keeps (the stream ended or failed).
  */
 export type StreamReader = {

@@ -1,12 +1,12 @@
 import { UnprocessableItems } from './errors.js';
 import { releaseBatch, type RecordBatch, type StreamReader, type WriteTransaction } from './ports.js';
-import { MAX_REPORTED_REJECTIONS, type LineRejection, type StreamStep } from './stream-items.js';
+import type { LineRejection, StreamStep } from './stream-items.js';
 
 export type StreamResult = {
   inserted: number;
   /** Ids as inclusive [first, last] ranges, in line order: a million ids stay small. */
   idRanges: Array<[number, number]>;
-  /** The first MAX_REPORTED_REJECTIONS rejections; `rejectedCount` counts them all. */
+  /** The first MAX_REPORTED_REJECTIONS (stream-items.ts) rejections; `rejectedCount` counts them all. */
   rejected: LineRejection[];
   rejectedCount: number;
 };
@@ -32,7 +32,8 @@ export async function ingestStream(tx: WriteTransaction, chunks: AsyncIterable<U
   const take = async ({ batches, rejected, rejectedCount }: StreamStep<RecordBatch>) => {
     try {
       result.rejectedCount += rejectedCount;
-      result.rejected.push(...rejected.slice(0, MAX_REPORTED_REJECTIONS - result.rejected.length));
+      // The reader reports the stream's first MAX_REPORTED_REJECTIONS only, and counts the rest.
+      result.rejected.push(...rejected);
       // Once an atomic load has failed, nothing more is stored (the reader drops what follows).
       for (const batch of batches) if (!(atomic && result.rejectedCount > 0)) await insert(batch);
     } finally {

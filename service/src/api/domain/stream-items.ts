@@ -24,7 +24,8 @@ export type StreamStep<Batch> = { batches: Batch[]; rejected: LineRejection[]; r
 
 /**
  * Reads an NDJSON stream's chunks into batches of valid records: splitting, parsing and
- * validating each line. Memory holds one batch and at most one line a chunk cuts. Plain data in
+ * validating each line. Memory holds the batches one chunk fills, one partial batch and at most
+ * `maxLineBytes` of a line a chunk cuts. Plain data in
  * and out, so it runs on the thread that serves requests or on a worker thread.
  */
 export function createStreamItems({ maxLineBytes, batchSize, atomic }: StreamOptions) {

@@ -40,7 +40,7 @@ function documentOf(count: number): Buffer {
 }
 
 /** An NDJSON body of `count` items (every fifth without a year, ten not JSON: 792 valid), cut into chunks of `chunkBytes`. */
-function ndjsonChunks(count: number, chunkBytes: number): Buffer[] {
+function ndjsonBodyIn(count: number, chunkBytes: number): Buffer[] {
   const lines = Array.from({ length: count }, (_, i) =>
     i % 97 === 50 ? '{"title": ' : JSON.stringify({ title: `Ünïcode title ${i} ÆØ`, uri: `https://example.com/${i}`, date: i % 5 === 4 ? 'May 23' : '2020-01-02' }),
   );
@@ -150,7 +150,7 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     const defaults = createPreparerPool({ size: 1, logger: silent });
     try {
       const options = { maxLineBytes: 1_024, batchSize: 1_000, atomic: false };
-      const small = ndjsonChunks(200, 4_096);
+      const small = ndjsonBodyIn(200, 4_096);
       const smallBytes = small.reduce((sum, chunk) => sum + chunk.length, 0);
       expect(smallBytes).to.be.below(READ_ON_WORKER_FROM_BYTES);
       const inline = (await stepsOf(defaults.stream(options, smallBytes), small)).flatMap((step) => step.batches);
@@ -187,7 +187,7 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
   });
 
   it('reads an NDJSON stream on a worker: its batches stay there, held, and only the rejections come back', async () => {
-    const chunks = ndjsonChunks(1_000, 4_096);
+    const chunks = ndjsonBodyIn(1_000, 4_096);
     const options = { maxLineBytes: 1_024, batchSize: 300, atomic: false };
     const reader = pool.stream(options, null);
     const steps = await stepsOf(reader, chunks);
@@ -214,7 +214,7 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
 
   it('reads two streams at once on two workers, and counts what each gives back (a document goes where no stream is open)', async () => {
     const options = { maxLineBytes: 1_024, batchSize: 10, atomic: false };
-    const chunk = ndjsonChunks(20, 65_536)[0]!;
+    const chunk = ndjsonBodyIn(20, 65_536)[0]!;
     const [streamA, streamB] = [pool.stream(options, null), pool.stream(options, null)];
     const [a, b] = (await Promise.all([streamA.push(chunk), streamB.push(chunk)])).map((step) => step.batches[0] as HeldRecords) as [HeldRecords, HeldRecords];
     const heldElsewhere = async (near: HeldRecords, foreign: HeldRecords, what: string) => {
@@ -345,7 +345,7 @@ describe('write preparers on worker threads (data/preparer-pool.ts)', function (
     const dying = createPreparerPool({ size: 1, logger: silent, workerUrl: new URL('../../../support/exiting-preparer-worker.ts', import.meta.url) });
     try {
       const reader = dying.stream({ maxLineBytes: 1_024, batchSize: 10, atomic: false }, null);
-      const error = await reader.push(ndjsonChunks(3, 4_096)[0]!).then(() => null, (caught: unknown) => caught);
+      const error = await reader.push(ndjsonBodyIn(3, 4_096)[0]!).then(() => null, (caught: unknown) => caught);
       expect(error).to.be.instanceOf(Unavailable);
       expect(((error as Unavailable).cause as Error).message).to.match(/exited \(3\)/);
       reader.close();
