@@ -19,7 +19,7 @@ export type PreparerRequest = {
 /** The `arg` of the stream ops: the stream's id, with its options (`stream-open`) or a chunk (`stream-push`). */
 export type StreamArgument = { stream: number } | { stream: number; options: StreamOptions } | { stream: number; chunk: Uint8Array };
 
-/** What a stream's chunk or end gave: each full batch held on the worker (by id), and the lines rejected. */
+/** What a stream's chunk or end gave: each batch held on the worker (by id), and the lines rejected. */
 export type StreamStepResult = StreamStep<{ held: number; count: number }>;
 
 /** A worker's answer to a call: its result, or the error it raised (cloned with its stack). */

@@ -32,8 +32,7 @@ export type Preparers = ItemsReader & {
 export function inlinePreparers(): Preparers {
   return {
     ready: Promise.resolve(),
-    read: inlineItemsReader.read,
-    stream: inlineItemsReader.stream,
+    ...inlineItemsReader,
     open(options) {
       const preparer = createBatchPreparer(options);
       return {

@@ -6,16 +6,6 @@ const EMPTY = new Uint8Array(0);
 /** Nothing but whitespace (what trim() removes): a blank line, skipped. */
 const BLANK = /^\s*$/;
 
-function joined(parts: Uint8Array[], length: number): Uint8Array {
-  const whole = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    whole.set(part, at);
-    at += part.length;
-  }
-  return whole;
-}
-
 /**
  * Splits an NDJSON body into lines as its chunks arrive and parses each. Memory holds at most
  * `maxLineBytes` of a line a chunk boundary cuts; most lines lie within one chunk and are read
@@ -33,7 +23,7 @@ export function createLineSplitter(maxLineBytes: number) {
   const finishLine = (rest: Uint8Array): IngestLine | null => {
     lineNumber += 1;
     const wasTooLong = tooLong;
-    const bytes = parts.length === 0 ? rest : joined([...parts, rest], partBytes + rest.length);
+    const bytes = parts.length === 0 ? rest : Buffer.concat([...parts, rest], partBytes + rest.length);
     parts = [];
     partBytes = 0;
     tooLong = false;
