@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -12,6 +13,7 @@ import { waitFor } from '../support/wait.js';
  * machine only, and it preloads tracing as the image does. The OTLP endpoint is a plain HTTP
  * listener on loopback that records what the exporter posts, played (docs/stand-ins.md): it asks
  * only whether an export is sent; the real Collector receives and checks one in tracing.test.ts.
+ * Ctrl-C stops it without the pods' drain (there is no load balancer to wait for).
  */
 describe('make run (scripts/dev run)', function () {
   this.timeout(60_000);
@@ -31,7 +33,7 @@ describe('make run (scripts/dev run)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('listens on 127.0.0.1 only, and sends traces when OTEL_EXPORTER_OTLP_ENDPOINT is set', async function () {
+  it('listens on 127.0.0.1 only, sends traces when OTEL_EXPORTER_OTLP_ENDPOINT is set, and stops on SIGINT without draining', async function () {
     const port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {
         const { port: free } = probe.address() as AddressInfo;
@@ -44,12 +46,22 @@ describe('make run (scripts/dev run)', function () {
         ...environment,
         PORT: String(port),
         DATABASE_URL: join(dir, 'records.sqlite'),
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(otlp.address() as AddressInfo).port}`,
         OTEL_BSP_SCHEDULE_DELAY: '200',
       },
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'ignore'],
     });
+    const lines: Array<{ msg?: string; drainSeconds?: number }> = [];
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        lines.push(JSON.parse(line));
+      } catch {
+        /* migrate's or make's own output */
+      }
+    });
+    const exited = new Promise((resolve) => child.once('close', resolve));
+    let stopped = false;
     try {
       await waitFor('make run serving', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status === 200, 30_000, 200);
       const listening = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim().split('\n').map((line) => line.split(/\s+/)[3]);
@@ -57,9 +69,17 @@ describe('make run (scripts/dev run)', function () {
       expect((await fetch(`http://127.0.0.1:${port}/v1/?limit=1`)).status).to.equal(200);
       await waitFor('a trace export', async () => posts.some((post) => post.path === '/v1/traces'), 15_000, 100);
       expect(posts.find((post) => post.path === '/v1/traces')?.type).to.match(/^application\/x-protobuf/);
+
+      child.kill('SIGINT');
+      await exited;
+      stopped = true;
+      expect(lines.find((line) => line.msg?.includes('draining'))?.drainSeconds, 'the drain of SHUTDOWN_DRAIN_SECONDS').to.equal(0);
+      expect(lines.some((line) => line.msg === 'shutdown: complete'), 'a clean shutdown').to.equal(true);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      if (!stopped) {
+        child.kill('SIGTERM');
+        await exited;
+      }
     }
   });
 });
