@@ -146,6 +146,18 @@ describe('Helm chart charts/records', function () {
       expect(() => helmTemplate([], ['tests.token=abc'])).to.throw(/additional properties 'token' not allowed/);
     });
 
+    it('gives every pod that runs the service\'s image its imagePullSecrets, the helm test pod too (it had none, so helm test failed on a private registry)', function () {
+      const objects = helmTemplate([], ['imagePullSecrets={regcred}']);
+      const pods = objects.flatMap((object) => {
+        const spec = object.kind === 'Pod' ? object.spec : object.spec?.template?.spec;
+        return spec ? [{ name: `${object.kind}/${object.metadata.name}`, spec }] : [];
+      });
+      const image = find(objects, 'Deployment')[0]?.spec.template.spec.containers[0].image;
+      const running = pods.filter(({ spec }) => spec.containers.some((container: { image: string }) => container.image === image));
+      expect(running.map(({ name }) => name)).to.include('Pod/records-test');
+      for (const { name, spec } of running) expect(spec.imagePullSecrets, name).to.deep.equal([{ name: 'regcred' }]);
+    });
+
     it('starts with an existingSecret that holds no signing key (the key volume is optional)', function () {
       const deployment = find(helmTemplate(['charts/records/ci/production-values.yaml']), 'Deployment')[0] as K8sObject;
       const volume = deployment.spec.template.spec.volumes.find((candidate: { name: string }) => candidate.name === 'signing-key');

@@ -209,6 +209,21 @@ describe('Helm chart charts/records', function () {
       expect(notes).to.contain('curl -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8000/v1/?limit=10"');
     });
 
+    it('tells how to call through Kong at the environment\'s host, and that another release needs Kong\'s url changed (NOTES curled the load balancer\'s IP, which no route matches)', function () {
+      const issuers = '[{"issuer":"https://id.example.org/","jwksUri":"https://id.example.org/jwks","audience":"records"}]';
+      const notesOf = (release: string, namespace: string) => {
+        const result = run('helm', ['install', release, 'charts/records', '--dry-run=client', '-n', namespace, '--set-json', `config.auth.issuers=${issuers}`]);
+        expect(result.status, result.stderr).to.equal(0);
+        return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+      };
+      const notes = notesOf('records', 'records');
+      expect(notes).to.contain('curl --connect-to "$HOST:443:$KONG:443" -H "Authorization: Bearer $TOKEN" "https://$HOST/v1/?limit=10"');
+      expect(notes, 'an IP or, as on EKS, a host name').to.contain("{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}");
+      expect(notes).not.to.contain('https://$KONG');
+      expect(notes).not.to.contain('set that url in');
+      expect(notesOf('other', 'apps')).to.contain('This release is http://other-records.apps.svc.cluster.local:8000: set that url in');
+    });
+
     it('refuses to render without any database rather than give each pod its own', function () {
       expect(() => helmTemplate([], ['mariadb.enabled=false'])).to.throw(/no database: set database.url, existingSecret, or mariadb.enabled=true/);
     });
