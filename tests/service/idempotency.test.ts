@@ -49,6 +49,21 @@ for (const engine of ENGINES) {
       expect(await stored(tag)).to.equal(1);
     });
 
+    it('answers a key reused with atomic=true as a reused key, for JSON and NDJSON alike, even when the items would fail the atomic check (JSON answered unprocessable-items)', async function () {
+      for (const type of ['application/json', 'application/x-ndjson']) {
+        const tag = uniqueTag();
+        const items = [{ title: `${tag} kept`, date: '2020-01-01' }, { title: `${tag} no year`, date: 'May 23' }];
+        const body = type === 'application/json' ? JSON.stringify({ items }) : items.map((item) => `${JSON.stringify(item)}\n`).join('');
+        const headers = { 'content-type': type, 'idempotency-key': `k-${tag}` };
+        const first = await request(app.baseUrl, '/v1/bulk', { method: 'POST', headers, body });
+        expect(first.status, type).to.equal(200);
+        const atomic = await request(app.baseUrl, '/v1/bulk?atomic=true', { method: 'POST', headers, body });
+        expect(atomic.status, type).to.equal(422);
+        expect(atomic.body.type, type).to.equal('/problems/idempotency-key-reused');
+        expect(await stored(tag), type).to.equal(1);
+      }
+    });
+
     it('stores once when concurrent requests share a key', async function () {
       const tag = uniqueTag();
       const body = { items: [{ title: `${tag} once`, date: '2020-01-01' }] };
