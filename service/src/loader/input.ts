@@ -2,7 +2,6 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { parser } from 'stream-json';
 import { verifyFile } from 'stream-json/file/verifier.js';
@@ -51,6 +50,7 @@ export async function changedSince(source: Source): Promise<boolean> {
 }
 
 const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 /** How much of the input may be read to find the end of its first line. */
 const SNIFF_BYTES = 1024 * 1024;
 /** Whether the first line went on past SNIFF_BYTES: the format was then guessed from part of it. */
@@ -213,11 +213,32 @@ export async function prepareFile(path: string, forced?: Format): Promise<Source
   return { ...source, records };
 }
 
+/**
+ * The lines of the input, split at \n only, as the service splits a stream (readline also split at
+ * a lone \r, which JSON allows between tokens, so a valid file was refused and line numbers moved);
+ * one \r before the \n is dropped.
+ */
+async function* linesOf(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let pieces: Buffer[] = [];
+  const text = (bytes: Buffer) => (bytes.at(-1) === CARRIAGE_RETURN ? bytes.subarray(0, -1) : bytes).toString('utf8');
+  for await (const chunk of input) {
+    let from = 0;
+    for (let at = chunk.indexOf(NEWLINE); at !== -1; at = chunk.indexOf(NEWLINE, from)) {
+      const end = chunk.subarray(from, at);
+      yield text(pieces.length === 0 ? end : Buffer.concat([...pieces, end]));
+      pieces = [];
+      from = at + 1;
+    }
+    if (from < chunk.length) pieces.push(chunk.subarray(from));
+  }
+  if (pieces.length > 0) yield text(Buffer.concat(pieces));
+}
+
 async function* ndjsonItems(input: Readable): AsyncGenerator<InputItem> {
   let line = 0;
   let record = 0;
   const checked = pipeline(input, checkedBytes(true), () => {});
-  for await (const read of createInterface({ input: checked, crlfDelay: Infinity })) {
+  for await (const read of linesOf(checked)) {
     line += 1;
     const text = line === 1 && read.startsWith('\uFEFF') ? read.slice(1) : read;
     if (text.trim() === '') continue;

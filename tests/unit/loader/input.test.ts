@@ -95,6 +95,20 @@ describe('the loader reading standard input', function () {
     }
   });
 
+  it('splits NDJSON at \\n only, as the service does, dropping one \\r before it (a lone \\r split a record, and line numbers moved past a \\r\\r\\n)', async function () {
+    const body = Buffer.from('{"title": "a", "date": "2020-01-01"}\r\n{"date": "2020-01-02",\r"title": "b"}\r\r\n{"title": "c", "date": "2020-01-03"}\nnot json\n');
+    for (let cut = 1; cut < body.length; cut += 1) {
+      const outcome = await itemsFromStdin([body.subarray(0, cut), body.subarray(cut)]).catch((error: unknown) => error);
+      expect(outcome, `cut at ${cut}`).to.be.instanceOf(MalformedInput);
+      expect((outcome as Error).message, `cut at ${cut}`).to.match(/line 4 is not JSON/);
+    }
+    const valid = body.subarray(0, body.indexOf('not json'));
+    for (let cut = 1; cut < valid.length; cut += 1) {
+      const items = await itemsFromStdin([valid.subarray(0, cut), valid.subarray(cut)]);
+      expect(items.map((item) => [item.line, (item.value as { title: string }).title]), `cut at ${cut}`).to.deep.equal([[1, 'a'], [2, 'b'], [3, 'c']]);
+    }
+  });
+
   it('reads NDJSON that starts with a byte-order mark', async function () {
     const items = await itemsFromStdin([Buffer.from('\uFEFF{"title": "a", "date": "2020-01-01"}\n{"title": "b", "date": "2020-01-02"}\n')]);
     expect(items.map((item) => (item.value as { title: string }).title)).to.deep.equal(['a', 'b']);
