@@ -159,7 +159,10 @@ render without KEDA is an error (GitOps: no silent switch while KEDA's CRDs are 
 {{/* The rules of files/alerts.yaml for this release: its series, its objectives. */}}
 {{- define "records.alertRules" -}}
 {{- $rule := .Values.prometheusRule }}
-{{- tpl (.Files.Get "files/alerts.yaml") . | replace "__SELECTOR__" (include "records.metricsSelector" .) | replace "__NAMESPACE__" .Release.Namespace | replace "__NAME__" (include "records.fullname" .) | replace "__AVAILABILITY__" (toString $rule.availabilityObjective) | replace "__LATENCY__" (toString $rule.latencyObjective) | replace "__LATENCY_LE__" $rule.latencyThreshold }}
+{{- $le := $rule.latencyThreshold }}
+{{- /* Prometheus 3 stores a whole-number bucket bound as "1.0" (Prometheus 2 as "1"): match both. */}}
+{{- $leMatcher := ternary (printf "le=%q" $le) (printf "le=~\"%s|%s\\\\.0\"" $le $le) (contains "." $le) }}
+{{- tpl (.Files.Get "files/alerts.yaml") . | replace "__SELECTOR__" (include "records.metricsSelector" .) | replace "__NAMESPACE__" .Release.Namespace | replace "__NAME__" (include "records.fullname" .) | replace "__AVAILABILITY__" (toString $rule.availabilityObjective) | replace "__LATENCY__" (toString $rule.latencyObjective) | replace "__LATENCY_LE_MATCHER__" $leMatcher | replace "__LATENCY_LE__" $le }}
 {{- end }}
 
 {{/* Restricted Pod Security profile, shared by every pod the chart creates. */}}
