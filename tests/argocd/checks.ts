@@ -52,6 +52,10 @@ export function expectKedaOnTheNode(): void {
   expect(hpa.metadata.ownerReferences.map((owner: { kind: string; name: string }) => `${owner.kind}/${owner.name}`)).to.deep.equal(['ScaledObject/records']);
   const apiService = JSON.parse(must(kubectl(['get', 'apiservice', 'v1beta1.external.metrics.k8s.io', '-o', 'json']), 'reading the APIService'));
   expect(apiService.status.conditions.find((condition: { type: string }) => condition.type === 'Available').status).to.equal('True');
+  // argocd/values/keda: on a cache miss the webhook asks the API server for the Deployment (its cache
+  // may not hold one created a moment before); KEDA's binary refuses a flag it does not know.
+  const webhooks = JSON.parse(must(kubectl(['get', 'deployment', 'keda-admission-webhooks', '-n', 'keda', '-o', 'json']), 'reading the webhook Deployment'));
+  expect(webhooks.spec.template.spec.containers[0].args).to.include('--cache-miss-to-direct-client=true');
   for (const deployment of ['keda-operator', 'keda-operator-metrics-apiserver', 'keda-admission-webhooks']) {
     const pods = podsOf('keda', `app=${deployment}`);
     expect(pods.length, deployment).to.be.greaterThan(0);

@@ -3,7 +3,7 @@ import { parse, stringify } from 'yaml';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
 import { crdFiles } from '../../tooling/upstream-mirror.js';
 import { asKubectlInput, kubectl, must } from '../cluster/cluster.js';
-import { kongRender, parseObjects, upstreamObjects, type K8sObject } from '../support/tools.js';
+import { kedaRender, kongRender, parseObjects, upstreamObjects, type K8sObject } from '../support/tools.js';
 import { asYaml, Repository, type LiveObject } from './argocd.js';
 import { leftOut, VALKEY_MIRROR } from './stand-ins.js';
 
@@ -42,7 +42,7 @@ function mirrorsFor(environment: string): Record<string, { path: string; objects
   const valkey = `valkey-${versions.valkey!.version}`;
   const kongRendered = kongRender(environment);
   return {
-    keda: { path: keda, objects: [...upstreamObjects(`${keda}/crds.yaml`), ...upstreamObjects(`${keda}/rendered-defaults.yaml`)], note: 'its CRDs and what it renders by default (the Application passes no values)' },
+    keda: { path: keda, objects: kedaRender(versions.keda!.version), note: "its CRDs and what it renders by default, with argocd/values/keda's webhook arguments added (the project's model of the chart's extraArgs.webhooks)" },
     kong: { path: `${kong}-${environment}`, objects: withTodaysKongImage(kongRendered.objects), note: `${kongRendered.note}; Kong's image as kong/values.yaml names it` },
     mariadbOperatorCrds: { path: `mariadb-operator-crds-${versions.mariadbOperatorCrds!.version}`, objects: upstreamObjects(`${operator}/crds.yaml`), note: 'its CRDs' },
     mariadbOperator: { path: operator, objects: upstreamObjects(`${operator}/rendered-defaults.yaml`), note: 'what it renders by default, CRDs off (as argocd/values/mariadb-operator sets)' },

@@ -121,6 +121,13 @@ describe('GitOps: argocd/', function () {
         }
       });
 
+      it('starts KEDA\'s webhook asking the API server on a cache miss (its cache may not hold the Deployment created a moment before, and it refused the ScaledObject)', function () {
+        const [chart] = sourcesOf(app('keda')).filter((source) => source.chart);
+        expect(chart.helm?.valueFiles).to.deep.equal(['$values/argocd/values/keda/values.yaml']);
+        const webhooks = deployedBy(app('keda'), environment).find((object) => object.kind === 'Deployment' && object.metadata.name === 'keda-admission-webhooks');
+        expect(webhooks?.spec.template.spec.containers[0].args).to.include('--cache-miss-to-direct-client=true');
+      });
+
       it('pins external charts to exact versions', function () {
         for (const candidate of apps) {
           for (const source of sourcesOf(candidate).filter((s) => s.chart)) {

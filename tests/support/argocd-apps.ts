@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { helmTemplate, kongRender, kustomize, parseObjects, upstreamObjects as upstream, type K8sObject } from './tools.js';
+import { helmTemplate, kedaRender, kongRender, kustomize, parseObjects, upstreamObjects as upstream, type K8sObject } from './tools.js';
 
 // What argocd/ holds and what its Applications deploy (tests/static/gitops.test.ts, argocd-projects.test.ts).
 
@@ -38,7 +38,7 @@ export function deployedBy(app: K8sObject, environment: string): K8sObject[] {
     }
     case 'keda':
       pinned('keda', '2.20.2');
-      return [...upstream('keda-2.20.2/crds.yaml'), ...upstream('keda-2.20.2/rendered-defaults.yaml')];
+      return kedaRender('2.20.2');
     case 'kong': {
       pinned('kong', '2.48.0');
       // The chart's render with this environment's values where the mirror has it; else what the

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { chartFolder, chartPin, mirrorDir, renderWithTodaysValues } from '../../tooling/upstream-mirror.js';
 
 export type K8sObject = {
@@ -51,6 +51,22 @@ export function helmTemplate(valuesFiles: string[] = [], sets: string[] = [], re
 
 /** Objects of a file in the upstream mirror (tooling/upstream-mirror.ts), e.g. `keda-2.20.2/crds.yaml`. */
 export const upstreamObjects = (file: string): K8sObject[] => parseObjects(readFileSync(join(mirrorDir(), file), 'utf8'));
+
+/**
+ * KEDA's chart as the keda Application renders it: its CRDs and its default render from the mirror,
+ * with argocd/values/keda/values.yaml's `extraArgs.webhooks` added to the admission webhook's
+ * arguments as `--key=value`. That addition is the project's model of the chart's template (read in
+ * kedacore/charts' templates/webhooks/deployment.yaml at the pinned version): the mirror holds only
+ * default renders. The Argo CD suite runs the result, so KEDA's own webhook accepts the flags.
+ */
+export function kedaRender(version: string): K8sObject[] {
+  const extra: Record<string, string> = parse(readFileSync('argocd/values/keda/values.yaml', 'utf8')).extraArgs?.webhooks ?? {};
+  const objects = [...upstreamObjects(`keda-${version}/crds.yaml`), ...upstreamObjects(`keda-${version}/rendered-defaults.yaml`)];
+  const webhooks = objects.find((object) => object.kind === 'Deployment' && object.metadata.name === 'keda-admission-webhooks');
+  if (!webhooks) throw new Error(`keda-${version}: no keda-admission-webhooks Deployment in the mirror's render`);
+  webhooks.spec.template.spec.containers[0].args.push(...Object.entries(extra).map(([key, value]) => `--${key}=${value}`));
+  return objects;
+}
 
 /** A pinned chart's default render from the mirror. */
 export const upstreamDefaults = (key: string): K8sObject[] => upstreamObjects(`${chartFolder(chartPin(key))}/rendered-defaults.yaml`);
