@@ -183,6 +183,10 @@ describe('Helm chart charts/records', function () {
       for (const [limit, size] of [['10MiB', 10 * 1024 ** 2], ['10MIB', 10 * 1024 ** 2], ['512 kb', 512_000], ['1.5mib', 1.5 * 1024 ** 2], ['0.001kb', 1], ['1', 1], ['9007199254740991', 2 ** 53 - 1]] as const) {
         expect(bodyLimitOf(limit), limit).to.equal(size);
       }
+      // A plain number, as values.yaml's description shows it, from a values file (a float to Helm) and from --set (helm refused both).
+      expect(configOf([], { config: { bodyLimit: 10485760 } }).bodyLimit).to.equal(10485760);
+      expect(configOf(['config.bodyLimit=2048']).bodyLimit).to.equal(2048);
+      for (const bad of [['config.bodyLimit=0'], ['config.bodyLimit=-5']]) expect(() => configOf(bad), bad[0]).to.throw(/bodyLimit/);
       for (const limit of ['0', '0b', '0.5', '0.0001kb', '9007199254740992', '99999999999999999999', '10xb']) {
         const result = run('helm', ['template', 'records', 'charts/records', '--set-string', `config.bodyLimit=${limit}`]);
         expect(result.status, limit).not.to.equal(0);
@@ -310,6 +314,10 @@ describe('Helm chart charts/records', function () {
       // Under records:, the only keys staging's Valkey ACL user may touch (argocd/values/valkey/staging.yaml).
       expect(prefixes.every((prefix) => prefix?.startsWith('records:'))).to.equal(true);
       expect(loadConfig({ DATABASE_URL: ':memory:', REDIS_URL: 'redis://valkey.data:6379', CACHE_KEY_PREFIX: prefixes[0] }).cache.keyPrefix).to.equal('records:records/records:');
+      // The longest names Kubernetes and Helm allow: the service starts with the prefix they give (it refused one over 64 characters).
+      const longest = prefixOf('r'.repeat(53), 'n'.repeat(63));
+      expect(longest).to.have.length(8 + 63 + 1 + 63 + 1);
+      expect(loadConfig({ DATABASE_URL: ':memory:', REDIS_URL: 'redis://valkey.data:6379', CACHE_KEY_PREFIX: longest }).cache.keyPrefix).to.equal(longest);
     });
 
     it('sends DNS only to the cluster\'s resolver, in every policy, unless networkPolicy.dnsPeers names another', function () {

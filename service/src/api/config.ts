@@ -49,7 +49,8 @@ const schema = z.object({
   CACHE_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(50),
   CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(10_000),
   CACHE_MAX_BYTES: bytes.default(64 * 1024 * 1024),
-  CACHE_KEY_PREFIX: z.string().min(1).max(64).default('records:'),
+  // Up to 256: the chart's records:<namespace>/<release's full name>: reaches 136 (63 + 63 + 10).
+  CACHE_KEY_PREFIX: z.string().min(1).max(256).default('records:'),
   AUTH_MODE: z.enum(['required', 'disabled']).default('required'),
   AUTH_ISSUERS: z.string().optional(),
   AUTH_ISSUERS_FILE: z.string().min(1).optional(),
