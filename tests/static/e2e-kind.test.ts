@@ -25,6 +25,8 @@ describe('scripts/e2e-kind (the cluster test for machines with Docker)', functio
     expect(proxy.externalTrafficPolicy).to.equal('Cluster');
     const cluster = parse(readFileSync('k8s/kind/cluster.yaml', 'utf8'));
     expect(cluster.nodes[0].extraPortMappings[0].containerPort).to.equal(proxy.tls.nodePort);
+    // kind's default listenAddress is 0.0.0.0: the API behind Kong reachable from the network.
+    expect(cluster.nodes.flatMap((node: { extraPortMappings?: Array<{ listenAddress?: string }> }) => node.extraPortMappings ?? []).map((mapping: { listenAddress?: string }) => mapping.listenAddress)).to.deep.equal(['127.0.0.1']);
   });
 
   it('uses the chart versions argocd/ pins and the files it ships', function () {
