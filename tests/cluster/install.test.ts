@@ -90,7 +90,7 @@ describe('a real control plane: installs the API server accepts', function () {
     expect(kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], asKubectlInput([restrictedPod('4Gi')])).status).to.equal(0);
   });
 
-  it('admits the pods mariadb-operator builds for each environment\'s MariaDB: restricted Pod Security and the LimitRange', function () {
+  it('admits the pods of the project\'s model of mariadb-operator\'s pod builder, for each environment\'s MariaDB: restricted Pod Security and the LimitRange', function () {
     for (const environment of ENVIRONMENTS) {
       const mariadb = kustomize(`argocd/database/${environment}`).find((object) => object.kind === 'MariaDB')!;
       const { problems } = dryRun([operatorPod(mariadb)], 'records');
@@ -238,7 +238,7 @@ describe('a real control plane: installs the API server accepts', function () {
     });
 
     for (const environment of ENVIRONMENTS) {
-      it(`installs k8s/overlays/${environment}: its Jobs run to completion and the pods turn Ready against the database and Valkey`, function () {
+      it(`installs k8s/overlays/${environment}: its Jobs run to completion and the pods turn Ready against the test MariaDB (its operator played) and the redis-server standing in for Valkey`, function () {
         expectOverlayRuns(environment);
       });
     }

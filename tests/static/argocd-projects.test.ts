@@ -59,7 +59,7 @@ describe('GitOps: argocd/', function () {
     expect(project('records-apps').spec.orphanedResources).to.deep.equal({ warn: true, ignore: [{ group: '', kind: 'Secret', name: 'records-generated' }] });
   });
 
-  it('permits every object each Application deploys, as Argo CD checks it, and nothing more', function () {
+  it('permits every object each Application deploys, as the project\'s model of Argo CD\'s project checks sees it, and nothing more (tests/argocd: Argo CD itself)', function () {
     const deployed = new Map<string, Array<{ app: K8sObject; objects: K8sObject[] }>>();
     const problems: string[] = [];
     for (const environment of ENVIRONMENTS) {
@@ -74,7 +74,7 @@ describe('GitOps: argocd/', function () {
     for (const name of ['records-platform', 'records-apps']) expect(unusedRules(project(name), deployed.get(name) ?? []), name).to.deep.equal([]);
   });
 
-  it('has a project check that refuses what Argo CD refuses', function () {
+  it('has a model of Argo CD\'s project checks that refuses what its cases say Argo CD refuses (tests/argocd/refusals.ts: Argo CD itself)', function () {
     const app = renderApps('staging').find((candidate) => candidate.metadata.name === 'keda-staging') as K8sObject;
     const found = projectViolations(project('records-apps'), { ...app, spec: { ...app.spec, destination: { server: 'https://x', namespace: '' } } }, upstream('keda-2.20.2/rendered-defaults.yaml')).join('\n');
     expect(found).to.contain('keda-staging: destination has no namespace');

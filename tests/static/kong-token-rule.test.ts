@@ -16,7 +16,7 @@ function jwtTimeRuleModel(config: Record<string, any>, claims: { exp?: number; n
   return !(config.maximum_expiration > 0 && (claims.exp ?? Infinity) - now > config.maximum_expiration);
 }
 
-describe('the token rule: Kong and the service admit the tokens of common identity providers', function () {
+describe('the token rule: the project\'s model of Kong\'s jwt plugin, and the service, admit the tokens of common identity providers', function () {
   const idp = new JwksServer('records');
   const jwt = pluginOf(routesOf(configOf('production'))[0] as Route, 'jwt')?.config ?? {};
   const service = loadConfig({});
@@ -39,7 +39,7 @@ describe('the token rule: Kong and the service admit the tokens of common identi
   ];
   for (const [name, { lifetime, nbf }] of providers) {
     for (const skew of [-5, 0, 5]) {
-      it(`admits ${name} with the issuer's clock ${skew} s off, at the gateway and in the service`, async function () {
+      it(`admits ${name} with the issuer's clock ${skew} s off, in the model of the gateway and in the service`, async function () {
         const now = Math.floor(Date.now() / 1000);
         const iat = now + skew;
         const claims = { iat, exp: iat + lifetime, ...(nbf ? { nbf: iat } : {}) };
@@ -49,7 +49,7 @@ describe('the token rule: Kong and the service admit the tokens of common identi
     }
   }
 
-  it('refuses, in both, a token without exp or past it; the gateway a token living longer than 24 h 5 min', async function () {
+  it('refuses, in both, a token without exp or past it; the model of the gateway a token living longer than 24 h 5 min', async function () {
     const now = Math.floor(Date.now() / 1000);
     expect(jwtTimeRuleModel(jwt, { iat: now }, now)).to.equal(false);
     let refused = '';

@@ -23,7 +23,7 @@ const listed = (list: GroupKind[] | undefined, object: K8sObject) =>
   (list ?? []).some((entry) => glob(entry.group, groupOf(object.apiVersion)) && glob(entry.kind, object.kind) && (entry.name === undefined || glob(entry.name, object.metadata.name)));
 
 /**
- * What Argo CD refuses when it syncs `objects` for `app` in `project`: the Application's own
+ * The project's model of what Argo CD refuses when it syncs `objects` for `app` in `project`: the Application's own
  * destination and sources, then each object's namespace (its own, or the destination's) against
  * the destinations, cluster-scoped kinds against clusterResourceWhitelist, namespaced kinds
  * against namespaceResourceWhitelist (when the project has one) and the blacklist.

@@ -117,7 +117,9 @@ describe('make bench harness (tooling/bench)', function () {
     it('returns at once for a child that has already exited', async function () {
       const child = spawn(process.execPath, ['-e', '0']);
       await once(child, 'exit');
+      child.kill = () => expect.fail('signalled a child that had exited');
       await stopChild(child);
+      expect(child.listenerCount('exit'), 'no wait left behind for an exit that already happened').to.equal(0);
     });
   });
 });
