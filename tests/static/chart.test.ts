@@ -315,8 +315,8 @@ describe('Helm chart charts/records', function () {
       expect(prefixes.every((prefix) => prefix?.startsWith('records:'))).to.equal(true);
       expect(loadConfig({ DATABASE_URL: ':memory:', REDIS_URL: 'redis://valkey.data:6379', CACHE_KEY_PREFIX: prefixes[0] }).cache.keyPrefix).to.equal('records:records/records:');
       // The longest names Kubernetes and Helm allow: the service starts with the prefix they give (it refused one over 64 characters).
-      const longest = prefixOf('r'.repeat(53), 'n'.repeat(63));
-      expect(longest).to.have.length(8 + 63 + 1 + 63 + 1);
+      const longest = helmTemplate([], ['redis.url=redis://valkey.data:6379', `fullnameOverride=${'f'.repeat(63)}`], 'r'.repeat(53), 'n'.repeat(63)).find((object) => object.kind === 'ConfigMap' && object.data?.REDIS_URL !== undefined)?.data.CACHE_KEY_PREFIX;
+      expect(longest).to.equal(`records:${'n'.repeat(63)}/${'f'.repeat(63)}:`);
       expect(loadConfig({ DATABASE_URL: ':memory:', REDIS_URL: 'redis://valkey.data:6379', CACHE_KEY_PREFIX: longest }).cache.keyPrefix).to.equal(longest);
     });
 
