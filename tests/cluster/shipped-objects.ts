@@ -27,7 +27,7 @@ export function shippedObjectSets(): Array<[string, () => K8sObject[], string | 
     ['the staging database', () => kustomize('argocd/database/staging'), undefined],
     ['the production database', () => kustomize('argocd/database/production'), undefined],
     ['KEDA as it renders', () => upstreamDefaults('keda'), 'keda'],
-    ...ENVIRONMENTS.map((environment): [string, () => K8sObject[], string] => [`Kong with ${environment}'s values: the mirror's render of them, or where it has none its earlier render with today's extraObjects (printed)`, () => kongOf(environment), 'kong']),
+    ...ENVIRONMENTS.map((environment): [string, () => K8sObject[], string] => [`Kong with ${environment}'s values: the mirror's render of them, or where it has none its earlier render with today's extraObjects, or with neither today's extraObjects alone (printed)`, () => kongOf(environment), 'kong']),
     ['mariadb-operator as it renders', () => upstreamDefaults('mariadbOperator'), 'mariadb-operator'],
     ['Valkey as it renders', () => upstreamDefaults('valkey'), 'data'],
     ['the Kong objects of kong/generated/production, through the chart\'s tpl pass', () => throughTpl(chartPin('kong').renders.production!), 'kong'],

@@ -71,13 +71,15 @@ describe('make run (scripts/dev run)', function () {
       expect(posts.find((post) => post.path === '/v1/traces')?.type).to.match(/^application\/x-protobuf/);
 
       child.kill('SIGINT');
-      await exited;
+      // Bounded, so that a server that ignores SIGINT is killed below rather than left running.
+      const ended = await Promise.race([exited.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 15_000))]);
+      expect(ended, 'stopped by SIGINT').to.equal(true);
       stopped = true;
       expect(lines.find((line) => line.msg?.includes('draining'))?.drainSeconds, 'the drain of SHUTDOWN_DRAIN_SECONDS').to.equal(0);
       expect(lines.some((line) => line.msg === 'shutdown: complete'), 'a clean shutdown').to.equal(true);
     } finally {
       if (!stopped) {
-        child.kill('SIGTERM');
+        child.kill('SIGKILL');
         await exited;
       }
     }

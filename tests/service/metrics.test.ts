@@ -125,6 +125,8 @@ describe('the autoscaling query (charts/records/files/request-rate.promql), eval
     expect(thresholds).to.include.members(['0.25', '1', '10']);
     await request(pods[0]!.baseUrl, '/v1/?limit=1');
     await prometheus!.scrapedAfter(Date.now() / 1000);
+    // The form this Prometheus keeps: Prometheus 3 would have made it "1.0".
+    expect(await prometheus!.value(`count(http_request_duration_seconds_bucket{job="${job}",le="1"})`), 'le="1" stored as written').to.be.greaterThan(0);
     for (const threshold of thresholds) {
       const rendered = run('helm', ['template', 'records', 'charts/records', '-n', 'records', '--set', 'prometheusRule.enabled=true', '--set-string', `prometheusRule.latencyThreshold=${threshold}`]);
       expect(rendered.status, rendered.stderr).to.equal(0);

@@ -248,7 +248,7 @@ service wants at least 1 byte and a safe integer (a pod given "0" would never st
 {{- define "records.bodyLimit" -}}
 {{- $limit := .Values.config.bodyLimit }}
 {{- /* A plain number of bytes: from a values file it arrives as a float, which toString would print as 1.048576e+07. */}}
-{{- if not (kindIs "string" $limit) }}{{ $limit = printf "%d" (int64 $limit) }}{{ end }}
+{{- if not (kindIs "string" $limit) }}{{ $limit = printf "%.0f" (float64 $limit) }}{{ end }}
 {{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $limit }}
 {{- $unit := lower (regexReplaceAll "\\s" (trimPrefix $number $limit) "") }}
 {{- $units := dict "" 1 "b" 1 "kb" 1000 "kib" 1024 "mb" 1000000 "mib" 1048576 "gb" 1000000000 "gib" 1073741824 }}
