@@ -1,10 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { request, startTestApp, type TestApp } from '../support/test-app.js';
-import { parseObjects, run } from '../support/tools.js';
+import { latencyThresholds, slowBucketSelectors } from '../support/latency-rules.js';
 import { waitFor } from '../support/wait.js';
 import { freePort } from './tracing-helpers.js';
 
@@ -74,20 +74,12 @@ describe('the latency alerts\' rules on Prometheus 3', function () {
   });
 
   it('selects a bucket for every latency threshold the chart accepts (le="1" selected nothing)', async function () {
-    const thresholds: string[] = JSON.parse(readFileSync('charts/records/values.schema.json', 'utf8')).properties.prometheusRule.properties.latencyThreshold.enum;
+    const thresholds = latencyThresholds();
     expect(thresholds).to.include.members(['0.25', '1', '10']);
     for (const threshold of thresholds) {
-      const rendered = run('helm', ['template', 'records', 'charts/records', '-n', 'records', '--set', 'prometheusRule.enabled=true', '--set-string', `prometheusRule.latencyThreshold=${threshold}`]);
-      expect(rendered.status, rendered.stderr).to.equal(0);
-      const rules = parseObjects(rendered.stdout)
-        .filter((object) => object.kind === 'PrometheusRule')
-        .flatMap((object) => object.spec.groups.flatMap((group: { rules: Array<{ record?: string; expr: string }> }) => group.rules));
-      const slow = rules.filter((rule: { record?: string }) => rule.record?.startsWith('records:request_slow:'));
-      expect(slow, threshold).to.have.length.greaterThan(0);
-      for (const rule of slow) {
-        const buckets = /http_request_duration_seconds_bucket\{[^}]*\}/.exec(rule.expr)![0].replace('namespace="records",service="records"', 'job="records"');
-        expect(await count(buckets), `${threshold}: ${buckets}`).to.be.greaterThan(0);
-      }
+      const selectors = slowBucketSelectors(threshold, 'job="records"');
+      expect(selectors, threshold).to.have.length.greaterThan(0);
+      for (const buckets of selectors) expect(await count(buckets), `${threshold}: ${buckets}`).to.be.greaterThan(0);
     }
   });
 });

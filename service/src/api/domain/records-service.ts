@@ -58,24 +58,21 @@ export function createRecordsService({
   return {
     async storeItems(document: Uint8Array, { atomic, idempotency: key }: WriteOptions): Promise<Idempotent<BulkResult>> {
       const { accepted, rejected } = await reader.read(document);
-      const refuseIfAtomic = () => {
-        if (!atomic || rejected.length === 0) return;
-        observer.rejected(rejected.length);
-        throw new UnprocessableItems(
-          `${rejected.length} item(s) are invalid; with atomic=true nothing was stored.`,
-          rejected.map((rejection) => ({ pointer: rejectionPointer(rejection), detail: rejection.message })),
-          { rejected },
-        );
-      };
       try {
-        // With a key, a remembered response (or a reused key) answers first, as for streams; the
-        // check then runs in the write's transaction, which it rolls back. Without one, no transaction.
-        if (key === null) refuseIfAtomic();
         const outcome = await writeOnce<BulkResult>(
           writes,
           key,
+          // In the write, as for streams: a remembered response (or a reused key) answers first, and
+          // an atomic refusal rolls back a transaction that wrote nothing.
           async (tx) => {
-            refuseIfAtomic();
+            if (atomic && rejected.length > 0) {
+              observer.rejected(rejected.length);
+              throw new UnprocessableItems(
+                `${rejected.length} item(s) are invalid; with atomic=true nothing was stored.`,
+                rejected.map((rejection) => ({ pointer: rejectionPointer(rejection), detail: rejection.message })),
+                { rejected },
+              );
+            }
             const ids = batchLength(accepted) > 0 ? await tx.insert(accepted) : [];
             return { inserted: ids.length, ids, rejected };
           },
