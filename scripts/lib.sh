@@ -29,15 +29,31 @@ running() {
   [ "${state%% *}" != Z ]
 }
 
-# Stops a process we started, by the PID we recorded: TERM, then KILL after a grace period.
+# started_at PID: when the process started (clock ticks after boot, /proc/PID/stat's 22nd field).
+# With its PID it names one process: a PID is reused only by a process started later.
+started_at() {
+  local stat fields
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  # The fields after the command's name, which may hold spaces: the state is the 3rd field.
+  read -r -a fields <<<"${stat##*) }"
+  echo "${fields[19]}"
+}
+
+# stop_pid PID [GRACE] [STARTED]: stops a process we started, by the PID we recorded: TERM, then
+# KILL after GRACE seconds, and returns once it is gone. With STARTED (started_at when it was
+# started), a PID that now names another process (ours ended, the PID was reused) is left alone.
 stop_pid() {
-  local pid=$1 grace=${2:-20}
+  local pid=$1 grace=${2:-20} started=${3:-}
   running "$pid" || return 0
+  if [ -n "$started" ] && [ "$(started_at "$pid")" != "$started" ]; then return 0; fi
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + grace))
   while running "$pid"; do
     if ((SECONDS >= deadline)); then
       kill -KILL "$pid" 2>/dev/null || true
+      # Gone within moments; a process stuck in the kernel (D state) may take longer, not forever.
+      deadline=$((SECONDS + 10))
+      while running "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
       break
     fi
     sleep 0.1
@@ -45,21 +61,52 @@ stop_pid() {
 }
 
 # start_process NAME COMMAND...: runs it in the background, logging to $dir/NAME.log, its PID in
-# $dir/NAME.pid (the caller's `dir`), so that stop_pid can stop exactly what was started.
+# $dir/NAME.pid and its start in $dir/NAME.started (the caller's `dir`), so that stop_process
+# stops exactly what was started.
 # shellcheck disable=SC2154 # dir is the sourcing script's working directory, set before any call
 start_process() {
   local name=$1
   shift
   "$@" >"$dir/$name.log" 2>&1 &
   echo $! >"$dir/$name.pid"
+  started_at $! >"$dir/$name.started" || true
 }
 
-# stop_process NAME [GRACE]: stops what start_process NAME started in $dir, if anything.
+# stop_process NAME [GRACE]: stops what start_process NAME started in $dir, if anything and if it
+# is still that process.
 # shellcheck disable=SC2154 # dir, as for start_process
 stop_process() {
-  local pid_file=$dir/$1.pid
+  local pid_file=$dir/$1.pid started=
   [ -f "$pid_file" ] || return 0
-  stop_pid "$(cat "$pid_file")" "${2:-20}"
+  [ -f "$dir/$1.started" ] && started=$(cat "$dir/$1.started")
+  # A start not recorded (the process had ended at once): nothing of ours can be running.
+  [ -f "$dir/$1.started" ] && [ -z "$started" ] && return 0
+  stop_pid "$(cat "$pid_file")" "${2:-20}" "$started"
+}
+
+# run_child COMMAND...: runs COMMAND and returns its status, for a wrapper whose EXIT trap cleans
+# up after it. A TERM sent to the wrapper alone (a supervisor stopping it) reaches COMMAND at once,
+# where a command run in the foreground would keep the wrapper, and its cleanup, waiting until it
+# ended by itself; the wrapper's status is then 143. Ctrl-C's INT reaches COMMAND with the whole
+# process group already: the wrapper waits for it to end, then returns 130. Signals that come once
+# COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short.
+run_child() {
+  local child status signalled=0
+  trap 'signalled=143; kill -TERM "$child" 2>/dev/null || true' TERM
+  trap 'signalled=130' INT
+  # In a shell without job control, a command run in the background ignores INT and QUIT and reads
+  # /dev/null: both undone, so that it behaves as in the foreground.
+  env --default-signal=INT,QUIT "$@" <&0 &
+  child=$!
+  while :; do
+    status=0
+    wait "$child" || status=$?
+    # Returned early for a signal this shell trapped, while the command still runs: wait again.
+    ((status > 128)) && kill -0 "$child" 2>/dev/null && continue
+    break
+  done
+  ((signalled == 0)) || return "$signalled"
+  return "$status"
 }
 
 # tools_cache NAME: the directory of one built tool version in the tools cache, outside the

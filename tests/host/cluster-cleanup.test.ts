@@ -7,7 +7,8 @@ import { expect } from 'chai';
 /**
  * The test cluster changes the machine while it runs (the kubelet's sysctls, cgroups, mounts,
  * network namespaces, processes): after a run that failed or was interrupted with Ctrl-C, all of it
- * is as it was (scripts/host-state compare). make check also compares around its own passing run.
+ * is as it was (scripts/host-state compare), also after a TERM sent to the wrapper alone. make
+ * check also compares around its own passing run.
  * Needs RECORDS_IMAGE_ARCHIVE (scripts/tier builds the image once).
  */
 describe('the test cluster leaves the machine as it found it', function () {
@@ -72,9 +73,8 @@ describe('the test cluster leaves the machine as it found it', function () {
     await run.exited;
   });
 
-  it('after Ctrl-C while a pod runs', async function () {
-    const before = snapshot();
-    // Ctrl-C is SIGINT to the terminal's foreground process group: here the run's own group.
+  /** Starts with-cluster in its own process group around a pod that runs, and waits for the pod. */
+  async function runWithPod() {
     const run = spawn('scripts/with-cluster', ['bash', '-c', `${runPod} && echo running && sleep 600`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     run.stderr.on('data', (chunk) => (stderr += chunk));
@@ -84,11 +84,33 @@ describe('the test cluster leaves the machine as it found it', function () {
       run.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('running') && resolve());
       run.on('close', () => reject(new Error(`the run ended before its pod ran:\n${stderr}`)));
     });
-    process.kill(-run.pid!, 'SIGINT');
-    const code = await exited;
+    return { pid: run.pid!, exited, output: () => stderr.slice(-3000) };
+  }
+
+  it('after Ctrl-C while a pod runs', async function () {
+    const before = snapshot();
+    const run = await runWithPod();
+    // Ctrl-C is SIGINT to the terminal's foreground process group: here the run's own group.
+    process.kill(-run.pid, 'SIGINT');
+    const code = await run.exited;
     interrupted = null;
     expect(code).to.not.equal(0);
     const after = compare(before);
-    expect(after.status, `${after.stderr}\nthe run's output:\n${stderr.slice(-3000)}`).to.equal(0);
+    expect(after.status, `${after.stderr}\nthe run's output:\n${run.output()}`).to.equal(0);
+  });
+
+  it('after a TERM sent to with-cluster alone while a pod runs (a supervisor stopping the job)', async function () {
+    const before = snapshot();
+    const run = await runWithPod();
+    // To the wrapper's PID only: it passes the TERM on to the command inside the namespaces, which
+    // stops the node, then puts the machine back. Before, it waited for the command to end by itself.
+    process.kill(run.pid, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([run.exited, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 180_000)))]);
+    clearTimeout(timer);
+    expect(code, `with-cluster still ran 180 s after the TERM:\n${run.output()}`).to.equal(143);
+    interrupted = null;
+    const after = compare(before);
+    expect(after.status, `${after.stderr}\nthe run's output:\n${run.output()}`).to.equal(0);
   });
 });

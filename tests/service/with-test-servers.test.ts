@@ -1,0 +1,106 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+
+/** True while the process exists and has not exited (a zombie counts as ended). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * scripts/with-test-servers (and the cluster wrappers, through scripts/lib.sh's run_child) stop
+ * what they started however the run ends: the command's own end, Ctrl-C, or a TERM sent to the
+ * wrapper alone, as a supervisor stops a job. The real servers are started and stopped here.
+ */
+describe('scripts/with-test-servers', function () {
+  this.timeout(90_000);
+  /** A wrapper still running when a test failed: its command is stopped, and with it the wrapper. */
+  const commands: number[] = [];
+  afterEach(function () {
+    for (const pid of commands.splice(0)) if (running(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  /** Starts the wrapper around a command that prints its work directory and PID, then sleeps. */
+  async function startWrapped(detached: boolean) {
+    const wrapper = spawn('scripts/with-test-servers', ['bash', '-c', 'echo "$TEST_SERVERS_DIR $$"; exec sleep 600'], { detached, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    wrapper.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => wrapper.on('close', resolve));
+    const line = await new Promise<string>((resolve, reject) => {
+      wrapper.stdout.on('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      wrapper.on('close', () => reject(new Error(`the wrapper ended before its command ran:\n${stderr}`)));
+    });
+    const [dir, pid] = line.split(' ') as [string, string];
+    commands.push(Number(pid));
+    const servers = ['mariadb/server.pid', 'redis/server.pid', 'prometheus/prometheus.pid'].map((file) => Number(readFileSync(join(dir, file), 'utf8')));
+    for (const server of servers) expect(running(server), `server ${server}`).to.equal(true);
+    return { wrapper, exited, dir, command: Number(pid), servers };
+  }
+
+  /** The wrapper's status once it ended, or a failure naming what still runs after `seconds`. */
+  async function endedWithin(exited: Promise<number | null>, seconds: number) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), seconds * 1000)));
+    const code = await Promise.race([exited, late]);
+    clearTimeout(timer);
+    expect(code, `the wrapper still ran ${seconds} s after the signal`).to.not.equal('late');
+    return code;
+  }
+
+  it('a TERM sent to the wrapper alone stops its command at once, then the servers (the wrapper used to wait for the command to end by itself)', async function () {
+    const { wrapper, exited, dir, command, servers } = await startWrapped(false);
+    process.kill(wrapper.pid!, 'SIGTERM');
+    expect(await endedWithin(exited, 30)).to.equal(143);
+    expect(running(command), 'the command').to.equal(false);
+    for (const server of servers) expect(running(server), `server ${server}`).to.equal(false);
+    expect(existsSync(dir), 'the work directory').to.equal(false);
+  });
+
+  it('Ctrl-C (INT to the whole process group) stops the command and the servers', async function () {
+    const { wrapper, exited, dir, command, servers } = await startWrapped(true);
+    process.kill(-wrapper.pid!, 'SIGINT');
+    expect(await endedWithin(exited, 30)).to.equal(130);
+    expect(running(command), 'the command').to.equal(false);
+    for (const server of servers) expect(running(server), `server ${server}`).to.equal(false);
+    expect(existsSync(dir), 'the work directory').to.equal(false);
+  });
+
+  it("passes its standard input to the command and ends with the command's status", function () {
+    const run = spawnSync('scripts/with-test-servers', ['bash', '-c', 'read -r line; echo "read: $line"; exit 3'], { input: 'from stdin\n', encoding: 'utf8' });
+    expect(run.stdout, run.stderr).to.equal('read: from stdin\n');
+    expect(run.status).to.equal(3);
+  });
+});
+
+describe("scripts/lib.sh's stop_process", function () {
+  const script = (body: string) => spawnSync('bash', ['-c', `set -euo pipefail; . scripts/lib.sh; dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT; ${body}`], { encoding: 'utf8' });
+
+  it('stops what start_process started, and leaves alone a process that took its PID since', function () {
+    const run = script(`
+      start_process sleeper sleep 600
+      pid=$(cat "$dir/sleeper.pid")
+      # Another start recorded: the PID now names a process that is not ours.
+      echo 1 >"$dir/sleeper.started"
+      stop_process sleeper 5
+      running "$pid" && echo "left alone"
+      started_at "$pid" >"$dir/sleeper.started"
+      stop_process sleeper 5
+      running "$pid" || echo "stopped"`);
+    expect(run.stdout, run.stderr).to.equal('left alone\nstopped\n');
+  });
+
+  it('returns only once a process that ignores TERM is gone (KILL after the grace period)', function () {
+    const run = script(`
+      start_process stubborn bash -c 'trap "" TERM; echo up; exec sleep 600'
+      until grep -q up "$dir/stubborn.log"; do sleep 0.05; done
+      pid=$(cat "$dir/stubborn.pid")
+      stop_process stubborn 1 2>/dev/null
+      running "$pid" && echo "still running" || echo "gone"`);
+    expect(run.stdout, run.stderr).to.equal('gone\n');
+  });
+});
