@@ -4,6 +4,7 @@ import { cluster } from './cluster/program.js';
 import { kongSync } from './kong-sync/program.js';
 import { loader } from './loader/program.js';
 import { ConfigError } from './shared/environment.js';
+import { failureMessage } from './shared/failure-message.js';
 
 /**
  * `records <command>`: finds the program a command belongs to and runs it. Only the programs'
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`records: ${error.message}`);
       return 78; // EX_CONFIG
     }
-    console.error('records: failed:', error);
+    console.error(`records: failed: ${failureMessage(error)}`);
     return 1;
   }
 }

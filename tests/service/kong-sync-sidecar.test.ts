@@ -1,4 +1,5 @@
-import type { AddressInfo } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,5 +106,46 @@ describe('records kong-sync as the sidecar runs it', function () {
     expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: '[{"consumer": "Bad Name", "jwksUri": "ftp://x"}]' })).to.throw(/KONG_SYNC_ISSUERS: must be a JSON list/);
     // It was ignored: the probe it was meant for never ran, and nothing said so.
     expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: JSON.stringify([{ consumer: 'identity-provider', jwksUri: idp.jwksUri }]), KONG_SYNC_REDIS_PASSWORD: 'secret' })).to.throw(/KONG_SYNC_REDIS_PASSWORD: set without KONG_SYNC_REDIS_URL/);
+    // Accepted before: the consumer's own second entry counted as another issuer holding its kids
+    // (a collision every cycle, and its alert), and Kong was given one username twice.
+    const twice = [{ consumer: 'identity-provider', jwksUri: idp.jwksUri }, { consumer: 'identity-provider', jwksUri: 'https://other.example/jwks.json' }];
+    expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: JSON.stringify(twice) })).to.throw(/KONG_SYNC_ISSUERS: .*names a consumer twice/);
+    // Accepted before and then dropped: every request went to /status or /config at the host's root.
+    const issuers = JSON.stringify([{ consumer: 'identity-provider', jwksUri: idp.jwksUri }]);
+    expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: issuers, KONG_SYNC_ADMIN_URL: 'https://kong.example/kong-admin' })).to.throw(/KONG_SYNC_ADMIN_URL: must be the Admin API's origin/);
+    expect(loadKongSyncConfig({ KONG_SYNC_ISSUERS: issuers, KONG_SYNC_ADMIN_URL: 'https://[::1]:8444/' }).adminUrl).to.equal('https://[::1]:8444/');
+  });
+
+  it('fails to start with a message naming the metrics port when it is taken (an unhandled error event ended the process with a stack)', async function () {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const config = loadKongSyncConfig({
+      KONG_SYNC_ISSUERS: JSON.stringify([{ consumer: 'identity-provider', jwksUri: idp.jwksUri }]),
+      KONG_SYNC_BASE_CONFIG: join(dir, 'kong.yml'),
+      KONG_SYNC_ADMIN_URL: kong.url,
+      KONG_SYNC_METRICS_PORT: String((taken.address() as AddressInfo).port),
+      KONG_SYNC_METRICS_HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+    });
+    try {
+      const failure = await runKongSync(config, createLogger(config)).then(
+        (server) => new Promise((resolve) => server.close(() => resolve(null))),
+        (error: Error) => error,
+      );
+      expect(failure).to.be.an('error');
+      expect((failure as Error).message).to.equal(`cannot serve metrics on 127.0.0.1:${config.metricsPort}`);
+      expect(((failure as Error).cause as NodeJS.ErrnoException).code).to.equal('EADDRINUSE');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('ends a failed start with exit 1 and what failed, without a stack (an operator reads it in the pod\'s log)', function () {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'service/src/main.ts', 'kong-sync'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', KONG_SYNC_ISSUERS: JSON.stringify([{ consumer: 'identity-provider', jwksUri: idp.jwksUri }]), KONG_SYNC_BASE_CONFIG: join(dir, 'missing.yml'), LOG_LEVEL: 'silent' },
+    });
+    expect(run.status, run.stderr).to.equal(1);
+    expect(run.stderr).to.contain(`records: failed: ENOENT: no such file or directory, open '${join(dir, 'missing.yml')}'`).and.not.to.match(/\n\s+at /);
   });
 });

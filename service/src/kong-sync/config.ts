@@ -7,7 +7,11 @@ import { logLevel, parseEnvironment, parseJsonVariable, port, refuseWithout, typ
 const schema = z.object({
   KONG_SYNC_ISSUERS: z.string().min(1),
   KONG_SYNC_BASE_CONFIG: z.string().min(1).default('/kong_dbless/kong.yml'),
-  KONG_SYNC_ADMIN_URL: z.url({ protocol: /^https?$/ }).default('https://127.0.0.1:8444'),
+  // An origin: the client's paths are absolute (/status, /config), so a path here would be dropped.
+  KONG_SYNC_ADMIN_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((url) => /^https?:\/\/[^/?#]+\/?$/.test(url), 'must be the Admin API\'s origin (scheme, host, port), without a path')
+    .default('https://127.0.0.1:8444'),
   KONG_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   KONG_SYNC_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(3600),
   KONG_SYNC_METRICS_PORT: port.default(9542),
@@ -21,7 +25,11 @@ const schema = z.object({
   LOG_LEVEL: logLevel,
 });
 
-const syncIssuers = z.array(z.strictObject({ consumer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), jwksUri })).min(1);
+const syncIssuers = z
+  .array(z.strictObject({ consumer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), jwksUri }))
+  .min(1)
+  // One consumer twice collided with its own keys every cycle, and gave Kong one username twice.
+  .refine((issuers) => new Set(issuers.map((issuer) => issuer.consumer)).size === issuers.length, 'names a consumer twice; each consumer is listed once');
 
 export type KongSyncConfig = {
   issuers: z.infer<typeof syncIssuers>;

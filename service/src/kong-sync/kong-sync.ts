@@ -118,7 +118,15 @@ export async function runKongSync(config: KongSyncConfig, logger: Logger, admin:
     if (req.url !== '/metrics') return res.writeHead(404).end();
     metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
   });
-  await new Promise<void>((resolve) => server.listen(config.metricsPort, config.metricsHost, resolve));
+  // A port in use or an address the pod lacks: a failure naming them, not an unhandled 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    const refuse = (error: Error) => reject(new Error(`cannot serve metrics on ${config.metricsHost ?? '*'}:${config.metricsPort}`, { cause: error }));
+    server.once('error', refuse);
+    server.listen(config.metricsPort, config.metricsHost, () => {
+      server.off('error', refuse);
+      resolve();
+    });
+  });
   // The next cycle is timed from the end of this one: a slow cycle (a JWKS or Kong at its
   // timeout) never overlaps the next, whose older configuration could be posted last.
   let timer: NodeJS.Timeout | undefined;
