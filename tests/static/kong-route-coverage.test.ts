@@ -19,12 +19,26 @@ function kongDocumentedPathRule(pattern: string, path: string): boolean {
 const kongRoutesFor = (routes: Route[], method: string, path: string) =>
   routes.filter((route) => route.methods.includes(method) && route.paths.some((pattern) => kongDocumentedPathRule(pattern, normalizePath(path))));
 
-/** The operations of the API contract (service/openapi.yaml), as method and path template. */
-function contractOperations(): Array<{ method: string; template: string }> {
-  const spec = loadOpenApi() as { paths: Record<string, Record<string, unknown>> };
+type Responses = Record<string, { $ref?: string; content?: Record<string, { schema?: { $ref?: string } }> }>;
+const spec = loadOpenApi() as { paths: Record<string, Record<string, { responses?: Responses }>>; components: { responses: Responses } };
+
+/** The operations of the API contract (service/openapi.yaml), as method and path template, with their responses. */
+function contractOperations(): Array<{ method: string; template: string; responses: Responses }> {
   const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
-  return Object.entries(spec.paths).flatMap(([template, item]) => Object.keys(item).filter((key) => METHODS.includes(key)).map((method) => ({ method: method.toUpperCase(), template })));
+  return Object.entries(spec.paths).flatMap(([template, item]) =>
+    Object.keys(item)
+      .filter((key) => METHODS.includes(key))
+      .map((method) => ({ method: method.toUpperCase(), template, responses: item[method]?.responses ?? {} })),
+  );
 }
+/** The media types an operation's response for `status` declares, its $ref resolved. */
+function declaredMedia(responses: Responses, status: string): Record<string, { schema?: { $ref?: string } }> {
+  const response = responses[status];
+  const resolved = response?.$ref ? spec.components.responses[response.$ref.split('/').at(-1) as string] : response;
+  return resolved?.content ?? {};
+}
+/** The statuses Kong's plugins answer themselves, with their own JSON body (docs/gateway.md, "What Kong answers itself"). */
+const KONG_REFUSALS: Record<string, string[]> = { jwt: ['401'], 'rate-limiting': ['429'], 'request-size-limiting': ['413', '417'] };
 /** A request path for a template: each parameter as a sample value that is no literal segment. */
 const examplePath = (template: string) => template.replace(/\{[^}]+\}/g, '12345');
 
@@ -50,6 +64,19 @@ for (const environment of ENVIRONMENTS) {
           expect(pluginOf(matching[0] as Route, 'rate-limiting'), `${method} ${template}`).to.not.equal(undefined);
         }
         expect(pluginOf(routeOf('POST', '/v1/bulk')[0] as Route, 'request-size-limiting')).to.not.equal(undefined);
+      });
+
+      it("lists in the contract what the route's plugins answer themselves, with Kong's body (the contract promised problem+json alone, and no 429 on reads by id or bulk loads)", function () {
+        for (const { method, template, responses } of operations) {
+          const route = routeOf(method, template)[0] as Route;
+          for (const [plugin, statuses] of Object.entries(KONG_REFUSALS)) {
+            if (!pluginOf(route, plugin)) continue;
+            for (const status of statuses) {
+              const media = declaredMedia(responses, status);
+              expect(media['application/json']?.schema?.$ref, `${method} ${template} ${status} (${plugin})`).to.equal('#/components/schemas/KongMessage');
+            }
+          }
+        }
       });
 
       it('has no Kong route that no operation reaches (other than the docs)', function () {

@@ -46,6 +46,11 @@ function operationOf(method: string, path: string): { template: string; operatio
 
 /** Served beside the API and outside its contract: operations endpoints and the docs (docs/operations.md). */
 const OUTSIDE_THE_CONTRACT = /^\/(healthz|readyz|metrics|openapi\.json|docs(\/.*)?|\.well-known\/jwks\.json)$/;
+/** The problem types the contract lists (Problem.type's examples), and the `http-<status>` ones it describes. */
+const problemTypes = new Set<string>(spec.components.schemas.Problem.properties.type.examples ?? []);
+function checkProblemType(where: string, type: string): void {
+  if (!problemTypes.has(type) && !/^\/problems\/http-\d{3}$/.test(type)) throw new Error(`contract: ${where}: problem type ${type} is not listed in service/openapi.yaml (Problem.type)`);
+}
 const problemSchema = () => ajv.getSchema('openapi#/components/schemas/Problem') ?? ajv.compile({ $ref: 'openapi#/components/schemas/Problem' });
 
 export function checkAgainstContract(method: string, path: string, status: number, headers: Headers, body: unknown): void {
@@ -55,6 +60,7 @@ export function checkAgainstContract(method: string, path: string, status: numbe
     // Anything else the API does not serve must be refused with a problem document.
     const isProblem = status >= 400 && /^application\/problem\+json/.test(headers.get('content-type') ?? '') && problemSchema()(body);
     if (!isProblem) throw new Error(`contract: ${method} ${path} -> ${status} is not an operation of service/openapi.yaml`);
+    checkProblemType(`${method} ${path} -> ${status}`, (body as { type: string }).type);
     return;
   }
   const { template, operation } = found;
@@ -71,6 +77,7 @@ export function checkAgainstContract(method: string, path: string, status: numbe
     : `openapi#/paths/${pointer(template)}/${method.toLowerCase()}/responses/${responseKey}/content/${pointer(mediaType)}/schema`;
   const validate = ajv.getSchema(schemaPointer) ?? ajv.compile({ $ref: schemaPointer });
   if (!validate(body)) throw new Error(`contract: ${where} body does not match ${schemaPointer}: ${ajv.errorsText(validate.errors)}`);
+  if (mediaType === 'application/problem+json') checkProblemType(where, (body as { type: string }).type);
   for (const [name, declared] of Object.entries(response.headers ?? {})) {
     const value = headers.get(name);
     const schema = resolve(declared)?.schema;
