@@ -126,6 +126,13 @@ export function prerequisitesOf(environment: Environment): Prerequisite[] {
       kubectl: ['get', 'crd', 'servicemonitors.monitoring.coreos.com', 'podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com', '-o', 'name'],
       how: 'install kube-prometheus-stack (its release label: kube-prometheus-stack)',
     });
+  } else {
+    // Without the operator nothing here can hand Prometheus its rules (no PrometheusRule), and the
+    // Prometheus is not this project's to configure: listed, not checked.
+    list.push({
+      what: "a Prometheus that loads the alert rules: the prometheus-community chart has no PrometheusRule, so without them in its serverFiles no alert of the gateway or the service fires (KongRateLimiterRedisDown is the only sign that Kong's fault-tolerant rate limiter lets everything through)",
+      how: `add to its serverFiles "alerting_rules.yml" the groups of kong/alerts.yaml and the service's: helm template records charts/records -n records -f argocd/values/records/${environment}.yaml --api-versions keda.sh/v1alpha1/ScaledObject --set prometheusRule.enabled=true --show-only templates/prometheusrule.yaml (its spec.groups)`,
+    });
   }
   return list;
 }

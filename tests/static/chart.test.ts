@@ -342,7 +342,7 @@ describe('Helm chart charts/records', function () {
       expect(ports).to.include(3306).and.not.to.include(3307);
     });
 
-    it('refuses values that would break on the cluster: a password in redis.url (it would sit in a ConfigMap) or without one, bounds upside down, a migration wait past its deadline, a key the service cannot read, an issuer listed twice', function () {
+    it('refuses values that would break on the cluster: a password in redis.url (it would sit in a ConfigMap) or without one, bounds upside down, a migration wait past its deadline, a key the service cannot read, an issuer listed twice, a rate window under four scrapes', function () {
       for (const [set, complaint] of [
         ['redis.url=redis://:secret@valkey:6379', /redis/],
         ['redis.url=redis://records:secret@valkey:6379', /redis/],
@@ -358,6 +358,10 @@ describe('Helm chart charts/records', function () {
         ['redis.passwordSecret.name=valkey-users', /redis.password and redis.passwordSecret need redis.url/],
         ['signingKey.pem=-----BEGIN OPENSSH PRIVATE KEY-----', /signingKey.pem/],
         ['signingKey.pem=-----BEGIN ENCRYPTED PRIVATE KEY-----', /signingKey.pem/],
+        // Both rendered (scrapeInterval was read by nothing), and KEDA read the windows without a
+        // rate as 0 requests.
+        ['autoscaling.keda.prometheus.rateWindow=1m', /rateWindow \(1m\) must span at least 4 scrape intervals \(autoscaling.keda.prometheus.scrapeInterval: 30s\)/],
+        ['serviceMonitor.enabled=true,serviceMonitor.interval=1m', /scrapeInterval \(30s\) must equal serviceMonitor.interval \(1m\)/],
       ] as const) {
         const result = run('helm', ['template', 'records', 'charts/records', '--api-versions', 'keda.sh/v1alpha1/ScaledObject', '--set', set]);
         expect(result.status, set).not.to.equal(0);
@@ -375,6 +379,8 @@ describe('Helm chart charts/records', function () {
         if (!renders) expect(result.stderr).to.match(/jwksUri/);
         else expect(() => loadIssuers(issuers, undefined), jwksUri).not.to.throw();
       }
+      // Durations compare by their length, whatever their unit.
+      expect(() => helmTemplate([], ['serviceMonitor.enabled=true', 'serviceMonitor.interval=1m', 'autoscaling.keda.prometheus.scrapeInterval=60s', 'autoscaling.keda.prometheus.rateWindow=4m'])).not.to.throw();
       // Every form of a quantity Kubernetes reads renders.
       for (const quantity of ['512Mi', '1G', '0.5', '250m', '.5', '1e3', '1.5Gi']) {
         expect(() => helmTemplate([], [`resources.limits.memory=${quantity}`]), quantity).not.to.throw();

@@ -77,6 +77,17 @@ describe('the prerequisites of what the Applications deploy', function () {
       expect(metrics?.contains).to.equal('True');
       expect(prerequisites.some((prerequisite) => /load-balancer controller/.test(prerequisite.what))).to.equal(true);
     });
+
+    it(`says how the alert rules reach ${environment}'s Prometheus (staging's were said to be loaded, and nothing loaded them)`, function () {
+      const rulesAsObjects = renderApps(environment)
+        .filter((app) => app.kind === 'Application')
+        .flatMap((app) => deployedBy(app, environment))
+        .filter((object) => object.kind === 'PrometheusRule');
+      const listed = prerequisitesOf(environment).find((prerequisite) => /loads the alert rules/.test(prerequisite.what));
+      // Rules as PrometheusRule objects (the operator loads them), or a prerequisite saying how to load them.
+      expect(rulesAsObjects.length > 0 || listed !== undefined, 'alert rules loaded, or their loading listed').to.equal(true);
+      if (listed) expect(listed.how).to.contain('kong/alerts.yaml').and.to.contain(`argocd/values/records/${environment}.yaml`);
+    });
   }
 });
 

@@ -151,6 +151,12 @@ render without KEDA is an error (GitOps: no silent switch while KEDA's CRDs are 
 {{- printf "namespace=%q,service=%q" .Release.Namespace (include "records.fullname" .) }}
 {{- end }}
 
+{{/* Seconds in a duration of the schema's form (a number, then s, m or h). */}}
+{{- define "records.durationSeconds" -}}
+{{- $unit := trunc -1 . -}}
+{{- mul (trimSuffix $unit . | atoi) (get (dict "s" 1 "m" 60 "h" 3600) $unit) -}}
+{{- end }}
+
 {{/* The autoscaling query from files/request-rate.promql, scoped to this release's pods. */}}
 {{- define "records.requestRateQuery" -}}
 {{- .Files.Get "files/request-rate.promql" | trim | replace "__SELECTOR__" (include "records.metricsSelector" .) | replace "__WINDOW__" .Values.autoscaling.keda.prometheus.rateWindow }}
