@@ -49,7 +49,7 @@ describe('the databases of argocd/database', function () {
     }
   });
 
-  it('size InnoDB\'s buffer pool at half their memory limit, as MariaDB reads their myCnf (the operator sets none; MariaDB\'s default is 128 MiB whatever the limit)', function () {
+  it('size InnoDB\'s buffer pool at half their memory limit, as MariaDB reads their myCnf (the operator sets none; MariaDB\'s default is 128 MiB whatever the limit), and give Galera\'s Jobs room for it', function () {
     const dir = mkdtempSync(join(tmpdir(), 'records-mycnf-'));
     try {
       for (const environment of ENVIRONMENTS) {
@@ -62,6 +62,15 @@ describe('the databases of argocd/database', function () {
         const pool = Number(/^innodb-buffer-pool-size\s+(\d+)$/m.exec(variables)?.[1]);
         const limit = memoryBytes(mariadb.spec.resources.limits.memory as string);
         expect(pool / limit, `${environment}: ${pool} bytes of buffer pool in a ${mariadb.spec.resources.limits.memory} limit`).to.be.within(0.4, 0.6);
+        // Galera's init and recovery Jobs start mariadbd with the same myCnf: a memory limit of their
+        // own above the pool (they had none, so the namespace's 256Mi default, and an out-of-memory
+        // kill in recovery would keep a crashed cluster down). Recovery stays on, as by default.
+        const galera = mariadb.spec.galera as { enabled?: boolean; initJob?: { resources?: { limits?: { memory?: string } } }; recovery?: { enabled?: boolean; job?: { resources?: { limits?: { memory?: string } } } } } | undefined;
+        if (!galera?.enabled) continue;
+        expect(galera.recovery?.enabled, `${environment}: recovery`).to.equal(true);
+        for (const [job, resources] of [['init', galera.initJob?.resources], ['recovery', galera.recovery?.job?.resources]] as const) {
+          expect(memoryBytes(resources?.limits?.memory ?? '256Mi'), `${environment}: the ${job} Job's memory limit`).to.be.greaterThan(pool);
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

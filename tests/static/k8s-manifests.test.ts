@@ -46,6 +46,9 @@ describe('cluster manifests: k8s/', function () {
     for (const job of objects.filter((object) => object.kind === 'Job')) add(1, job.spec.template.spec.containers[0].resources);
     const galera = kustomize('argocd/database/production').find((object) => object.kind === 'MariaDB') as K8sObject;
     add(galera.spec.replicas, galera.spec.resources);
+    // Galera's init Job, and a recovery Job per node (after a whole-cluster crash).
+    add(1, galera.spec.galera.initJob.resources);
+    add(galera.spec.replicas, galera.spec.galera.recovery.job.resources);
     const quota = kustomize('k8s').find((object) => object.kind === 'ResourceQuota' && object.metadata.namespace === 'records') as K8sObject;
     for (const [key, value] of Object.entries(need)) expect(quantity(quota.spec.hard[key]), key).to.be.at.least(value);
   });
