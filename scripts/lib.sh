@@ -92,7 +92,7 @@ stop_process() {
 # COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short.
 run_child() {
   local child status signalled=0
-  trap 'signalled=143; kill -TERM "$child" 2>/dev/null || true' TERM
+  trap 'signalled=143; kill -TERM "${child:-}" 2>/dev/null || true' TERM
   trap 'signalled=130' INT
   # In a shell without job control, a command run in the background ignores INT and QUIT and reads
   # /dev/null: both undone, so that it behaves as in the foreground.
@@ -105,6 +105,10 @@ run_child() {
     ((status > 128)) && kill -0 "$child" 2>/dev/null && continue
     break
   done
+  # From here on a signal is caught and does nothing: it no longer stops the wrapper, whose cleanup follows
+  # (a nested wrapper gets the group's TERM and the outer one's). Not '': the cleanup's commands
+  # would inherit the signal ignored.
+  trap : TERM INT
   ((signalled == 0)) || return "$signalled"
   return "$status"
 }

@@ -113,7 +113,9 @@ describe('records kong-sync as the sidecar runs it', function () {
     // Accepted before and then dropped: every request went to /status or /config at the host's root.
     const issuers = JSON.stringify([{ consumer: 'identity-provider', jwksUri: idp.jwksUri }]);
     expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: issuers, KONG_SYNC_ADMIN_URL: 'https://kong.example/kong-admin' })).to.throw(/KONG_SYNC_ADMIN_URL: must be the Admin API's origin/);
-    expect(loadKongSyncConfig({ KONG_SYNC_ISSUERS: issuers, KONG_SYNC_ADMIN_URL: 'https://[::1]:8444/' }).adminUrl).to.equal('https://[::1]:8444/');
+    // As the URL parser reads it: a backslash is a slash there.
+    expect(() => loadKongSyncConfig({ KONG_SYNC_ISSUERS: issuers, KONG_SYNC_ADMIN_URL: 'https://kong.example\\kong-admin' })).to.throw(/KONG_SYNC_ADMIN_URL: must be the Admin API's origin/);
+    for (const origin of ['https://[::1]:8444/', 'HTTPS://kong.example:8444']) expect(loadKongSyncConfig({ KONG_SYNC_ISSUERS: issuers, KONG_SYNC_ADMIN_URL: origin }).adminUrl).to.equal(origin);
   });
 
   it('fails to start with a message naming the metrics port when it is taken (an unhandled error event ended the process with a stack)', async function () {

@@ -25,21 +25,29 @@ describe('scripts/with-test-servers', function () {
     for (const pid of commands.splice(0)) if (running(pid)) process.kill(pid, 'SIGKILL');
   });
 
-  /** Starts the wrapper around a command that prints its work directory and PID, then sleeps. */
-  async function startWrapped(detached: boolean) {
-    const wrapper = spawn('scripts/with-test-servers', ['bash', '-c', 'echo "$TEST_SERVERS_DIR $$"; exec sleep 600'], { detached, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** The command each test wraps: prints its servers' work directory and its PID, then sleeps. */
+  const SLEEPER = 'echo "$TEST_SERVERS_DIR $$"; exec sleep 600';
+  const serversOf = (dir: string) => ['mariadb/server.pid', 'redis/server.pid', 'prometheus/prometheus.pid'].map((file) => Number(readFileSync(join(dir, file), 'utf8')));
+
+  /** Starts the wrapper around `script` (bash), waits for SLEEPER's line, and checks its servers run. */
+  async function startWrapped(detached: boolean, script = SLEEPER) {
+    const wrapper = spawn('scripts/with-test-servers', ['bash', '-c', script], { detached, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
+    let stdout = '';
     wrapper.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => wrapper.on('close', resolve));
-    const line = await new Promise<string>((resolve, reject) => {
-      wrapper.stdout.on('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    await new Promise<void>((resolve, reject) => {
+      wrapper.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (/ \d+\n/.test(stdout)) resolve();
+      });
       wrapper.on('close', () => reject(new Error(`the wrapper ended before its command ran:\n${stderr}`)));
     });
-    const [dir, pid] = line.split(' ') as [string, string];
+    const [dir, pid] = (/(\S+) (\d+)\n/.exec(stdout) ?? []).slice(1) as [string, string];
     commands.push(Number(pid));
-    const servers = ['mariadb/server.pid', 'redis/server.pid', 'prometheus/prometheus.pid'].map((file) => Number(readFileSync(join(dir, file), 'utf8')));
+    const servers = serversOf(dir);
     for (const server of servers) expect(running(server), `server ${server}`).to.equal(true);
-    return { wrapper, exited, dir, command: Number(pid), servers };
+    return { wrapper, exited, dir, command: Number(pid), servers, stdout: () => stdout };
   }
 
   /** The wrapper's status once it ended, or a failure naming what still runs after `seconds`. */
@@ -68,6 +76,18 @@ describe('scripts/with-test-servers', function () {
     expect(running(command), 'the command').to.equal(false);
     for (const server of servers) expect(running(server), `server ${server}`).to.equal(false);
     expect(existsSync(dir), 'the work directory').to.equal(false);
+  });
+
+  it("a TERM to the whole process group of nested wrappers (as with-cluster runs cluster-inside) leaves each cleanup to its end (the outer wrapper's TERM cut the inner one's short)", async function () {
+    const { wrapper, exited, dir, command, servers, stdout } = await startWrapped(true, `echo "outer $TEST_SERVERS_DIR"; exec scripts/with-test-servers bash -c '${SLEEPER}'`);
+    const outer = /^outer (\S+)$/m.exec(stdout())?.[1] as string;
+    const outerServers = serversOf(outer);
+    process.kill(-wrapper.pid!, 'SIGTERM');
+    expect(await endedWithin(exited, 30)).to.equal(143);
+    expect(running(command), 'the command').to.equal(false);
+    for (const server of [...servers, ...outerServers]) expect(running(server), `server ${server}`).to.equal(false);
+    expect(existsSync(dir), 'the inner work directory').to.equal(false);
+    expect(existsSync(outer), 'the outer work directory').to.equal(false);
   });
 
   it("passes its standard input to the command and ends with the command's status", function () {

@@ -10,7 +10,10 @@ const schema = z.object({
   // An origin: the client's paths are absolute (/status, /config), so a path here would be dropped.
   KONG_SYNC_ADMIN_URL: z
     .url({ protocol: /^https?$/ })
-    .refine((url) => /^https?:\/\/[^/?#]+\/?$/.test(url), 'must be the Admin API\'s origin (scheme, host, port), without a path')
+    .refine((url) => {
+      const { pathname, search, hash } = new URL(url);
+      return pathname === '/' && search === '' && hash === '';
+    }, 'must be the Admin API\'s origin (scheme, host, port), without a path')
     .default('https://127.0.0.1:8444'),
   KONG_SYNC_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   KONG_SYNC_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(3600),

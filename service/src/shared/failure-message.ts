@@ -11,9 +11,10 @@ export function failureMessage(error: unknown): string {
   let current: unknown = error;
   // Causes may form a cycle; a few levels say everything anyone reads.
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth += 1) {
-    const message = current instanceof Error ? current.message || current.name : String(current);
+    const bug = current instanceof Error && BUGS.some((kind) => current instanceof kind) && current.stack;
+    // A stack starts with the error's name and message.
+    const message = bug || (current instanceof Error ? current.message || current.name : String(current));
     lines.push(depth === 0 ? message : `caused by: ${message}`);
-    if (current instanceof Error && BUGS.some((kind) => current instanceof kind) && current.stack) lines.push(current.stack);
     current = current instanceof Error ? current.cause : undefined;
   }
   return lines.join('\n');
