@@ -26,7 +26,7 @@ describe('scripts/with-test-servers', function () {
   });
 
   /** The command each test wraps: prints its servers' work directory and its PID, then sleeps. */
-  const SLEEPER = 'echo "$TEST_SERVERS_DIR $$"; exec sleep 600';
+  const SLEEPER = 'echo "command $TEST_SERVERS_DIR $$"; exec sleep 600';
   const serversOf = (dir: string) => ['mariadb/server.pid', 'redis/server.pid', 'prometheus/prometheus.pid'].map((file) => Number(readFileSync(join(dir, file), 'utf8')));
 
   /** Starts the wrapper around `script` (bash), waits for SLEEPER's line, and checks its servers run. */
@@ -39,11 +39,11 @@ describe('scripts/with-test-servers', function () {
     await new Promise<void>((resolve, reject) => {
       wrapper.stdout.on('data', (chunk: Buffer) => {
         stdout += chunk.toString();
-        if (/ \d+\n/.test(stdout)) resolve();
+        if (/^command /m.test(stdout)) resolve();
       });
       wrapper.on('close', () => reject(new Error(`the wrapper ended before its command ran:\n${stderr}`)));
     });
-    const [dir, pid] = (/(\S+) (\d+)\n/.exec(stdout) ?? []).slice(1) as [string, string];
+    const [dir, pid] = (/^command (\S+) (\d+)$/m.exec(stdout) ?? []).slice(1) as [string, string];
     commands.push(Number(pid));
     const servers = serversOf(dir);
     for (const server of servers) expect(running(server), `server ${server}`).to.equal(true);
@@ -78,12 +78,19 @@ describe('scripts/with-test-servers', function () {
     expect(existsSync(dir), 'the work directory').to.equal(false);
   });
 
-  it("a TERM to the whole process group of nested wrappers (as with-cluster runs cluster-inside) leaves each cleanup to its end (the outer wrapper's TERM cut the inner one's short)", async function () {
-    const { wrapper, exited, dir, command, servers, stdout } = await startWrapped(true, `echo "outer $TEST_SERVERS_DIR"; exec scripts/with-test-servers bash -c '${SLEEPER}'`);
-    const outer = /^outer (\S+)$/m.exec(stdout())?.[1] as string;
+  it("a TERM to the whole process group of nested wrappers (as with-cluster runs cluster-inside), and more TERMs during the cleanup, leave each cleanup to its end (one stopped a cleanup with 'unbound variable')", async function () {
+    // The bash that prints `outer` becomes the inner wrapper (exec): its PID is the inner wrapper's.
+    const { wrapper, exited, dir, command, servers, stdout } = await startWrapped(true, `echo "outer $TEST_SERVERS_DIR $$"; exec scripts/with-test-servers bash -c '${SLEEPER}'`);
+    const [outer, inner] = (/^outer (\S+) (\d+)$/m.exec(stdout()) ?? []).slice(1) as [string, string];
     const outerServers = serversOf(outer);
     process.kill(-wrapper.pid!, 'SIGTERM');
-    expect(await endedWithin(exited, 30)).to.equal(143);
+    // The outer wrapper passes its TERM on to the inner one, which may be cleaning up by then: TERMs
+    // to the inner wrapper all through its cleanup, as many as a supervisor may send.
+    const repeat = setInterval(() => {
+      if (running(Number(inner))) process.kill(Number(inner), 'SIGTERM');
+    }, 20);
+    const code = await endedWithin(exited, 30).finally(() => clearInterval(repeat));
+    expect(code).to.equal(143);
     expect(running(command), 'the command').to.equal(false);
     for (const server of [...servers, ...outerServers]) expect(running(server), `server ${server}`).to.equal(false);
     expect(existsSync(dir), 'the inner work directory').to.equal(false);
