@@ -78,9 +78,11 @@ start_process() {
 stop_process() {
   local pid_file=$dir/$1.pid started=
   [ -f "$pid_file" ] || return 0
-  [ -f "$dir/$1.started" ] && started=$(cat "$dir/$1.started")
-  # A start not recorded (the process had ended at once): nothing of ours can be running.
-  [ -f "$dir/$1.started" ] && [ -z "$started" ] && return 0
+  if [ -f "$dir/$1.started" ]; then
+    started=$(cat "$dir/$1.started")
+    # Recorded empty: the process had ended before its start was read, so nothing of ours runs.
+    [ -n "$started" ] || return 0
+  fi
   stop_pid "$(cat "$pid_file")" "${2:-20}" "$started"
 }
 
@@ -105,9 +107,9 @@ run_child() {
     ((status > 128)) && kill -0 "$child" 2>/dev/null && continue
     break
   done
-  # From here on a signal is caught and does nothing: it no longer stops the wrapper, whose cleanup follows
-  # (a nested wrapper gets the group's TERM and the outer one's). Not '': the cleanup's commands
-  # would inherit the signal ignored.
+  # From here on a signal is caught and does nothing: it no longer stops the wrapper, whose cleanup
+  # follows (a nested wrapper gets the group's TERM and the outer one's). Not '': the cleanup's
+  # commands would inherit the signal ignored.
   trap : TERM INT
   ((signalled == 0)) || return "$signalled"
   return "$status"

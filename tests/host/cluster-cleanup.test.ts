@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { settledWithin } from '../support/wait.js';
 
 /**
  * The test cluster changes the machine while it runs (the kubelet's sysctls, cgroups, mounts,
@@ -105,9 +106,7 @@ describe('the test cluster leaves the machine as it found it', function () {
     // To the wrapper's PID only: it passes the TERM on to the command inside the namespaces, which
     // stops the node, then puts the machine back. Before, it waited for the command to end by itself.
     process.kill(run.pid, 'SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([run.exited, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 180_000)))]);
-    clearTimeout(timer);
+    const code = await settledWithin(run.exited, 180_000);
     expect(code, `with-cluster still ran 180 s after the TERM:\n${run.output()}`).to.equal(143);
     interrupted = null;
     const after = compare(before);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { OPENAPI_PATH, loadOpenApi } from '../../service/src/api/http/docs-router.js';
-import { checkAgainstContract } from '../support/contract.js';
+import { checkAgainstContract, resolve, spec } from '../support/contract.js';
 import { request, startTestApp, type TestApp } from '../support/test-app.js';
 
 const json = new Headers({ 'content-type': 'application/json' });
@@ -13,7 +13,6 @@ describe('the OpenAPI contract (service/openapi.yaml)', function () {
   });
 
   it('passes the project lint rules: ids, summaries, tags, security, examples, problem responses (and Kong\'s own answers as KongMessage)', function () {
-    const spec = loadOpenApi() as { paths: Record<string, Record<string, any>>; components: any };
     const ids = new Set<string>();
     for (const [path, item] of Object.entries(spec.paths)) {
       for (const [method, operation] of Object.entries(item)) {
@@ -29,7 +28,7 @@ describe('the OpenAPI contract (service/openapi.yaml)', function () {
         expect(ok.example, `${where} has an example`).to.not.equal(undefined);
         for (const [status, response] of Object.entries(operation.responses)) {
           if (status.startsWith('4') || status.startsWith('5')) {
-            const resolved = (response as any).$ref ? spec.components.responses[(response as any).$ref.split('/').at(-1)] : response;
+            const resolved = resolve(response);
             // The service answers problem+json; what Kong answers itself has its own JSON body. Only
             // Kong answers RateLimited (the service's own 429 is a search's, TooManySearchesOrRateLimited).
             if ((response as { $ref?: string }).$ref !== '#/components/responses/RateLimited') expect(resolved.content, `${where} ${status}`).to.have.property('application/problem+json');

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { settledWithin } from '../support/wait.js';
 
 /** True while the process exists and has not exited (a zombie counts as ended). */
 function running(pid: number): boolean {
@@ -52,10 +53,7 @@ describe('scripts/with-test-servers', function () {
 
   /** The wrapper's status once it ended, or a failure naming what still runs after `seconds`. */
   async function endedWithin(exited: Promise<number | null>, seconds: number) {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), seconds * 1000)));
-    const code = await Promise.race([exited, late]);
-    clearTimeout(timer);
+    const code = await settledWithin(exited, seconds * 1000);
     expect(code, `the wrapper still ran ${seconds} s after the signal`).to.not.equal('late');
     return code;
   }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { loadOpenApi } from '../../service/src/api/http/docs-router.js';
 import { ENVIRONMENTS } from '../../tooling/environments.js';
+import { resolve, spec } from '../support/contract.js';
 import { readEnvironment, renderConfig } from '../../tooling/kong-config.js';
 import { configOf, loadedPlugins, pluginOf, routesOf, type KongConfig, type Route } from '../support/kong-generated.js';
 import { kongModelProblems } from '../support/kong-model/index.js';
@@ -20,7 +20,6 @@ const kongRoutesFor = (routes: Route[], method: string, path: string) =>
   routes.filter((route) => route.methods.includes(method) && route.paths.some((pattern) => kongDocumentedPathRule(pattern, normalizePath(path))));
 
 type Responses = Record<string, { $ref?: string; content?: Record<string, { schema?: { $ref?: string } }> }>;
-const spec = loadOpenApi() as { paths: Record<string, Record<string, { responses?: Responses }>>; components: { responses: Responses } };
 
 /** The operations of the API contract (service/openapi.yaml), as method and path template, with their responses. */
 function contractOperations(): Array<{ method: string; template: string; responses: Responses }> {
@@ -32,11 +31,7 @@ function contractOperations(): Array<{ method: string; template: string; respons
   );
 }
 /** The media types an operation's response for `status` declares, its $ref resolved. */
-function declaredMedia(responses: Responses, status: string): Record<string, { schema?: { $ref?: string } }> {
-  const response = responses[status];
-  const resolved = response?.$ref ? spec.components.responses[response.$ref.split('/').at(-1) as string] : response;
-  return resolved?.content ?? {};
-}
+const declaredMedia = (responses: Responses, status: string): Record<string, { schema?: { $ref?: string } }> => resolve(responses[status])?.content ?? {};
 /** The statuses Kong's plugins answer themselves, with their own JSON body (docs/gateway.md, "What Kong answers itself"). */
 const KONG_REFUSALS: Record<string, string[]> = { jwt: ['401'], 'rate-limiting': ['429'], 'request-size-limiting': ['413', '417'] };
 /** A request path for a template: each parameter as a sample value that is no literal segment. */

@@ -6,13 +6,14 @@ import { loadOpenApi } from '../../service/src/api/http/docs-router.js';
  * documented for the operation, the media type is declared, the body matches the schema and
  * declared headers match theirs. A mismatch throws, failing the test that made the request.
  */
-const spec = loadOpenApi() as { paths: Record<string, Record<string, any>>; components: any };
+export const spec = loadOpenApi() as { paths: Record<string, Record<string, any>>; components: any };
 const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
 ajv.addSchema(spec, 'openapi');
 
 const pointer = (...parts: string[]) => parts.map((part) => part.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
 
-function resolve(node: any): any {
+/** A node of the contract with its $ref followed (a response, a header, a schema). */
+export function resolve(node: any): any {
   if (node && typeof node.$ref === 'string') {
     return resolve(node.$ref.slice(2).split('/').reduce((at: any, key: string) => at[key.replaceAll('~1', '/').replaceAll('~0', '~')], spec));
   }
