@@ -91,7 +91,8 @@ stop_process() {
 # where a command run in the foreground would keep the wrapper, and its cleanup, waiting until it
 # ended by itself; the wrapper's status is then 143. Ctrl-C's INT reaches COMMAND with the whole
 # process group already: the wrapper waits for it to end, then returns 130. Signals that come once
-# COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short.
+# COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short: they are kept
+# in run_child_late (143 or 130), for a script that goes on after COMMAND.
 run_child() {
   local child status signalled=0
   trap 'signalled=143; kill -TERM "${child:-}" 2>/dev/null || true' TERM
@@ -100,6 +101,8 @@ run_child() {
   # /dev/null: both undone, so that it behaves as in the foreground.
   env --default-signal=INT,QUIT "$@" <&0 &
   child=$!
+  # A TERM between the trap and the line above found no child to pass on to.
+  ((signalled != 143)) || kill -TERM "$child" 2>/dev/null || true
   while :; do
     status=0
     wait "$child" || status=$?
@@ -107,10 +110,11 @@ run_child() {
     ((status > 128)) && kill -0 "$child" 2>/dev/null && continue
     break
   done
-  # From here on a signal is caught and does nothing: it no longer stops the wrapper, whose cleanup
+  # From here on a signal is caught and only noted: it no longer stops the wrapper, whose cleanup
   # follows (a nested wrapper gets the group's TERM and the outer one's). Not '': the cleanup's
   # commands would inherit the signal ignored.
-  trap : TERM INT
+  trap 'run_child_late=143' TERM
+  trap 'run_child_late=130' INT
   ((signalled == 0)) || return "$signalled"
   return "$status"
 }
@@ -125,13 +129,23 @@ tools_cache() {
 # two clones never build one tool at once, nor prune a version while another clone builds it.
 # Taken before looking for a finished build: a build under way is never taken for a finished one.
 lock_tools_cache() {
+  hold_lock "$1"
+}
+
+# hold_lock NAME: waits for, then holds until this script exits, the machine-wide lock NAME (a file
+# in the tools cache, shared by every clone), saying so when another run holds it. One lock per
+# script, on descriptor 9: a command that may outlive the script (a server it starts) is run with
+# `9<&-`, so that it never keeps the lock, and the next run waiting for it, after the script.
+hold_lock() {
   local lock
   lock=$(tools_cache ".$1.lock")
   mkdir -p "$(dirname "$lock")"
   # Opened for reading (flock needs no more), so a lock file another user made does not stop a run.
   [ -e "$lock" ] || : >"$lock"
-  exec {tools_cache_lock}<"$lock"
-  flock "$tools_cache_lock"
+  exec 9<"$lock"
+  flock -n 9 && return
+  echo "waiting for $lock: another run on this machine holds it" >&2
+  flock 9
 }
 
 # go_version WHO: the Go toolchain's version, part of the cache key of each tool built with the

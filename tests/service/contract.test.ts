@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { OPENAPI_PATH, loadOpenApi } from '../../service/src/api/http/docs-router.js';
+import { parseRecordId } from '../../service/src/api/http/search-params.js';
 import { checkAgainstContract, resolve, spec } from '../support/contract.js';
 import { request, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -42,6 +43,33 @@ describe('the OpenAPI contract (service/openapi.yaml)', function () {
     }
     expect([...ids].sort()).to.deep.equal(['bulkLoad', 'getRecord', 'searchRecords']);
     expect(spec.components.securitySchemes.bearer).to.include({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  });
+
+  it('admits as a record id exactly what the service reads as one', function () {
+    // The pattern said 1 to 16 digits, and the service answered 400 to ids past 2^53-1.
+    const pattern = new RegExp(resolve(spec.paths['/v1/{id}']?.get.parameters.find((parameter: any) => parameter.name === 'id')).schema.pattern);
+    const reads = (text: string) => {
+      try {
+        parseRecordId(text);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const max = 2n ** 53n - 1n;
+    const samples = ['0', '01', '1', '9', '10', '-1', '1.5', '1e3', ' 1', '999999999999999', '1000000000000000', '8999999999999999', '9000000000000000', '99999999999999999'];
+    for (let offset = -1200n; offset <= 1200n; offset += 1n) samples.push(String(max + offset));
+    // Every digit of 2^53-1 one lower and one higher, the rest kept: the branches of the pattern.
+    for (let at = 0; at < String(max).length; at += 1) {
+      for (const step of [-1, 1]) {
+        const digit = Number(String(max)[at]) + step;
+        if (digit >= 0 && digit <= 9) samples.push(String(max).slice(0, at) + digit + String(max).slice(at + 1));
+      }
+    }
+    const disagreements = samples.filter((text) => pattern.test(text) !== reads(text));
+    expect(disagreements).to.deep.equal([]);
+    expect(pattern.test(String(max))).to.equal(true);
+    expect(pattern.test(String(max + 1n))).to.equal(false);
   });
 
   it('catches responses that drift from it', function () {

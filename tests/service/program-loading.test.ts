@@ -47,6 +47,12 @@ describe('records <command> loads only its own program', function () {
     }
   });
 
+  it('records init-secret outside a pod says what it needs: the API server\'s address the kubelet sets, and a service account token', function () {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'service/src/main.ts', 'init-secret', '--name', 'x', '--keys', 'signing-key.pem'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    expect(run.status, run.stderr).to.equal(78);
+    expect(run.stderr).to.contain('KUBERNETES_SERVICE_HOST').and.to.contain('KUBERNETES_SERVICE_PORT').and.to.contain('/var/run/secrets/kubernetes.io/serviceaccount');
+  });
+
   it('records token (a usage error here) loads the API program, which the check above would see', function () {
     const { specifiers, status } = resolvedBy(['token']);
     expect(status, 'a usage error').to.equal(78);

@@ -63,6 +63,11 @@ describe('Helm chart charts/records', function () {
     });
   }
 
+  it('passes the policy checks with a ServiceMonitor beside the bundled MariaDB: it selects the service\'s Service alone', function () {
+    // It selected the database's Service too, which shares the release's selector labels.
+    expect(chartPolicyViolations(helmTemplate([], ['serviceMonitor.enabled=true']))).to.deep.equal([]);
+  });
+
   it('has policy checks that catch what they look for', function () {
     const objects = helmTemplate(['charts/records/ci/keda-off-values.yaml']);
     const deployment = find(objects, 'Deployment')[0] as K8sObject;

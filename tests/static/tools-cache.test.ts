@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { settledWithin, waitFor } from '../support/wait.js';
 
 /**
  * The tools cache (scripts/lib.sh) is shared by every clone on a machine: a build under way must
@@ -68,6 +69,33 @@ describe('the tools cache (scripts/lib.sh)', function () {
       const afterwards = spawnSync('bash', ['-c', `flock -n "${cache}/.demo.lock" true`], { env });
       expect(afterwards.status, 'a taker once the first has exited').to.equal(0);
     } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it('hold_lock (make check\'s, one run per machine) says a second run waits, lets it go on once the first exits, and is not kept by what the first started with 9<&-', async function () {
+    const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
+    let outlived: number | undefined;
+    try {
+      const env = { ...process.env, RECORDS_TOOLS_CACHE: cache };
+      // The first run starts a process that outlives it, as make check's servers would if one leaked.
+      const first = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && { sleep 300 9<&- & echo $!; } && read -r _'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+      outlived = Number(await new Promise<string>((resolve) => first.stdout.once('data', (chunk) => resolve(String(chunk).trim()))));
+      const second = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && echo mine'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let said = '';
+      second.stderr.on('data', (chunk) => (said += chunk));
+      let took = false;
+      second.stdout.on('data', () => (took = true));
+      await waitFor('the second run to say it waits', async () => said.includes('waiting for'), 10_000, 50);
+      expect(said).to.contain(`${cache}/.demo.lock: another run on this machine holds it`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(took, 'the second run went on while the first held the lock').to.equal(false);
+      first.stdin.end();
+      const status = await settledWithin(new Promise((resolve) => second.once('exit', resolve)), 10_000);
+      expect(status, 'the second run once the first exited, its sleep still running').to.equal(0);
+      expect(took).to.equal(true);
+    } finally {
+      if (outlived) process.kill(outlived);
       rmSync(cache, { recursive: true, force: true });
     }
   });

@@ -127,6 +127,17 @@ export function chartPolicyViolations(objects: K8sObject[], external: string[] =
       }
     }
   }
+  for (const monitor of objects.filter((o) => o.kind === 'ServiceMonitor')) {
+    // The Prometheus Operator makes a target of every port an endpoint names on every Service the
+    // selector matches; a Service without that port is a selector wider than meant.
+    const services = objects.filter((o) => o.kind === 'Service' && matches(monitor.spec?.selector?.matchLabels, o.metadata.labels));
+    if (services.length === 0) fail(monitor, 'selector matches no Service');
+    for (const service of services) {
+      for (const endpoint of monitor.spec?.endpoints ?? []) {
+        if (!(service.spec?.ports ?? []).some((port: any) => port.name === endpoint.port)) fail(monitor, `selects Service/${service.metadata.name}, which has no port ${endpoint.port}`);
+      }
+    }
+  }
   for (const policy of objects.filter((o) => o.kind === 'NetworkPolicy')) {
     if (!podSpecs.some(({ labels }) => matches(policy.spec?.podSelector?.matchLabels, labels))) fail(policy, 'podSelector matches no pods');
   }

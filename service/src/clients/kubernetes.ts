@@ -6,21 +6,21 @@ import { requestJson, type JsonResponse } from './json-request.js';
 export type KubernetesApi = { url: string; token: string; ca?: Buffer };
 
 /** Where a pod's service account is mounted. */
-const ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /**
  * The API server and credentials of the pod this runs in (host and port as the kubelet sets them in
  * the environment, which the caller's config reads); null outside a pod.
  */
 export function inClusterApi(host: string | undefined, port: string): { api: KubernetesApi; namespace: string } | null {
-  if (!host || !existsSync(`${ACCOUNT}/token`)) return null;
+  if (!host || !existsSync(`${SERVICE_ACCOUNT_DIR}/token`)) return null;
   return {
     api: {
       url: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
-      token: readFileSync(`${ACCOUNT}/token`, 'utf8').trim(),
-      ca: readFileSync(`${ACCOUNT}/ca.crt`),
+      token: readFileSync(`${SERVICE_ACCOUNT_DIR}/token`, 'utf8').trim(),
+      ca: readFileSync(`${SERVICE_ACCOUNT_DIR}/ca.crt`),
     },
-    namespace: readFileSync(`${ACCOUNT}/namespace`, 'utf8').trim(),
+    namespace: readFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`, 'utf8').trim(),
   };
 }
 

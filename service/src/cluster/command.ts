@@ -1,4 +1,4 @@
-import { inClusterApi } from '../clients/kubernetes.js';
+import { inClusterApi, SERVICE_ACCOUNT_DIR } from '../clients/kubernetes.js';
 import { commandLine } from '../shared/command-line.js';
 import { ConfigError } from '../shared/environment.js';
 import { loadClusterConfig } from './config.js';
@@ -15,7 +15,9 @@ export async function initSecret(argv: string[], env: NodeJS.ProcessEnv): Promis
   }
   const config = loadClusterConfig(env);
   const pod = inClusterApi(config.apiHost, config.apiPort);
-  if (!pod) throw new ConfigError('records init-secret runs in a pod with a service account token');
+  if (!pod) {
+    throw new ConfigError(`records init-secret runs in a pod: it needs KUBERNETES_SERVICE_HOST (and KUBERNETES_SERVICE_PORT, default 443), which the kubelet sets, and a service account token in ${SERVICE_ACCOUNT_DIR}`);
+  }
   const result = await ensureGeneratedSecret(pod.api, { namespace: pod.namespace, name: values.name, keys: keys as GeneratedKey[] });
   console.log(JSON.stringify({ secret: `${pod.namespace}/${values.name}`, ...result }));
 }

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { settledWithin, waitFor } from '../support/wait.js';
+
+/**
+ * scripts/build-image stopped while buildah builds: it passes a TERM on to buildah, waits for it,
+ * and then leaves nothing behind, neither its work directory (buildah's storage, hundreds of MB)
+ * nor anything at the archive's path. Its cleanup used to remove the directory while buildah was
+ * still writing into it, and both stayed in /tmp.
+ */
+describe('scripts/build-image stopped midway', function () {
+  this.timeout(300_000);
+  let dir = '';
+  beforeEach(function () {
+    dir = mkdtempSync(join(tmpdir(), 'records-build-stop-'));
+  });
+  afterEach(function () {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The PIDs of the processes whose command line names `text`. */
+  const processesNaming = (text: string) =>
+    readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+        } catch {
+          return false; // gone meanwhile
+        }
+      });
+
+  for (const [target, signal] of [['the script alone', 'SIGTERM'], ['its process group', 'SIGTERM'], ['its process group', 'SIGINT']] as const) {
+    it(`by a ${signal} to ${target}, once buildah builds: status ${signal === 'SIGINT' ? 130 : 143}, buildah gone, nothing left`, async function () {
+      const temporary = join(dir, 'tmp');
+      const archiveDir = join(dir, 'archive');
+      mkdirSync(temporary);
+      mkdirSync(archiveDir);
+      // TMPDIR of its own: the work directory is made there, so what is left there is what it left.
+      const run = spawn('scripts/build-image', [join(archiveDir, 'records.tar')], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: temporary } });
+      let stderr = '';
+      run.stderr.on('data', (chunk) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => run.on('exit', (code, killed) => resolve(code ?? (killed === 'SIGTERM' ? 143 : killed === 'SIGINT' ? 130 : null))));
+      try {
+        // The Dockerfile's build under way: buildah bud has run for a few seconds.
+        await waitFor('buildah bud to start', async () => processesNaming(`${temporary}/`).some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('bud')), 240_000, 200);
+        await new Promise((resolve) => setTimeout(resolve, 5_000));
+        process.kill(target === 'the script alone' ? (run.pid as number) : -(run.pid as number), signal);
+        const status = await settledWithin(exited, 120_000);
+        expect(status, stderr).to.equal(signal === 'SIGINT' ? 130 : 143);
+        expect(processesNaming(`${temporary}/`), 'processes still using its work directory').to.deep.equal([]);
+        expect(readdirSync(temporary), 'left in TMPDIR').to.deep.equal([]);
+        expect(readdirSync(archiveDir), 'left beside the archive').to.deep.equal([]);
+      } finally {
+        // Should an assertion fail first: the group stopped, whatever it left removed with `dir`.
+        try {
+          process.kill(-(run.pid as number), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        for (const pid of processesNaming(`${temporary}/`)) process.kill(Number(pid), 'SIGKILL');
+      }
+    });
+  }
+});
