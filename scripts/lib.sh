@@ -67,7 +67,8 @@ stop_pid() {
 start_process() {
   local name=$1
   shift
-  "$@" >"$dir/$name.log" 2>&1 &
+  # 9<&-: a server never keeps a lock the script holds (hold_lock).
+  "$@" >"$dir/$name.log" 2>&1 9<&- &
   echo $! >"$dir/$name.pid"
   started_at $! >"$dir/$name.started" || true
 }
@@ -94,15 +95,16 @@ stop_process() {
 # COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short: they are kept
 # in run_child_late (143 or 130), for a script that goes on after COMMAND.
 run_child() {
-  local child status signalled=0
-  trap 'signalled=143; kill -TERM "${child:-}" 2>/dev/null || true' TERM
+  local child status signalled=0 passed=0
+  trap 'signalled=143; [ -z "${child:-}" ] || { passed=1; kill -TERM "$child" 2>/dev/null; } || true' TERM
   trap 'signalled=130' INT
   # In a shell without job control, a command run in the background ignores INT and QUIT and reads
   # /dev/null: both undone, so that it behaves as in the foreground.
   env --default-signal=INT,QUIT "$@" <&0 &
   child=$!
-  # A TERM between the trap and the line above found no child to pass on to.
-  ((signalled != 143)) || kill -TERM "$child" 2>/dev/null || true
+  # A signal between the traps and the line above found no command to pass on to (Ctrl-C's INT
+  # reached the process group before the command was in it): a TERM tells it now.
+  ((signalled == 0 || passed == 1)) || kill -TERM "$child" 2>/dev/null || true
   while :; do
     status=0
     wait "$child" || status=$?
@@ -134,10 +136,15 @@ lock_tools_cache() {
 
 # hold_lock NAME: waits for, then holds until this script exits, the machine-wide lock NAME (a file
 # in the tools cache, shared by every clone), saying so when another run holds it. One lock per
-# script, on descriptor 9: a command that may outlive the script (a server it starts) is run with
-# `9<&-`, so that it never keeps the lock, and the next run waiting for it, after the script.
+# script, on descriptor 9: a command that may outlive the script is run with `9<&-` (start_process
+# does so for servers), so that it never keeps the lock, and the next run waiting, after the script.
 hold_lock() {
   local lock
+  if [ -n "${held_lock:-}" ]; then
+    echo "hold_lock $1: this script holds $held_lock already (one lock per script)" >&2
+    return 1
+  fi
+  held_lock=$1
   lock=$(tools_cache ".$1.lock")
   mkdir -p "$(dirname "$lock")"
   # Opened for reading (flock needs no more), so a lock file another user made does not stop a run.
@@ -205,6 +212,24 @@ buildah_in() {
   shift
   [ -f "$dir/containers.conf" ] || printf '[network]\nnetwork_config_dir = "%s"\n' "$dir/cni" >"$dir/containers.conf"
   CONTAINERS_CONF=$dir/containers.conf buildah --root "$dir/storage" --runroot "$dir/run" --storage-driver vfs "$@"
+}
+
+# stoppable_buildah_in DIR ARGS...: buildah_in's buildah, run through run_child: a TERM to the script
+# reaches buildah at once and the script waits for its end, so an EXIT trap that removes DIR never
+# races it (left behind, DIR held buildah's storage). The script's own TERM and INT traps are put
+# back afterwards, and a signal that came meanwhile ends the script with its status. buildah_in is
+# left as it is: the cache keys of the tools built with it hash its text.
+stoppable_buildah_in() {
+  local dir=$1 status=0 traps
+  shift
+  [ -f "$dir/containers.conf" ] || printf '[network]\nnetwork_config_dir = "%s"\n' "$dir/cni" >"$dir/containers.conf"
+  traps=$(trap -p TERM INT)
+  run_child_late=
+  run_child env CONTAINERS_CONF="$dir/containers.conf" buildah --root "$dir/storage" --runroot "$dir/run" --storage-driver vfs "$@" || status=$?
+  trap - TERM INT
+  eval "$traps"
+  [ -z "$run_child_late" ] || exit "$run_child_late"
+  return "$status"
 }
 
 # binary_image DIR BINARY REFERENCE ARCHIVE [LABEL=VALUE...]: an OCI archive of one static binary

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -21,13 +21,30 @@ describe('scripts/build-image stopped midway', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The PIDs of the processes whose command line names `text`. */
-  const processesNaming = (text: string) =>
+  before(function () {
+    // Warm first, on its own time: the wait for buildah below is for the build, not for these.
+    this.timeout(3_600_000);
+    for (const script of ['scripts/ensure-packages', 'scripts/install-images']) {
+      const result = spawnSync(script, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+      expect(result.status, `${script}: ${result.stderr}`).to.equal(0);
+    }
+  });
+
+  const commandLine = (pid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      return []; // gone meanwhile
+    }
+  };
+  /** The PIDs of the processes that use `dir`: named on their command line, or running in or under it (the build's RUN steps, chrooted into buildah's storage). */
+  const processesUsing = (dir: string) =>
     readdirSync('/proc')
       .filter((entry) => /^\d+$/.test(entry))
       .filter((pid) => {
         try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+          if (commandLine(pid).some((word) => word.includes(`${dir}/`))) return true;
+          return [readlinkSync(`/proc/${pid}/root`), readlinkSync(`/proc/${pid}/cwd`)].some((path) => path.startsWith(`${dir}/`));
         } catch {
           return false; // gone meanwhile
         }
@@ -46,12 +63,12 @@ describe('scripts/build-image stopped midway', function () {
       const exited = new Promise<number | null>((resolve) => run.on('exit', (code, killed) => resolve(code ?? (killed === 'SIGTERM' ? 143 : killed === 'SIGINT' ? 130 : null))));
       try {
         // The Dockerfile's build under way: buildah bud has run for a few seconds.
-        await waitFor('buildah bud to start', async () => processesNaming(`${temporary}/`).some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('bud')), 240_000, 200);
+        await waitFor('buildah bud to start', async () => processesUsing(temporary).some((pid) => commandLine(pid).includes('bud')), 120_000, 200);
         await new Promise((resolve) => setTimeout(resolve, 5_000));
         process.kill(target === 'the script alone' ? (run.pid as number) : -(run.pid as number), signal);
         const status = await settledWithin(exited, 120_000);
         expect(status, stderr).to.equal(signal === 'SIGINT' ? 130 : 143);
-        expect(processesNaming(`${temporary}/`), 'processes still using its work directory').to.deep.equal([]);
+        expect(processesUsing(temporary), 'processes still using its work directory').to.deep.equal([]);
         expect(readdirSync(temporary), 'left in TMPDIR').to.deep.equal([]);
         expect(readdirSync(archiveDir), 'left beside the archive').to.deep.equal([]);
       } finally {
@@ -61,7 +78,7 @@ describe('scripts/build-image stopped midway', function () {
         } catch {
           // already gone
         }
-        for (const pid of processesNaming(`${temporary}/`)) process.kill(Number(pid), 'SIGKILL');
+        for (const pid of processesUsing(temporary)) process.kill(Number(pid), 'SIGKILL');
       }
     });
   }

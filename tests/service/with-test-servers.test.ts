@@ -102,6 +102,28 @@ describe('scripts/with-test-servers', function () {
   });
 });
 
+describe("scripts/lib.sh's run_child", function () {
+  // A DEBUG trap (inherited by functions under set -T) sends the signal just before run_child starts
+  // its command: the window a supervisor's TERM, or Ctrl-C, can fall in.
+  const signalledBeforeStart = (signal: 'TERM' | 'INT') => `set -T
+. scripts/lib.sh
+trap '[[ $BASH_COMMAND == "env --default-signal"* ]] && kill -${signal} $$' DEBUG
+status=0
+run_child sleep 60 || status=$?
+trap - DEBUG
+echo "status=$status"`;
+
+  for (const [signal, status] of [['TERM', 143], ['INT', 130]] as const) {
+    it(`passes on ${signal} when it came before its command started, so the command does not run on to its end`, function () {
+      // The command ran to its end: the signal's trap found no command yet, and nothing told it later.
+      const started = Date.now();
+      const run = spawnSync('bash', ['-c', signalledBeforeStart(signal)], { encoding: 'utf8', timeout: 30_000 });
+      expect(run.stdout.trim(), run.stderr).to.equal(`status=${status}`);
+      expect(Date.now() - started, 'ms until run_child returned').to.be.below(10_000);
+    });
+  }
+});
+
 describe("scripts/lib.sh's stop_process", function () {
   const script = (body: string) => spawnSync('bash', ['-c', `set -euo pipefail; . scripts/lib.sh; dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT; ${body}`], { encoding: 'utf8' });
 

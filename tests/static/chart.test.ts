@@ -65,7 +65,11 @@ describe('Helm chart charts/records', function () {
 
   it('passes the policy checks with a ServiceMonitor beside the bundled MariaDB: it selects the service\'s Service alone', function () {
     // It selected the database's Service too, which shares the release's selector labels.
-    expect(chartPolicyViolations(helmTemplate([], ['serviceMonitor.enabled=true']))).to.deep.equal([]);
+    const objects = helmTemplate([], ['serviceMonitor.enabled=true']);
+    expect(chartPolicyViolations(objects)).to.deep.equal([]);
+    // The check itself: the selector as it was finds the database's Service, which has no http port.
+    delete (find(objects, 'ServiceMonitor')[0] as K8sObject).spec.selector.matchLabels['app.kubernetes.io/component'];
+    expect(chartPolicyViolations(objects)).to.deep.equal(['ServiceMonitor/records: selects Service/records-mariadb, which has no port http']);
   });
 
   it('has policy checks that catch what they look for', function () {

@@ -73,6 +73,12 @@ describe('the tools cache (scripts/lib.sh)', function () {
     }
   });
 
+  it('make check holds its lock alone: the tier runs each step, and start_process each server, without descriptor 9', function () {
+    // Whatever keeps descriptor 9 after the tier ended (a leaked server) would keep every later make check waiting.
+    expect(readFileSync('scripts/tier', 'utf8')).to.match(/^\s*\[ "\$tier" = test \] \|\| hold_lock make-check$/m).and.to.match(/^\s*run_child "\$@" 9<&- \|\| status=\$\?$/m);
+    expect(readFileSync('scripts/lib.sh', 'utf8')).to.match(/^\s*"\$@" >"\$dir\/\$name.log" 2>&1 9<&- &$/m);
+  });
+
   it('hold_lock (make check\'s, one run per machine) says a second run waits, lets it go on once the first exits, and is not kept by what the first started with 9<&-', async function () {
     const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
     let outlived: number | undefined;
@@ -94,6 +100,10 @@ describe('the tools cache (scripts/lib.sh)', function () {
       const status = await settledWithin(new Promise((resolve) => second.once('exit', resolve)), 10_000);
       expect(status, 'the second run once the first exited, its sleep still running').to.equal(0);
       expect(took).to.equal(true);
+      // One lock per script: a second would silently replace the first on descriptor 9.
+      const twice = spawnSync('bash', ['-c', '. scripts/lib.sh && hold_lock demo && hold_lock other'], { env, encoding: 'utf8' });
+      expect(twice.status).to.equal(1);
+      expect(twice.stderr).to.contain('hold_lock other: this script holds demo already');
     } finally {
       if (outlived) process.kill(outlived);
       rmSync(cache, { recursive: true, force: true });
