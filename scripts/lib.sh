@@ -92,8 +92,11 @@ stop_process() {
 # where a command run in the foreground would keep the wrapper, and its cleanup, waiting until it
 # ended by itself; the wrapper's status is then 143. Ctrl-C's INT reaches COMMAND with the whole
 # process group already: the wrapper waits for it to end, then returns 130. Signals that come once
-# COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short: they are kept
-# in run_child_late (143 or 130), for a script that goes on after COMMAND.
+# COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short. For a script
+# that goes on after COMMAND: run_child_signalled holds the status of a signal that came while
+# COMMAND ran (else 0), run_child_late that of one that came after (143 or 130).
+# Not closed: a Ctrl-C in the millisecond between the start of COMMAND and its INT being undone
+# leaves COMMAND running, which a second Ctrl-C stops.
 run_child() {
   local child status signalled=0 passed=0
   trap 'signalled=143; [ -z "${child:-}" ] || { passed=1; kill -TERM "$child" 2>/dev/null; } || true' TERM
@@ -117,6 +120,7 @@ run_child() {
   # commands would inherit the signal ignored.
   trap 'run_child_late=143' TERM
   trap 'run_child_late=130' INT
+  run_child_signalled=$signalled
   ((signalled == 0)) || return "$signalled"
   return "$status"
 }
@@ -217,8 +221,9 @@ buildah_in() {
 # stoppable_buildah_in DIR ARGS...: buildah_in's buildah, run through run_child: a TERM to the script
 # reaches buildah at once and the script waits for its end, so an EXIT trap that removes DIR never
 # races it (left behind, DIR held buildah's storage). The script's own TERM and INT traps are put
-# back afterwards, and a signal that came meanwhile ends the script with its status. buildah_in is
-# left as it is: the cache keys of the tools built with it hash its text.
+# back afterwards, and a signal that came while buildah ran, or after, ends the script with its
+# status (so not for use inside $(...), where it would end only the subshell). buildah_in is left
+# as it is: the cache keys of the tools built with it hash its text.
 stoppable_buildah_in() {
   local dir=$1 status=0 traps
   shift
@@ -228,6 +233,7 @@ stoppable_buildah_in() {
   run_child env CONTAINERS_CONF="$dir/containers.conf" buildah --root "$dir/storage" --runroot "$dir/run" --storage-driver vfs "$@" || status=$?
   trap - TERM INT
   eval "$traps"
+  ((run_child_signalled == 0)) || exit "$run_child_signalled"
   [ -z "$run_child_late" ] || exit "$run_child_late"
   return "$status"
 }

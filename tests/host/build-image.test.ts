@@ -37,18 +37,20 @@ describe('scripts/build-image stopped midway', function () {
       return []; // gone meanwhile
     }
   };
+  /** Where a process runs: its root and working directory (empty once it is gone). */
+  const placesOf = (pid: string) => {
+    try {
+      return [readlinkSync(`/proc/${pid}/root`), readlinkSync(`/proc/${pid}/cwd`)];
+    } catch {
+      return [];
+    }
+  };
+  const chrootedUnder = (pid: string, dir: string) => placesOf(pid)[0]?.startsWith(`${dir}/`) ?? false;
   /** The PIDs of the processes that use `dir`: named on their command line, or running in or under it (the build's RUN steps, chrooted into buildah's storage). */
   const processesUsing = (dir: string) =>
     readdirSync('/proc')
       .filter((entry) => /^\d+$/.test(entry))
-      .filter((pid) => {
-        try {
-          if (commandLine(pid).some((word) => word.includes(`${dir}/`))) return true;
-          return [readlinkSync(`/proc/${pid}/root`), readlinkSync(`/proc/${pid}/cwd`)].some((path) => path.startsWith(`${dir}/`));
-        } catch {
-          return false; // gone meanwhile
-        }
-      });
+      .filter((pid) => commandLine(pid).some((word) => word.includes(`${dir}/`)) || placesOf(pid).some((path) => path.startsWith(`${dir}/`)));
 
   for (const [target, signal] of [['the script alone', 'SIGTERM'], ['its process group', 'SIGTERM'], ['its process group', 'SIGINT']] as const) {
     it(`by a ${signal} to ${target}, once buildah builds: status ${signal === 'SIGINT' ? 130 : 143}, buildah gone, nothing left`, async function () {
@@ -62,9 +64,9 @@ describe('scripts/build-image stopped midway', function () {
       run.stderr.on('data', (chunk) => (stderr += chunk));
       const exited = new Promise<number | null>((resolve) => run.on('exit', (code, killed) => resolve(code ?? (killed === 'SIGTERM' ? 143 : killed === 'SIGINT' ? 130 : null))));
       try {
-        // The Dockerfile's build under way: buildah bud has run for a few seconds.
-        await waitFor('buildah bud to start', async () => processesUsing(temporary).some((pid) => commandLine(pid).includes('bud')), 120_000, 200);
-        await new Promise((resolve) => setTimeout(resolve, 5_000));
+        // The Dockerfile's build under way: a RUN step runs, chrooted into buildah's storage.
+        await waitFor('a RUN step of buildah bud', async () => processesUsing(temporary).some((pid) => chrootedUnder(pid, temporary)), 180_000, 100);
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
         process.kill(target === 'the script alone' ? (run.pid as number) : -(run.pid as number), signal);
         const status = await settledWithin(exited, 120_000);
         expect(status, stderr).to.equal(signal === 'SIGINT' ? 130 : 143);

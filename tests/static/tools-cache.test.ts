@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,22 +82,26 @@ describe('the tools cache (scripts/lib.sh)', function () {
   it('hold_lock (make check\'s, one run per machine) says a second run waits, lets it go on once the first exits, and is not kept by what the first started with 9<&-', async function () {
     const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
     let outlived: number | undefined;
+    let first: ChildProcess | undefined;
+    let second: ChildProcess | undefined;
     try {
       const env = { ...process.env, RECORDS_TOOLS_CACHE: cache };
       // The first run starts a process that outlives it, as make check's servers would if one leaked.
-      const first = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && { sleep 300 9<&- & echo $!; } && read -r _'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-      outlived = Number(await new Promise<string>((resolve) => first.stdout.once('data', (chunk) => resolve(String(chunk).trim()))));
-      const second = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && echo mine'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      first = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && { sleep 300 9<&- & echo $!; } && read -r _'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+      const started = first;
+      outlived = Number(await new Promise<string>((resolve) => started.stdout?.once('data', (chunk) => resolve(String(chunk).trim()))));
+      const waiting = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && echo mine'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      second = waiting;
       let said = '';
-      second.stderr.on('data', (chunk) => (said += chunk));
+      waiting.stderr.on('data', (chunk) => (said += chunk));
       let took = false;
-      second.stdout.on('data', () => (took = true));
+      waiting.stdout.on('data', () => (took = true));
       await waitFor('the second run to say it waits', async () => said.includes('waiting for'), 10_000, 50);
       expect(said).to.contain(`${cache}/.demo.lock: another run on this machine holds it`);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(took, 'the second run went on while the first held the lock').to.equal(false);
-      first.stdin.end();
-      const status = await settledWithin(new Promise((resolve) => second.once('exit', resolve)), 10_000);
+      first.stdin?.end();
+      const status = await settledWithin(new Promise((resolve) => waiting.once('exit', resolve)), 10_000);
       expect(status, 'the second run once the first exited, its sleep still running').to.equal(0);
       expect(took).to.equal(true);
       // One lock per script: a second would silently replace the first on descriptor 9.
@@ -106,6 +110,7 @@ describe('the tools cache (scripts/lib.sh)', function () {
       expect(twice.stderr).to.contain('hold_lock other: this script holds demo already');
     } finally {
       if (outlived) process.kill(outlived);
+      for (const run of [first, second]) if (run?.exitCode === null) run.kill('SIGKILL');
       rmSync(cache, { recursive: true, force: true });
     }
   });
