@@ -69,10 +69,10 @@ test-only: install ## the mocha suites of make test alone, against real MariaDB 
 	scripts/with-test-servers scripts/tier --test-suites
 
 cluster-test: install ## the test cluster (built from source once): a control plane and a real node in a network namespace; dry runs, helm and kubectl installs that run
-	scripts/with-cluster $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 600000 'tests/cluster/**/*.test.ts'
+	scripts/tier --locked scripts/with-cluster $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 600000 'tests/cluster/**/*.test.ts'
 
 argocd-test: install ## Argo CD (built from source once) syncs this repository on a real control plane: waves, hooks, auto-sync, prune, self-heal, projects
-	scripts/with-cluster scripts/with-argocd $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 900000 'tests/argocd/**/*.test.ts'
+	scripts/tier --locked scripts/with-cluster scripts/with-argocd $(NODE_BIN)/mocha --no-config --node-option import=tsx --timeout 900000 'tests/argocd/**/*.test.ts'
 
 reliability: install ## the reliability and security suites of docs/reliability.md: idempotency, faults, soak (SOAK_SECONDS), hostile input, id steps, failed writes, Redis and JWKS outages, shutdown
 	scripts/with-test-servers $(NODE_BIN)/mocha --no-config --node-option import=tsx --node-option expose-gc --timeout 60000 tests/service/idempotency.test.ts tests/service/faults.test.ts tests/service/hostile-input.test.ts \

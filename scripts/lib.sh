@@ -92,9 +92,8 @@ stop_process() {
 # where a command run in the foreground would keep the wrapper, and its cleanup, waiting until it
 # ended by itself; the wrapper's status is then 143. Ctrl-C's INT reaches COMMAND with the whole
 # process group already: the wrapper waits for it to end, then returns 130. Signals that come once
-# COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short. For a script
-# that goes on after COMMAND: run_child_signalled holds the status of a signal that came while
-# COMMAND ran (else 0), run_child_late that of one that came after (143 or 130).
+# COMMAND has ended no longer stop the wrapper, so they never cut its cleanup short: they are noted
+# in run_child_late (143 or 130), for a script that goes on after COMMAND (run_and_go_on).
 # Not closed: a Ctrl-C in the millisecond between the start of COMMAND and its INT being undone
 # leaves COMMAND running, which a second Ctrl-C stops.
 run_child() {
@@ -120,8 +119,21 @@ run_child() {
   # commands would inherit the signal ignored.
   trap 'run_child_late=143' TERM
   trap 'run_child_late=130' INT
-  run_child_signalled=$signalled
   ((signalled == 0)) || return "$signalled"
+  return "$status"
+}
+
+# run_and_go_on COMMAND...: run_child, for a script that goes on after COMMAND: its own TERM and INT
+# traps are put back afterwards, and the status is that of a signal it got meanwhile (143 or 130),
+# else COMMAND's. Under set -e, a signal thus ends the script once COMMAND has ended.
+run_and_go_on() {
+  local traps status=0
+  traps=$(trap -p TERM INT)
+  run_child_late=
+  run_child "$@" || status=$?
+  trap - TERM INT
+  eval "$traps"
+  [ -z "$run_child_late" ] || return "$run_child_late"
   return "$status"
 }
 
@@ -210,7 +222,8 @@ YAML
 
 # buildah_in DIR ARGS...: buildah with everything it keeps under DIR: vfs storage (no overlay
 # mounts to leave behind), its run state, and its network configuration directory, which it
-# otherwise makes as /etc/cni/net.d on first use.
+# otherwise makes as /etc/cni/net.d on first use. stoppable_buildah_in repeats these settings:
+# change both.
 buildah_in() {
   local dir=$1
   shift
@@ -218,24 +231,16 @@ buildah_in() {
   CONTAINERS_CONF=$dir/containers.conf buildah --root "$dir/storage" --runroot "$dir/run" --storage-driver vfs "$@"
 }
 
-# stoppable_buildah_in DIR ARGS...: buildah_in's buildah, run through run_child: a TERM to the script
-# reaches buildah at once and the script waits for its end, so an EXIT trap that removes DIR never
-# races it (left behind, DIR held buildah's storage). The script's own TERM and INT traps are put
-# back afterwards, and a signal that came while buildah ran, or after, ends the script with its
-# status (so not for use inside $(...), where it would end only the subshell). buildah_in is left
-# as it is: the cache keys of the tools built with it hash its text.
+# stoppable_buildah_in DIR ARGS...: buildah_in's buildah, run through run_and_go_on: a TERM to the
+# script reaches buildah at once and the script waits for its end, so an EXIT trap that removes DIR
+# never races it (left behind, DIR held buildah's storage). A signal is its status, which under
+# set -e ends the script. buildah_in is left as it is: the cache keys of the tools built with it
+# hash its text.
 stoppable_buildah_in() {
-  local dir=$1 status=0 traps
+  local dir=$1
   shift
   [ -f "$dir/containers.conf" ] || printf '[network]\nnetwork_config_dir = "%s"\n' "$dir/cni" >"$dir/containers.conf"
-  traps=$(trap -p TERM INT)
-  run_child_late=
-  run_child env CONTAINERS_CONF="$dir/containers.conf" buildah --root "$dir/storage" --runroot "$dir/run" --storage-driver vfs "$@" || status=$?
-  trap - TERM INT
-  eval "$traps"
-  ((run_child_signalled == 0)) || exit "$run_child_signalled"
-  [ -z "$run_child_late" ] || exit "$run_child_late"
-  return "$status"
+  run_and_go_on env CONTAINERS_CONF="$dir/containers.conf" buildah --root "$dir/storage" --runroot "$dir/run" --storage-driver vfs "$@"
 }
 
 # binary_image DIR BINARY REFERENCE ARCHIVE [LABEL=VALUE...]: an OCI archive of one static binary

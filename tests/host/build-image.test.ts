@@ -62,10 +62,12 @@ describe('scripts/build-image stopped midway', function () {
       const run = spawn('scripts/build-image', [join(archiveDir, 'records.tar')], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: temporary } });
       let stderr = '';
       run.stderr.on('data', (chunk) => (stderr += chunk));
-      const exited = new Promise<number | null>((resolve) => run.on('exit', (code, killed) => resolve(code ?? (killed === 'SIGTERM' ? 143 : killed === 'SIGINT' ? 130 : null))));
+      // Its own status: a death by the signal itself would mean its traps, and its cleanup, never ran.
+      const exited = new Promise<number | string | null>((resolve) => run.on('exit', (code, killed) => resolve(code ?? killed)));
       try {
         // The Dockerfile's build under way: a RUN step runs, chrooted into buildah's storage.
-        await waitFor('a RUN step of buildah bud', async () => processesUsing(temporary).some((pid) => chrootedUnder(pid, temporary)), 180_000, 100);
+        await waitFor('a RUN step of buildah bud', async () => readdirSync('/proc').some((pid) => /^\d+$/.test(pid) && chrootedUnder(pid, temporary)), 180_000, 100);
+        // Into the step: buildah writing its storage when the signal lands, not starting the step.
         await new Promise((resolve) => setTimeout(resolve, 2_000));
         process.kill(target === 'the script alone' ? (run.pid as number) : -(run.pid as number), signal);
         const status = await settledWithin(exited, 120_000);

@@ -56,38 +56,24 @@ describe('the tools cache (scripts/lib.sh)', function () {
     }
   }
 
-  it('lock_tools_cache holds a second taker until the first exits', async function () {
-    const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
-    try {
-      const env = { ...process.env, RECORDS_TOOLS_CACHE: cache };
-      const holder = spawn('bash', ['-c', '. scripts/lib.sh && lock_tools_cache demo && echo held && read -r _'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-      const whileHeld = spawnSync('bash', ['-c', `flock -n "${cache}/.demo.lock" true`], { env });
-      expect(whileHeld.status, 'a second taker while the first holds it').to.equal(1);
-      holder.stdin.end();
-      await new Promise((resolve) => holder.once('exit', resolve));
-      const afterwards = spawnSync('bash', ['-c', `flock -n "${cache}/.demo.lock" true`], { env });
-      expect(afterwards.status, 'a taker once the first has exited').to.equal(0);
-    } finally {
-      rmSync(cache, { recursive: true, force: true });
-    }
+  it('make check, make cluster-test and make argocd-test run under one lock: the tier takes it and runs each step without its descriptor', function () {
+    // A command that kept descriptor 9 after the tier ended (a leaked server) would keep every later run waiting.
+    const tier = readFileSync('scripts/tier', 'utf8');
+    expect(tier).to.match(/^\s*\[ "\$tier" = test \] \|\| hold_lock make-check$/m).and.to.match(/^\s*"\$@" 9<&- \|\| status=\$\?$/m);
+    expect(tier).to.match(/^--locked\)\n(\s*#.*\n)*\s*hold_lock make-check\n\s*"\$\{@:2\}" 9<&-$/m);
+    const makefile = readFileSync('Makefile', 'utf8');
+    for (const target of ['cluster-test', 'argocd-test']) expect(makefile, target).to.match(new RegExp(`^${target}:.*\\n\\tscripts/tier --locked scripts/with-cluster `, 'm'));
   });
 
-  it('make check holds its lock alone: the tier runs each step, and start_process each server, without descriptor 9', function () {
-    // Whatever keeps descriptor 9 after the tier ended (a leaked server) would keep every later make check waiting.
-    expect(readFileSync('scripts/tier', 'utf8')).to.match(/^\s*\[ "\$tier" = test \] \|\| hold_lock make-check$/m).and.to.match(/^\s*run_child "\$@" 9<&- \|\| status=\$\?$/m);
-    expect(readFileSync('scripts/lib.sh', 'utf8')).to.match(/^\s*"\$@" >"\$dir\/\$name.log" 2>&1 9<&- &$/m);
-  });
-
-  it('hold_lock (make check\'s, one run per machine) says a second run waits, lets it go on once the first exits, and is not kept by what the first started with 9<&-', async function () {
+  it('hold_lock (lock_tools_cache\'s and make check\'s) says a second run waits, lets it go on once the first exits, is not kept by a server the first started, and is one per script', async function () {
     const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
     let outlived: number | undefined;
     let first: ChildProcess | undefined;
     let second: ChildProcess | undefined;
     try {
       const env = { ...process.env, RECORDS_TOOLS_CACHE: cache };
-      // The first run starts a process that outlives it, as make check's servers would if one leaked.
-      first = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && { sleep 300 9<&- & echo $!; } && read -r _'], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+      // The first run starts a server that outlives it (start_process), as a leaked one would.
+      first = spawn('bash', ['-c', `. scripts/lib.sh && lock_tools_cache demo && dir=${cache} && start_process sleeper sleep 300 && cat "$dir/sleeper.pid" && read -r _`], { env, stdio: ['pipe', 'pipe', 'inherit'] });
       const started = first;
       outlived = Number(await new Promise<string>((resolve) => started.stdout?.once('data', (chunk) => resolve(String(chunk).trim()))));
       const waiting = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && echo mine'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -102,7 +88,7 @@ describe('the tools cache (scripts/lib.sh)', function () {
       expect(took, 'the second run went on while the first held the lock').to.equal(false);
       first.stdin?.end();
       const status = await settledWithin(new Promise((resolve) => waiting.once('exit', resolve)), 10_000);
-      expect(status, 'the second run once the first exited, its sleep still running').to.equal(0);
+      expect(status, 'the second run once the first exited, its server still running').to.equal(0);
       expect(took).to.equal(true);
       // One lock per script: a second would silently replace the first on descriptor 9.
       const twice = spawnSync('bash', ['-c', '. scripts/lib.sh && hold_lock demo && hold_lock other'], { env, encoding: 'utf8' });
