@@ -150,8 +150,8 @@ lock_tools_cache() {
   hold_lock "$1"
 }
 
-# hold_lock NAME: waits for, then holds until this script exits, the machine-wide lock NAME (a file
-# in the tools cache, shared by every clone), saying so when another run holds it. One lock per
+# hold_lock NAME: waits for, then holds until this script exits, the lock NAME (a file in the tools
+# cache, shared by every clone on the machine), saying so when another run holds it. One lock per
 # script, on descriptor 9: a command that may outlive the script is run with `9<&-` (start_process
 # does so for servers), so that it never keeps the lock, and the next run waiting, after the script.
 hold_lock() {

@@ -45,12 +45,10 @@ describe('scripts/build-image stopped midway', function () {
       return [];
     }
   };
+  const pids = () => readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
   const chrootedUnder = (pid: string, dir: string) => placesOf(pid)[0]?.startsWith(`${dir}/`) ?? false;
   /** The PIDs of the processes that use `dir`: named on their command line, or running in or under it (the build's RUN steps, chrooted into buildah's storage). */
-  const processesUsing = (dir: string) =>
-    readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry))
-      .filter((pid) => commandLine(pid).some((word) => word.includes(`${dir}/`)) || placesOf(pid).some((path) => path.startsWith(`${dir}/`)));
+  const processesUsing = (dir: string) => pids().filter((pid) => commandLine(pid).some((word) => word.includes(`${dir}/`)) || placesOf(pid).some((path) => path.startsWith(`${dir}/`)));
 
   for (const [target, signal] of [['the script alone', 'SIGTERM'], ['its process group', 'SIGTERM'], ['its process group', 'SIGINT']] as const) {
     it(`by a ${signal} to ${target}, once buildah builds: status ${signal === 'SIGINT' ? 130 : 143}, buildah gone, nothing left`, async function () {
@@ -66,7 +64,7 @@ describe('scripts/build-image stopped midway', function () {
       const exited = new Promise<number | string | null>((resolve) => run.on('exit', (code, killed) => resolve(code ?? killed)));
       try {
         // The Dockerfile's build under way: a RUN step runs, chrooted into buildah's storage.
-        await waitFor('a RUN step of buildah bud', async () => readdirSync('/proc').some((pid) => /^\d+$/.test(pid) && chrootedUnder(pid, temporary)), 180_000, 100);
+        await waitFor('a RUN step of buildah bud', async () => pids().some((pid) => chrootedUnder(pid, temporary)), 180_000, 100);
         // Into the step: buildah writing its storage when the signal lands, not starting the step.
         await new Promise((resolve) => setTimeout(resolve, 2_000));
         process.kill(target === 'the script alone' ? (run.pid as number) : -(run.pid as number), signal);

@@ -68,16 +68,15 @@ describe('the tools cache (scripts/lib.sh)', function () {
   it('hold_lock (lock_tools_cache\'s and make check\'s) says a second run waits, lets it go on once the first exits, is not kept by a server the first started, and is one per script', async function () {
     const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
     let outlived: number | undefined;
-    let first: ChildProcess | undefined;
-    let second: ChildProcess | undefined;
+    const runs: ChildProcess[] = [];
     try {
       const env = { ...process.env, RECORDS_TOOLS_CACHE: cache };
       // The first run starts a server that outlives it (start_process), as a leaked one would.
-      first = spawn('bash', ['-c', `. scripts/lib.sh && lock_tools_cache demo && dir=${cache} && start_process sleeper sleep 300 && cat "$dir/sleeper.pid" && read -r _`], { env, stdio: ['pipe', 'pipe', 'inherit'] });
-      const started = first;
-      outlived = Number(await new Promise<string>((resolve) => started.stdout?.once('data', (chunk) => resolve(String(chunk).trim()))));
+      const first = spawn('bash', ['-c', `. scripts/lib.sh && lock_tools_cache demo && dir=${cache} && start_process sleeper sleep 300 && cat "$dir/sleeper.pid" && read -r _`], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+      runs.push(first);
+      outlived = Number(await new Promise<string>((resolve) => first.stdout.once('data', (chunk) => resolve(String(chunk).trim()))));
       const waiting = spawn('bash', ['-c', '. scripts/lib.sh && hold_lock demo && echo mine'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      second = waiting;
+      runs.push(waiting);
       let said = '';
       waiting.stderr.on('data', (chunk) => (said += chunk));
       let took = false;
@@ -86,7 +85,7 @@ describe('the tools cache (scripts/lib.sh)', function () {
       expect(said).to.contain(`${cache}/.demo.lock: another run on this machine holds it`);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(took, 'the second run went on while the first held the lock').to.equal(false);
-      first.stdin?.end();
+      first.stdin.end();
       const status = await settledWithin(new Promise((resolve) => waiting.once('exit', resolve)), 10_000);
       expect(status, 'the second run once the first exited, its server still running').to.equal(0);
       expect(took).to.equal(true);
@@ -96,7 +95,7 @@ describe('the tools cache (scripts/lib.sh)', function () {
       expect(twice.stderr).to.contain('hold_lock other: this script holds demo already');
     } finally {
       if (outlived) process.kill(outlived);
-      for (const run of [first, second]) if (run?.exitCode === null) run.kill('SIGKILL');
+      for (const run of runs) if (run.exitCode === null) run.kill('SIGKILL');
       rmSync(cache, { recursive: true, force: true });
     }
   });
