@@ -48,7 +48,7 @@ typecheck: install ## tsc --noEmit over service, tests and scripts
 	$(NODE_BIN)/tsc --noEmit
 
 lint: install ## eslint, the layer rules of .dependency-cruiser.cjs (the domain imports no adapter), knip (no dead exports, files or dependencies)
-	$(NODE_BIN)/eslint .
+	$(NODE_BIN)/eslint --cache --cache-strategy content --cache-location node_modules/.cache/eslint/ .
 	$(NODE_BIN)/depcruise service/src tooling tests --validate .dependency-cruiser.cjs
 	$(NODE_BIN)/knip --include exports,files,dependencies
 

@@ -8,12 +8,13 @@ import { expect } from 'chai';
 import { generateRecords } from '../../tooling/generate-records.js';
 import { startLoader, storedRecords } from '../support/loader-process.js';
 import { sampleSum } from '../support/metrics-text.js';
-import { ServiceProcess } from '../support/service-process.js';
+import { buildService, ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 
 /**
  * `records load` as a user runs it, against the service as a process over a SQLite file: counts
- * are read from that file, so "stored once" means exactly one row per record.
+ * are read from that file, so "stored once" means exactly one row per record. Both run compiled, as
+ * the image ships them: the suite starts the service a dozen times.
  */
 
 // Enough chunks that a kill lands between two of them; the big loads are make bench's.
@@ -27,6 +28,7 @@ describe('records load, the loader for big files', function () {
   let database = 0;
 
   before(function () {
+    buildService();
     // Every record valid, so each run must end with exactly RECORDS rows.
     writeFileSync(file, `${Array.from(generateRecords(RECORDS, 11, 0), (record) => JSON.stringify(record)).join('\n')}\n`);
   });
@@ -35,7 +37,7 @@ describe('records load, the loader for big files', function () {
   /** A fresh database and a service over it; `rows()` counts what it stored. */
   async function freshService(env: Record<string, string> = {}) {
     const path = join(dir, `db-${(database += 1)}.sqlite`);
-    const service = await ServiceProcess.start({ DATABASE_URL: path, ...env });
+    const service = await ServiceProcess.start({ DATABASE_URL: path, ...env }, { compiled: true });
     const rows = () => storedRecords(path);
     return { path, service, rows };
   }
@@ -81,7 +83,7 @@ describe('records load, the loader for big files', function () {
       expect(failed.code, failed.stderr).to.equal(1);
       expect(failed.stderr).to.match(/after 2 attempts; run the same command again to resume/);
       // The same service at the same address, as a user runs the same command again.
-      restarted = await ServiceProcess.start({ DATABASE_URL: path, PORT: new URL(service.baseUrl).port });
+      restarted = await ServiceProcess.start({ DATABASE_URL: path, PORT: new URL(service.baseUrl).port }, { compiled: true });
       const { code, stderr } = await startLoader([file, '--url', restarted.baseUrl, '--chunk-size', CHUNK]).done;
       expect(code, stderr).to.equal(0);
       expect(rows()).to.equal(RECORDS);
@@ -137,7 +139,7 @@ describe('records load, the loader for big files', function () {
     const { sent } = JSON.parse(readFileSync(`${input}.rejected.ndjson.load-state.json`, 'utf8')) as { sent: { chunks: number } };
     expect(sent.chunks).to.be.within(1, RECORDS / Number(CHUNK) - 1);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const restarted = await ServiceProcess.start({ DATABASE_URL: path, ...shortKeys, PORT: new URL(service.baseUrl).port });
+    const restarted = await ServiceProcess.start({ DATABASE_URL: path, ...shortKeys, PORT: new URL(service.baseUrl).port }, { compiled: true });
     // Counted by the service's request metric, which is exact at once (request lines are batched).
     const requests = async () => sampleSum(await (await fetch(`${restarted.baseUrl}/metrics`)).text(), 'http_request_duration_seconds_count', { method: 'POST' });
     return { rows, sent, restarted, requests };

@@ -73,8 +73,15 @@ export class ServiceProcess {
   }
 }
 
-/** Compiles the service to service/dist (`npm run build`), for ServiceProcess's `compiled`. */
+let built = false;
+
+/**
+ * Compiles the service to service/dist (`npm run build`), for ServiceProcess's `compiled`: once
+ * per test run, which sees one version of the sources.
+ */
 export function buildService(): void {
+  if (built) return;
   const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'service/tsconfig.build.json'], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`building the service failed:\n${result.stdout}${result.stderr}`);
+  built = true;
 }
