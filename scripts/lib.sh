@@ -96,9 +96,16 @@ stop_process() {
 # in run_child_late (143 or 130), for a script that goes on after COMMAND (run_and_go_on).
 # Not closed: a Ctrl-C in the millisecond between the start of COMMAND and its INT being undone
 # leaves COMMAND running, which a second Ctrl-C stops.
+# --tree: the TERM reaches the processes below COMMAND too, as a TERM to the process group would,
+# for a wrapper around any command: mocha's launcher passes on only INT, so its test process ran
+# on without the servers. The wrapper then waits for them to end before its cleanup (pass_term).
 run_child() {
-  local child status signalled=0 passed=0
-  trap 'signalled=143; [ -z "${child:-}" ] || { passed=1; kill -TERM "$child" 2>/dev/null; } || true' TERM
+  local child status signalled=0 passed=0 tree=0 reached=()
+  if [ "$1" = --tree ]; then
+    tree=1
+    shift
+  fi
+  trap 'signalled=143; [ -z "${child:-}" ] || { passed=1; pass_term "$child" "$tree"; }' TERM
   trap 'signalled=130' INT
   # In a shell without job control, a command run in the background ignores INT and QUIT and reads
   # /dev/null: both undone, so that it behaves as in the foreground.
@@ -106,7 +113,7 @@ run_child() {
   child=$!
   # A signal between the traps and the line above found no command to pass on to (Ctrl-C's INT
   # reached the process group before the command was in it): a TERM tells it now.
-  ((signalled == 0 || passed == 1)) || kill -TERM "$child" 2>/dev/null || true
+  ((signalled == 0 || passed == 1)) || pass_term "$child" "$tree"
   while :; do
     status=0
     wait "$child" || status=$?
@@ -119,8 +126,59 @@ run_child() {
   # commands would inherit the signal ignored.
   trap 'run_child_late=143' TERM
   trap 'run_child_late=130' INT
+  local entry
+  for entry in "${reached[@]}"; do wait_reached "$entry"; done
   ((signalled == 0)) || return "$signalled"
   return "$status"
+}
+
+# The scripts that pass a TERM on to their command and clean up after it: a TERM passed down a tree
+# stops at them, so that it never cuts their cleanup short (their stop scripts trap nothing).
+SELF_STOPPING=(with-test-servers with-cluster cluster-inside with-argocd build-image)
+
+# self_stopping PID: true when PID runs one of SELF_STOPPING (bash SCRIPT ARGS...).
+self_stopping() {
+  local argv script
+  mapfile -d '' -t argv 2>/dev/null <"/proc/$1/cmdline" || return 1
+  script=${argv[1]:-}
+  [ -n "$script" ] && [[ " ${SELF_STOPPING[*]} " == *" ${script##*/} "* ]]
+}
+
+# pass_term PID TREE: a TERM to PID and, with TREE 1, to the processes below it, down to any that
+# is self_stopping. All are listed before any is signalled (a parent's end hands its children to
+# init, out of reach); a process forked after the listing is missed. Those below PID are noted in
+# run_child's `reached` (PID:START), for wait_reached.
+pass_term() {
+  local pids=("$1") i=0 task children pid
+  if [ "$2" = 1 ]; then
+    while ((i < ${#pids[@]})); do
+      if ! self_stopping "${pids[i]}"; then
+        for task in /proc/"${pids[i]}"/task/*/children; do
+          children=()
+          # The list has no newline at its end: read returns 1 having read it.
+          read -ra children 2>/dev/null <"$task" || true
+          pids+=("${children[@]}")
+        done
+      fi
+      i=$((i + 1))
+    done
+  fi
+  # Added to, not replaced: a second TERM's listing no longer sees what the first one orphaned.
+  for pid in "${pids[@]:1}"; do reached+=("$pid:$(started_at "$pid" || true)"); done
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+}
+
+# wait_reached PID:START: returns once a process pass_term reached has ended: a self_stopping
+# script once its cleanup is done, anything else within stop_pid's grace (then KILL). Its servers
+# are not stopped from under a process still running.
+wait_reached() {
+  local pid=${1%%:*} started=${1#*:}
+  [ -n "$started" ] || return 0
+  if self_stopping "$pid"; then
+    while running "$pid" && [ "$(started_at "$pid")" = "$started" ]; do sleep 0.1; done
+  else
+    stop_pid "$pid" 20 "$started"
+  fi
 }
 
 # run_and_go_on COMMAND...: run_child, for a script that goes on after COMMAND: its own TERM and INT

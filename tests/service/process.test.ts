@@ -103,7 +103,7 @@ describe('the listening address', function () {
       })();`;
     const script = `set -e
       ip link set lo up
-      PORT=8000 HOST= DATABASE_URL='${join(dir, 'r.sqlite')}' CACHE=off AUTH_MODE=disabled LOG_LEVEL=warn '${process.execPath}' --import tsx service/src/main.ts serve &
+      PORT=8000 HOST= SHUTDOWN_DRAIN_SECONDS=0 DATABASE_URL='${join(dir, 'r.sqlite')}' CACHE=off AUTH_MODE=disabled LOG_LEVEL=warn '${process.execPath}' --import tsx service/src/main.ts serve &
       service=$!
       trap 'kill $service; wait $service || true' EXIT
       '${process.execPath}' -e "$PROBE"`;

@@ -28,28 +28,35 @@ const CASES = [
   ['sqlite', 'application/json', (tag: string) => `{"items": [{"title": "${tag} a", "date": "2020-01-01"}`],
 ] as const;
 
-for (const [engine, type, first] of CASES.filter(([engine]) => ENGINES.includes(engine))) {
-  describe(`a bulk body sent too slowly, on ${engine}`, function () {
-    this.timeout(30_000);
-    let app: TestApp;
-    before(async () => {
-      app = await startTestApp(engine, { BULK_CONCURRENCY: '1', BODY_MIN_BYTES_PER_SECOND: '1mb' });
-    });
-    after(async () => app?.close());
-
-    it(`is refused with 408 (${type}), stores nothing, and frees its slot`, async function () {
-      const tag = uniqueTag();
-      const stalled = stalledPost(app.baseUrl, type, first(tag));
-      // With one slot, this waits behind the stalled request until that one is refused.
-      const next = postJson(app.baseUrl, '/v1/bulk', { items: [{ title: `${tag} next`, date: '2020-01-02' }] });
-      const answer = await stalled;
-      expect(answer.status).to.equal(408);
-      expect(JSON.parse(answer.body)).to.include({ type: '/problems/body-too-slow', status: 408 });
-      expect((await next).status).to.equal(200);
-      expect(await app.countTagged(tag)).to.equal(1);
-    });
+describe('a bulk body sent too slowly', function () {
+  this.timeout(30_000);
+  const cases = CASES.filter(([engine]) => ENGINES.includes(engine));
+  const apps = new Map<string, TestApp>();
+  before(async () => {
+    for (const [engine] of cases) apps.set(engine, await startTestApp(engine, { BULK_CONCURRENCY: '1', BODY_MIN_BYTES_PER_SECOND: '1mb' }));
   });
-}
+  after(async () => {
+    for (const app of apps.values()) await app.close();
+  });
+
+  // Side by side, each on its own service: each waits out the 5 s grace.
+  it(`is refused with 408, stores nothing, and frees its slot: ${cases.map(([engine, type]) => `${type} on ${engine}`).join(', ')}`, async function () {
+    await Promise.all(
+      cases.map(async ([engine, type, first]) => {
+        const app = apps.get(engine)!;
+        const tag = uniqueTag();
+        const stalled = stalledPost(app.baseUrl, type, first(tag));
+        // With one slot, this waits behind the stalled request until that one is refused.
+        const next = postJson(app.baseUrl, '/v1/bulk', { items: [{ title: `${tag} next`, date: '2020-01-02' }] });
+        const answer = await stalled;
+        expect(answer.status, `${type} on ${engine}`).to.equal(408);
+        expect(JSON.parse(answer.body), `${type} on ${engine}`).to.include({ type: '/problems/body-too-slow', status: 408 });
+        expect((await next).status, `${type} on ${engine}: the next write`).to.equal(200);
+        expect(await app.countTagged(tag), `${type} on ${engine}`).to.equal(1);
+      }),
+    );
+  });
+});
 
 describe('REQUEST_TIMEOUT_SECONDS', function () {
   let app: TestApp;

@@ -8,7 +8,7 @@ import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { uniqueTag } from '../support/factories.js';
 import { JwksServer, generateTestKey } from '../support/jwks-server.js';
-import { ServiceProcess } from '../support/service-process.js';
+import { buildService, ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 import { exportedSpans, freePort, type Span } from './tracing-helpers.js';
 
@@ -31,6 +31,7 @@ describe('OpenTelemetry traces through a real collector', function () {
   let token: string;
 
   before(async function () {
+    buildService();
     const binary = execFileSync('scripts/install-otelcol', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     const otlpPort = await freePort();
     writeFileSync(
@@ -63,7 +64,8 @@ describe('OpenTelemetry traces through a real collector', function () {
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
         OTEL_BSP_SCHEDULE_DELAY: '100',
       },
-      { preload: ['./service/src/api/tracing.ts'] },
+      // Compiled, as the image runs it (make run's tsx path: dev-run.test.ts).
+      { preload: ['./service/dist/api/tracing.js'], compiled: true },
     );
   });
 

@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { expect } from 'chai';
-import { settledWithin } from '../support/wait.js';
+import { settledWithin, waitFor } from '../support/wait.js';
 
 /** True while the process exists and has not exited (a zombie counts as ended). */
 function running(pid: number): boolean {
@@ -65,6 +66,37 @@ describe('scripts/with-test-servers', function () {
     expect(running(command), 'the command').to.equal(false);
     for (const server of servers) expect(running(server), `server ${server}`).to.equal(false);
     expect(existsSync(dir), 'the work directory').to.equal(false);
+  });
+
+  it("a TERM sent to the wrapper alone reaches what its command started too: mocha's launcher passes on only INT, and its test process ran on without the servers", async function () {
+    const spec = join(mkdtempSync(join(tmpdir(), 'records-wrapped-mocha-')), 'waits.test.mjs');
+    writeFileSync(spec, "it('waits', async () => { console.log(`test process ${process.pid}`); await new Promise((resolve) => setTimeout(resolve, 600_000)); });\n");
+    try {
+      // A node option makes mocha's launcher run the tests in a process of their own, as make test's do.
+      const { wrapper, exited, servers, stdout } = await startWrapped(false, `echo "command $TEST_SERVERS_DIR $$"; exec node_modules/.bin/mocha --no-config --node-option expose-gc --timeout 0 ${spec}`);
+      await waitFor('the test process', async () => /^test process \d+$/m.test(stdout()), 30_000, 50);
+      const tests = Number(/^test process (\d+)$/m.exec(stdout())![1]);
+      commands.push(tests);
+      process.kill(wrapper.pid!, 'SIGTERM');
+      expect(await endedWithin(exited, 30)).to.equal(143);
+      expect(running(tests), "mocha's test process").to.equal(false);
+      for (const server of servers) expect(running(server), `server ${server}`).to.equal(false);
+    } finally {
+      rmSync(dirname(spec), { recursive: true, force: true });
+    }
+  });
+
+  it("a TERM sent to the wrapper alone while a wrapper inside it cleans up leaves that cleanup to its end, and ends after it (passed down the tree, it stopped the inner wrapper's stop scripts)", async function () {
+    // The inner wrapper's command ends at once, so its cleanup (three stop scripts) runs when the TERM comes.
+    const { wrapper, exited, servers, stdout } = await startWrapped(false, `echo "command $TEST_SERVERS_DIR $$"; scripts/with-test-servers bash -c 'echo "inner $TEST_SERVERS_DIR $PPID"'; exec sleep 600`);
+    await waitFor('the inner command', async () => /^inner \S+ \d+$/m.test(stdout()), 60_000, 5);
+    const [innerDir, inner] = (/^inner (\S+) (\d+)$/m.exec(stdout()) ?? []).slice(1) as [string, string];
+    const innerServers = serversOf(innerDir);
+    process.kill(wrapper.pid!, 'SIGTERM');
+    expect(await endedWithin(exited, 30)).to.equal(143);
+    expect(running(Number(inner)), 'the inner wrapper, once the outer one ended').to.equal(false);
+    for (const server of [...servers, ...innerServers]) expect(running(server), `server ${server}`).to.equal(false);
+    expect(existsSync(innerDir), 'the inner work directory').to.equal(false);
   });
 
   it('Ctrl-C (INT to the whole process group) stops the command and the servers', async function () {

@@ -3,9 +3,9 @@ import Database from 'better-sqlite3';
 import { buildService } from './service-process.js';
 
 /**
- * `records load` as a user runs it, compiled as the image ships it (the suites run it some forty
- * times: tsx's start-up added a quarter of a second to each), and how many records a SQLite
- * service stored.
+ * `records load` compiled, as the image and the package's bin run it (the suites run it some forty
+ * times: tsx's start-up added a quarter of a second to each; `make load` runs the same code under
+ * tsx), and how many records a SQLite service stored.
  */
 
 export type LoaderRun = { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> };

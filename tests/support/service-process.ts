@@ -77,7 +77,7 @@ let built = false;
 
 /**
  * Compiles the service to service/dist (`npm run build`), for ServiceProcess's `compiled`: once
- * per test run, which sees one version of the sources.
+ * per mocha process, which sees one version of the sources (not under `mocha --watch`).
  */
 export function buildService(): void {
   if (built) return;
