@@ -96,9 +96,10 @@ stop_process() {
 # in run_child_late (143 or 130), for a script that goes on after COMMAND (run_and_go_on).
 # Not closed: a Ctrl-C in the millisecond between the start of COMMAND and its INT being undone
 # leaves COMMAND running, which a second Ctrl-C stops.
-# --tree: the TERM reaches the processes below COMMAND too, as a TERM to the process group would,
-# for a wrapper around any command: mocha's launcher passes on only INT, so its test process ran
-# on without the servers. The wrapper then waits for them to end before its cleanup (pass_term).
+# --tree: the TERM reaches the processes below COMMAND too, down to a wrapper nested inside (which
+# passes it on itself once its command runs), for a wrapper around any command: mocha's launcher
+# passes on only INT, so its test process ran on without the servers. Before its cleanup the
+# wrapper waits for them (wait_reached): a nested wrapper to its end, the others 20 s, then KILL.
 run_child() {
   local child status signalled=0 passed=0 tree=0 reached=()
   if [ "$1" = --tree ]; then
@@ -121,13 +122,14 @@ run_child() {
     ((status > 128)) && kill -0 "$child" 2>/dev/null && continue
     break
   done
+  # Reaped: a TERM from here on must not walk what may by now be another process's PID.
+  child=
   # From here on a signal is caught and only noted: it no longer stops the wrapper, whose cleanup
   # follows (a nested wrapper gets the group's TERM and the outer one's). Not '': the cleanup's
   # commands would inherit the signal ignored.
   trap 'run_child_late=143' TERM
   trap 'run_child_late=130' INT
-  local entry
-  for entry in "${reached[@]}"; do wait_reached "$entry"; done
+  wait_reached
   ((signalled == 0)) || return "$signalled"
   return "$status"
 }
@@ -168,17 +170,22 @@ pass_term() {
   kill -TERM "${pids[@]}" 2>/dev/null || true
 }
 
-# wait_reached PID:START: returns once a process pass_term reached has ended: a self_stopping
-# script once its cleanup is done, anything else within stop_pid's grace (then KILL). Its servers
-# are not stopped from under a process still running.
+# wait_reached: returns once the processes pass_term reached (run_child's `reached`) have ended, so
+# that the wrapper's servers are not stopped from under them: a self_stopping script once its
+# cleanup is done, the others within 20 s of one deadline, then KILL.
 wait_reached() {
-  local pid=${1%%:*} started=${1#*:}
-  [ -n "$started" ] || return 0
-  if self_stopping "$pid"; then
-    while running "$pid" && [ "$(started_at "$pid")" = "$started" ]; do sleep 0.1; done
-  else
-    stop_pid "$pid" 20 "$started"
-  fi
+  local entry waiting=("${reached[@]}") still deadline=$((SECONDS + 20))
+  while ((${#waiting[@]})); do
+    still=()
+    for entry in "${waiting[@]}"; do
+      # Ended, or its PID names a later process now.
+      { running "${entry%%:*}" && [ "$(started_at "${entry%%:*}")" = "${entry#*:}" ]; } || continue
+      if ((SECONDS >= deadline)) && ! self_stopping "${entry%%:*}"; then kill -KILL "${entry%%:*}" 2>/dev/null || true; fi
+      still+=("$entry")
+    done
+    waiting=("${still[@]}")
+    ((${#waiting[@]} == 0)) || sleep 0.1
+  done
 }
 
 # run_and_go_on COMMAND...: run_child, for a script that goes on after COMMAND: its own TERM and INT

@@ -93,8 +93,13 @@ describe('scripts/with-test-servers', function () {
     const [innerDir, inner] = (/^inner (\S+) (\d+)$/m.exec(stdout()) ?? []).slice(1) as [string, string];
     const innerServers = serversOf(innerDir);
     process.kill(wrapper.pid!, 'SIGTERM');
-    expect(await endedWithin(exited, 30)).to.equal(143);
-    expect(running(Number(inner)), 'the inner wrapper, once the outer one ended').to.equal(false);
+    // The outer servers outlive the inner wrapper: the outer cleanup waits for its end.
+    let outerAtInnerEnd: boolean[] = [];
+    const watch = setInterval(() => {
+      if (outerAtInnerEnd.length === 0 && !running(Number(inner))) outerAtInnerEnd = servers.map(running);
+    }, 5);
+    expect(await endedWithin(exited, 30).finally(() => clearInterval(watch))).to.equal(143);
+    expect(outerAtInnerEnd, 'the outer servers when the inner wrapper ended').to.deep.equal(servers.map(() => true));
     for (const server of [...servers, ...innerServers]) expect(running(server), `server ${server}`).to.equal(false);
     expect(existsSync(innerDir), 'the inner work directory').to.equal(false);
   });
@@ -154,6 +159,29 @@ echo "status=$status"`;
       expect(Date.now() - started, 'ms until run_child returned').to.be.below(10_000);
     });
   }
+});
+
+describe("scripts/lib.sh's pass_term", function () {
+  it('passes a TERM down the tree to a nested wrapper but not below it: the wrapper passes it on itself, and its cleanup is its own', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'records-pass-term-'));
+    try {
+      // A stand-in named as a wrapper, with a process of its own below it.
+      writeFileSync(join(dir, 'with-test-servers'), '#!/usr/bin/env bash\nsleep 600 &\necho "below-the-wrapper $!" >>"$(dirname "$0")/pids"\nwait\n', { mode: 0o755 });
+      const run = spawnSync('bash', ['-c', `set -euo pipefail
+. scripts/lib.sh
+reached=()
+bash -c '"$1" & sleep 600 & echo "beside-the-wrapper $!" >>"$2"; wait' parent "$DIR/with-test-servers" "$DIR/pids" &
+parent=$!
+until [ "$(grep -c . "$DIR/pids" 2>/dev/null)" = 2 ]; do sleep 0.05; done
+pass_term "$parent" 1
+sleep 0.5
+while read -r what pid; do if running "$pid"; then echo "$what running"; kill "$pid"; else echo "$what ended"; fi; done <"$DIR/pids"
+echo "reached \${#reached[@]}"`], { encoding: 'utf8', env: { ...process.env, DIR: dir }, timeout: 30_000 });
+      expect(run.stdout.trim().split('\n').sort(), run.stderr).to.deep.equal(['below-the-wrapper running', 'beside-the-wrapper ended', 'reached 2']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("scripts/lib.sh's stop_process", function () {
