@@ -39,13 +39,18 @@ started_at() {
   echo "${fields[19]}"
 }
 
+# same_process PID [STARTED]: true while PID runs and, with STARTED (started_at), is still that
+# process: a PID is reused only by a process started later.
+same_process() {
+  running "$1" && { [ -z "${2:-}" ] || [ "$(started_at "$1")" = "$2" ]; }
+}
+
 # stop_pid PID [GRACE] [STARTED]: stops a process we started, by the PID we recorded: TERM, then
 # KILL after GRACE seconds, and returns once it is gone. With STARTED (started_at when it was
 # started), a PID that now names another process (ours ended, the PID was reused) is left alone.
 stop_pid() {
   local pid=$1 grace=${2:-20} started=${3:-}
-  running "$pid" || return 0
-  if [ -n "$started" ] && [ "$(started_at "$pid")" != "$started" ]; then return 0; fi
+  same_process "$pid" "$started" || return 0
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + grace))
   while running "$pid"; do
@@ -151,7 +156,7 @@ self_stopping() {
 # init, out of reach); a process forked after the listing is missed. Those below PID are noted in
 # run_child's `reached` (PID:START), for wait_reached.
 pass_term() {
-  local pids=("$1") i=0 task children pid
+  local pids=("$1") i=0 task children pid start
   if [ "$2" = 1 ]; then
     while ((i < ${#pids[@]})); do
       if ! self_stopping "${pids[i]}"; then
@@ -166,7 +171,10 @@ pass_term() {
     done
   fi
   # Added to, not replaced: a second TERM's listing no longer sees what the first one orphaned.
-  for pid in "${pids[@]:1}"; do reached+=("$pid:$(started_at "$pid" || true)"); done
+  # One that has already ended has no start to note, and nothing to wait for.
+  for pid in "${pids[@]:1}"; do
+    if start=$(started_at "$pid"); then reached+=("$pid:$start"); fi
+  done
   kill -TERM "${pids[@]}" 2>/dev/null || true
 }
 
@@ -178,8 +186,7 @@ wait_reached() {
   while ((${#waiting[@]})); do
     still=()
     for entry in "${waiting[@]}"; do
-      # Ended, or its PID names a later process now.
-      { running "${entry%%:*}" && [ "$(started_at "${entry%%:*}")" = "${entry#*:}" ]; } || continue
+      same_process "${entry%%:*}" "${entry#*:}" || continue
       if ((SECONDS >= deadline)) && ! self_stopping "${entry%%:*}"; then kill -KILL "${entry%%:*}" 2>/dev/null || true; fi
       still+=("$entry")
     done

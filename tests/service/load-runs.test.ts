@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { generateRecords } from '../../tooling/generate-records.js';
 import { startLoader as startAnyLoader, storedRecords } from '../support/loader-process.js';
-import { buildService, ServiceProcess } from '../support/service-process.js';
+import { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -86,7 +86,6 @@ describe('records load next to other runs and writers', function () {
   };
 
   before(async () => {
-    buildService();
     service = await ServiceProcess.start({ DATABASE_URL: databasePath }, { compiled: true });
   });
   after(async () => {

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { generateRecords } from '../../tooling/generate-records.js';
 import { startLoader, storedRecords } from '../support/loader-process.js';
 import { sampleSum } from '../support/metrics-text.js';
-import { buildService, ServiceProcess } from '../support/service-process.js';
+import { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -28,7 +28,6 @@ describe('records load, the loader for big files', function () {
   let database = 0;
 
   before(function () {
-    buildService();
     // Every record valid, so each run must end with exactly RECORDS rows.
     writeFileSync(file, `${Array.from(generateRecords(RECORDS, 11, 0), (record) => JSON.stringify(record)).join('\n')}\n`);
   });

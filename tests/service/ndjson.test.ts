@@ -7,7 +7,7 @@ import { imageNode } from '../../tooling/image-node.js';
 import { ENGINES } from '../support/databases.js';
 import { uniqueTag } from '../support/factories.js';
 import { ndjsonChunks, postNdjsonStream, sampleRss } from '../../tooling/ndjson-stream.js';
-import { buildService, ServiceProcess } from '../support/service-process.js';
+import { ServiceProcess } from '../support/service-process.js';
 import { request, startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
 
@@ -181,7 +181,6 @@ describe('NDJSON streaming memory', function () {
   this.timeout(180_000);
   const dir = mkdtempSync(join(tmpdir(), 'records-ndjson-'));
   // The compiled service, as the image runs it: tsx's loader adds about 10 MB to every thread.
-  before(buildService);
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('loads 100k records in one request with the service RSS under 200 MB', async function () {

@@ -8,7 +8,7 @@ import { migrateLatest } from '../../service/src/api/data/migrations/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { uniqueTag } from '../support/factories.js';
 import { JwksServer, generateTestKey } from '../support/jwks-server.js';
-import { buildService, ServiceProcess } from '../support/service-process.js';
+import { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 import { exportedSpans, freePort, type Span } from './tracing-helpers.js';
 
@@ -31,7 +31,6 @@ describe('OpenTelemetry traces through a real collector', function () {
   let token: string;
 
   before(async function () {
-    buildService();
     const binary = execFileSync('scripts/install-otelcol', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     const otlpPort = await freePort();
     writeFileSync(

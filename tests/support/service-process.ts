@@ -37,13 +37,14 @@ export class ServiceProcess {
   /**
    * `preload`: modules imported before the service, as the image's entrypoint imports tracing.
    * `root`: the checkout to run (another release's, for the upgrade test); this one by default.
-   * `compiled`: run service/dist as the image does (see buildService) rather than the source under tsx.
+   * `compiled`: run service/dist as the image does (built on first use: buildService) rather than the source under tsx.
    * `nodeFlags`: node's own flags, before everything else (the image's: tooling/image-node.ts).
    */
   static async start(
     env: Record<string, string>,
     { preload = [], root = process.cwd(), compiled = false, nodeFlags = [] }: { preload?: string[]; root?: string; compiled?: boolean; nodeFlags?: string[] } = {},
   ): Promise<ServiceProcess> {
+    if (compiled) buildService();
     const service = new ServiceProcess(env, preload, root, compiled, nodeFlags);
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
