@@ -27,3 +27,15 @@ export function exportedSpans(file: string): Span[] {
   }
   return spans;
 }
+
+/** The `service.name` of every resource in a file of OTLP JSON documents (metrics or logs). */
+export function exportedServiceNames(file: string): Set<string> {
+  const names = new Set<string>();
+  if (!existsSync(file)) return names;
+  for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const document = JSON.parse(line) as Record<string, Array<{ resource?: { attributes?: Array<{ key: string; value: { stringValue?: string } }> } }>>;
+    for (const resources of Object.values(document))
+      for (const { resource } of resources) names.add(String(resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue));
+  }
+  return names;
+}

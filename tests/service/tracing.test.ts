@@ -10,7 +10,7 @@ import { uniqueTag } from '../support/factories.js';
 import { JwksServer, generateTestKey } from '../support/jwks-server.js';
 import { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
-import { exportedSpans, freePort, type Span } from './tracing-helpers.js';
+import { exportedServiceNames, exportedSpans, freePort, type Span } from './tracing-helpers.js';
 
 /**
  * Traces from the service through a real OpenTelemetry Collector (scripts/install-otelcol builds
@@ -24,27 +24,31 @@ describe('OpenTelemetry traces through a real collector', function () {
   const idp = new JwksServer();
   const dir = mkdtempSync(join(tmpdir(), 'records-tracing-'));
   const spansFile = join(dir, 'spans.jsonl');
+  const metricsFile = join(dir, 'metrics.jsonl');
   const tag = uniqueTag();
   let collector: ChildProcess;
   let database: TestDatabase;
   let service: ServiceProcess;
+  let otlpEndpoint: string;
   let token: string;
 
   before(async function () {
     const binary = execFileSync('scripts/install-otelcol', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
     const otlpPort = await freePort();
+    otlpEndpoint = `http://127.0.0.1:${otlpPort}`;
     writeFileSync(
       join(dir, 'collector.yaml'),
       [
         'receivers: { otlp: { protocols: { http: { endpoint: "127.0.0.1:' + otlpPort + '" } } } }',
-        `exporters: { file: { path: "${spansFile}", flush_interval: 100ms } }`,
+        `exporters: { file: { path: "${spansFile}", flush_interval: 100ms }, file/other: { path: "${metricsFile}", flush_interval: 100ms } }`,
         'service:',
         '  telemetry: { metrics: { level: none } }',
-        '  pipelines: { traces: { receivers: [otlp], exporters: [file] } }',
+        // Metrics and logs are received too, so that anything the service sends besides traces shows.
+        '  pipelines: { traces: { receivers: [otlp], exporters: [file] }, metrics: { receivers: [otlp], exporters: [file/other] }, logs: { receivers: [otlp], exporters: [file/other] } }',
       ].join('\n'),
     );
     collector = spawn(binary, ['--config', join(dir, 'collector.yaml')], { stdio: 'ignore' });
-    await waitFor('the collector to listen', async () => fetch(`http://127.0.0.1:${otlpPort}/`).then(() => true, () => false));
+    await waitFor('the collector to listen', async () => fetch(`${otlpEndpoint}/`).then(() => true, () => false));
 
     idp.keys = [generateTestKey('RS256')];
     await idp.start();
@@ -60,8 +64,10 @@ describe('OpenTelemetry traces through a real collector', function () {
         CACHE_KEY_PREFIX: `${tag}:`,
         AUTH_MODE: 'required',
         AUTH_ISSUERS: JSON.stringify([idp.trusted]),
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         OTEL_BSP_SCHEDULE_DELAY: '100',
+        // Were metrics exported, they would be every 200 ms: within this suite's run.
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
       },
       // Compiled, as the image runs it (make run's tsx path: dev-run.test.ts).
       { preload: ['./service/dist/api/tracing.js'], compiled: true },
@@ -154,6 +160,29 @@ describe('OpenTelemetry traces through a real collector', function () {
     expect(search?.find((span) => span.attributes['records.search.plan'] !== undefined)?.attributes['records.search.plan']).to.be.oneOf(['index', 'scan']);
     for (const spans of [miss, hit, search]) expect(serverSpanOf(spans ?? [])[0]?.parentSpanId, 'a root span').to.equal(undefined);
     expect(serverSpanOf(miss ?? [])[0]?.attributes['url.path'], 'the route template, never the raw path').to.equal('/v1/:id');
+  });
+
+  it('exports traces only: no OTLP metrics or logs unless OTEL_METRICS_EXPORTER asks for metrics', async function () {
+    // A second service that opts in shows the collector's metrics pipeline works, so the first's
+    // silence is the service's doing.
+    const optedIn = await ServiceProcess.start(
+      {
+        DATABASE_URL: database.url,
+        AUTH_MODE: 'disabled',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+        OTEL_SERVICE_NAME: 'records-metrics-opted-in',
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
+      },
+      { preload: ['./service/dist/api/tracing.js'], compiled: true },
+    );
+    try {
+      expect((await fetch(`${optedIn.baseUrl}/v1/${storedId}`)).status).to.equal(200);
+      await waitFor('the opted-in service\'s metrics', async () => exportedServiceNames(metricsFile).has('records-metrics-opted-in'));
+    } finally {
+      await optedIn.stop();
+    }
+    expect([...exportedServiceNames(metricsFile)], 'what reached the metrics and logs pipelines').to.deep.equal(['records-metrics-opted-in']);
   });
 
   it('exports no titles, URIs, search terms, ids in paths or tokens', async function () {

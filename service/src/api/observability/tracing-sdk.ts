@@ -22,6 +22,11 @@ export function startTracing(): void {
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME ?? 'records',
     spanProcessors: [new RouteOnlyHttpAttributes(), new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
+    // Traces only. Left unset, the SDK would also export OTLP metrics every minute (and set up OTLP
+    // logs) to the traces collector: duplicates of /metrics nobody asked for. The standard
+    // OTEL_METRICS_EXPORTER still opts in; the service's logs are pino's, never the SDK's.
+    metricReaders: process.env.OTEL_METRICS_EXPORTER ? undefined : [],
+    logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
         // Probes and scrapes are not requests anyone follows across services.
