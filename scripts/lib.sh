@@ -139,9 +139,20 @@ run_child() {
   return "$status"
 }
 
+# end_on_signals CLEANUP: for a wrapper, CLEANUP as the EXIT trap, and INT and TERM ending the
+# script (130, 143) until run_child takes them over. Once CLEANUP has begun they are only noted: a
+# second TERM (a supervisor repeating it, an outer wrapper passing one on) cut it short, leaving
+# its servers running. Not '': CLEANUP's commands would inherit the signals ignored.
+end_on_signals() {
+  # shellcheck disable=SC2064 # CLEANUP is expanded now, on purpose
+  trap "trap : INT TERM; $1" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
 # The scripts that pass a TERM on to their command and clean up after it: a TERM passed down a tree
 # stops at them, so that it never cuts their cleanup short (their stop scripts trap nothing).
-SELF_STOPPING=(with-test-servers with-cluster cluster-inside with-argocd build-image)
+SELF_STOPPING=(with-test-servers with-cluster cluster-inside with-argocd build-image tier)
 
 # self_stopping PID: true when PID runs one of SELF_STOPPING (bash SCRIPT ARGS...).
 self_stopping() {

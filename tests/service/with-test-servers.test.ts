@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
@@ -130,6 +130,28 @@ describe('scripts/with-test-servers', function () {
     for (const server of [...servers, ...outerServers]) expect(running(server), `server ${server}`).to.equal(false);
     expect(existsSync(dir), 'the inner work directory').to.equal(false);
     expect(existsSync(outer), 'the outer work directory').to.equal(false);
+  });
+
+  it("a TERM while it starts its servers, and more TERMs during the cleanup that follows, leave that cleanup to its end (the trap that ended the start-up cut it short)", async function () {
+    const tmp = mkdtempSync(join(tmpdir(), 'records-starting-'));
+    let mariadb: number | undefined;
+    try {
+      const wrapper = spawn('scripts/with-test-servers', ['bash', '-c', 'exec sleep 600'], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => wrapper.on('close', resolve));
+      // MariaDB runs, the command has not started: the TERM ends the start-up, then comes the cleanup.
+      let work: string | undefined;
+      await waitFor('MariaDB to start', async () => (work = readdirSync(tmp).map((name) => join(tmp, name)).find((dir) => existsSync(join(dir, 'mariadb/server.pid')))) !== undefined, 60_000, 5);
+      mariadb = Number(readFileSync(join(work as string, 'mariadb/server.pid'), 'utf8'));
+      // As many TERMs as a supervisor may send, until the wrapper has ended.
+      const repeat = setInterval(() => wrapper.exitCode === null && wrapper.kill('SIGTERM'), 20);
+      expect(await endedWithin(exited, 60).finally(() => clearInterval(repeat))).to.equal(143);
+      expect(running(mariadb), 'MariaDB').to.equal(false);
+      expect(readdirSync(tmp), 'the work directory').to.deep.equal([]);
+    } finally {
+      // Failed, the wrapper left MariaDB running: stopped here, before its directory goes.
+      if (mariadb && running(mariadb)) process.kill(mariadb, 'SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("passes its standard input to the command and ends with the command's status", function () {

@@ -59,10 +59,35 @@ describe('the tools cache (scripts/lib.sh)', function () {
   it('make check, make cluster-test and make argocd-test run under one lock: the tier takes it and runs each step without its descriptor', function () {
     // A command that kept descriptor 9 after the tier ended (a leaked server) would keep every later run waiting.
     const tier = readFileSync('scripts/tier', 'utf8');
-    expect(tier).to.match(/^\s*\[ "\$tier" = test \] \|\| hold_lock make-check$/m).and.to.match(/^\s*"\$@" 9<&- \|\| status=\$\?$/m);
-    expect(tier).to.match(/^--locked\)\n(\s*#.*\n)*\s*hold_lock make-check\n\s*"\$\{@:2\}" 9<&-$/m);
+    expect(tier).to.match(/^\s*\[ "\$tier" = test \] \|\| hold_lock make-check$/m).and.to.match(/^\s*run_and_go_on --tree "\$@" 9<&- \|\| status=\$\?$/m);
+    expect(tier).to.match(/^--locked\)\n(\s*#.*\n)*\s*hold_lock make-check\n\s*run_and_go_on --tree "\$\{@:2\}" 9<&-$/m);
     const makefile = readFileSync('Makefile', 'utf8');
     for (const target of ['cluster-test', 'argocd-test']) expect(makefile, target).to.match(new RegExp(`^${target}:.*\\n\\tscripts/tier --locked scripts/with-cluster `, 'm'));
+  });
+
+  it("a TERM sent to the tier alone reaches its step's command and what that started, and the tier keeps make check's lock until they have ended (it ran the step in the foreground: the tier ended at once and let the lock go, the step running on)", async function () {
+    const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
+    const cleaned = join(cache, 'cleaned');
+    let below: number | undefined;
+    // The step: a command that takes a second to clean up after a TERM, and a process it started.
+    const command = `trap 'sleep 1; echo yes > ${cleaned}; exit 0' TERM; sleep 600 & echo "below $!"; wait`;
+    const tier = spawn('scripts/tier', ['--locked', 'bash', '-c', command], { env: { ...process.env, RECORDS_TOOLS_CACHE: cache }, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const exited = new Promise<{ code: number | null; cleanedFirst: boolean }>((resolve) => tier.once('exit', (code) => resolve({ code, cleanedFirst: existsSync(cleaned) })));
+      below = Number(await new Promise<string>((resolve) => tier.stdout.on('data', (chunk) => /below (\d+)/.test(String(chunk)) && resolve(/below (\d+)/.exec(String(chunk))?.[1] as string))));
+      tier.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const lock = join(cache, '.make-check.lock');
+      expect(spawnSync('flock', ['-n', lock, 'true']).status, 'the lock, while the step cleans up').to.equal(1);
+      const ended = await settledWithin(exited, 15_000);
+      expect(ended, 'the tier, after its step').to.deep.equal({ code: 143, cleanedFirst: true });
+      expect(existsSync(`/proc/${below}`), 'what the step started').to.equal(false);
+      expect(spawnSync('flock', ['-n', lock, 'true']).status, 'the lock, once the tier ended').to.equal(0);
+    } finally {
+      if (tier.exitCode === null) tier.kill('SIGKILL');
+      if (below && existsSync(`/proc/${below}`)) process.kill(below, 'SIGKILL');
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('hold_lock (lock_tools_cache\'s and make check\'s) says a second run waits, lets it go on once the first exits, is not kept by a server the first started, and is one per script', async function () {
