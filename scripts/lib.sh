@@ -140,9 +140,10 @@ run_child() {
 }
 
 # end_on_signals CLEANUP: for a wrapper, CLEANUP as the EXIT trap, and INT and TERM ending the
-# script (130, 143) until run_child takes them over. Once CLEANUP has begun they are only noted: a
-# second TERM (a supervisor repeating it, an outer wrapper passing one on) cut it short, leaving
-# its servers running. Not '': CLEANUP's commands would inherit the signals ignored.
+# script (130, 143) until run_child takes them over. Once CLEANUP has begun, those sent to the
+# wrapper alone are ignored: a second TERM (a supervisor repeating it, an outer wrapper passing one
+# on) used to cut it short, leaving its servers running. ':', not '': CLEANUP's commands would
+# inherit signals ignored by ''.
 end_on_signals() {
   # shellcheck disable=SC2064 # CLEANUP is expanded now, on purpose
   trap "trap : INT TERM; $1" EXIT

@@ -3,16 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
+import { running } from '../support/processes.js';
 import { settledWithin, waitFor } from '../support/wait.js';
-
-/** True while the process exists and has not exited (a zombie counts as ended). */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /**
  * scripts/with-test-servers (and the cluster wrappers, through scripts/lib.sh's run_child) stop
@@ -135,20 +127,23 @@ describe('scripts/with-test-servers', function () {
   it("a TERM while it starts its servers, and more TERMs during the cleanup that follows, leave that cleanup to its end (the trap that ended the start-up cut it short)", async function () {
     const tmp = mkdtempSync(join(tmpdir(), 'records-starting-'));
     let mariadb: number | undefined;
+    const wrapper = spawn('scripts/with-test-servers', ['bash', '-c', 'exec sleep 600'], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
     try {
-      const wrapper = spawn('scripts/with-test-servers', ['bash', '-c', 'exec sleep 600'], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
       const exited = new Promise<number | null>((resolve) => wrapper.on('close', resolve));
       // MariaDB runs, the command has not started: the TERM ends the start-up, then comes the cleanup.
       let work: string | undefined;
-      await waitFor('MariaDB to start', async () => (work = readdirSync(tmp).map((name) => join(tmp, name)).find((dir) => existsSync(join(dir, 'mariadb/server.pid')))) !== undefined, 60_000, 5);
+      await waitFor('MariaDB to start', async () => (work = readdirSync(tmp).map((name) => join(tmp, name)).find((dir) => existsSync(join(dir, 'mariadb/server.pid')))) !== undefined, 45_000, 5);
       mariadb = Number(readFileSync(join(work as string, 'mariadb/server.pid'), 'utf8'));
       // As many TERMs as a supervisor may send, until the wrapper has ended.
       const repeat = setInterval(() => wrapper.exitCode === null && wrapper.kill('SIGTERM'), 20);
-      expect(await endedWithin(exited, 60).finally(() => clearInterval(repeat))).to.equal(143);
+      const code = await endedWithin(exited, 20).finally(() => clearInterval(repeat));
+      // What the cut-short cleanup left, before the status (which the old trap also set otherwise).
       expect(running(mariadb), 'MariaDB').to.equal(false);
       expect(readdirSync(tmp), 'the work directory').to.deep.equal([]);
+      expect(code).to.equal(143);
     } finally {
       // Failed, the wrapper left MariaDB running: stopped here, before its directory goes.
+      if (wrapper.exitCode === null) wrapper.kill('SIGKILL');
       if (mariadb && running(mariadb)) process.kill(mariadb, 'SIGKILL');
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { running } from '../support/processes.js';
 import { settledWithin, waitFor } from '../support/wait.js';
 
 /**
@@ -67,25 +68,26 @@ describe('the tools cache (scripts/lib.sh)', function () {
 
   it("a TERM sent to the tier alone reaches its step's command and what that started, and the tier keeps make check's lock until they have ended (it ran the step in the foreground: the tier ended at once and let the lock go, the step running on)", async function () {
     const cache = mkdtempSync(join(tmpdir(), 'records-tools-cache-'));
-    const cleaned = join(cache, 'cleaned');
+    const [cleaning, release, cleaned] = ['cleaning', 'release', 'cleaned'].map((name) => join(cache, name)) as [string, string, string];
     let below: number | undefined;
-    // The step: a command that takes a second to clean up after a TERM, and a process it started.
-    const command = `trap 'sleep 1; echo yes > ${cleaned}; exit 0' TERM; sleep 600 & echo "below $!"; wait`;
+    // The step: a command that cleans up after a TERM until the test releases it, and a process it started.
+    const command = `trap 'touch ${cleaning}; until [ -e ${release} ]; do sleep 0.05; done; touch ${cleaned}; exit 0' TERM; sleep 600 & echo "below $!"; wait`;
     const tier = spawn('scripts/tier', ['--locked', 'bash', '-c', command], { env: { ...process.env, RECORDS_TOOLS_CACHE: cache }, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const exited = new Promise<{ code: number | null; cleanedFirst: boolean }>((resolve) => tier.once('exit', (code) => resolve({ code, cleanedFirst: existsSync(cleaned) })));
       below = Number(await new Promise<string>((resolve) => tier.stdout.on('data', (chunk) => /below (\d+)/.test(String(chunk)) && resolve(/below (\d+)/.exec(String(chunk))?.[1] as string))));
       tier.kill('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await waitFor('the step to clean up', async () => existsSync(cleaning));
       const lock = join(cache, '.make-check.lock');
       expect(spawnSync('flock', ['-n', lock, 'true']).status, 'the lock, while the step cleans up').to.equal(1);
+      writeFileSync(release, '');
       const ended = await settledWithin(exited, 15_000);
       expect(ended, 'the tier, after its step').to.deep.equal({ code: 143, cleanedFirst: true });
-      expect(existsSync(`/proc/${below}`), 'what the step started').to.equal(false);
+      expect(running(below), 'what the step started').to.equal(false);
       expect(spawnSync('flock', ['-n', lock, 'true']).status, 'the lock, once the tier ended').to.equal(0);
     } finally {
       if (tier.exitCode === null) tier.kill('SIGKILL');
-      if (below && existsSync(`/proc/${below}`)) process.kill(below, 'SIGKILL');
+      if (below && running(below)) process.kill(below, 'SIGKILL');
       rmSync(cache, { recursive: true, force: true });
     }
   });
