@@ -57,22 +57,22 @@ describe('OpenTelemetry traces through a real collector', function () {
     const db = createDatabase(database.url);
     await migrateLatest(db.knex);
     await db.close();
-    service = await ServiceProcess.start(
-      {
-        DATABASE_URL: database.url,
-        REDIS_URL: process.env.TEST_REDIS_URL as string,
-        CACHE_KEY_PREFIX: `${tag}:`,
-        AUTH_MODE: 'required',
-        AUTH_ISSUERS: JSON.stringify([idp.trusted]),
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
-        OTEL_BSP_SCHEDULE_DELAY: '100',
-        // Were metrics exported, they would be every 200 ms: within this suite's run.
-        OTEL_METRIC_EXPORT_INTERVAL: '200',
-      },
+    service = await startTraced({
+      REDIS_URL: process.env.TEST_REDIS_URL as string,
+      CACHE_KEY_PREFIX: `${tag}:`,
+      AUTH_MODE: 'required',
+      AUTH_ISSUERS: JSON.stringify([idp.trusted]),
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+  });
+
+  /** A service with tracing on, sending to the collector; were metrics exported, every 200 ms. */
+  const startTraced = (env: Record<string, string>) =>
+    ServiceProcess.start(
+      { DATABASE_URL: database.url, OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, OTEL_METRIC_EXPORT_INTERVAL: '200', ...env },
       // Compiled, as the image runs it (make run's tsx path: dev-run.test.ts).
       { preload: ['./service/dist/api/tracing.js'], compiled: true },
     );
-  });
 
   after(async function () {
     await service?.stop();
@@ -165,17 +165,7 @@ describe('OpenTelemetry traces through a real collector', function () {
   it('exports traces only: no OTLP metrics or logs unless OTEL_METRICS_EXPORTER asks for metrics', async function () {
     // A second service that opts in shows the collector's metrics pipeline works, so the first's
     // silence is the service's doing.
-    const optedIn = await ServiceProcess.start(
-      {
-        DATABASE_URL: database.url,
-        AUTH_MODE: 'disabled',
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
-        OTEL_SERVICE_NAME: 'records-metrics-opted-in',
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_METRIC_EXPORT_INTERVAL: '200',
-      },
-      { preload: ['./service/dist/api/tracing.js'], compiled: true },
-    );
+    const optedIn = await startTraced({ AUTH_MODE: 'disabled', OTEL_SERVICE_NAME: 'records-metrics-opted-in', OTEL_METRICS_EXPORTER: 'otlp' });
     try {
       expect((await fetch(`${optedIn.baseUrl}/v1/${storedId}`)).status).to.equal(200);
       await waitFor('the opted-in service\'s metrics', async () => exportedServiceNames(metricsFile).has('records-metrics-opted-in'));
